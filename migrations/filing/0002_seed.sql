@@ -1,0 +1,52 @@
+-- Seed data. Regions come from reference/regions.csv (the 32 provincial-level regions and the
+-- pooling regions named in published local policies); do not invent others.
+INSERT INTO regions (admdvs, name_zh, name_en, level) VALUES
+    ('110000', '北京市', 'Beijing', 'province'),
+    ('120000', '天津市', 'Tianjin', 'province'),
+    ('130000', '河北省', 'Hebei', 'province'),
+    ('140000', '山西省', 'Shanxi', 'province'),
+    ('150000', '内蒙古自治区', 'Inner Mongolia', 'province'),
+    ('210000', '辽宁省', 'Liaoning', 'province'),
+    ('220000', '吉林省', 'Jilin', 'province'),
+    ('230000', '黑龙江省', 'Heilongjiang', 'province'),
+    ('310000', '上海市', 'Shanghai', 'province'),
+    ('320000', '江苏省', 'Jiangsu', 'province'),
+    ('330000', '浙江省', 'Zhejiang', 'province'),
+    ('340000', '安徽省', 'Anhui', 'province'),
+    ('350000', '福建省', 'Fujian', 'province'),
+    ('360000', '江西省', 'Jiangxi', 'province'),
+    ('370000', '山东省', 'Shandong', 'province'),
+    ('410000', '河南省', 'Henan', 'province'),
+    ('420000', '湖北省', 'Hubei', 'province'),
+    ('430000', '湖南省', 'Hunan', 'province'),
+    ('440000', '广东省', 'Guangdong', 'province'),
+    ('450000', '广西壮族自治区', 'Guangxi', 'province'),
+    ('460000', '海南省', 'Hainan', 'province'),
+    ('500000', '重庆市', 'Chongqing', 'province'),
+    ('510000', '四川省', 'Sichuan', 'province'),
+    ('520000', '贵州省', 'Guizhou', 'province'),
+    ('530000', '云南省', 'Yunnan', 'province'),
+    ('540000', '西藏自治区', 'Tibet', 'province'),
+    ('610000', '陕西省', 'Shaanxi', 'province'),
+    ('620000', '甘肃省', 'Gansu', 'province'),
+    ('630000', '青海省', 'Qinghai', 'province'),
+    ('640000', '宁夏回族自治区', 'Ningxia', 'province'),
+    ('650000', '新疆维吾尔自治区', 'Xinjiang', 'province'),
+    ('660000', '新疆生产建设兵团', 'Xinjiang Production and Construction Corps', 'province'),
+    ('420200', '黄石市', 'Huangshi (Hubei)', 'city'),
+    ('330400', '嘉兴市', 'Jiaxing (Zhejiang)', 'city'),
+    ('330900', '舟山市', 'Zhoushan (Zhejiang)', 'city'),
+    ('430200', '株洲市', 'Zhuzhou (Hunan)', 'city'),
+    ('320800', '淮安市', 'Huai''an (Jiangsu)', 'city'),
+    ('440300', '深圳市', 'Shenzhen (Guangdong)', 'city'),
+    ('460100', '海口市', 'Haikou (Hainan)', 'city'),
+    ('500155', '梁平区', 'Liangping (Chongqing)', 'district');
+
+-- The chronic / special diseases that cross-province outpatient settlement covers nationally
+-- (national 门诊慢特病 codes). Regions may add more rows.
+INSERT INTO chronic_diseases (code, name) VALUES
+    ('M03900', '高血压 Hypertension'),
+    ('M01600', '糖尿病 Diabetes'),
+    ('M00500', '恶性肿瘤门诊放化疗 Cancer outpatient radiotherapy/chemotherapy'),
+    ('M07800', '尿毒症透析 Uraemia dialysis'),
+    ('M08300', '器官移植术后抗排异治疗 Anti-rejection therapy after organ transplant');

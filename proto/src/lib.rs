@@ -1,0 +1,35 @@
+//! Wire types and gRPC stubs of every medclear service, generated from `proto/medclear/*.proto`.
+//!
+//! This crate is the wire format only: each service converts these messages into validated
+//! domain types at its edge (`TryFrom<proto::X>`), and nothing inside a service handles a raw
+//! message.
+#![allow(unreachable_pub, missing_debug_implementations, clippy::all, clippy::pedantic)]
+
+/// `medclear.filing.v1`: filing registration (备案).
+pub mod filing {
+    pub mod v1 {
+        tonic::include_proto!("medclear.filing.v1");
+    }
+}
+
+
+/// `medclear.catalog.v1`: catalogue unification (目录). Draft; its service comes in its own issue.
+pub mod catalog {
+    pub mod v1 {
+        tonic::include_proto!("medclear.catalog.v1");
+    }
+}
+
+/// `medclear.routing.v1`: claim routing and settlement (结算). Draft.
+pub mod routing {
+    pub mod v1 {
+        tonic::include_proto!("medclear.routing.v1");
+    }
+}
+
+/// `medclear.clearing.v1`: interregional netting and clearing (清算). Draft.
+pub mod clearing {
+    pub mod v1 {
+        tonic::include_proto!("medclear.clearing.v1");
+    }
+}

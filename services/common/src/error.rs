@@ -1,0 +1,193 @@
+//! The one error type of a service, and how it reaches a client as a `tonic::Status`.
+//!
+//! A client mistake carries a stable machine-readable `reason` (snake_case, e.g.
+//! `same_province`) and, where one field is to blame, the field's name. Both travel in the
+//! status metadata (`medclear-reason`, `medclear-field`), so the gateway and other services can
+//! act on them without parsing messages. Internal failures are logged with their cause and
+//! answered with a generic `Internal`.
+
+use std::borrow::Cow;
+
+use tonic::{Code, Status, metadata::MetadataValue};
+
+/// Metadata key carrying the machine-readable reason of a refused call.
+pub const REASON_KEY: &str = "medclear-reason";
+/// Metadata key naming the request field a refusal is about.
+pub const FIELD_KEY: &str = "medclear-field";
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of client mistake a [`Problem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    InvalidArgument,
+    NotFound,
+    AlreadyExists,
+    FailedPrecondition,
+}
+
+/// A refusal the client can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub reason: Cow<'static, str>,
+    pub field: Option<Cow<'static, str>>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.reason, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller's mistake: answered with what to fix.
+    #[error("{0}")]
+    Problem(Problem),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    fn problem(
+        kind: ProblemKind,
+        reason: impl Into<Cow<'static, str>>,
+        field: Option<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Problem(Problem { kind, reason: reason.into(), field, message: message.into() })
+    }
+
+    /// A malformed or out-of-range request field.
+    pub fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::problem(ProblemKind::InvalidArgument, reason, Some(field.into()), message)
+    }
+
+    pub fn not_found(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::problem(ProblemKind::NotFound, reason, None, message)
+    }
+
+    pub fn already_exists(
+        reason: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::problem(ProblemKind::AlreadyExists, reason, None, message)
+    }
+
+    /// The request is well-formed but the state of the system refuses it.
+    pub fn precondition(
+        reason: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::problem(ProblemKind::FailedPrecondition, reason, None, message)
+    }
+
+    /// The machine-readable reason, as a client would see it.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Problem(p) => &p.reason,
+            Self::Database(sqlx::Error::RowNotFound) => "not_found",
+            Self::Database(e) if is_unique_violation(e) => "already_exists",
+            _ => "internal",
+        }
+    }
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|db| db.is_unique_violation())
+}
+
+fn with_metadata(mut status: Status, reason: &str, field: Option<&str>) -> Status {
+    if let Ok(value) = MetadataValue::try_from(reason) {
+        status.metadata_mut().insert(REASON_KEY, value);
+    }
+    if let Some(value) = field.and_then(|f| MetadataValue::try_from(f).ok()) {
+        status.metadata_mut().insert(FIELD_KEY, value);
+    }
+    status
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        let reason = error.reason().to_owned();
+        match error {
+            Error::Problem(p) => {
+                let code = match p.kind {
+                    ProblemKind::InvalidArgument => Code::InvalidArgument,
+                    ProblemKind::NotFound => Code::NotFound,
+                    ProblemKind::AlreadyExists => Code::AlreadyExists,
+                    ProblemKind::FailedPrecondition => Code::FailedPrecondition,
+                };
+                with_metadata(Status::new(code, p.message), &reason, p.field.as_deref())
+            }
+            Error::Database(sqlx::Error::RowNotFound) => {
+                with_metadata(Status::not_found("no such record"), &reason, None)
+            }
+            Error::Database(ref e) if is_unique_violation(e) => {
+                with_metadata(Status::already_exists("the record exists already"), &reason, None)
+            }
+            other => {
+                tracing::error!(error = %other, "internal failure");
+                with_metadata(Status::internal("internal error; it has been logged"), &reason, None)
+            }
+        }
+    }
+}
+
+/// The machine-readable reason of a status received from a medclear service (or a generic one
+/// derived from its code when the peer sent none).
+pub fn status_reason(status: &Status) -> String {
+    if let Some(reason) = status.metadata().get(REASON_KEY).and_then(|v| v.to_str().ok()) {
+        return reason.to_owned();
+    }
+    match status.code() {
+        Code::Unavailable => "service_unavailable",
+        Code::DeadlineExceeded => "timeout",
+        Code::NotFound => "not_found",
+        Code::InvalidArgument => "invalid_argument",
+        Code::AlreadyExists => "already_exists",
+        Code::FailedPrecondition => "failed_precondition",
+        _ => "internal",
+    }
+    .to_owned()
+}
+
+/// The request field a status is about, when the peer named one.
+pub fn status_field(status: &Status) -> Option<String> {
+    status.metadata().get(FIELD_KEY).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_keep_their_reason_and_field() {
+        let status = Status::from(Error::invalid("end_date", "end_before_begin", "end first"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status.message(), "end first");
+        assert_eq!(status_reason(&status), "end_before_begin");
+        assert_eq!(status_field(&status).as_deref(), Some("end_date"));
+    }
+
+    #[test]
+    fn database_errors_map_to_codes_without_leaking() {
+        let status = Status::from(Error::Database(sqlx::Error::RowNotFound));
+        assert_eq!(status.code(), Code::NotFound);
+        let status = Status::from(Error::Internal("disk on fire at /var/x".into()));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("/var/x"));
+        assert_eq!(status_reason(&status), "internal");
+        assert_eq!(status_reason(&Status::unavailable("down")), "service_unavailable");
+    }
+}

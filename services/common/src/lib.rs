@@ -1,0 +1,22 @@
+//! What every medclear service shares.
+//!
+//! * [`config`]: settings read from the environment, with documented defaults.
+//! * [`telemetry`]: `tracing` logs, plus OpenTelemetry OTLP export when
+//!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set, owned by a guard that flushes on drop.
+//! * [`db`]: the PostgreSQL pool of a service, in the service's own schema, with its embedded
+//!   migrations run at start-up.
+//! * [`error`]: the one error type a service returns, and its mapping to `tonic::Status` with a
+//!   stable machine-readable reason.
+//! * [`codes`]: validated national codes (admdvs, …).
+//! * [`clock`]: time as a parameter, so rules can be tested on any day.
+//! * [`server`]: `serve(listener, …, shutdown)` with gRPC health checking and graceful shutdown.
+
+pub mod clock;
+pub mod codes;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{Error, Result};

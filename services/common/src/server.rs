@@ -1,0 +1,87 @@
+//! Serving a service: the caller binds the listener (tests bind `127.0.0.1:0`) and owns
+//! shutdown; every service answers the standard gRPC health check.
+
+use std::{future::Future, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+
+use crate::{Error, Result};
+
+/// How long in-flight calls may run on after a shutdown signal.
+pub const GRACE: Duration = Duration::from_secs(10);
+
+/// Serves `routes` plus `grpc.health.v1.Health` on `listener` until `shutdown` completes, then
+/// drains in-flight calls. `services` are the fully qualified names reported as SERVING (the
+/// empty name, for the whole server, is always reported).
+pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    services: &[&str],
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_service_status("", ServingStatus::Serving).await;
+    for name in services {
+        reporter.set_service_status(*name, ServingStatus::Serving).await;
+    }
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    tracing::info!(%addr, ?services, "gRPC server listening");
+    tonic::transport::Server::builder()
+        .add_routes(routes)
+        .add_service(health)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .map_err(|e| Error::Internal(format!("gRPC server on {addr}: {e}")))
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        () = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Runs `work` until it ends by itself, or until `token` is cancelled and then at most
+/// [`GRACE`] more: the bound on draining after a shutdown signal.
+pub async fn with_grace<F>(token: CancellationToken, work: F) -> Result<()>
+where
+    F: Future<Output = Result<()>>,
+{
+    tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        () = token.cancelled() => {}
+    }
+    match tokio::time::timeout(GRACE, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(grace = ?GRACE, "in-flight work did not finish within the grace period");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The filing service's use cases: each one a transaction that reads what the rules need
+//! through the repository, asks the pure rules, and writes the outcome with its audit line.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use medclear_common::{
+    Error, Result,
+    clock::Clock,
+    codes::{Admdvs, PsnNo},
+    telemetry::current_trace_id,
+};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use crate::{
+    domain::{
+        self, Actor, ChronicFiling, Coverage, CoverageQuery, Filing, NewChronicFiling, NewFiling,
+        Revocation, RuleOverrides, Rules,
+    },
+    repo::{self, AuditEntry, Region},
+};
+
+/// A filing with what its home region's rules say about revoking it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilingView {
+    pub filing: Filing,
+    pub revocable_from: Option<NaiveDate>,
+}
+
+/// The filing service: a database pool and a clock.
+#[derive(Debug, Clone)]
+pub struct FilingService {
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+}
+
+/// The longest free text (names, memos, reasons) kept.
+const MAX_TEXT: usize = 500;
+
+pub(crate) fn check_text(field: &'static str, text: &str) -> Result<()> {
+    if text.chars().count() > MAX_TEXT {
+        return Err(Error::invalid(
+            field,
+            "too_long",
+            format!("{field} is longer than {MAX_TEXT} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn new_id(prefix: char) -> String {
+    let hex = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
+    format!("{prefix}{}", &hex[..20])
+}
+
+fn canonical<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("serialising a request: {e}")))
+}
+
+fn reused(request_id: &str) -> Error {
+    Error::already_exists(
+        "request_id_reused",
+        format!(
+            "request_id {request_id} was already used by this sender for a different request; \
+             use a new request_id"
+        ),
+    )
+}
+
+impl FilingService {
+    pub fn new(pool: PgPool, clock: Arc<dyn Clock>) -> Self {
+        Self { pool, clock }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn view(&self, conn: &mut PgConnection, filing: Filing) -> Result<FilingView> {
+        let rules = repo::rules_for(conn, &filing.home).await?;
+        Ok(FilingView { revocable_from: filing.revocable_from(&rules), filing })
+    }
+
+    async fn audit(
+        &self,
+        conn: &mut PgConnection,
+        actor: &Actor,
+        action: &str,
+        entity_type: &str,
+        entity_id: &str,
+        details: &impl Serialize,
+    ) -> Result<()> {
+        let details = serde_json::to_value(details)
+            .map_err(|e| Error::Internal(format!("serialising an audit entry: {e}")))?;
+        repo::append_audit(
+            conn,
+            AuditEntry {
+                at: self.clock.now(),
+                actor,
+                action,
+                entity_type,
+                entity_id,
+                details,
+                trace_id: current_trace_id(),
+            },
+        )
+        .await
+    }
+
+    /// Files `new` for `actor`. With a `request_id`, a retry of the same request returns the
+    /// filing made the first time, and a different request under the same id is refused.
+    pub async fn create_filing(
+        &self,
+        new: NewFiling,
+        actor: Actor,
+        request_id: Option<String>,
+    ) -> Result<FilingView> {
+        check_text("psn_name", &new.psn_name)?;
+        check_text("memo", &new.memo)?;
+        let body = canonical(&new)?;
+        let mut tx = self.pool.begin().await?;
+        repo::lock_person(&mut tx, &new.psn_no).await?;
+        if let Some(request_id) = &request_id
+            && let Some((earlier, earlier_body)) =
+                repo::filing_by_request(&mut tx, &actor.id, request_id).await?
+        {
+            if earlier_body != body {
+                return Err(reused(request_id));
+            }
+            return self.view(&mut tx, earlier).await;
+        }
+        let known = repo::known_regions(&mut tx, &[new.home, new.destination]).await?;
+        let rules = repo::rules_for(&mut tx, &new.home).await?;
+        let existing = repo::filings_of(&mut tx, &new.psn_no).await?;
+        let now = self.clock.now();
+        let validity = domain::validate_new_filing(
+            &new,
+            |code| known.contains(code),
+            &rules,
+            self.clock.today(),
+            &existing,
+        )?;
+        let filing = Filing {
+            id: new_id('F'),
+            psn_no: new.psn_no,
+            psn_name: new.psn_name,
+            home: new.home,
+            destination: new.destination,
+            category: new.category,
+            begin: validity.begin,
+            end: validity.end,
+            memo: new.memo,
+            filed_by: actor,
+            filed_at: now,
+            revocation: None,
+        };
+        let request = request_id.as_deref().map(|id| (id, body.as_str()));
+        repo::insert_filing(&mut tx, &filing, request).await?;
+        self.audit(&mut tx, &filing.filed_by, "filing.create", "filing", &filing.id, &filing)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(filing_id = %filing.id, psn_no = %filing.psn_no, "filing created");
+        Ok(FilingView { revocable_from: filing.revocable_from(&rules), filing })
+    }
+
+    async fn load_filing(&self, conn: &mut PgConnection, id: &str) -> Result<Filing> {
+        repo::get_filing(conn, id)
+            .await?
+            .ok_or_else(|| Error::not_found("filing_not_found", format!("no filing {id}")))
+    }
+
+    pub async fn get_filing(&self, id: &str) -> Result<FilingView> {
+        let mut conn = self.pool.acquire().await?;
+        let filing = self.load_filing(&mut conn, id).await?;
+        self.view(&mut conn, filing).await
+    }
+
+    pub async fn list_filings(&self, psn_no: &PsnNo, include_revoked: bool) -> Result<Vec<FilingView>> {
+        let mut conn = self.pool.acquire().await?;
+        let filings = repo::filings_of(&mut conn, psn_no).await?;
+        let mut views = Vec::with_capacity(filings.len());
+        for filing in filings.into_iter().filter(|f| include_revoked || !f.is_revoked()) {
+            views.push(self.view(&mut conn, filing).await?);
+        }
+        Ok(views)
+    }
+
+    pub async fn revoke_filing(&self, id: &str, reason: String, actor: Actor) -> Result<FilingView> {
+        check_text("reason", &reason)?;
+        let mut tx = self.pool.begin().await?;
+        let filing = self.load_filing(&mut tx, id).await?;
+        repo::lock_person(&mut tx, &filing.psn_no).await?;
+        let rules = repo::rules_for(&mut tx, &filing.home).await?;
+        domain::check_revocable(&filing, &rules, self.clock.today())?;
+        let revocation = Revocation { at: self.clock.now(), on: self.clock.today(), by: actor, reason };
+        repo::revoke_filing(&mut tx, id, &revocation).await?;
+        self.audit(&mut tx, &revocation.by, "filing.revoke", "filing", id, &revocation).await?;
+        let revoked = Filing { revocation: Some(revocation), ..filing };
+        tx.commit().await?;
+        Ok(FilingView { revocable_from: revoked.revocable_from(&rules), filing: revoked })
+    }
+
+    pub async fn check_coverage(&self, query: &CoverageQuery) -> Result<Coverage> {
+        let mut conn = self.pool.acquire().await?;
+        let rules = repo::rules_for(&mut conn, &query.home).await?;
+        let filings = repo::filings_of(&mut conn, &query.psn_no).await?;
+        domain::check_coverage(query, &rules, &filings, self.clock.now())
+    }
+
+    pub async fn create_chronic_filing(
+        &self,
+        new: NewChronicFiling,
+        actor: Actor,
+        request_id: Option<String>,
+    ) -> Result<ChronicFiling> {
+        let body = canonical(&new)?;
+        let mut tx = self.pool.begin().await?;
+        repo::lock_person(&mut tx, &new.psn_no).await?;
+        if let Some(request_id) = &request_id
+            && let Some((earlier, earlier_body)) =
+                repo::chronic_filing_by_request(&mut tx, &actor.id, request_id).await?
+        {
+            return if earlier_body == body { Ok(earlier) } else { Err(reused(request_id)) };
+        }
+        let region_known = !repo::known_regions(&mut tx, &[new.home]).await?.is_empty();
+        let disease_name = repo::chronic_disease_name(&mut tx, &new.disease_code).await?;
+        let rules = repo::rules_for(&mut tx, &new.home).await?;
+        let existing = repo::chronic_filings_of(&mut tx, &new.psn_no).await?;
+        let validity = domain::validate_new_chronic_filing(
+            &new,
+            region_known,
+            disease_name.is_some(),
+            &rules,
+            self.clock.today(),
+            &existing,
+        )?;
+        let filing = ChronicFiling {
+            id: new_id('C'),
+            psn_no: new.psn_no,
+            home: new.home,
+            disease_code: new.disease_code,
+            disease_name: disease_name.unwrap_or_default(),
+            diagnosed_by: new.diagnosed_by,
+            begin: validity.begin,
+            end: validity.end,
+            filed_by: actor,
+            filed_at: self.clock.now(),
+            revocation: None,
+        };
+        let request = request_id.as_deref().map(|id| (id, body.as_str()));
+        repo::insert_chronic_filing(&mut tx, &filing, request).await?;
+        self.audit(&mut tx, &filing.filed_by, "chronic_filing.create", "chronic_filing", &filing.id, &filing)
+            .await?;
+        tx.commit().await?;
+        Ok(filing)
+    }
+
+    pub async fn get_chronic_filing(&self, id: &str) -> Result<ChronicFiling> {
+        let mut conn = self.pool.acquire().await?;
+        repo::get_chronic_filing(&mut conn, id)
+            .await?
+            .ok_or_else(|| Error::not_found("filing_not_found", format!("no chronic filing {id}")))
+    }
+
+    pub async fn list_chronic_filings(
+        &self,
+        psn_no: &PsnNo,
+        include_revoked: bool,
+    ) -> Result<Vec<ChronicFiling>> {
+        let mut conn = self.pool.acquire().await?;
+        let filings = repo::chronic_filings_of(&mut conn, psn_no).await?;
+        Ok(filings.into_iter().filter(|f| include_revoked || f.revocation.is_none()).collect())
+    }
+
+    pub async fn revoke_chronic_filing(
+        &self,
+        id: &str,
+        reason: String,
+        actor: Actor,
+    ) -> Result<ChronicFiling> {
+        check_text("reason", &reason)?;
+        let mut tx = self.pool.begin().await?;
+        let filing = repo::get_chronic_filing(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("filing_not_found", format!("no chronic filing {id}")))?;
+        repo::lock_person(&mut tx, &filing.psn_no).await?;
+        domain::check_chronic_revocable(&filing, self.clock.today())?;
+        let revocation = Revocation { at: self.clock.now(), on: self.clock.today(), by: actor, reason };
+        repo::revoke_chronic_filing(&mut tx, id, &revocation).await?;
+        self.audit(&mut tx, &revocation.by, "chronic_filing.revoke", "chronic_filing", id, &revocation)
+            .await?;
+        tx.commit().await?;
+        Ok(ChronicFiling { revocation: Some(revocation), ..filing })
+    }
+
+    /// The chronic filing for `disease_code` in force on `date`, if any.
+    pub async fn check_chronic_filing(
+        &self,
+        psn_no: &PsnNo,
+        disease_code: &str,
+        date: NaiveDate,
+    ) -> Result<Option<ChronicFiling>> {
+        let filings = self.list_chronic_filings(psn_no, true).await?;
+        Ok(domain::chronic_filing_on(&filings, disease_code, date).cloned())
+    }
+
+    pub async fn list_chronic_diseases(&self) -> Result<Vec<(String, String)>> {
+        let mut conn = self.pool.acquire().await?;
+        repo::list_chronic_diseases(&mut conn).await
+    }
+
+    pub async fn list_regions(&self) -> Result<Vec<Region>> {
+        let mut conn = self.pool.acquire().await?;
+        repo::list_regions(&mut conn).await
+    }
+
+    async fn known_home(&self, conn: &mut PgConnection, home: &Admdvs) -> Result<()> {
+        if repo::known_regions(conn, &[*home]).await?.is_empty() {
+            return Err(Error::invalid(
+                "insuplc_admdvs",
+                "unknown_region",
+                format!("insuplc_admdvs {home} is not a known medical-insurance region"),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn region_rules(&self, home: &Admdvs) -> Result<Rules> {
+        let mut conn = self.pool.acquire().await?;
+        self.known_home(&mut conn, home).await?;
+        repo::rules_for(&mut conn, home).await
+    }
+
+    /// Replaces the overrides of one home region; returns the rules now in force there.
+    pub async fn set_region_rules(
+        &self,
+        home: &Admdvs,
+        overrides: RuleOverrides,
+        actor: Actor,
+    ) -> Result<Rules> {
+        overrides.validate()?;
+        let mut tx = self.pool.begin().await?;
+        self.known_home(&mut tx, home).await?;
+        repo::upsert_overrides(&mut tx, home, &overrides, self.clock.now(), &actor.id).await?;
+        self.audit(&mut tx, &actor, "region_rules.set", "region_rules", home.as_str(), &overrides)
+            .await?;
+        let rules = repo::rules_for(&mut tx, home).await?;
+        tx.commit().await?;
+        Ok(rules)
+    }
+}
