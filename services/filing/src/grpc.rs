@@ -71,6 +71,15 @@ impl Api for FilingGrpc {
         Ok(Response::new(filing.into()))
     }
 
+    #[tracing::instrument(skip_all, name = "GetChronicFiling")]
+    async fn get_chronic_filing(
+        &self,
+        request: Request<pb::GetFilingRequest>,
+    ) -> Reply<pb::ChronicFiling> {
+        let id = convert::required_id("filing_id", &request.into_inner().filing_id)?;
+        Ok(Response::new(self.0.get_chronic_filing(&id).await?.into()))
+    }
+
     #[tracing::instrument(skip_all, name = "ListChronicFilings")]
     async fn list_chronic_filings(
         &self,

@@ -1,0 +1,122 @@
+//! The `medclear` command.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    process::ExitCode,
+    sync::Arc,
+    time::Instant,
+};
+
+use clap::{Parser, Subcommand};
+use medclear_common::{Error, Result, clock::SystemClock, server, telemetry};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    http::{self, AppState, Upstreams},
+    up::{self, Databases, UpOptions},
+};
+
+/// medclear — inter-provincial direct settlement of basic medical insurance.
+#[derive(Debug, Parser)]
+#[command(name = "medclear", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service and the gateway in one process (embedded PostgreSQL unless
+    /// DATABASE_URL is set).
+    Up {
+        /// Where the embedded databases keep their data.
+        #[arg(long, env = "MEDCLEAR_DATA_DIR", default_value = ".medclear")]
+        data_dir: PathBuf,
+        /// The gateway's HTTP address.
+        #[arg(long, env = "MEDCLEAR_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+        http: SocketAddr,
+        /// The address the services' gRPC servers listen on.
+        #[arg(long, env = "MEDCLEAR_GRPC_HOST", default_value = "127.0.0.1")]
+        grpc_host: IpAddr,
+        /// The first service's gRPC port; the others take the next ones (0: any free port).
+        #[arg(long, env = "MEDCLEAR_GRPC_PORT", default_value_t = 50051)]
+        grpc_port: u16,
+    },
+    /// Run the gateway alone, in front of services running elsewhere.
+    Gateway {
+        #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
+        http: SocketAddr,
+        /// The filing service's gRPC endpoint.
+        #[arg(long, env = "FILING_ENDPOINT", default_value = "http://127.0.0.1:50051")]
+        filing_endpoint: String,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("medclear: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("medclear: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cancels `token` on SIGINT or SIGTERM.
+fn cancel_on_signal(token: &CancellationToken) {
+    let token = token.clone();
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        token.cancel();
+    });
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Up { data_dir, http, grpc_host, grpc_port } => {
+            let _telemetry = telemetry::init("medclear")?;
+            let started = Instant::now();
+            let options = UpOptions { data_dir, http, grpc_host, grpc_port, databases: Databases::from_env() };
+            let mut system = up::start(&options, Arc::new(SystemClock)).await?;
+            cancel_on_signal(&system.shutdown_token());
+            for service in &system.services {
+                println!("  {:<8} gRPC  {}   data: {}", service.name, service.addr, service.database);
+            }
+            println!("  gateway  HTTP  http://{}", system.http_addr);
+            println!(
+                "medclear is ready in {:.1} s: try  curl http://{}/healthz   (Ctrl-C stops it)",
+                started.elapsed().as_secs_f32(), // float-ok: a duration shown to people
+                system.http_addr
+            );
+            let outcome = system.run_until_stopped().await;
+            let stopped = system.shutdown().await;
+            println!("medclear stopped");
+            outcome.and(stopped)
+        }
+        Command::Gateway { http, filing_endpoint } => {
+            let _telemetry = telemetry::init("medclear-gateway")?;
+            let state = AppState::new(&Upstreams { filing: filing_endpoint })?;
+            let listener = tokio::net::TcpListener::bind(http)
+                .await
+                .map_err(|e| Error::Internal(format!("cannot listen on {http}: {e}")))?;
+            tracing::info!(%http, "gateway listening");
+            let token = CancellationToken::new();
+            cancel_on_signal(&token);
+            let serve = http::serve(listener, state, token.clone().cancelled_owned());
+            server::with_grace(token, async move {
+                serve.await.map_err(|e| Error::Internal(format!("gateway: {e}")))
+            })
+            .await
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Errors as the JSON API answers them: an HTTP status and
+//! `{"code": "...", "message": "...", "field": "..."}` with a stable `code`.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use medclear_common::error::{status_field, status_reason};
+use serde::Serialize;
+use tonic::Code;
+
+/// A refusal of the JSON API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { status, code: code.to_owned(), message: message.into(), field: None }
+    }
+
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self { field: Some(field.to_owned()), ..Self::new(StatusCode::BAD_REQUEST, code, message) }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl From<tonic::Status> for ApiError {
+    fn from(status: tonic::Status) -> Self {
+        let code = status_reason(&status);
+        let http = match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => StatusCode::CONFLICT,
+            Code::PermissionDenied => StatusCode::FORBIDDEN,
+            Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match http {
+            StatusCode::SERVICE_UNAVAILABLE => "a service behind the gateway is not reachable; try again shortly".to_owned(),
+            StatusCode::GATEWAY_TIMEOUT => "a service behind the gateway did not answer in time".to_owned(),
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(status = ?status, "upstream failure");
+                "internal error; it has been logged".to_owned()
+            }
+            _ => status.message().to_owned(),
+        };
+        Self { status: http, code, message, field: status_field(&status) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body { code: &self.code, message: &self.message, field: self.field.as_deref() };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medclear_common::Error;
+
+    #[test]
+    fn service_refusals_keep_their_code_and_field() {
+        let status = tonic::Status::from(Error::invalid("mdtrtarea_admvs", "same_province", "same"));
+        let error = ApiError::from(status);
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.code, "same_province");
+        assert_eq!(error.field.as_deref(), Some("mdtrtarea_admvs"));
+        let conflict = ApiError::from(tonic::Status::from(Error::precondition("revoke_locked", "later")));
+        assert_eq!((conflict.status, conflict.code.as_str()), (StatusCode::CONFLICT, "revoke_locked"));
+        let down = ApiError::from(tonic::Status::unavailable("connection refused"));
+        assert_eq!((down.status, down.code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));
+    }
+}

@@ -1,0 +1,173 @@
+//! Reading request bodies and query strings the way HIS clients send them: strict about meaning,
+//! lenient about form. Any JSON content type (or none) is accepted; text fields may arrive as
+//! strings or numbers; unknown fields are ignored; a missing field is refused later, by name.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    http::{StatusCode, request::Parts},
+};
+use serde::{Deserialize, Deserializer, de::DeserializeOwned};
+
+use super::error::ApiError;
+
+/// The largest request body the JSON API reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A JSON body, parsed into `T`, with refusals in the API's error format.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the request body is larger than {MAX_BODY} bytes"),
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
+            }
+        })?;
+        parse(&bytes).map(Body)
+    }
+}
+
+/// Parses a JSON document, telling syntax errors from shape errors.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is empty: send a JSON object"));
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the request body is not JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the request body is not valid: {e}"))
+    })
+}
+
+/// A query string parsed into `T`.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded_like(query).map(Params)
+    }
+}
+
+/// Query strings are flat `key=value` pairs; they are read into a JSON object of strings so
+/// the same lenient field types serve bodies and queries.
+fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let mut map = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        map.insert(decode(key)?, serde_json::Value::String(decode(value)?));
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("the query string is not valid: {e}"))
+    })
+}
+
+fn decode(text: &str) -> Result<String, ApiError> {
+    let bad = || ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "the query string is not valid percent-encoding");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
+                out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad())
+}
+
+/// A text field that HIS systems send as a string, a number, or null.
+pub fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        Text(String),
+        Int(i64),
+        Uint(u64),
+        Null(()),
+    }
+    Ok(match Option::<Loose>::deserialize(deserializer)? {
+        Some(Loose::Text(s)) => s,
+        Some(Loose::Int(n)) => n.to_string(),
+        Some(Loose::Uint(n)) => n.to_string(),
+        Some(Loose::Null(())) | None => String::new(),
+    })
+}
+
+/// A flag sent as `true`/`false`, `1`/`0`, `"true"`/`"1"`, or left out.
+pub fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Loose {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Option::<Loose>::deserialize(deserializer)? {
+        None => Ok(false),
+        Some(Loose::Bool(b)) => Ok(b),
+        Some(Loose::Int(n)) => Ok(n != 0),
+        Some(Loose::Text(s)) => match s.trim() {
+            "" | "0" | "false" | "no" => Ok(false),
+            "1" | "true" | "yes" => Ok(true),
+            other => Err(serde::de::Error::custom(format!("{other:?} is not a yes/no value"))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Sample {
+        #[serde(default, deserialize_with = "text")]
+        psn_no: String,
+        #[serde(default, deserialize_with = "flag")]
+        emergency: bool,
+    }
+
+    #[test]
+    fn lenient_about_form() {
+        let s: Sample = parse(br#"{"psn_no": 12345, "emergency": "1", "extra": [1]}"#).unwrap();
+        assert_eq!(s, Sample { psn_no: "12345".into(), emergency: true });
+        let s: Sample = parse(br#"{"psn_no": null}"#).unwrap();
+        assert_eq!(s, Sample { psn_no: String::new(), emergency: false });
+        let q: Sample = serde_urlencoded_like("psn_no=P%2F1+x&emergency=true").unwrap();
+        assert_eq!(q, Sample { psn_no: "P/1 x".into(), emergency: true });
+    }
+
+    #[test]
+    fn strict_about_meaning() {
+        assert_eq!(parse::<Sample>(b"{\"psn_no\": ").unwrap_err().code, "malformed_json");
+        assert_eq!(parse::<Sample>(b"  ").unwrap_err().code, "malformed_json");
+        assert_eq!(parse::<Sample>(br#"{"psn_no": [1]}"#).unwrap_err().code, "invalid_json");
+        assert_eq!(parse::<Sample>(br#"["P1", true]"#).unwrap_err().code, "invalid_json");
+        assert_eq!(parse::<Sample>(br#"{"emergency": "maybe"}"#).unwrap_err().code, "invalid_json");
+        assert_eq!(serde_urlencoded_like::<Sample>("psn_no=%zz").unwrap_err().code, "invalid_query");
+    }
+}

@@ -1,0 +1,159 @@
+//! The HTTP edge: the JSON API (`/api/v1/…`) and `/healthz`, each call answered through the
+//! services' gRPC APIs.
+
+pub mod error;
+pub mod filings;
+pub mod json;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use medclear_proto::filing::v1::filing_service_client::FilingServiceClient;
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+
+use error::ApiError;
+
+/// Where the gateway finds the services it fronts.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    /// e.g. `http://127.0.0.1:50051`
+    pub filing: String,
+}
+
+/// A service the gateway depends on, for `/healthz`.
+#[derive(Debug, Clone)]
+struct Dependency {
+    name: &'static str,
+    service: &'static str,
+    health: HealthClient<Channel>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    filing: FilingServiceClient<Channel>,
+    dependencies: Vec<Dependency>,
+}
+
+/// What every handler shares: the gRPC clients.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// How long the gateway waits for a service's answer.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
+
+fn channel(name: &str, url: &str) -> Result<Channel, medclear_common::Error> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| medclear_common::Error::Internal(format!("{name} endpoint {url:?}: {e}")))?;
+    Ok(endpoint
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(UPSTREAM_TIMEOUT)
+        .connect_lazy())
+}
+
+impl AppState {
+    /// Clients for `upstreams`; connections are made on first use and re-made after failures.
+    pub fn new(upstreams: &Upstreams) -> Result<Self, medclear_common::Error> {
+        let filing = channel("filing", &upstreams.filing)?;
+        Ok(Self(Arc::new(Inner {
+            filing: FilingServiceClient::new(filing.clone()),
+            dependencies: vec![Dependency {
+                name: "filing",
+                service: medclear_filing::SERVICE_NAME,
+                health: HealthClient::new(filing),
+            }],
+        })))
+    }
+
+    pub(crate) fn filing(&self) -> FilingServiceClient<Channel> {
+        self.0.filing.clone()
+    }
+}
+
+/// The gateway's routes.
+pub fn router(state: AppState) -> Router {
+    use filings as f;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/filings", post(f::create_filing).get(f::list_filings))
+        .route("/api/v1/filings/{filing_id}", get(f::get_filing))
+        .route("/api/v1/filings/{filing_id}/revoke", post(f::revoke_filing))
+        .route("/api/v1/coverage", get(f::check_coverage))
+        .route("/api/v1/chronic-filings", post(f::create_chronic_filing).get(f::list_chronic_filings))
+        .route("/api/v1/chronic-filings/check", get(f::check_chronic_filing))
+        .route("/api/v1/chronic-filings/{filing_id}", get(f::get_chronic_filing))
+        .route("/api/v1/chronic-filings/{filing_id}/revoke", post(f::revoke_chronic_filing))
+        .route("/api/v1/chronic-diseases", get(f::list_chronic_diseases))
+        .route("/api/v1/regions", get(f::list_regions))
+        .route("/api/v1/region-rules/{admdvs}", get(f::get_region_rules).put(f::set_region_rules))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(json::MAX_BODY))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; the API is documented in the README")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!("http", %method, %route);
+    let started = tokio::time::Instant::now();
+    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis(), "request");
+    });
+    response
+}
+
+/// 200 only when every service the gateway needs answers its health check with SERVING.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let mut services = Map::new();
+    let mut healthy = true;
+    for dependency in &state.0.dependencies {
+        let mut client = dependency.health.clone();
+        let request = HealthCheckRequest { service: dependency.service.to_owned() };
+        let answer = tokio::time::timeout(Duration::from_secs(2), client.check(request)).await;
+        let status = match answer {
+            Ok(Ok(response)) => match response.into_inner().status() {
+                ServingStatus::Serving => "serving".to_owned(),
+                other => format!("{other:?}").to_lowercase(),
+            },
+            Ok(Err(status)) => format!("unreachable: {}", status.message()),
+            Err(_) => "unreachable: no answer within 2 s".to_owned(),
+        };
+        healthy &= status == "serving";
+        services.insert(dependency.name.to_owned(), Value::String(status));
+    }
+    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "services": services });
+    (code, Json(body)).into_response()
+}
+
+/// Serves the gateway on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

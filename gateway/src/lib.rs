@@ -1,0 +1,15 @@
+//! The medclear edge and command line.
+//!
+//! * [`http`]: the HTTP server — the JSON API in front of the services' gRPC APIs, and
+//!   `/healthz`.
+//! * [`up`]: the all-in-one runner behind `medclear up`: every service and the gateway in one
+//!   process, each on its own port, talking gRPC, on PostgreSQL (`DATABASE_URL`) or on an
+//!   embedded PostgreSQL per service.
+//! * [`cli`]: the `medclear` command.
+
+pub mod cli;
+pub mod http;
+pub mod up;
+
+#[cfg(feature = "embedded-db")]
+mod embedded;

@@ -1,0 +1,217 @@
+//! `medclear up`: every service that exists and the gateway, in one process. Each service gets
+//! its own port and talks gRPC, exactly as when deployed apart; each gets its own database —
+//! a schema in the PostgreSQL named by `DATABASE_URL`, or without it an embedded PostgreSQL in
+//! a folder under the data directory.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+
+use medclear_common::{Error, Result, clock::Clock, config, config::DbConfig};
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::http::{self, AppState, Upstreams};
+
+/// How `medclear up` runs.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Where embedded databases keep their data (one folder per service).
+    pub data_dir: PathBuf,
+    /// The gateway's HTTP address.
+    pub http: SocketAddr,
+    /// The address services listen on.
+    pub grpc_host: IpAddr,
+    /// The first service's gRPC port; the next services take the following ones. 0: any free port.
+    pub grpc_port: u16,
+    pub databases: Databases,
+}
+
+/// Where the services keep their data.
+#[derive(Debug, Clone)]
+pub enum Databases {
+    /// One PostgreSQL server; each service owns a schema named after it.
+    Server { url: String },
+    /// An embedded PostgreSQL per service, in `<data_dir>/<service>`.
+    Embedded,
+}
+
+impl Databases {
+    /// `Server` when `DATABASE_URL` is set, else `Embedded`.
+    pub fn from_env() -> Self {
+        match config::var("DATABASE_URL") {
+            Some(url) => Self::Server { url },
+            None => Self::Embedded,
+        }
+    }
+}
+
+/// Where one service's data lives.
+#[derive(Debug)]
+enum Database {
+    Server,
+    #[cfg(feature = "embedded-db")]
+    Embedded(crate::embedded::EmbeddedDb),
+}
+
+/// A started service.
+#[derive(Debug)]
+pub struct RunningService {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    /// Where its data is, for people.
+    pub database: String,
+    pool: PgPool,
+    db: Database,
+}
+
+/// Everything `medclear up` started.
+#[derive(Debug)]
+pub struct System {
+    pub http_addr: SocketAddr,
+    pub services: Vec<RunningService>,
+    token: CancellationToken,
+    tasks: Vec<(&'static str, JoinHandle<Result<()>>)>,
+}
+
+async fn database(service: &'static str, options: &UpOptions) -> Result<(DbConfig, Database, String)> {
+    match &options.databases {
+        Databases::Server { url } => {
+            let mut config = DbConfig::new(url.clone(), service);
+            config.max_connections = config::parse_or("DB_MAX_CONNECTIONS", 10)?;
+            let place = format!("{} (schema {service})", config::redact_url(url));
+            Ok((config, Database::Server, place))
+        }
+        #[cfg(feature = "embedded-db")]
+        Databases::Embedded => {
+            let db = crate::embedded::EmbeddedDb::start(options.data_dir.join(service)).await?;
+            let mut config = DbConfig::new(db.url(), service);
+            config.embedded = true;
+            let place = format!("embedded PostgreSQL in {}", db.dir().display());
+            Ok((config, Database::Embedded(db), place))
+        }
+        #[cfg(not(feature = "embedded-db"))]
+        Databases::Embedded => Err(Error::Internal(format!(
+            "no database for {service}: set DATABASE_URL (this build has no embedded database)"
+        ))),
+    }
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| Error::Internal(format!("{what}: cannot listen on {addr}: {e}")))
+}
+
+/// Starts everything and returns once the gateway answers and every service reports SERVING.
+pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System> {
+    let token = CancellationToken::new();
+    let mut services = Vec::new();
+    let mut tasks = Vec::new();
+
+    let (db_config, db, place) = database("filing", options).await?;
+    let pool = medclear_filing::connect(&db_config).await?;
+    let addr = SocketAddr::new(options.grpc_host, options.grpc_port);
+    let listener = bind(addr, "filing service").await?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    let serve = medclear_filing::serve(listener, pool.clone(), clock.clone(), token.clone().cancelled_owned());
+    tasks.push(("filing", tokio::spawn(serve)));
+    services.push(RunningService { name: "filing", addr, database: place, pool, db });
+
+    let upstreams = Upstreams { filing: format!("http://{}", services[0].addr) };
+    let state = AppState::new(&upstreams)?;
+    let listener = bind(options.http, "gateway").await?;
+    let http_addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    let gateway = http::serve(listener, state, token.clone().cancelled_owned());
+    tasks.push((
+        "gateway",
+        tokio::spawn(async move { gateway.await.map_err(|e| Error::Internal(format!("gateway: {e}"))) }),
+    ));
+
+    let system = System { http_addr, services, token, tasks };
+    system.wait_ready().await?;
+    Ok(system)
+}
+
+impl System {
+    /// Polls the gateway's `/healthz` (which checks every service over gRPC) until it is 200.
+    async fn wait_ready(&self) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut last = String::new();
+        while tokio::time::Instant::now() < deadline {
+            match healthz(self.http_addr).await {
+                Ok(200) => return Ok(()),
+                Ok(code) => last = format!("/healthz answered {code}"),
+                Err(e) => last = e,
+            }
+            if let Some((name, _)) = self.tasks.iter().find(|(_, task)| task.is_finished()) {
+                return Err(Error::Internal(format!("{name} stopped during start-up")));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(Error::Internal(format!("not ready within 60 s: {last}")))
+    }
+
+    /// A token whose cancellation stops the system.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
+    /// Runs until the token is cancelled or a part stops by itself (which is an error).
+    pub async fn run_until_stopped(&mut self) -> Result<()> {
+        let token = self.token.clone();
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return Ok(()),
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            if let Some((name, _)) = self.tasks.iter().find(|(_, task)| task.is_finished()) {
+                let name = *name;
+                self.token.cancel();
+                return Err(Error::Internal(format!("{name} stopped unexpectedly")));
+            }
+        }
+    }
+
+    /// Stops the gateway and the services (in-flight calls get the grace period), then closes
+    /// the databases.
+    pub async fn shutdown(self) -> Result<()> {
+        self.token.cancel();
+        let mut first_error = None;
+        for (name, task) in self.tasks {
+            let outcome = tokio::time::timeout(medclear_common::server::GRACE, task).await;
+            let error = match outcome {
+                Ok(Ok(Ok(()))) => None,
+                Ok(Ok(Err(e))) => Some(e),
+                Ok(Err(e)) => Some(Error::Internal(format!("{name} panicked: {e}"))),
+                Err(_) => Some(Error::Internal(format!("{name} did not stop within the grace period"))),
+            };
+            if let Some(e) = error {
+                tracing::warn!(service = name, error = %e, "stopping");
+                first_error.get_or_insert(e);
+            }
+        }
+        for service in self.services {
+            service.pool.close().await;
+            match service.db {
+                Database::Server => {}
+                #[cfg(feature = "embedded-db")]
+                Database::Embedded(db) => db.stop().await,
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// `GET /healthz` on the gateway, with a bare HTTP/1.1 exchange (no client library needed).
+async fn healthz(addr: SocketAddr) -> std::result::Result<u16, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.map_err(|e| e.to_string())?;
+    std::str::from_utf8(&head[9..12]).ok().and_then(|code| code.parse().ok()).ok_or_else(|| "bad HTTP answer".to_owned())
+}

@@ -1,0 +1,125 @@
+//! Starts the filing service and the gateway in-process on ephemeral ports, against the
+//! PostgreSQL of `DATABASE_URL` in a schema of their own, with a clock the test controls.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use medclear_common::{clock::FixedClock, config::DbConfig};
+use medclear_gateway::http::{self, AppState, Upstreams};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub struct Harness {
+    pub base: String,
+    pub grpc: String,
+    pub pool: PgPool,
+    pub clock: FixedClock,
+    pub http: reqwest::Client,
+    schema: String,
+    filing_token: CancellationToken,
+    filing_task: Option<JoinHandle<medclear_common::Result<()>>>,
+    gateway_token: CancellationToken,
+}
+
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+}
+
+impl Harness {
+    pub async fn start(today: &str) -> Self {
+        let clock = FixedClock::at_date(today.parse().unwrap());
+        let schema = format!("filing_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = medclear_filing::connect(&DbConfig::new(database_url(), schema.clone()))
+            .await
+            .expect("PostgreSQL at DATABASE_URL (see README: .ci/run starts it)");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = format!("http://{}", listener.local_addr().unwrap());
+        let filing_token = CancellationToken::new();
+        let filing_task = tokio::spawn(medclear_filing::serve(
+            listener,
+            pool.clone(),
+            Arc::new(clock.clone()),
+            filing_token.clone().cancelled_owned(),
+        ));
+        let state = AppState::new(&Upstreams { filing: grpc.clone() }).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let gateway_token = CancellationToken::new();
+        tokio::spawn(http::serve(listener, state, gateway_token.clone().cancelled_owned()));
+        Self {
+            base,
+            grpc,
+            pool,
+            clock,
+            http: reqwest::Client::new(),
+            schema,
+            filing_token,
+            filing_task: Some(filing_task),
+            gateway_token,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self.http.post(self.url(path)).json(body).send().await.unwrap();
+        answer(response).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        answer(self.http.get(self.url(path)).send().await.unwrap()).await
+    }
+
+    /// Rows in one of the service's tables.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Stops the filing service (the gateway stays up).
+    pub async fn stop_filing(&mut self) {
+        self.filing_token.cancel();
+        if let Some(task) = self.filing_task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops everything and drops the test's schema.
+    pub async fn finish(mut self) {
+        self.stop_filing().await;
+        self.gateway_token.cancel();
+        sqlx::query(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema))
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        self.pool.close().await;
+    }
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
