@@ -86,11 +86,20 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Up { data_dir, http, grpc_host, grpc_port } => {
             let _telemetry = telemetry::init("medclear")?;
             let started = Instant::now();
-            let options = UpOptions { data_dir, http, grpc_host, grpc_port, databases: Databases::from_env() };
+            let options = UpOptions {
+                data_dir,
+                http,
+                grpc_host,
+                grpc_port,
+                databases: Databases::from_env(),
+            };
             let mut system = up::start(&options, Arc::new(SystemClock)).await?;
             cancel_on_signal(&system.shutdown_token());
             for service in &system.services {
-                println!("  {:<8} gRPC  {}   data: {}", service.name, service.addr, service.database);
+                println!(
+                    "  {:<8} gRPC  {}   data: {}",
+                    service.name, service.addr, service.database
+                );
             }
             println!("  gateway  HTTP  http://{}", system.http_addr);
             println!(

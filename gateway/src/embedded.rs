@@ -20,10 +20,13 @@ impl EmbeddedDb {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
         let root = dir.clone();
-        let server = tokio::task::spawn_blocking(move || PgliteServer::builder().path(root).start())
-            .await
-            .map_err(|e| Error::Internal(format!("embedded database start-up panicked: {e}")))?
-            .map_err(|e| Error::Internal(format!("embedded database in {}: {e:#}", dir.display())))?;
+        let server =
+            tokio::task::spawn_blocking(move || PgliteServer::builder().path(root).start())
+                .await
+                .map_err(|e| Error::Internal(format!("embedded database start-up panicked: {e}")))?
+                .map_err(|e| {
+                    Error::Internal(format!("embedded database in {}: {e:#}", dir.display()))
+                })?;
         Ok(Self { server, dir })
     }
 
@@ -41,8 +44,12 @@ impl EmbeddedDb {
         let server = self.server;
         match tokio::task::spawn_blocking(move || server.shutdown()).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(dir = %dir.display(), error = %e, "embedded database stop"),
-            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "embedded database stop panicked"),
+            Ok(Err(e)) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "embedded database stop")
+            }
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "embedded database stop panicked")
+            }
         }
     }
 }

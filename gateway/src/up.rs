@@ -55,7 +55,7 @@ impl Databases {
 enum Database {
     Server,
     #[cfg(feature = "embedded-db")]
-    Embedded(crate::embedded::EmbeddedDb),
+    Embedded(Box<crate::embedded::EmbeddedDb>),
 }
 
 /// A started service.
@@ -78,7 +78,10 @@ pub struct System {
     tasks: Vec<(&'static str, JoinHandle<Result<()>>)>,
 }
 
-async fn database(service: &'static str, options: &UpOptions) -> Result<(DbConfig, Database, String)> {
+async fn database(
+    service: &'static str,
+    options: &UpOptions,
+) -> Result<(DbConfig, Database, String)> {
     match &options.databases {
         Databases::Server { url } => {
             let mut config = DbConfig::new(url.clone(), service);
@@ -92,7 +95,7 @@ async fn database(service: &'static str, options: &UpOptions) -> Result<(DbConfi
             let mut config = DbConfig::new(db.url(), service);
             config.embedded = true;
             let place = format!("embedded PostgreSQL in {}", db.dir().display());
-            Ok((config, Database::Embedded(db), place))
+            Ok((config, Database::Embedded(Box::new(db)), place))
         }
         #[cfg(not(feature = "embedded-db"))]
         Databases::Embedded => Err(Error::Internal(format!(
@@ -102,7 +105,9 @@ async fn database(service: &'static str, options: &UpOptions) -> Result<(DbConfi
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| Error::Internal(format!("{what}: cannot listen on {addr}: {e}")))
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Internal(format!("{what}: cannot listen on {addr}: {e}")))
 }
 
 /// Starts everything and returns once the gateway answers and every service reports SERVING.
@@ -116,7 +121,12 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
     let addr = SocketAddr::new(options.grpc_host, options.grpc_port);
     let listener = bind(addr, "filing service").await?;
     let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
-    let serve = medclear_filing::serve(listener, pool.clone(), clock.clone(), token.clone().cancelled_owned());
+    let serve = medclear_filing::serve(
+        listener,
+        pool.clone(),
+        clock.clone(),
+        token.clone().cancelled_owned(),
+    );
     tasks.push(("filing", tokio::spawn(serve)));
     services.push(RunningService { name: "filing", addr, database: place, pool, db });
 
@@ -127,7 +137,9 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
     let gateway = http::serve(listener, state, token.clone().cancelled_owned());
     tasks.push((
         "gateway",
-        tokio::spawn(async move { gateway.await.map_err(|e| Error::Internal(format!("gateway: {e}"))) }),
+        tokio::spawn(
+            async move { gateway.await.map_err(|e| Error::Internal(format!("gateway: {e}"))) },
+        ),
     ));
 
     let system = System { http_addr, services, token, tasks };
@@ -186,7 +198,9 @@ impl System {
                 Ok(Ok(Ok(()))) => None,
                 Ok(Ok(Err(e))) => Some(e),
                 Ok(Err(e)) => Some(Error::Internal(format!("{name} panicked: {e}"))),
-                Err(_) => Some(Error::Internal(format!("{name} did not stop within the grace period"))),
+                Err(_) => {
+                    Some(Error::Internal(format!("{name} did not stop within the grace period")))
+                }
             };
             if let Some(e) = error {
                 tracing::warn!(service = name, error = %e, "stopping");
@@ -213,5 +227,8 @@ async fn healthz(addr: SocketAddr) -> std::result::Result<u16, String> {
     stream.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).await.map_err(|e| e.to_string())?;
-    std::str::from_utf8(&head[9..12]).ok().and_then(|code| code.parse().ok()).ok_or_else(|| "bad HTTP answer".to_owned())
+    std::str::from_utf8(&head[9..12])
+        .ok()
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| "bad HTTP answer".to_owned())
 }

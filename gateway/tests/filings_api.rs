@@ -53,18 +53,28 @@ async fn a_citizen_files_checks_coverage_and_revokes_over_http() {
     assert_eq!(covered["basis"], "filing");
     assert_eq!(covered["filing_id"], id.as_str());
     let (_, after) = h.get(&format!("{q}&date=2026-09-02")).await;
-    assert_eq!((after["covered"].clone(), after["reason"].clone()), (json!(false), json!("no_filing")));
+    assert_eq!(
+        (after["covered"].clone(), after["reason"].clone()),
+        (json!(false), json!("no_filing"))
+    );
     let (_, emergency) = h.get(&format!("{q}&date=2026-09-02&emergency=1")).await;
     assert_eq!(emergency["basis"], "emergency_unfiled");
 
     // An overlapping filing for the same destination is refused.
-    let (status, clash) = h.post("/api/v1/filings", &with(referral(), "mdtrtarea_admvs", json!("440300"))).await;
+    let (status, clash) =
+        h.post("/api/v1/filings", &with(referral(), "mdtrtarea_admvs", json!("440300"))).await;
     assert_eq!((status, clash["code"].as_str()), (409, Some("overlapping_filing")));
 
-    let (status, revoked) = h.post(&format!("/api/v1/filings/{id}/revoke"), &json!({"reason": "plans changed", "operator": "P420200001"})).await;
+    let (status, revoked) = h
+        .post(
+            &format!("/api/v1/filings/{id}/revoke"),
+            &json!({"reason": "plans changed", "operator": "P420200001"}),
+        )
+        .await;
     assert_eq!(status, 200, "{revoked}");
     assert_eq!(revoked["status"], "revoked");
-    let (status, again) = h.post(&format!("/api/v1/filings/{id}/revoke"), &json!({"operator": "P420200001"})).await;
+    let (status, again) =
+        h.post(&format!("/api/v1/filings/{id}/revoke"), &json!({"operator": "P420200001"})).await;
     assert_eq!((status, again["code"].as_str()), (409, Some("already_revoked")));
     let (_, active) = h.get("/api/v1/filings?psn_no=P420200001").await;
     assert_eq!(active["filings"], json!([]));
@@ -73,7 +83,10 @@ async fn a_citizen_files_checks_coverage_and_revokes_over_http() {
 
     // Every change is in the audit trail: who, which channel, what.
     let audit: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT actor, channel, action FROM audit_log ORDER BY id").fetch_all(&h.pool).await.unwrap();
+        sqlx::query_as("SELECT actor, channel, action FROM audit_log ORDER BY id")
+            .fetch_all(&h.pool)
+            .await
+            .unwrap();
     assert_eq!(
         audit,
         [
@@ -99,7 +112,9 @@ async fn the_same_request_id_has_one_effect() {
     let (status, error) = h.post("/api/v1/filings", &changed).await;
     assert_eq!((status, error["code"].as_str()), (409, Some("request_id_reused")));
     // The Idempotency-Key header works the same way.
-    let keyed = |b: &Value| h.http.post(h.url("/api/v1/filings")).header("idempotency-key", "k-1").json(b).send();
+    let keyed = |b: &Value| {
+        h.http.post(h.url("/api/v1/filings")).header("idempotency-key", "k-1").json(b).send()
+    };
     let other = with(referral(), "mdtrtarea_admvs", json!("310000"));
     let a: Value = keyed(&other).await.unwrap().json().await.unwrap();
     let b: Value = keyed(&other).await.unwrap().json().await.unwrap();
@@ -112,17 +127,87 @@ async fn the_same_request_id_has_one_effect() {
 async fn bad_input_gets_the_documented_error_and_writes_nothing() {
     let h = Harness::start(TODAY).await;
     let cases: Vec<(&str, Value, u16, &str, Option<&str>)> = vec![
-        ("unknown region", with(referral(), "mdtrtarea_admvs", json!("450100")), 400, "unknown_region", Some("mdtrtarea_admvs")),
-        ("same province", with(referral(), "mdtrtarea_admvs", json!("420000")), 400, "same_province", Some("mdtrtarea_admvs")),
-        ("end before begin", with(referral(), "end_date", json!("2026-03-01")), 400, "end_before_begin", Some("end_date")),
-        ("unknown category", with(referral(), "category", json!("holiday")), 400, "unknown_category", Some("category")),
-        ("missing field", with(referral(), "psn_no", json!(null)), 400, "missing_field", Some("psn_no")),
-        ("bad code", with(referral(), "insuplc_admdvs", json!("42020")), 400, "invalid_code", Some("insuplc_admdvs")),
-        ("bad date", with(referral(), "begin_date", json!("2026-02-30")), 400, "invalid_date", Some("begin_date")),
-        ("too short", with(referral(), "end_date", json!("2026-05-01")), 400, "validity_too_short", Some("end_date")),
-        ("long-term with end", with(with(referral(), "category", json!("retiree_resettled")), "end_date", json!("2027-01-01")), 400, "long_term_is_open_ended", Some("end_date")),
-        ("backdated", with(referral(), "begin_date", json!("2026-03-01")), 400, "begin_too_early", Some("begin_date")),
-        ("unknown channel", with(referral(), "channel", json!("fax")), 400, "unknown_channel", Some("channel")),
+        (
+            "unknown region",
+            with(referral(), "mdtrtarea_admvs", json!("450100")),
+            400,
+            "unknown_region",
+            Some("mdtrtarea_admvs"),
+        ),
+        (
+            "same province",
+            with(referral(), "mdtrtarea_admvs", json!("420000")),
+            400,
+            "same_province",
+            Some("mdtrtarea_admvs"),
+        ),
+        (
+            "end before begin",
+            with(referral(), "end_date", json!("2026-03-01")),
+            400,
+            "end_before_begin",
+            Some("end_date"),
+        ),
+        (
+            "unknown category",
+            with(referral(), "category", json!("holiday")),
+            400,
+            "unknown_category",
+            Some("category"),
+        ),
+        (
+            "missing field",
+            with(referral(), "psn_no", json!(null)),
+            400,
+            "missing_field",
+            Some("psn_no"),
+        ),
+        (
+            "bad code",
+            with(referral(), "insuplc_admdvs", json!("42020")),
+            400,
+            "invalid_code",
+            Some("insuplc_admdvs"),
+        ),
+        (
+            "bad date",
+            with(referral(), "begin_date", json!("2026-02-30")),
+            400,
+            "invalid_date",
+            Some("begin_date"),
+        ),
+        (
+            "too short",
+            with(referral(), "end_date", json!("2026-05-01")),
+            400,
+            "validity_too_short",
+            Some("end_date"),
+        ),
+        (
+            "long-term with end",
+            with(
+                with(referral(), "category", json!("retiree_resettled")),
+                "end_date",
+                json!("2027-01-01"),
+            ),
+            400,
+            "long_term_is_open_ended",
+            Some("end_date"),
+        ),
+        (
+            "backdated",
+            with(referral(), "begin_date", json!("2026-03-01")),
+            400,
+            "begin_too_early",
+            Some("begin_date"),
+        ),
+        (
+            "unknown channel",
+            with(referral(), "channel", json!("fax")),
+            400,
+            "unknown_channel",
+            Some("channel"),
+        ),
         ("wrong shape", json!({"psn_no": ["P1"]}), 400, "invalid_json", None),
         ("not an object", json!([1, 2]), 400, "invalid_json", None),
     ];
@@ -143,9 +228,23 @@ async fn bad_input_gets_the_documented_error_and_writes_nothing() {
     assert_eq!((status, error["code"].as_str()), (404, Some("filing_not_found")));
     let (status, error) = h.get("/api/v1/nothing-here").await;
     assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
-    let (status, error) = h.get("/api/v1/coverage?psn_no=P1&insuplc_admdvs=420200&mdtrtarea_admvs=440300&date=tomorrow").await;
-    assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (400, Some("invalid_date"), Some("date")));
-    let (status, error) = h.http.delete(h.url("/api/v1/filings")).send().await.map(|r| r.status().as_u16()).map(|s| (s, ())).unwrap();
+    let (status, error) = h
+        .get(
+            "/api/v1/coverage?psn_no=P1&insuplc_admdvs=420200&mdtrtarea_admvs=440300&date=tomorrow",
+        )
+        .await;
+    assert_eq!(
+        (status, error["code"].as_str(), error["field"].as_str()),
+        (400, Some("invalid_date"), Some("date"))
+    );
+    let (status, error) = h
+        .http
+        .delete(h.url("/api/v1/filings"))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map(|s| (s, ()))
+        .unwrap();
     assert_eq!((status, error), (405, ()));
     assert_eq!(h.count("filings").await, 0, "nothing written");
     assert_eq!(h.count("audit_log").await, 0, "nothing audited");
@@ -155,21 +254,27 @@ async fn bad_input_gets_the_documented_error_and_writes_nothing() {
 #[tokio::test]
 async fn long_term_filings_are_locked_against_revocation_for_six_months() {
     let h = Harness::start(TODAY).await;
-    let body = with(with(referral(), "category", json!("retiree_resettled")), "channel", json!("agency"));
+    let body =
+        with(with(referral(), "category", json!("retiree_resettled")), "channel", json!("agency"));
     let body = with(body, "operator", json!("clerk-7"));
     let (status, filing) = h.post("/api/v1/filings", &body).await;
     assert_eq!(status, 201, "{filing}");
-    assert_eq!((filing["end_date"].clone(), filing["revocable_from"].clone()), (json!(null), json!("2026-09-02")));
+    assert_eq!(
+        (filing["end_date"].clone(), filing["revocable_from"].clone()),
+        (json!(null), json!("2026-09-02"))
+    );
     let id = filing["filing_id"].as_str().unwrap();
     let revoke = format!("/api/v1/filings/{id}/revoke");
-    let (status, error) = h.post(&revoke, &json!({"channel": "agency", "operator": "clerk-7"})).await;
+    let (status, error) =
+        h.post(&revoke, &json!({"channel": "agency", "operator": "clerk-7"})).await;
     assert_eq!((status, error["code"].as_str()), (409, Some("revoke_locked")));
     assert!(error["message"].as_str().unwrap().contains("2026-09-02"));
     h.clock.set("2026-09-01T15:59:59Z".parse().unwrap()); // 23:59:59 on 09-01 in Beijing
     let (status, _) = h.post(&revoke, &json!({"channel": "agency", "operator": "clerk-7"})).await;
     assert_eq!(status, 409);
     h.clock.set("2026-09-01T16:00:00Z".parse().unwrap()); // 00:00 on 09-02 in Beijing
-    let (status, revoked) = h.post(&revoke, &json!({"channel": "agency", "operator": "clerk-7"})).await;
+    let (status, revoked) =
+        h.post(&revoke, &json!({"channel": "agency", "operator": "clerk-7"})).await;
     assert_eq!((status, revoked["status"].as_str()), (200, Some("revoked")));
     h.finish().await;
 }
@@ -193,14 +298,25 @@ async fn chronic_disease_filings_over_http() {
     let (_, yes) = h.get(&format!("{check}&date={TODAY}")).await;
     assert_eq!((yes["covered"].clone(), yes["filing_id"].clone()), (json!(true), json!(id)));
     let (_, no) = h.get(&format!("{check}&date=2026-03-01")).await;
-    assert_eq!((no["covered"].clone(), no["reason"].clone()), (json!(false), json!("no_chronic_filing")));
-    let (status, error) = h.post("/api/v1/chronic-filings", &with(body.clone(), "disease_code", json!("M99999"))).await;
+    assert_eq!(
+        (no["covered"].clone(), no["reason"].clone()),
+        (json!(false), json!("no_chronic_filing"))
+    );
+    let (status, error) = h
+        .post("/api/v1/chronic-filings", &with(body.clone(), "disease_code", json!("M99999")))
+        .await;
     assert_eq!((status, error["code"].as_str()), (400, Some("unknown_disease")));
-    let (status, error) = h.post("/api/v1/chronic-filings", &with(body.clone(), "diagnosed_by", json!("X1"))).await;
+    let (status, error) =
+        h.post("/api/v1/chronic-filings", &with(body.clone(), "diagnosed_by", json!("X1"))).await;
     assert_eq!((status, error["field"].as_str()), (400, Some("diagnosed_by")));
     let (status, error) = h.post("/api/v1/chronic-filings", &body).await;
     assert_eq!((status, error["code"].as_str()), (409, Some("overlapping_filing")));
-    let (status, revoked) = h.post(&format!("/api/v1/chronic-filings/{id}/revoke"), &json!({"channel": "hospital", "operator": "H42020000001"})).await;
+    let (status, revoked) = h
+        .post(
+            &format!("/api/v1/chronic-filings/{id}/revoke"),
+            &json!({"channel": "hospital", "operator": "H42020000001"}),
+        )
+        .await;
     assert_eq!((status, revoked["status"].as_str()), (200, Some("revoked")));
     let (_, list) = h.get("/api/v1/chronic-filings?psn_no=P420200001").await;
     assert_eq!(list["filings"], json!([]));
@@ -212,12 +328,27 @@ async fn region_rules_change_what_is_accepted() {
     let h = Harness::start(TODAY).await;
     let (_, rules) = h.get("/api/v1/region-rules/420200").await;
     assert_eq!(rules["temporary_min_validity_months"], 6);
-    let (status, rules) = h.http.put(h.url("/api/v1/region-rules/420000")).json(&json!({"temporary_min_validity_months": 3, "operator": "hubei-bureau"})).send().await.map(|r| r.status().as_u16()).map(|s| (s, ())).unwrap();
+    let (status, rules) = h
+        .http
+        .put(h.url("/api/v1/region-rules/420000"))
+        .json(&json!({"temporary_min_validity_months": 3, "operator": "hubei-bureau"}))
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .map(|s| (s, ()))
+        .unwrap();
     assert_eq!((status, rules), (200, ()));
     // Inherited by Huangshi from Hubei province.
-    let (status, filing) = h.post("/api/v1/filings", &with(referral(), "end_date", json!("2026-06-01"))).await;
+    let (status, filing) =
+        h.post("/api/v1/filings", &with(referral(), "end_date", json!("2026-06-01"))).await;
     assert_eq!(status, 201, "{filing}");
-    let bad = h.http.put(h.url("/api/v1/region-rules/420000")).json(&json!({"temporary_min_validity_months": 0, "operator": "x"})).send().await.unwrap();
+    let bad = h
+        .http
+        .put(h.url("/api/v1/region-rules/420000"))
+        .json(&json!({"temporary_min_validity_months": 0, "operator": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
     let (status, error) = h.get("/api/v1/region-rules/450100").await;
     assert_eq!((status, error["code"].as_str()), (400, Some("unknown_region")));
@@ -228,7 +359,8 @@ async fn region_rules_change_what_is_accepted() {
 async fn grpc_clients_see_what_http_clients_do() {
     let h = Harness::start(TODAY).await;
     let mut client = FilingServiceClient::connect(h.grpc.clone()).await.unwrap();
-    let actor = Some(pb::Actor { id: "H44030000001".into(), channel: pb::Channel::Hospital.into() });
+    let actor =
+        Some(pb::Actor { id: "H44030000001".into(), channel: pb::Channel::Hospital.into() });
     let created = client
         .create_filing(pb::CreateFilingRequest {
             psn_no: "P110000007".into(),
@@ -275,7 +407,8 @@ async fn grpc_clients_see_what_http_clients_do() {
     assert_eq!(refused.code(), tonic::Code::InvalidArgument);
     assert_eq!(medclear_common::error::status_reason(&refused), "same_province");
     assert_eq!(medclear_common::error::status_field(&refused).as_deref(), Some("mdtrtarea_admvs"));
-    let regions = client.list_regions(pb::ListRegionsRequest {}).await.unwrap().into_inner().regions;
+    let regions =
+        client.list_regions(pb::ListRegionsRequest {}).await.unwrap().into_inner().regions;
     assert_eq!(regions.len(), 40);
     h.finish().await;
 }

@@ -3,7 +3,16 @@
 //! This crate is the wire format only: each service converts these messages into validated
 //! domain types at its edge (`TryFrom<proto::X>`), and nothing inside a service handles a raw
 //! message.
-#![allow(unreachable_pub, missing_debug_implementations, clippy::all, clippy::pedantic)]
+// Generated code: the workspace lints are for hand-written code.
+#![allow(
+    unreachable_pub,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::pedantic,
+    clippy::as_conversions,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 /// `medclear.filing.v1`: filing registration (备案).
 pub mod filing {
@@ -11,7 +20,6 @@ pub mod filing {
         tonic::include_proto!("medclear.filing.v1");
     }
 }
-
 
 /// `medclear.catalog.v1`: catalogue unification (目录). Draft; its service comes in its own issue.
 pub mod catalog {

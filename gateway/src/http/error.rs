@@ -56,8 +56,12 @@ impl From<tonic::Status> for ApiError {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match http {
-            StatusCode::SERVICE_UNAVAILABLE => "a service behind the gateway is not reachable; try again shortly".to_owned(),
-            StatusCode::GATEWAY_TIMEOUT => "a service behind the gateway did not answer in time".to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                "a service behind the gateway is not reachable; try again shortly".to_owned()
+            }
+            StatusCode::GATEWAY_TIMEOUT => {
+                "a service behind the gateway did not answer in time".to_owned()
+            }
             StatusCode::INTERNAL_SERVER_ERROR => {
                 tracing::error!(status = ?status, "upstream failure");
                 "internal error; it has been logged".to_owned()
@@ -82,14 +86,22 @@ mod tests {
 
     #[test]
     fn service_refusals_keep_their_code_and_field() {
-        let status = tonic::Status::from(Error::invalid("mdtrtarea_admvs", "same_province", "same"));
+        let status =
+            tonic::Status::from(Error::invalid("mdtrtarea_admvs", "same_province", "same"));
         let error = ApiError::from(status);
         assert_eq!(error.status, StatusCode::BAD_REQUEST);
         assert_eq!(error.code, "same_province");
         assert_eq!(error.field.as_deref(), Some("mdtrtarea_admvs"));
-        let conflict = ApiError::from(tonic::Status::from(Error::precondition("revoke_locked", "later")));
-        assert_eq!((conflict.status, conflict.code.as_str()), (StatusCode::CONFLICT, "revoke_locked"));
+        let conflict =
+            ApiError::from(tonic::Status::from(Error::precondition("revoke_locked", "later")));
+        assert_eq!(
+            (conflict.status, conflict.code.as_str()),
+            (StatusCode::CONFLICT, "revoke_locked")
+        );
         let down = ApiError::from(tonic::Status::unavailable("connection refused"));
-        assert_eq!((down.status, down.code.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"));
+        assert_eq!(
+            (down.status, down.code.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+        );
     }
 }

@@ -151,7 +151,9 @@ impl From<pb::Filing> for FilingJson {
             category: category_name(f.category),
             long_term: matches!(
                 category,
-                pb::Category::RetireeResettled | pb::Category::LongTermResident | pb::Category::StationedWorker
+                pb::Category::RetireeResettled
+                    | pb::Category::LongTermResident
+                    | pb::Category::StationedWorker
             ),
             status: status_name(f.status),
             filed_by: actor_json(f.filed_by),
@@ -219,7 +221,10 @@ pub async fn create_filing(
     Ok((StatusCode::CREATED, Json(filing.into())))
 }
 
-pub async fn get_filing(State(state): State<AppState>, Path(id): Path<String>) -> Answer<FilingJson> {
+pub async fn get_filing(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Answer<FilingJson> {
     let filing = state.filing().get_filing(pb::GetFilingRequest { filing_id: id }).await?;
     Ok(Json(filing.into_inner().into()))
 }
@@ -238,7 +243,10 @@ pub struct FilingList {
     filings: Vec<FilingJson>,
 }
 
-pub async fn list_filings(State(state): State<AppState>, Params(q): Params<ListQuery>) -> Answer<FilingList> {
+pub async fn list_filings(
+    State(state): State<AppState>,
+    Params(q): Params<ListQuery>,
+) -> Answer<FilingList> {
     let request = pb::ListFilingsRequest { psn_no: q.psn_no, include_revoked: q.include_revoked };
     let list = state.filing().list_filings(request).await?.into_inner();
     Ok(Json(FilingList { filings: list.filings.into_iter().map(Into::into).collect() }))
@@ -308,7 +316,8 @@ pub async fn check_coverage(
         admission_date: q.admission_date,
     };
     let r = state.filing().check_coverage(request).await?.into_inner();
-    let basis = match pb::CoverageBasis::try_from(r.basis).unwrap_or(pb::CoverageBasis::Unspecified) {
+    let basis = match pb::CoverageBasis::try_from(r.basis).unwrap_or(pb::CoverageBasis::Unspecified)
+    {
         pb::CoverageBasis::Filing => Some("filing"),
         pb::CoverageBasis::LateFiling => Some("late_filing"),
         pb::CoverageBasis::EmergencyUnfiled => Some("emergency_unfiled"),
@@ -421,7 +430,8 @@ pub async fn list_chronic_filings(
     State(state): State<AppState>,
     Params(q): Params<ListQuery>,
 ) -> Answer<ChronicList> {
-    let request = pb::ListChronicFilingsRequest { psn_no: q.psn_no, include_revoked: q.include_revoked };
+    let request =
+        pb::ListChronicFilingsRequest { psn_no: q.psn_no, include_revoked: q.include_revoked };
     let list = state.filing().list_chronic_filings(request).await?.into_inner();
     Ok(Json(ChronicList { filings: list.filings.into_iter().map(Into::into).collect() }))
 }
@@ -462,7 +472,11 @@ pub async fn check_chronic_filing(
     State(state): State<AppState>,
     Params(q): Params<ChronicCheckQuery>,
 ) -> Answer<ChronicCheckJson> {
-    let request = pb::CheckChronicFilingRequest { psn_no: q.psn_no, disease_code: q.disease_code, date: q.date };
+    let request = pb::CheckChronicFilingRequest {
+        psn_no: q.psn_no,
+        disease_code: q.disease_code,
+        date: q.date,
+    };
     let r = state.filing().check_chronic_filing(request).await?.into_inner();
     Ok(Json(ChronicCheckJson {
         covered: r.covered,
@@ -484,9 +498,14 @@ pub struct DiseaseJson {
 }
 
 pub async fn list_chronic_diseases(State(state): State<AppState>) -> Answer<DiseaseList> {
-    let list = state.filing().list_chronic_diseases(pb::ListChronicDiseasesRequest {}).await?.into_inner();
+    let list =
+        state.filing().list_chronic_diseases(pb::ListChronicDiseasesRequest {}).await?.into_inner();
     Ok(Json(DiseaseList {
-        diseases: list.diseases.into_iter().map(|d| DiseaseJson { code: d.code, name: d.name }).collect(),
+        diseases: list
+            .diseases
+            .into_iter()
+            .map(|d| DiseaseJson { code: d.code, name: d.name })
+            .collect(),
     }))
 }
 
@@ -509,7 +528,12 @@ pub async fn list_regions(State(state): State<AppState>) -> Answer<RegionList> {
         regions: list
             .regions
             .into_iter()
-            .map(|r| RegionJson { admdvs: r.admdvs, name_zh: r.name_zh, name_en: r.name_en, level: r.level })
+            .map(|r| RegionJson {
+                admdvs: r.admdvs,
+                name_zh: r.name_zh,
+                name_en: r.name_en,
+                level: r.level,
+            })
             .collect(),
     }))
 }
@@ -544,8 +568,14 @@ impl From<pb::RegionRules> for RulesJson {
     }
 }
 
-pub async fn get_region_rules(State(state): State<AppState>, Path(admdvs): Path<String>) -> Answer<RulesJson> {
-    let rules = state.filing().get_region_rules(pb::GetRegionRulesRequest { insuplc_admdvs: admdvs }).await?;
+pub async fn get_region_rules(
+    State(state): State<AppState>,
+    Path(admdvs): Path<String>,
+) -> Answer<RulesJson> {
+    let rules = state
+        .filing()
+        .get_region_rules(pb::GetRegionRulesRequest { insuplc_admdvs: admdvs })
+        .await?;
     Ok(Json(rules.into_inner().into()))
 }
 

@@ -22,17 +22,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("the request body is larger than {MAX_BODY} bytes"),
-                )
-            } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("the request body is larger than {MAX_BODY} bytes"),
+                    )
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
+                }
+            })?;
         parse(&bytes).map(Body)
     }
 }
@@ -40,16 +41,32 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 /// Parses a JSON document, telling syntax errors from shape errors.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the request body is empty: send a JSON object"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the request body is empty: send a JSON object",
+        ));
     }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the request body is not JSON: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the request body is not JSON: {e}"),
+        )
     })?;
     if !value.is_object() {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", "the request body must be a JSON object"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "the request body must be a JSON object",
+        ));
     }
     serde_json::from_value(value).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", format!("the request body is not valid: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the request body is not valid: {e}"),
+        )
     })
 }
 
@@ -75,12 +92,22 @@ fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
         map.insert(decode(key)?, serde_json::Value::String(decode(value)?));
     }
     serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("the query string is not valid: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("the query string is not valid: {e}"),
+        )
     })
 }
 
 fn decode(text: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "the query string is not valid percent-encoding");
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "the query string is not valid percent-encoding",
+        )
+    };
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -168,6 +195,9 @@ mod tests {
         assert_eq!(parse::<Sample>(br#"{"psn_no": [1]}"#).unwrap_err().code, "invalid_json");
         assert_eq!(parse::<Sample>(br#"["P1", true]"#).unwrap_err().code, "invalid_json");
         assert_eq!(parse::<Sample>(br#"{"emergency": "maybe"}"#).unwrap_err().code, "invalid_json");
-        assert_eq!(serde_urlencoded_like::<Sample>("psn_no=%zz").unwrap_err().code, "invalid_query");
+        assert_eq!(
+            serde_urlencoded_like::<Sample>("psn_no=%zz").unwrap_err().code,
+            "invalid_query"
+        );
     }
 }

@@ -19,7 +19,9 @@ use medclear_proto::filing::v1::filing_service_client::FilingServiceClient;
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tonic::transport::{Channel, Endpoint};
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 use error::ApiError;
 
@@ -54,10 +56,7 @@ const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
 fn channel(name: &str, url: &str) -> Result<Channel, medclear_common::Error> {
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|e| medclear_common::Error::Internal(format!("{name} endpoint {url:?}: {e}")))?;
-    Ok(endpoint
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(UPSTREAM_TIMEOUT)
-        .connect_lazy())
+    Ok(endpoint.connect_timeout(Duration::from_secs(2)).timeout(UPSTREAM_TIMEOUT).connect_lazy())
 }
 
 impl AppState {
@@ -88,7 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/filings/{filing_id}", get(f::get_filing))
         .route("/api/v1/filings/{filing_id}/revoke", post(f::revoke_filing))
         .route("/api/v1/coverage", get(f::check_coverage))
-        .route("/api/v1/chronic-filings", post(f::create_chronic_filing).get(f::list_chronic_filings))
+        .route(
+            "/api/v1/chronic-filings",
+            post(f::create_chronic_filing).get(f::list_chronic_filings),
+        )
         .route("/api/v1/chronic-filings/check", get(f::check_chronic_filing))
         .route("/api/v1/chronic-filings/{filing_id}", get(f::get_chronic_filing))
         .route("/api/v1/chronic-filings/{filing_id}/revoke", post(f::revoke_chronic_filing))
@@ -107,7 +109,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -120,7 +126,11 @@ async fn log_request(request: Request, next: Next) -> Response {
     let started = tokio::time::Instant::now();
     let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis(), "request");
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "request"
+        );
     });
     response
 }
@@ -145,7 +155,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
         services.insert(dependency.name.to_owned(), Value::String(status));
     }
     let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let body = json!({ "status": if healthy { "ok" } else { "unavailable" }, "services": services });
+    let body =
+        json!({ "status": if healthy { "ok" } else { "unavailable" }, "services": services });
     (code, Json(body)).into_response()
 }
 

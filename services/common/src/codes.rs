@@ -157,9 +157,7 @@ impl PsnNo {
         if !text.is_empty() && text.len() <= 30 && text.bytes().all(|b| b.is_ascii_alphanumeric()) {
             Ok(Self(text.to_owned()))
         } else {
-            Err(CodeError(format!(
-                "`{text}` is not a psn_no: expected 1 to 30 letters and digits"
-            )))
+            Err(CodeError(format!("`{text}` is not a psn_no: expected 1 to 30 letters and digits")))
         }
     }
 

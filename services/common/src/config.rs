@@ -69,9 +69,12 @@ impl DbConfig {
     /// `<SERVICE>_DB_SCHEMA` (default: the service name) and `DB_MAX_CONNECTIONS` (default 10).
     pub fn from_env(service: &str) -> Result<Self> {
         let upper = service.to_ascii_uppercase();
-        let url = first_var(&[&format!("{upper}_DATABASE_URL"), "DATABASE_URL"]).ok_or_else(|| {
-            Error::Internal(format!("set {upper}_DATABASE_URL or DATABASE_URL (a postgres:// URL)"))
-        })?;
+        let url =
+            first_var(&[&format!("{upper}_DATABASE_URL"), "DATABASE_URL"]).ok_or_else(|| {
+                Error::Internal(format!(
+                    "set {upper}_DATABASE_URL or DATABASE_URL (a postgres:// URL)"
+                ))
+            })?;
         Ok(Self {
             url: Secret::new(url),
             schema: var(&format!("{upper}_DB_SCHEMA")).unwrap_or_else(|| service.to_owned()),

@@ -85,10 +85,7 @@ impl Error {
     }
 
     /// The request is well-formed but the state of the system refuses it.
-    pub fn precondition(
-        reason: impl Into<Cow<'static, str>>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn precondition(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::problem(ProblemKind::FailedPrecondition, reason, None, message)
     }
 

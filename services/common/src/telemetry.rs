@@ -1,6 +1,6 @@
 //! Logs and traces, set up in one place.
 //!
-//! `RUST_LOG` filters (default `info`). When `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans are
+//! `RUST_LOG` filters (default `info,sqlx=warn`). When `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans are
 //! also exported over OTLP/gRPC to that collector; the returned [`Telemetry`] flushes them when
 //! dropped.
 
@@ -30,7 +30,8 @@ impl Drop for Telemetry {
 /// Installs the global subscriber for `service_name`. Call once per process; a second call
 /// (tests starting several services) leaves the first subscriber in place.
 pub fn init(service_name: &str) -> Result<Telemetry> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let provider = match config::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         None => None,

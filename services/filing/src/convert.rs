@@ -25,14 +25,16 @@ pub(crate) fn admdvs(field: &'static str, text: &str) -> Result<Admdvs> {
     if text.is_empty() {
         return Err(missing(field));
     }
-    Admdvs::parse(text.trim()).map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+    Admdvs::parse(text.trim())
+        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
 }
 
 pub(crate) fn psn_no(field: &'static str, text: &str) -> Result<PsnNo> {
     if text.is_empty() {
         return Err(missing(field));
     }
-    PsnNo::parse(text.trim()).map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+    PsnNo::parse(text.trim())
+        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
 }
 
 /// A date as HIS systems send it: `yyyy-MM-dd`, `yyyy-MM-dd HH:mm:ss` or ISO `yyyy-MM-ddTHH:mm:ss`.
@@ -46,7 +48,11 @@ pub(crate) fn date(field: &'static str, text: &str) -> Result<NaiveDate> {
         _ => text,
     };
     NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(field, "invalid_date", format!("{field} {text:?} is not a date: use yyyy-MM-dd"))
+        Error::invalid(
+            field,
+            "invalid_date",
+            format!("{field} {text:?} is not a date: use yyyy-MM-dd"),
+        )
     })
 }
 

@@ -267,8 +267,9 @@ impl Filing {
 }
 
 fn add_months(date: NaiveDate, months: u32) -> Result<NaiveDate> {
-    date.checked_add_months(Months::new(months))
-        .ok_or_else(|| Error::invalid("begin_date", "date_out_of_range", "the date is out of range"))
+    date.checked_add_months(Months::new(months)).ok_or_else(|| {
+        Error::invalid("begin_date", "date_out_of_range", "the date is out of range")
+    })
 }
 
 /// The last day of a validity of `months` starting on `begin` (Jan 1 + 6 months → Jun 30).
@@ -279,7 +280,8 @@ fn last_day_of(begin: NaiveDate, months: u32) -> Result<NaiveDate> {
 
 /// Checks the start date against today and the region's back-dating and advance limits.
 fn check_begin(begin: NaiveDate, rules: &Rules, today: NaiveDate) -> Result<()> {
-    let earliest = today.checked_sub_days(Days::new(rules.max_backdate_days.into())).unwrap_or(today);
+    let earliest =
+        today.checked_sub_days(Days::new(rules.max_backdate_days.into())).unwrap_or(today);
     if begin < earliest {
         return Err(Error::invalid(
             "begin_date",
@@ -373,9 +375,10 @@ pub fn validate_new_filing(
     };
     check_begin(new.begin, rules, today)?;
     let validity = Validity { begin: new.begin, end };
-    if let Some(clash) = existing.iter().find(|f| {
-        f.destination.overlaps(&new.destination) && f.validity().overlaps(&validity)
-    }) {
+    if let Some(clash) = existing
+        .iter()
+        .find(|f| f.destination.overlaps(&new.destination) && f.validity().overlaps(&validity))
+    {
         return Err(Error::precondition(
             "overlapping_filing",
             format!(
@@ -420,7 +423,13 @@ fn fmt_end(end: Option<NaiveDate>) -> String {
 
 /// Decides whether `filing` may be revoked today under `rules`.
 pub fn check_revocable(filing: &Filing, rules: &Rules, today: NaiveDate) -> Result<()> {
-    check_not_revoked_or_expired("filing", &filing.id, filing.is_revoked(), filing.validity(), today)?;
+    check_not_revoked_or_expired(
+        "filing",
+        &filing.id,
+        filing.is_revoked(),
+        filing.validity(),
+        today,
+    )?;
     // A filing that has not taken effect yet can always be withdrawn.
     if let Some(from) = filing.revocable_from(rules)
         && filing.begin <= today

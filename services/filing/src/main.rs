@@ -23,7 +23,8 @@ async fn main() -> ExitCode {
 async fn run() -> medclear_common::Result<()> {
     let _telemetry = telemetry::init("medclear-filing")?;
     let db = config::DbConfig::from_env("filing")?;
-    let addr: SocketAddr = config::parse_or("FILING_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?;
+    let addr: SocketAddr =
+        config::parse_or("FILING_LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 50051)))?;
     let pool = medclear_filing::connect(&db).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

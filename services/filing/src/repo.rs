@@ -43,10 +43,11 @@ pub async fn list_regions(conn: &mut PgConnection) -> Result<Vec<Region>> {
 /// Which of `codes` are known regions.
 pub async fn known_regions(conn: &mut PgConnection, codes: &[Admdvs]) -> Result<Vec<Admdvs>> {
     let texts: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT admdvs FROM regions WHERE admdvs = ANY($1) ORDER BY admdvs")
-        .bind(&texts)
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT admdvs FROM regions WHERE admdvs = ANY($1) ORDER BY admdvs")
+            .bind(&texts)
+            .fetch_all(conn)
+            .await?;
     Ok(rows.into_iter().filter_map(|(code,)| Admdvs::parse(&code).ok()).collect())
 }
 
@@ -206,7 +207,8 @@ impl TryFrom<FilingRow> for Filing {
             psn_no: psn_no(&row.psn_no)?,
             home: admdvs(&row.insuplc_admdvs)?,
             destination: admdvs(&row.mdtrtarea_admvs)?,
-            category: Category::parse(&row.category).ok_or_else(|| corrupt("category", &row.category))?,
+            category: Category::parse(&row.category)
+                .ok_or_else(|| corrupt("category", &row.category))?,
             filed_by: actor(row.filed_by, Some(&row.channel))?,
             revocation: row.revocation.into_domain()?,
             id: row.filing_id,
@@ -324,21 +326,28 @@ async fn set_revocation(
     }
 }
 
-pub async fn revoke_filing(conn: &mut PgConnection, id: &str, revocation: &Revocation) -> Result<()> {
+pub async fn revoke_filing(
+    conn: &mut PgConnection,
+    id: &str,
+    revocation: &Revocation,
+) -> Result<()> {
     set_revocation(conn, "filings", id, revocation).await
 }
 
 /// The name of a chronic disease, if it is one the service knows.
 pub async fn chronic_disease_name(conn: &mut PgConnection, code: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT name FROM chronic_diseases WHERE code = $1")
-        .bind(code)
-        .fetch_optional(conn)
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM chronic_diseases WHERE code = $1")
+            .bind(code)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.map(|(name,)| name))
 }
 
 pub async fn list_chronic_diseases(conn: &mut PgConnection) -> Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT code, name FROM chronic_diseases ORDER BY code").fetch_all(conn).await?)
+    Ok(sqlx::query_as("SELECT code, name FROM chronic_diseases ORDER BY code")
+        .fetch_all(conn)
+        .await?)
 }
 
 #[derive(FromRow)]
@@ -391,15 +400,23 @@ struct ChronicWithBody {
     request_body: Option<String>,
 }
 
-pub async fn get_chronic_filing(conn: &mut PgConnection, id: &str) -> Result<Option<ChronicFiling>> {
+pub async fn get_chronic_filing(
+    conn: &mut PgConnection,
+    id: &str,
+) -> Result<Option<ChronicFiling>> {
     let sql = format!("{CHRONIC_SELECT} WHERE c.filing_id = $1");
     let row = sqlx::query_as::<_, ChronicWithBody>(&sql).bind(id).fetch_optional(conn).await?;
     row.map(|r| ChronicFiling::try_from(r.filing)).transpose()
 }
 
-pub async fn chronic_filings_of(conn: &mut PgConnection, psn_no: &PsnNo) -> Result<Vec<ChronicFiling>> {
-    let sql = format!("{CHRONIC_SELECT} WHERE c.psn_no = $1 ORDER BY c.begin_date DESC, c.filed_at DESC");
-    let rows = sqlx::query_as::<_, ChronicWithBody>(&sql).bind(psn_no.as_str()).fetch_all(conn).await?;
+pub async fn chronic_filings_of(
+    conn: &mut PgConnection,
+    psn_no: &PsnNo,
+) -> Result<Vec<ChronicFiling>> {
+    let sql =
+        format!("{CHRONIC_SELECT} WHERE c.psn_no = $1 ORDER BY c.begin_date DESC, c.filed_at DESC");
+    let rows =
+        sqlx::query_as::<_, ChronicWithBody>(&sql).bind(psn_no.as_str()).fetch_all(conn).await?;
     rows.into_iter().map(|r| ChronicFiling::try_from(r.filing)).collect()
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use medclear_common::{
     Error, Result,
     clock::Clock,
@@ -77,6 +77,12 @@ impl FilingService {
         &self.pool
     }
 
+    /// Now, at the precision PostgreSQL stores (microseconds), so that what a call answers is
+    /// exactly what a later read returns.
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now().trunc_subsecs(6)
+    }
+
     async fn view(&self, conn: &mut PgConnection, filing: Filing) -> Result<FilingView> {
         let rules = repo::rules_for(conn, &filing.home).await?;
         Ok(FilingView { revocable_from: filing.revocable_from(&rules), filing })
@@ -96,7 +102,7 @@ impl FilingService {
         repo::append_audit(
             conn,
             AuditEntry {
-                at: self.clock.now(),
+                at: self.now(),
                 actor,
                 action,
                 entity_type,
@@ -133,7 +139,7 @@ impl FilingService {
         let known = repo::known_regions(&mut tx, &[new.home, new.destination]).await?;
         let rules = repo::rules_for(&mut tx, &new.home).await?;
         let existing = repo::filings_of(&mut tx, &new.psn_no).await?;
-        let now = self.clock.now();
+        let now = self.now();
         let validity = domain::validate_new_filing(
             &new,
             |code| known.contains(code),
@@ -176,7 +182,11 @@ impl FilingService {
         self.view(&mut conn, filing).await
     }
 
-    pub async fn list_filings(&self, psn_no: &PsnNo, include_revoked: bool) -> Result<Vec<FilingView>> {
+    pub async fn list_filings(
+        &self,
+        psn_no: &PsnNo,
+        include_revoked: bool,
+    ) -> Result<Vec<FilingView>> {
         let mut conn = self.pool.acquire().await?;
         let filings = repo::filings_of(&mut conn, psn_no).await?;
         let mut views = Vec::with_capacity(filings.len());
@@ -186,14 +196,19 @@ impl FilingService {
         Ok(views)
     }
 
-    pub async fn revoke_filing(&self, id: &str, reason: String, actor: Actor) -> Result<FilingView> {
+    pub async fn revoke_filing(
+        &self,
+        id: &str,
+        reason: String,
+        actor: Actor,
+    ) -> Result<FilingView> {
         check_text("reason", &reason)?;
         let mut tx = self.pool.begin().await?;
         let filing = self.load_filing(&mut tx, id).await?;
         repo::lock_person(&mut tx, &filing.psn_no).await?;
         let rules = repo::rules_for(&mut tx, &filing.home).await?;
         domain::check_revocable(&filing, &rules, self.clock.today())?;
-        let revocation = Revocation { at: self.clock.now(), on: self.clock.today(), by: actor, reason };
+        let revocation = Revocation { at: self.now(), on: self.clock.today(), by: actor, reason };
         repo::revoke_filing(&mut tx, id, &revocation).await?;
         self.audit(&mut tx, &revocation.by, "filing.revoke", "filing", id, &revocation).await?;
         let revoked = Filing { revocation: Some(revocation), ..filing };
@@ -205,7 +220,7 @@ impl FilingService {
         let mut conn = self.pool.acquire().await?;
         let rules = repo::rules_for(&mut conn, &query.home).await?;
         let filings = repo::filings_of(&mut conn, &query.psn_no).await?;
-        domain::check_coverage(query, &rules, &filings, self.clock.now())
+        domain::check_coverage(query, &rules, &filings, self.now())
     }
 
     pub async fn create_chronic_filing(
@@ -245,13 +260,20 @@ impl FilingService {
             begin: validity.begin,
             end: validity.end,
             filed_by: actor,
-            filed_at: self.clock.now(),
+            filed_at: self.now(),
             revocation: None,
         };
         let request = request_id.as_deref().map(|id| (id, body.as_str()));
         repo::insert_chronic_filing(&mut tx, &filing, request).await?;
-        self.audit(&mut tx, &filing.filed_by, "chronic_filing.create", "chronic_filing", &filing.id, &filing)
-            .await?;
+        self.audit(
+            &mut tx,
+            &filing.filed_by,
+            "chronic_filing.create",
+            "chronic_filing",
+            &filing.id,
+            &filing,
+        )
+        .await?;
         tx.commit().await?;
         Ok(filing)
     }
@@ -281,15 +303,22 @@ impl FilingService {
     ) -> Result<ChronicFiling> {
         check_text("reason", &reason)?;
         let mut tx = self.pool.begin().await?;
-        let filing = repo::get_chronic_filing(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("filing_not_found", format!("no chronic filing {id}")))?;
+        let filing = repo::get_chronic_filing(&mut tx, id).await?.ok_or_else(|| {
+            Error::not_found("filing_not_found", format!("no chronic filing {id}"))
+        })?;
         repo::lock_person(&mut tx, &filing.psn_no).await?;
         domain::check_chronic_revocable(&filing, self.clock.today())?;
-        let revocation = Revocation { at: self.clock.now(), on: self.clock.today(), by: actor, reason };
+        let revocation = Revocation { at: self.now(), on: self.clock.today(), by: actor, reason };
         repo::revoke_chronic_filing(&mut tx, id, &revocation).await?;
-        self.audit(&mut tx, &revocation.by, "chronic_filing.revoke", "chronic_filing", id, &revocation)
-            .await?;
+        self.audit(
+            &mut tx,
+            &revocation.by,
+            "chronic_filing.revoke",
+            "chronic_filing",
+            id,
+            &revocation,
+        )
+        .await?;
         tx.commit().await?;
         Ok(ChronicFiling { revocation: Some(revocation), ..filing })
     }
@@ -342,7 +371,7 @@ impl FilingService {
         overrides.validate()?;
         let mut tx = self.pool.begin().await?;
         self.known_home(&mut tx, home).await?;
-        repo::upsert_overrides(&mut tx, home, &overrides, self.clock.now(), &actor.id).await?;
+        repo::upsert_overrides(&mut tx, home, &overrides, self.now(), &actor.id).await?;
         self.audit(&mut tx, &actor, "region_rules.set", "region_rules", home.as_str(), &overrides)
             .await?;
         let rules = repo::rules_for(&mut tx, home).await?;

@@ -123,7 +123,8 @@ fn begin_date_window() {
     assert!(validate(&last, &[]).is_ok());
     let beyond = new_filing(Category::Referral, "440000", "2027-01-16", None);
     assert_eq!(reason(validate(&beyond, &[])), "begin_too_late");
-    let rules = RuleOverrides { max_backdate_days: Some(1), ..Default::default() }.apply(Rules::default());
+    let rules =
+        RuleOverrides { max_backdate_days: Some(1), ..Default::default() }.apply(Rules::default());
     assert!(validate_new_filing(&yesterday, known, &rules, d(TODAY), &[]).is_ok());
 }
 
@@ -132,30 +133,50 @@ fn overlapping_filings_for_the_same_destination_are_refused() {
     let existing = [stored("F1", Category::Referral, "440000", "2026-01-01", Some("2026-06-30"))];
     // A city inside the province, starting on the existing filing's last day: overlaps.
     let touching = new_filing(Category::OtherTemporary, "440300", "2026-06-30", None);
-    let rules = RuleOverrides { max_advance_days: Some(3000), ..Default::default() }.apply(Rules::default());
-    let check = |f: &NewFiling, existing: &[Filing]| validate_new_filing(f, known, &rules, d(TODAY), existing);
+    let rules = RuleOverrides { max_advance_days: Some(3000), ..Default::default() }
+        .apply(Rules::default());
+    let check = |f: &NewFiling, existing: &[Filing]| {
+        validate_new_filing(f, known, &rules, d(TODAY), existing)
+    };
     assert_eq!(reason(check(&touching, &existing)), "overlapping_filing");
     // The day after: fine.
-    assert!(check(&new_filing(Category::OtherTemporary, "440300", "2026-07-01", None), &existing).is_ok());
+    assert!(
+        check(&new_filing(Category::OtherTemporary, "440300", "2026-07-01", None), &existing)
+            .is_ok()
+    );
     // Another province at the same time: fine.
     assert!(check(&new_filing(Category::Referral, "310000", TODAY, None), &existing).is_ok());
     // An open-ended long-term filing overlaps everything after its start.
     let long = [stored("F2", Category::LongTermResident, "440300", "2025-01-01", None)];
-    assert_eq!(reason(check(&new_filing(Category::Referral, "440000", "2030-01-01", None), &long)), "overlapping_filing");
+    assert_eq!(
+        reason(check(&new_filing(Category::Referral, "440000", "2030-01-01", None), &long)),
+        "overlapping_filing"
+    );
 }
 
 #[test]
 fn a_revoked_filing_stops_covering_from_its_revocation_day() {
-    let gone = revoked(stored("F1", Category::Referral, "440000", "2026-01-01", Some("2026-06-30")), "2026-03-01");
+    let gone = revoked(
+        stored("F1", Category::Referral, "440000", "2026-01-01", Some("2026-06-30")),
+        "2026-03-01",
+    );
     assert_eq!(gone.validity().end, Some(d("2026-02-28")));
-    let rules = RuleOverrides { max_backdate_days: Some(3000), ..Default::default() }.apply(Rules::default());
+    let rules = RuleOverrides { max_backdate_days: Some(3000), ..Default::default() }
+        .apply(Rules::default());
     let check = |begin: &str| {
-        validate_new_filing(&new_filing(Category::Referral, "440000", begin, None), known, &rules, d(TODAY), std::slice::from_ref(&gone))
+        validate_new_filing(
+            &new_filing(Category::Referral, "440000", begin, None),
+            known,
+            &rules,
+            d(TODAY),
+            std::slice::from_ref(&gone),
+        )
     };
     assert!(check("2026-03-01").is_ok());
     assert_eq!(reason(check("2026-02-28")), "overlapping_filing");
     // Revoked before it began: it never covered anything.
-    let never = revoked(stored("F3", Category::Referral, "440000", "2026-05-01", None), "2026-02-01");
+    let never =
+        revoked(stored("F3", Category::Referral, "440000", "2026-05-01", None), "2026-02-01");
     assert!(never.validity().is_empty());
 }
 
@@ -164,11 +185,15 @@ fn long_term_filings_are_locked_for_six_months_after_taking_effect() {
     let rules = Rules::default();
     let f = stored("F1", Category::RetireeResettled, "440300", "2026-01-10", None);
     assert_eq!(f.revocable_from(&rules), Some(d("2026-07-10")));
-    assert!(check_revocable(&f, &rules, d("2026-01-09")).is_ok(), "not yet in effect: may be withdrawn");
+    assert!(
+        check_revocable(&f, &rules, d("2026-01-09")).is_ok(),
+        "not yet in effect: may be withdrawn"
+    );
     assert_eq!(reason(check_revocable(&f, &rules, d("2026-01-10"))), "revoke_locked");
     assert_eq!(reason(check_revocable(&f, &rules, d("2026-07-09"))), "revoke_locked");
     assert!(check_revocable(&f, &rules, d("2026-07-10")).is_ok());
-    let unlocked = RuleOverrides { long_term_revoke_lock_months: Some(0), ..Default::default() }.apply(rules);
+    let unlocked =
+        RuleOverrides { long_term_revoke_lock_months: Some(0), ..Default::default() }.apply(rules);
     assert!(check_revocable(&f, &unlocked, d("2026-02-01")).is_ok());
     // Temporary filings have no lock.
     let t = stored("F2", Category::Referral, "440000", "2026-01-10", Some("2026-07-09"));
@@ -181,11 +206,21 @@ fn revoked_or_expired_filings_cannot_be_revoked() {
     let t = stored("F2", Category::Referral, "440000", "2026-01-10", Some("2026-07-09"));
     assert!(check_revocable(&t, &rules, d("2026-07-09")).is_ok(), "last day: still in force");
     assert_eq!(reason(check_revocable(&t, &rules, d("2026-07-10"))), "filing_expired");
-    assert_eq!(reason(check_revocable(&revoked(t, "2026-02-01"), &rules, d("2026-02-02"))), "already_revoked");
+    assert_eq!(
+        reason(check_revocable(&revoked(t, "2026-02-01"), &rules, d("2026-02-02"))),
+        "already_revoked"
+    );
 }
 
 fn query(date: &str) -> CoverageQuery {
-    CoverageQuery { psn_no: psn(), home: a("420200"), treating: a("440300"), date: d(date), emergency: false, admission: None }
+    CoverageQuery {
+        psn_no: psn(),
+        home: a("420200"),
+        treating: a("440300"),
+        date: d(date),
+        emergency: false,
+        admission: None,
+    }
 }
 
 fn now() -> DateTime<Utc> {
@@ -200,7 +235,11 @@ fn coverage_follows_the_validity_boundaries() {
     assert!(matches!(at("2026-01-14"), Coverage::NotCovered { reason: "no_filing", .. }));
     assert_eq!(
         at("2026-01-15"),
-        Coverage::Covered { basis: CoverageBasis::Filing, category: Some(Category::Referral), filing_id: Some("F1".into()) }
+        Coverage::Covered {
+            basis: CoverageBasis::Filing,
+            category: Some(Category::Referral),
+            filing_id: Some("F1".into())
+        }
     );
     assert!(matches!(at("2026-07-14"), Coverage::Covered { basis: CoverageBasis::Filing, .. }));
     assert!(matches!(at("2026-07-15"), Coverage::NotCovered { .. }));
@@ -210,9 +249,15 @@ fn coverage_follows_the_validity_boundaries() {
 fn a_city_filing_covers_only_that_city() {
     let rules = Rules::default();
     let filings = [stored("F1", Category::LongTermResident, "440300", "2026-01-01", None)];
-    assert!(matches!(check_coverage(&query("2026-03-01"), &rules, &filings, now()).unwrap(), Coverage::Covered { .. }));
+    assert!(matches!(
+        check_coverage(&query("2026-03-01"), &rules, &filings, now()).unwrap(),
+        Coverage::Covered { .. }
+    ));
     let guangzhou = CoverageQuery { treating: a("440100"), ..query("2026-03-01") };
-    assert!(matches!(check_coverage(&guangzhou, &rules, &filings, now()).unwrap(), Coverage::NotCovered { .. }));
+    assert!(matches!(
+        check_coverage(&guangzhou, &rules, &filings, now()).unwrap(),
+        Coverage::NotCovered { .. }
+    ));
 }
 
 #[test]
@@ -220,39 +265,68 @@ fn emergency_counts_as_filed_unless_the_home_region_says_otherwise() {
     let q = CoverageQuery { emergency: true, ..query("2026-03-01") };
     assert_eq!(
         check_coverage(&q, &Rules::default(), &[], now()).unwrap(),
-        Coverage::Covered { basis: CoverageBasis::EmergencyUnfiled, category: Some(Category::Emergency), filing_id: None }
+        Coverage::Covered {
+            basis: CoverageBasis::EmergencyUnfiled,
+            category: Some(Category::Emergency),
+            filing_id: None
+        }
     );
-    let strict = RuleOverrides { emergency_counts_as_filed: Some(false), ..Default::default() }.apply(Rules::default());
-    assert!(matches!(check_coverage(&q, &strict, &[], now()).unwrap(), Coverage::NotCovered { .. }));
+    let strict = RuleOverrides { emergency_counts_as_filed: Some(false), ..Default::default() }
+        .apply(Rules::default());
+    assert!(matches!(
+        check_coverage(&q, &strict, &[], now()).unwrap(),
+        Coverage::NotCovered { .. }
+    ));
 }
 
 #[test]
 fn a_filing_made_after_admission_but_before_discharge_settlement_covers_the_admission() {
-    let mut late = stored("F9", Category::OtherTemporary, "440000", "2026-03-05", Some("2026-09-04"));
+    let mut late =
+        stored("F9", Category::OtherTemporary, "440000", "2026-03-05", Some("2026-09-04"));
     late.filed_at = "2026-03-05T03:00:00Z".parse().unwrap();
     let filings = [late];
     let q = CoverageQuery { admission: Some(d("2026-03-01")), ..query("2026-03-10") };
     let rules = Rules::default();
     assert_eq!(
         check_coverage(&q, &rules, &filings, now()).unwrap(),
-        Coverage::Covered { basis: CoverageBasis::LateFiling, category: Some(Category::OtherTemporary), filing_id: Some("F9".into()) }
+        Coverage::Covered {
+            basis: CoverageBasis::LateFiling,
+            category: Some(Category::OtherTemporary),
+            filing_id: Some("F9".into())
+        }
     );
     // Settled before the filing existed: the filing cannot reach back.
     let before: DateTime<Utc> = "2026-03-04T00:00:00Z".parse().unwrap();
-    assert!(matches!(check_coverage(&q, &rules, &filings, before).unwrap(), Coverage::NotCovered { .. }));
+    assert!(matches!(
+        check_coverage(&q, &rules, &filings, before).unwrap(),
+        Coverage::NotCovered { .. }
+    ));
     // Discharge settlement before the filing's begin: not covered either.
     let early = CoverageQuery { admission: Some(d("2026-03-01")), ..query("2026-03-04") };
-    assert!(matches!(check_coverage(&early, &rules, &filings, now()).unwrap(), Coverage::NotCovered { .. }));
-    let strict = RuleOverrides { late_filing_allowed: Some(false), ..Default::default() }.apply(rules);
-    assert!(matches!(check_coverage(&q, &strict, &filings, now()).unwrap(), Coverage::NotCovered { .. }));
+    assert!(matches!(
+        check_coverage(&early, &rules, &filings, now()).unwrap(),
+        Coverage::NotCovered { .. }
+    ));
+    let strict =
+        RuleOverrides { late_filing_allowed: Some(false), ..Default::default() }.apply(rules);
+    assert!(matches!(
+        check_coverage(&q, &strict, &filings, now()).unwrap(),
+        Coverage::NotCovered { .. }
+    ));
     // Without an admission date (outpatient) the filing simply starts later.
-    assert!(matches!(check_coverage(&query("2026-03-04"), &rules, &filings, now()).unwrap(), Coverage::NotCovered { .. }));
+    assert!(matches!(
+        check_coverage(&query("2026-03-04"), &rules, &filings, now()).unwrap(),
+        Coverage::NotCovered { .. }
+    ));
 }
 
 #[test]
 fn same_province_needs_no_filing_and_admission_must_precede_settlement() {
     let q = CoverageQuery { treating: a("420000"), ..query("2026-03-01") };
-    assert!(matches!(check_coverage(&q, &Rules::default(), &[], now()).unwrap(), Coverage::Covered { basis: CoverageBasis::SameProvince, .. }));
+    assert!(matches!(
+        check_coverage(&q, &Rules::default(), &[], now()).unwrap(),
+        Coverage::Covered { basis: CoverageBasis::SameProvince, .. }
+    ));
     let bad = CoverageQuery { admission: Some(d("2026-03-02")), ..query("2026-03-01") };
     assert_eq!(reason(check_coverage(&bad, &Rules::default(), &[], now())), "admission_after_date");
 }
@@ -272,9 +346,31 @@ fn new_chronic(code: &str, begin: &str) -> NewChronicFiling {
 fn chronic_filings() {
     let rules = Rules::default();
     let today = d(TODAY);
-    assert_eq!(reason(validate_new_chronic_filing(&new_chronic("M03900", TODAY), false, true, &rules, today, &[])), "unknown_region");
-    assert_eq!(reason(validate_new_chronic_filing(&new_chronic("X", TODAY), true, false, &rules, today, &[])), "unknown_disease");
-    let v = validate_new_chronic_filing(&new_chronic("M03900", TODAY), true, true, &rules, today, &[]).unwrap();
+    assert_eq!(
+        reason(validate_new_chronic_filing(
+            &new_chronic("M03900", TODAY),
+            false,
+            true,
+            &rules,
+            today,
+            &[]
+        )),
+        "unknown_region"
+    );
+    assert_eq!(
+        reason(validate_new_chronic_filing(
+            &new_chronic("X", TODAY),
+            true,
+            false,
+            &rules,
+            today,
+            &[]
+        )),
+        "unknown_disease"
+    );
+    let v =
+        validate_new_chronic_filing(&new_chronic("M03900", TODAY), true, true, &rules, today, &[])
+            .unwrap();
     assert_eq!(v.end, None);
     let existing = ChronicFiling {
         id: "C1".into(),
@@ -290,14 +386,31 @@ fn chronic_filings() {
         revocation: None,
     };
     let all = [existing.clone()];
-    assert_eq!(reason(validate_new_chronic_filing(&new_chronic("M03900", TODAY), true, true, &rules, today, &all)), "overlapping_filing");
-    assert!(validate_new_chronic_filing(&new_chronic("M01600", TODAY), true, true, &rules, today, &all).is_ok());
-    assert_eq!(chronic_filing_on(&all, "M03900", d("2026-01-01")).map(|f| f.id.as_str()), Some("C1"));
+    assert_eq!(
+        reason(validate_new_chronic_filing(
+            &new_chronic("M03900", TODAY),
+            true,
+            true,
+            &rules,
+            today,
+            &all
+        )),
+        "overlapping_filing"
+    );
+    assert!(
+        validate_new_chronic_filing(&new_chronic("M01600", TODAY), true, true, &rules, today, &all)
+            .is_ok()
+    );
+    assert_eq!(
+        chronic_filing_on(&all, "M03900", d("2026-01-01")).map(|f| f.id.as_str()),
+        Some("C1")
+    );
     assert!(chronic_filing_on(&all, "M03900", d("2025-12-31")).is_none());
     assert!(chronic_filing_on(&all, "M01600", d("2026-02-01")).is_none());
     assert!(check_chronic_revocable(&existing, today).is_ok());
     let mut gone = existing;
-    gone.revocation = Some(Revocation { at: now(), on: d("2026-02-01"), by: citizen(), reason: String::new() });
+    gone.revocation =
+        Some(Revocation { at: now(), on: d("2026-02-01"), by: citizen(), reason: String::new() });
     assert_eq!(reason(check_chronic_revocable(&gone, today)), "already_revoked");
     assert!(chronic_filing_on(std::slice::from_ref(&gone), "M03900", d("2026-02-01")).is_none());
 }

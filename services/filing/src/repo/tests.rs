@@ -6,7 +6,9 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use super::*;
-use crate::domain::{Actor, Category, Channel, ChronicFiling, Filing, Revocation, RuleOverrides, Rules};
+use crate::domain::{
+    Actor, Category, Channel, ChronicFiling, Filing, Revocation, RuleOverrides, Rules,
+};
 
 fn a(code: &str) -> Admdvs {
     Admdvs::parse(code).unwrap()
@@ -89,7 +91,11 @@ async fn rules_inherit_defaults_then_province_then_region(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
     let at = "2026-01-01T00:00:00Z".parse().unwrap();
     assert_eq!(rules_for(&mut conn, &a("420200")).await.unwrap(), Rules::default());
-    let province = RuleOverrides { temporary_min_validity_months: Some(12), late_filing_allowed: Some(false), ..Default::default() };
+    let province = RuleOverrides {
+        temporary_min_validity_months: Some(12),
+        late_filing_allowed: Some(false),
+        ..Default::default()
+    };
     upsert_overrides(&mut conn, &a("420000"), &province, at, "op").await.unwrap();
     let city = RuleOverrides { temporary_min_validity_months: Some(9), ..Default::default() };
     upsert_overrides(&mut conn, &a("420200"), &city, at, "op").await.unwrap();
@@ -121,14 +127,18 @@ async fn the_audit_log_is_append_only(pool: PgPool) {
         let err = sqlx::query(sql).execute(&mut *conn).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&mut *conn).await.unwrap();
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log").fetch_one(&mut *conn).await.unwrap();
     assert_eq!(count, 1);
 }
 
 #[sqlx::test(migrations = "../../migrations/filing")]
 async fn chronic_filings_carry_their_disease_name(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
-    assert_eq!(chronic_disease_name(&mut conn, "M03900").await.unwrap().as_deref(), Some("高血压 Hypertension"));
+    assert_eq!(
+        chronic_disease_name(&mut conn, "M03900").await.unwrap().as_deref(),
+        Some("高血压 Hypertension")
+    );
     assert_eq!(chronic_disease_name(&mut conn, "M99999").await.unwrap(), None);
     assert_eq!(list_chronic_diseases(&mut conn).await.unwrap().len(), 5);
     let filing = ChronicFiling {
@@ -150,6 +160,10 @@ async fn chronic_filings_carry_their_disease_name(pool: PgPool) {
     let (found, body) = chronic_filing_by_request(&mut conn, "op-1", "m1").await.unwrap().unwrap();
     assert_eq!((found, body.as_str()), (filing, "body"));
     // A disease the service does not know cannot be stored at all.
-    let unknown = ChronicFiling { id: "C2".into(), disease_code: "M99999".into(), ..get_chronic_filing(&mut conn, "C1").await.unwrap().unwrap() };
+    let unknown = ChronicFiling {
+        id: "C2".into(),
+        disease_code: "M99999".into(),
+        ..get_chronic_filing(&mut conn, "C1").await.unwrap().unwrap()
+    };
     assert!(insert_chronic_filing(&mut conn, &unknown, None).await.is_err());
 }
