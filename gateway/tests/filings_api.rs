@@ -425,3 +425,41 @@ async fn healthz_is_503_when_the_filing_service_is_down() {
     assert_eq!((status, error["code"].as_str()), (503, Some("service_unavailable")));
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_overlapping_filings_let_exactly_one_through() {
+    let h = Harness::start(TODAY).await;
+    let attempts = (0..8).map(|i| {
+        let body = with(referral(), "request_id", json!(format!("race-{i}")));
+        let request = h.http.post(h.url("/api/v1/filings")).json(&body).send();
+        async move {
+            let response = request.await.unwrap();
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap();
+            (status, body["code"].as_str().map(str::to_owned))
+        }
+    });
+    let outcomes = futures_join_all(attempts).await;
+    let created = outcomes.iter().filter(|(s, _)| *s == 201).count();
+    let refused = outcomes
+        .iter()
+        .filter(|(s, c)| *s == 409 && c.as_deref() == Some("overlapping_filing"))
+        .count();
+    assert_eq!((created, refused), (1, 7), "{outcomes:?}");
+    assert_eq!(h.count("filings").await, 1);
+    h.finish().await;
+}
+
+/// Runs the futures concurrently on the runtime and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}

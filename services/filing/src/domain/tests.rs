@@ -426,3 +426,74 @@ fn codes_round_trip() {
     }
     assert_eq!(Category::ALL.iter().filter(|c| c.is_long_term()).count(), 3);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const DESTINATIONS: [&str; 4] = ["440000", "440300", "310000", "110000"];
+
+    fn request() -> impl Strategy<Value = (usize, usize, i64, Option<i64>, Option<i64>)> {
+        // (category, destination, begin offset, end length in days, revoked after days)
+        (
+            0..6usize,
+            0..4usize,
+            0..400i64,
+            proptest::option::of(0..400i64),
+            proptest::option::of(0..300i64),
+        )
+    }
+
+    proptest! {
+        /// Whatever people ask for, in whatever order, the filings that are accepted never
+        /// cover the same place on the same day.
+        #[test]
+        fn accepted_filings_never_overlap(requests in proptest::collection::vec(request(), 1..25)) {
+            let today = d("2026-01-01");
+            let rules = RuleOverrides { max_advance_days: Some(1000), ..Default::default() }.apply(Rules::default());
+            let mut accepted: Vec<Filing> = Vec::new();
+            for (n, (category, dest, begin, len, revoke_after)) in requests.into_iter().enumerate() {
+                let begin = today + chrono::Duration::days(begin);
+                let new = NewFiling {
+                    category: Category::ALL[category],
+                    end: len.map(|l| begin + chrono::Duration::days(l)),
+                    ..new_filing(Category::Referral, DESTINATIONS[dest], "2026-01-01", None)
+                };
+                let new = NewFiling { begin, ..new };
+                if let Ok(validity) = validate_new_filing(&new, known, &rules, today, &accepted) {
+                    let mut filing = stored(&format!("F{n}"), new.category, DESTINATIONS[dest], "2026-01-01", None);
+                    filing.begin = validity.begin;
+                    filing.end = validity.end;
+                    if let Some(after) = revoke_after {
+                        let on = begin + chrono::Duration::days(after);
+                        filing = revoked(filing, &on.to_string());
+                    }
+                    accepted.push(filing);
+                }
+            }
+            for (i, a) in accepted.iter().enumerate() {
+                for b in &accepted[i + 1..] {
+                    let clash = a.destination.overlaps(&b.destination) && a.validity().overlaps(&b.validity());
+                    prop_assert!(!clash, "{} and {} overlap", a.id, b.id);
+                }
+            }
+        }
+
+        #[test]
+        fn validity_overlap_is_symmetric_and_agrees_with_days(
+            a in (0..60i64, proptest::option::of(0..60i64)),
+            b in (0..60i64, proptest::option::of(0..60i64)),
+        ) {
+            let base = d("2026-01-01");
+            let v = |(begin, len): (i64, Option<i64>)| Validity {
+                begin: base + chrono::Duration::days(begin),
+                end: len.map(|l| base + chrono::Duration::days(begin + l)),
+            };
+            let (va, vb) = (v(a), v(b));
+            prop_assert_eq!(va.overlaps(&vb), vb.overlaps(&va));
+            let shared_day = (0..130).map(|i| base + chrono::Duration::days(i)).any(|day| va.contains(day) && vb.contains(day));
+            prop_assert_eq!(va.overlaps(&vb), shared_day);
+        }
+    }
+}
