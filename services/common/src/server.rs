@@ -85,3 +85,42 @@ where
         }
     }
 }
+
+/// What a service process needs before it serves: its listener, its database settings, and
+/// a token cancelled on SIGINT/SIGTERM.
+#[derive(Debug)]
+pub struct Process {
+    pub listener: TcpListener,
+    pub db: crate::config::DbConfig,
+    pub token: CancellationToken,
+}
+
+/// Reads `<SERVICE>_LISTEN_ADDR` (default `0.0.0.0:<default_port>`) and the database settings
+/// of `service`, binds, and arranges for a signal to cancel the token.
+pub async fn process(service: &str, default_port: u16) -> Result<Process> {
+    let db = crate::config::DbConfig::from_env(service)?;
+    let var = format!("{}_LISTEN_ADDR", service.to_ascii_uppercase());
+    let addr: std::net::SocketAddr =
+        crate::config::parse_or(&var, std::net::SocketAddr::from(([0, 0, 0, 0], default_port)))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Internal(format!("binding {addr}: {e}")))?;
+    let token = CancellationToken::new();
+    let signal = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+    Ok(Process { listener, db, token })
+}
+
+/// The exit code of a process that ended with `result`, after saying why it failed.
+pub fn exit(name: &str, result: Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

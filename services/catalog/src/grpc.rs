@@ -1,0 +1,462 @@
+//! The gRPC surface of the catalogue: thin. Requests are validated here, once; answers are
+//! converted back to wire types.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use chrono::NaiveDate;
+use medclear_common::{
+    Error,
+    codes::{Admdvs, FixmedinsCode},
+};
+use medclear_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService as Api};
+use tokio_stream::StreamExt;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::{
+    domain::{
+        CoverageClass, CoverageRule, HospitalLevel, Item, ItemKind, LineContext, LineInput,
+        Mapping, RestrictionOutcome,
+    },
+    index::Resolution,
+    service::{Catalog, ImportReport, Publish, Target},
+};
+
+/// [`Catalog`] behind `medclear.catalog.v1.CatalogService`.
+#[derive(Debug, Clone)]
+pub struct CatalogGrpc(pub Arc<Catalog>);
+
+type Reply<T> = Result<Response<T>, Status>;
+
+/// Most rows one import may carry.
+pub const MAX_IMPORT_ROWS: usize = 2_000_000;
+/// Most lines one resolution may carry.
+pub const MAX_LINES: usize = 1_000;
+
+fn missing(field: &'static str) -> Error {
+    Error::invalid(field, "missing_field", format!("{field} is required"))
+}
+
+fn admdvs(field: &'static str, text: &str) -> Result<Admdvs, Error> {
+    if text.trim().is_empty() {
+        return Err(missing(field));
+    }
+    Admdvs::parse(text.trim())
+        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+}
+
+fn hospital(field: &'static str, text: &str) -> Result<FixmedinsCode, Error> {
+    if text.trim().is_empty() {
+        return Err(missing(field));
+    }
+    FixmedinsCode::parse(text.trim())
+        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+}
+
+fn date(field: &'static str, text: &str) -> Result<NaiveDate, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(missing(field));
+    }
+    let day = text
+        .get(..10)
+        .filter(|_| matches!(text.get(10..11), None | Some(" " | "T")))
+        .unwrap_or(text);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
+        Error::invalid(
+            field,
+            "invalid_date",
+            format!("{field} {text:?} is not a date: use yyyy-MM-dd"),
+        )
+    })
+}
+
+fn kind_to_pb(kind: ItemKind) -> pb::ItemKind {
+    match kind {
+        ItemKind::WesternDrug => pb::ItemKind::WesternDrug,
+        ItemKind::PatentDrug => pb::ItemKind::PatentDrug,
+        ItemKind::Herbal => pb::ItemKind::Herbal,
+        ItemKind::Service => pb::ItemKind::Service,
+        ItemKind::Consumable => pb::ItemKind::Consumable,
+        ItemKind::Diagnosis => pb::ItemKind::Diagnosis,
+        ItemKind::Operation => pb::ItemKind::Operation,
+    }
+}
+
+fn class_to_pb(class: CoverageClass) -> pb::CoverageClass {
+    match class {
+        CoverageClass::A => pb::CoverageClass::A,
+        CoverageClass::B => pb::CoverageClass::B,
+        CoverageClass::C => pb::CoverageClass::C,
+    }
+}
+
+fn day(date: Option<NaiveDate>) -> String {
+    date.map(|d| d.to_string()).unwrap_or_default()
+}
+
+pub(crate) fn item_to_pb(item: Item) -> pb::Item {
+    pb::Item {
+        kind: kind_to_pb(item.kind).into(),
+        code: item.code,
+        name: item.name,
+        spec: item.spec,
+        unit: item.unit,
+        begin_date: item.period.begin.to_string(),
+        end_date: day(item.period.end),
+        ver: item.ver,
+    }
+}
+
+pub(crate) fn rule_to_pb(rule: CoverageRule) -> pb::Coverage {
+    pb::Coverage {
+        id: rule.id,
+        scope: rule.scope.as_string(),
+        class: class_to_pb(rule.class).into(),
+        code: rule.code,
+        selfpay_ratio: rule.selfpay_ratio.to_string(),
+        selfpay_ratio_by_insutype: rule
+            .selfpay_ratio_by_insutype
+            .into_iter()
+            .map(|(t, r)| (t, r.to_string()))
+            .collect(),
+        price_cap_fen: rule.price_cap_fen,
+        hospital_levels: rule
+            .restrictions
+            .hospital_levels
+            .iter()
+            .map(|l| l.as_str().to_owned())
+            .collect(),
+        diagnosis_prefixes: rule.restrictions.diagnosis_prefixes,
+        min_age: rule.restrictions.min_age,
+        max_age: rule.restrictions.max_age,
+        begin_date: rule.period.begin.to_string(),
+        end_date: day(rule.period.end),
+        ver: rule.ver,
+    }
+}
+
+pub(crate) fn mapping_to_pb(m: Mapping) -> pb::Mapping {
+    pb::Mapping {
+        id: m.id,
+        fixmedins_code: m.fixmedins_code,
+        local_code: m.local_code,
+        local_name: m.local_name,
+        national_code: m.national_code,
+        begin_date: m.period.begin.to_string(),
+        end_date: day(m.period.end),
+        revoked: m.revoked,
+        ver: m.ver,
+    }
+}
+
+fn report_to_pb(report: ImportReport) -> pb::ImportReport {
+    pb::ImportReport {
+        rows_received: report.rows_received,
+        rows_accepted: report.rows_accepted,
+        rejections: report
+            .rejections
+            .into_iter()
+            .map(|r| pb::RowRejection {
+                row_no: r.row_no,
+                reason: r.reason,
+                field: r.field.unwrap_or_default(),
+                message: r.message,
+            })
+            .collect(),
+        committed: report.committed,
+        ver: report.ver,
+    }
+}
+
+impl TryFrom<&pb::ResolveLinesRequest> for LineContext {
+    type Error = Error;
+    fn try_from(r: &pb::ResolveLinesRequest) -> Result<Self, Error> {
+        let hospital_level = match r.hospital_level.trim() {
+            "" => None,
+            text => Some(HospitalLevel::parse(text).ok_or_else(|| {
+                Error::invalid(
+                    "hospital_level",
+                    "unknown_level",
+                    format!(
+                        "hospital_level {text:?} is not tertiary, secondary, primary or ungraded"
+                    ),
+                )
+            })?),
+        };
+        Ok(LineContext {
+            hospital_level,
+            diagnosis: Some(r.diagnosis_code.trim().to_owned()).filter(|d| !d.is_empty()),
+            age: r.patient_age,
+            insutype: Some(r.insutype.trim().to_owned()).filter(|i| !i.is_empty()),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Api for CatalogGrpc {
+    async fn get_item(&self, request: Request<pb::GetItemRequest>) -> Reply<pb::Item> {
+        let code = request.into_inner().code;
+        Ok(Response::new(item_to_pb(self.0.item(code.trim())?)))
+    }
+
+    async fn get_coverage(
+        &self,
+        request: Request<pb::GetCoverageRequest>,
+    ) -> Reply<pb::GetCoverageResponse> {
+        let r = request.into_inner();
+        let region = admdvs("mdtrtarea_admvs", &r.mdtrtarea_admvs)?;
+        let date = date("date", &r.date)?;
+        let rule = self.0.coverage(r.code.trim(), &region, date)?;
+        Ok(Response::new(pb::GetCoverageResponse {
+            found: rule.is_some(),
+            coverage: rule.map(rule_to_pb),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, name = "UploadMappings")]
+    async fn upload_mappings(
+        &self,
+        request: Request<pb::UploadMappingsRequest>,
+    ) -> Reply<pb::UploadMappingsResponse> {
+        let r = request.into_inner();
+        let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
+        if r.msgid.trim().is_empty() {
+            return Err(missing("msgid").into());
+        }
+        if r.mappings.is_empty() || r.mappings.len() > 10_000 {
+            return Err(Error::invalid("mappings", "bad_batch", "send 1 to 10000 mappings").into());
+        }
+        let rows = r
+            .mappings
+            .into_iter()
+            .zip(0u64..)
+            .map(|(m, i)| {
+                let fields: BTreeMap<String, String> = [
+                    ("fixmedins_code", fixmedins.to_string()),
+                    ("local_code", m.local_code),
+                    ("local_name", m.local_name),
+                    ("national_code", m.national_code),
+                    ("begin_date", m.begin_date),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                (i, fields)
+            })
+            .collect();
+        let report = self
+            .0
+            .publish(Publish {
+                target: Target::Mappings,
+                source: "3301".into(),
+                operator: fixmedins.to_string(),
+                all_or_nothing: false,
+                rows,
+                idempotency: Some((fixmedins.to_string(), r.msgid.trim().to_owned())),
+            })
+            .await?;
+        let rejected: BTreeMap<u64, _> = report.rejections.iter().map(|r| (r.row_no, r)).collect();
+        let outcomes = (0..report.rows_received)
+            .map(|i| match rejected.get(&i) {
+                None => pb::MappingOutcome {
+                    index: u32::try_from(i).unwrap_or(u32::MAX),
+                    accepted: true,
+                    ..Default::default()
+                },
+                Some(r) => pb::MappingOutcome {
+                    index: u32::try_from(i).unwrap_or(u32::MAX),
+                    accepted: false,
+                    reason: r.reason.clone(),
+                    message: r.message.clone(),
+                },
+            })
+            .collect();
+        Ok(Response::new(pb::UploadMappingsResponse { ver: report.ver, outcomes }))
+    }
+
+    #[tracing::instrument(skip_all, name = "RevokeMapping")]
+    async fn revoke_mapping(
+        &self,
+        request: Request<pb::RevokeMappingRequest>,
+    ) -> Reply<pb::RevokeMappingResponse> {
+        let r = request.into_inner();
+        let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
+        if r.msgid.trim().is_empty() {
+            return Err(missing("msgid").into());
+        }
+        if r.local_code.trim().is_empty() {
+            return Err(missing("local_code").into());
+        }
+        let mapping =
+            self.0.revoke_mapping(r.msgid.trim(), fixmedins.as_str(), r.local_code.trim()).await?;
+        Ok(Response::new(pb::RevokeMappingResponse { mapping: Some(mapping_to_pb(mapping)) }))
+    }
+
+    async fn list_mappings(
+        &self,
+        request: Request<pb::ListMappingsRequest>,
+    ) -> Reply<pb::ListMappingsResponse> {
+        let r = request.into_inner();
+        let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
+        let mappings = self.0.mappings_of(fixmedins.as_str(), r.include_revoked);
+        Ok(Response::new(pb::ListMappingsResponse {
+            mappings: mappings.into_iter().map(mapping_to_pb).collect(),
+        }))
+    }
+
+    async fn list_changes(
+        &self,
+        request: Request<pb::ListChangesRequest>,
+    ) -> Reply<pb::ListChangesResponse> {
+        let r = request.into_inner();
+        let fixmedins = match r.fixmedins_code.trim() {
+            "" => None,
+            text => Some(hospital("fixmedins_code", text)?),
+        };
+        let changes = self
+            .0
+            .changes(r.since_ver, r.limit, fixmedins.as_ref().map(FixmedinsCode::as_str))
+            .await?;
+        Ok(Response::new(pb::ListChangesResponse {
+            next_since_ver: changes.delta.ver,
+            items: changes.delta.items.into_iter().map(item_to_pb).collect(),
+            coverage: changes.delta.rules.into_iter().map(rule_to_pb).collect(),
+            mappings: changes.delta.mappings.into_iter().map(mapping_to_pb).collect(),
+            has_more: changes.has_more,
+            current_ver: changes.current,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, name = "Import")]
+    async fn import(
+        &self,
+        request: Request<Streaming<pb::ImportRequest>>,
+    ) -> Reply<pb::ImportReport> {
+        let mut stream = request.into_inner();
+        let header = match stream.next().await {
+            Some(Ok(pb::ImportRequest {
+                part: Some(pb::import_request::Part::Header(header)),
+            })) => header,
+            Some(Err(status)) => return Err(status),
+            _ => {
+                return Err(Error::invalid(
+                    "header",
+                    "missing_field",
+                    "the first message of an import is its header",
+                )
+                .into());
+            }
+        };
+        let target = match pb::ImportTarget::try_from(header.target) {
+            Ok(pb::ImportTarget::Items) => Target::Items,
+            Ok(pb::ImportTarget::Coverage) => Target::Coverage,
+            Ok(pb::ImportTarget::Mappings) => Target::Mappings,
+            _ => {
+                return Err(Error::invalid(
+                    "header.target",
+                    "unknown_target",
+                    "target is items, coverage or mappings",
+                )
+                .into());
+            }
+        };
+        let mut rows = Vec::new();
+        while let Some(message) = stream.next().await {
+            match message?.part {
+                Some(pb::import_request::Part::Row(row)) => {
+                    if rows.len() == MAX_IMPORT_ROWS {
+                        return Err(Error::invalid(
+                            "row",
+                            "too_many_rows",
+                            format!("an import holds at most {MAX_IMPORT_ROWS} rows"),
+                        )
+                        .into());
+                    }
+                    rows.push((row.row_no, row.fields.into_iter().collect()));
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        "header",
+                        "bad_stream",
+                        "only the first message may be a header",
+                    )
+                    .into());
+                }
+            }
+        }
+        let operator = Some(header.operator.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .unwrap_or_else(|| "import".into());
+        let report = self
+            .0
+            .publish(Publish {
+                target,
+                source: header.source,
+                operator,
+                all_or_nothing: header.all_or_nothing,
+                rows,
+                idempotency: None,
+            })
+            .await?;
+        Ok(Response::new(report_to_pb(report)))
+    }
+
+    async fn resolve_lines(
+        &self,
+        request: Request<pb::ResolveLinesRequest>,
+    ) -> Reply<pb::ResolveLinesResponse> {
+        let r = request.into_inner();
+        let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
+        let region = admdvs("mdtrtarea_admvs", &r.mdtrtarea_admvs)?;
+        let date = date("date", &r.date)?;
+        let context = LineContext::try_from(&r)?;
+        if r.lines.len() > MAX_LINES {
+            return Err(Error::invalid(
+                "lines",
+                "too_many_lines",
+                format!("send at most {MAX_LINES} lines at a time"),
+            )
+            .into());
+        }
+        let lines: Vec<LineInput> = r
+            .lines
+            .into_iter()
+            .map(|l| LineInput {
+                line_no: l.line_no,
+                local_code: l.local_code,
+                national_code: l.national_code,
+            })
+            .collect();
+        let at = Resolution { fixmedins_code: fixmedins.as_str(), region, date, context };
+        let (ver, outcomes) = self.0.resolve(&at, &lines);
+        let results = lines
+            .into_iter()
+            .zip(outcomes)
+            .map(|(line, outcome)| pb::LineResult {
+                line_no: line.line_no,
+                outcome: Some(match outcome {
+                    Ok(resolved) => pb::line_result::Outcome::Resolved(pb::ResolvedLine {
+                        kind: kind_to_pb(resolved.kind).into(),
+                        class: class_to_pb(resolved.class).into(),
+                        selfpay_ratio: resolved.selfpay_ratio.to_string(),
+                        price_cap_fen: resolved.price_cap_fen,
+                        restriction: match resolved.restriction {
+                            RestrictionOutcome::None => pb::RestrictionOutcome::None,
+                            RestrictionOutcome::Satisfied => pb::RestrictionOutcome::Satisfied,
+                            RestrictionOutcome::Unchecked => pb::RestrictionOutcome::Unchecked,
+                        }
+                        .into(),
+                        coverage_scope: resolved.scope.as_string(),
+                        national_code: resolved.national_code,
+                        name: resolved.name,
+                    }),
+                    Err(error) => pb::line_result::Outcome::Error(pb::LineError {
+                        reason: error.reason.to_owned(),
+                        message: error.message,
+                    }),
+                }),
+            })
+            .collect();
+        Ok(Response::new(pb::ResolveLinesResponse { ver, lines: results }))
+    }
+}
