@@ -13,6 +13,8 @@ use medclear_common::{Error, Result, clock::SystemClock, server, telemetry};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    bench::{self, BenchCommand},
+    catalog_cli::{self, CatalogCommand},
     http::{self, AppState, Upstreams},
     up::{self, Databases, UpOptions},
 };
@@ -43,6 +45,12 @@ enum Command {
         #[arg(long, env = "MEDCLEAR_GRPC_PORT", default_value_t = 50051)]
         grpc_port: u16,
     },
+    /// Benchmarks that print their figures and the machine.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Catalogue files: import, generate or load the demo catalogue.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Run the gateway alone, in front of services running elsewhere.
     Gateway {
         #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
@@ -50,6 +58,9 @@ enum Command {
         /// The filing service's gRPC endpoint.
         #[arg(long, env = "FILING_ENDPOINT", default_value = "http://127.0.0.1:50051")]
         filing_endpoint: String,
+        /// The catalogue service's gRPC endpoint.
+        #[arg(long, env = "CATALOG_ENDPOINT", default_value = "http://127.0.0.1:50052")]
+        catalog_endpoint: String,
     },
 }
 
@@ -112,9 +123,15 @@ async fn run(cli: Cli) -> Result<()> {
             println!("medclear stopped");
             outcome.and(stopped)
         }
-        Command::Gateway { http, filing_endpoint } => {
+        Command::Catalog(command) => catalog_cli::run(command).await,
+        Command::Bench(command) => {
+            let _telemetry = telemetry::init("medclear-bench")?;
+            bench::run(command).await
+        }
+        Command::Gateway { http, filing_endpoint, catalog_endpoint } => {
             let _telemetry = telemetry::init("medclear-gateway")?;
-            let state = AppState::new(&Upstreams { filing: filing_endpoint })?;
+            let state =
+                AppState::new(&Upstreams { filing: filing_endpoint, catalog: catalog_endpoint })?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await
                 .map_err(|e| Error::Internal(format!("cannot listen on {http}: {e}")))?;

@@ -5,8 +5,11 @@
 //! * [`up`]: the all-in-one runner behind `medclear up`: every service and the gateway in one
 //!   process, each on its own port, talking gRPC, on PostgreSQL (`DATABASE_URL`) or on an
 //!   embedded PostgreSQL per service.
-//! * [`cli`]: the `medclear` command.
+//! * [`cli`]: the `medclear` command; [`catalog_cli`]: its `catalog` subcommands;
+//!   [`bench`]: `medclear bench`.
 
+pub mod bench;
+pub mod catalog_cli;
 pub mod cli;
 pub mod http;
 pub mod up;

@@ -111,30 +111,43 @@ async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
 }
 
 /// Starts everything and returns once the gateway answers and every service reports SERVING.
+/// The gRPC address of the `n`-th service (counting from 0).
+fn service_addr(options: &UpOptions, n: u16) -> SocketAddr {
+    let port = if options.grpc_port == 0 { 0 } else { options.grpc_port.saturating_add(n) };
+    SocketAddr::new(options.grpc_host, port)
+}
+
+/// Starts everything and returns once the gateway answers and every service reports SERVING.
 pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System> {
     let token = CancellationToken::new();
     let mut services = Vec::new();
     let mut tasks = Vec::new();
+    let stop = || token.clone().cancelled_owned();
 
     let (db_config, db, place) = database("filing", options).await?;
     let pool = medclear_filing::connect(&db_config).await?;
-    let addr = SocketAddr::new(options.grpc_host, options.grpc_port);
-    let listener = bind(addr, "filing service").await?;
+    let listener = bind(service_addr(options, 0), "filing service").await?;
     let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
-    let serve = medclear_filing::serve(
-        listener,
-        pool.clone(),
-        clock.clone(),
-        token.clone().cancelled_owned(),
-    );
+    let serve = medclear_filing::serve(listener, pool.clone(), clock.clone(), stop());
     tasks.push(("filing", tokio::spawn(serve)));
     services.push(RunningService { name: "filing", addr, database: place, pool, db });
 
-    let upstreams = Upstreams { filing: format!("http://{}", services[0].addr) };
+    let (db_config, db, place) = database("catalog", options).await?;
+    let pool = medclear_catalog::connect(&db_config).await?;
+    let catalog = medclear_catalog::Catalog::open(pool.clone(), clock.clone()).await?;
+    let listener = bind(service_addr(options, 1), "catalog service").await?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    tasks.push(("catalog", tokio::spawn(medclear_catalog::serve(listener, catalog, stop()))));
+    services.push(RunningService { name: "catalog", addr, database: place, pool, db });
+
+    let upstreams = Upstreams {
+        filing: format!("http://{}", services[0].addr),
+        catalog: format!("http://{}", services[1].addr),
+    };
     let state = AppState::new(&upstreams)?;
     let listener = bind(options.http, "gateway").await?;
     let http_addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
-    let gateway = http::serve(listener, state, token.clone().cancelled_owned());
+    let gateway = http::serve(listener, state, stop());
     tasks.push((
         "gateway",
         tokio::spawn(
@@ -145,6 +158,13 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
     let system = System { http_addr, services, token, tasks };
     system.wait_ready().await?;
     Ok(system)
+}
+
+impl System {
+    /// The gRPC address of a started service.
+    pub fn service(&self, name: &str) -> Option<SocketAddr> {
+        self.services.iter().find(|s| s.name == name).map(|s| s.addr)
+    }
 }
 
 impl System {

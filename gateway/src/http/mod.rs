@@ -1,6 +1,7 @@
 //! The HTTP edge: the JSON API (`/api/v1/…`) and `/healthz`, each call answered through the
 //! services' gRPC APIs.
 
+pub mod catalog;
 pub mod error;
 pub mod filings;
 pub mod json;
@@ -15,7 +16,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use medclear_proto::filing::v1::filing_service_client::FilingServiceClient;
+use medclear_proto::{
+    catalog::v1::catalog_service_client::CatalogServiceClient,
+    filing::v1::filing_service_client::FilingServiceClient,
+};
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tonic::transport::{Channel, Endpoint};
@@ -30,6 +34,8 @@ use error::ApiError;
 pub struct Upstreams {
     /// e.g. `http://127.0.0.1:50051`
     pub filing: String,
+    /// e.g. `http://127.0.0.1:50052`
+    pub catalog: String,
 }
 
 /// A service the gateway depends on, for `/healthz`.
@@ -43,6 +49,7 @@ struct Dependency {
 #[derive(Debug)]
 struct Inner {
     filing: FilingServiceClient<Channel>,
+    catalog: CatalogServiceClient<Channel>,
     dependencies: Vec<Dependency>,
 }
 
@@ -63,18 +70,32 @@ impl AppState {
     /// Clients for `upstreams`; connections are made on first use and re-made after failures.
     pub fn new(upstreams: &Upstreams) -> Result<Self, medclear_common::Error> {
         let filing = channel("filing", &upstreams.filing)?;
+        let catalog = channel("catalog", &upstreams.catalog)?;
         Ok(Self(Arc::new(Inner {
             filing: FilingServiceClient::new(filing.clone()),
-            dependencies: vec![Dependency {
-                name: "filing",
-                service: medclear_filing::SERVICE_NAME,
-                health: HealthClient::new(filing),
-            }],
+            catalog: CatalogServiceClient::new(catalog.clone())
+                .max_decoding_message_size(64 * 1024 * 1024),
+            dependencies: vec![
+                Dependency {
+                    name: "filing",
+                    service: medclear_filing::SERVICE_NAME,
+                    health: HealthClient::new(filing),
+                },
+                Dependency {
+                    name: "catalog",
+                    service: medclear_catalog::SERVICE_NAME,
+                    health: HealthClient::new(catalog),
+                },
+            ],
         })))
     }
 
     pub(crate) fn filing(&self) -> FilingServiceClient<Channel> {
         self.0.filing.clone()
+    }
+
+    pub(crate) fn catalog(&self) -> CatalogServiceClient<Channel> {
+        self.0.catalog.clone()
     }
 }
 
@@ -97,6 +118,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/chronic-diseases", get(f::list_chronic_diseases))
         .route("/api/v1/regions", get(f::list_regions))
         .route("/api/v1/region-rules/{admdvs}", get(f::get_region_rules).put(f::set_region_rules))
+        .route("/api/v1/catalog/items/{code}", get(catalog::get_item))
+        .route("/api/v1/catalog/coverage", get(catalog::get_coverage))
+        .route("/api/v1/catalog/resolve", post(catalog::resolve))
+        .route(
+            "/api/v1/catalog/mappings",
+            post(catalog::upload_mappings).get(catalog::list_mappings),
+        )
+        .route("/api/v1/catalog/mappings/revoke", post(catalog::revoke_mapping))
+        .route("/api/v1/catalog/changes", get(catalog::list_changes))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
@@ -166,5 +196,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    // As for gRPC: small answers must not wait on Nagle's algorithm.
+    let listener = listener.tap_io(|stream| {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

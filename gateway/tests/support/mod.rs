@@ -1,5 +1,6 @@
-//! Starts the filing service and the gateway in-process on ephemeral ports, against the
-//! PostgreSQL of `DATABASE_URL` in a schema of their own, with a clock the test controls.
+//! Starts the filing and catalogue services and the gateway in-process on ephemeral ports,
+//! against the PostgreSQL of `DATABASE_URL`, each service in a schema of its own, with a clock
+//! the test controls.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
@@ -18,6 +19,7 @@ pub struct Harness {
     pub base: String,
     pub grpc: String,
     pub pool: PgPool,
+    pub catalog_pool: PgPool,
     pub clock: FixedClock,
     pub http: reqwest::Client,
     schema: String,
@@ -46,15 +48,30 @@ impl Harness {
             Arc::new(clock.clone()),
             filing_token.clone().cancelled_owned(),
         ));
-        let state = AppState::new(&Upstreams { filing: grpc.clone() }).unwrap();
+        let catalog_schema = schema.replace("filing", "catalog");
+        let catalog_pool =
+            medclear_catalog::connect(&DbConfig::new(database_url(), catalog_schema))
+                .await
+                .unwrap();
+        let catalog =
+            medclear_catalog::Catalog::open(catalog_pool.clone(), Arc::new(clock.clone()))
+                .await
+                .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let catalog_grpc = format!("http://{}", listener.local_addr().unwrap());
+        let gateway_token = CancellationToken::new();
+        let stop = gateway_token.clone().cancelled_owned();
+        tokio::spawn(medclear_catalog::serve(listener, catalog, stop));
+        let state =
+            AppState::new(&Upstreams { filing: grpc.clone(), catalog: catalog_grpc }).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let gateway_token = CancellationToken::new();
         tokio::spawn(http::serve(listener, state, gateway_token.clone().cancelled_owned()));
         Self {
             base,
             grpc,
             pool,
+            catalog_pool,
             clock,
             http: reqwest::Client::new(),
             schema,
@@ -109,11 +126,14 @@ impl Harness {
     pub async fn finish(mut self) {
         self.stop_filing().await;
         self.gateway_token.cancel();
-        sqlx::query(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema))
-            .execute(&self.pool)
-            .await
-            .unwrap();
+        for schema in [self.schema.clone(), self.schema.replace("filing", "catalog")] {
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(&self.pool)
+                .await
+                .unwrap();
+        }
         self.pool.close().await;
+        self.catalog_pool.close().await;
     }
 }
 

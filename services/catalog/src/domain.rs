@@ -419,23 +419,25 @@ impl LineError {
     }
 }
 
-/// Picks, among an item's rules, the one in force on `date` for `region`: the most specific
-/// scope that has one. `None`: no scope covers it, so the item is out of scope (丙).
+/// Picks, among an item's rules, the one in force on `date` under `chain` (a region's
+/// [`Scope::chain`]): the most specific scope that has one. `None`: no scope covers it, so the
+/// item is out of scope (丙).
 pub fn applicable_rule<'a>(
     rules: &'a [CoverageRule],
-    region: &Admdvs,
+    chain: &[Scope],
     date: NaiveDate,
 ) -> Option<&'a CoverageRule> {
-    Scope::chain(region)
-        .into_iter()
-        .find_map(|scope| rules.iter().find(|r| r.scope == scope && r.period.contains(date)))
+    chain
+        .iter()
+        .find_map(|scope| rules.iter().find(|r| r.scope == *scope && r.period.contains(date)))
 }
 
-/// Resolves one line, given the item and its rules as the index found them.
+/// Resolves one line, given the item and its rules as the index found them, under the scope
+/// chain of the treating region.
 pub fn resolve_item(
     item: &Item,
     rules: &[CoverageRule],
-    region: &Admdvs,
+    chain: &[Scope],
     date: NaiveDate,
     context: &LineContext,
 ) -> Result<Resolved, LineError> {
@@ -456,7 +458,7 @@ pub fn resolve_item(
             ),
         ));
     }
-    let Some(rule) = applicable_rule(rules, region, date) else {
+    let Some(rule) = applicable_rule(rules, chain, date) else {
         return Ok(Resolved {
             national_code: item.code.clone(),
             name: item.name.clone(),

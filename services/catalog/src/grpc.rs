@@ -427,7 +427,7 @@ impl Api for CatalogGrpc {
                 national_code: l.national_code,
             })
             .collect();
-        let at = Resolution { fixmedins_code: fixmedins.as_str(), region, date, context };
+        let at = Resolution::new(fixmedins.as_str(), &region, date, context);
         let (ver, outcomes) = self.0.resolve(&at, &lines);
         let results = lines
             .into_iter()

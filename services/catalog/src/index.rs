@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use medclear_common::codes::Admdvs;
 
 use crate::domain::{
-    self, CoverageRule, Item, LineContext, LineError, LineInput, Mapping, Resolved,
+    self, CoverageRule, Item, LineContext, LineError, LineInput, Mapping, Resolved, Scope,
 };
 
 /// Rows published after some version.
@@ -39,9 +39,21 @@ pub struct Index {
 #[derive(Debug, Clone)]
 pub struct Resolution<'a> {
     pub fixmedins_code: &'a str,
-    pub region: Admdvs,
+    /// The treating region's scope chain, most specific first.
+    pub chain: Vec<Scope>,
     pub date: NaiveDate,
     pub context: LineContext,
+}
+
+impl<'a> Resolution<'a> {
+    pub fn new(
+        fixmedins_code: &'a str,
+        region: &Admdvs,
+        date: NaiveDate,
+        context: LineContext,
+    ) -> Self {
+        Self { fixmedins_code, chain: Scope::chain(region), date, context }
+    }
 }
 
 impl Index {
@@ -138,6 +150,6 @@ impl Index {
         let item = self.item(code).ok_or_else(|| {
             LineError::new("unknown_code", format!("{code} is not in the national catalogue"))
         })?;
-        domain::resolve_item(item, self.rules(code), &at.region, at.date, &at.context)
+        domain::resolve_item(item, self.rules(code), &at.chain, at.date, &at.context)
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
-    domain::{CoverageRule, Item, LineError, LineInput, Mapping, Resolved, applicable_rule},
+    domain::{CoverageRule, Item, LineError, LineInput, Mapping, Resolved, Scope, applicable_rule},
     import::{self, Fields, RowError},
     index::{Delta, Index, Resolution},
     repo::{self, Hospitals},
@@ -176,7 +176,7 @@ impl Catalog {
                 format!("{code} is not in the national catalogue"),
             ));
         }
-        Ok(applicable_rule(index.rules(code), region, date).cloned())
+        Ok(applicable_rule(index.rules(code), &Scope::chain(region), date).cloned())
     }
 
     pub fn mappings_of(&self, fixmedins_code: &str, include_revoked: bool) -> Vec<Mapping> {

@@ -135,7 +135,7 @@ fn effective_dating_at_the_boundaries() {
         rule("440000", CoverageClass::A, "2025-01-01", None),
     ];
     let ctx = LineContext::default();
-    let at = |date: &str| resolve_item(&drug, &rules, &a("440300"), d(date), &ctx);
+    let at = |date: &str| resolve_item(&drug, &rules, &Scope::chain(&a("440300")), d(date), &ctx);
     assert_eq!(at("2023-12-31").unwrap_err().reason, "not_in_force");
     assert_eq!(at("2024-01-01").unwrap().class, CoverageClass::B);
     assert_eq!(at("2024-12-31").unwrap().class, CoverageClass::B);
@@ -152,17 +152,21 @@ fn the_most_specific_rule_in_force_applies() {
         rule("440000", CoverageClass::A, "2024-06-01", None),
     ];
     let ctx = LineContext::default();
-    let national = resolve_item(&drug, &rules, &a("440300"), d("2024-05-31"), &ctx).unwrap();
+    let national =
+        resolve_item(&drug, &rules, &Scope::chain(&a("440300")), d("2024-05-31"), &ctx).unwrap();
     assert_eq!((national.class, national.scope), (CoverageClass::B, Scope::National));
-    let provincial = resolve_item(&drug, &rules, &a("440300"), d("2024-06-01"), &ctx).unwrap();
+    let provincial =
+        resolve_item(&drug, &rules, &Scope::chain(&a("440300")), d("2024-06-01"), &ctx).unwrap();
     assert_eq!(
         (provincial.class, provincial.scope, provincial.selfpay_ratio),
         (CoverageClass::A, Scope::Region(a("440000")), Decimal::ZERO)
     );
-    let elsewhere = resolve_item(&drug, &rules, &a("310000"), d("2024-06-01"), &ctx).unwrap();
+    let elsewhere =
+        resolve_item(&drug, &rules, &Scope::chain(&a("310000")), d("2024-06-01"), &ctx).unwrap();
     assert_eq!(elsewhere.scope, Scope::National);
     // Covered nowhere: out of scope, paid by the patient.
-    let uncovered = resolve_item(&drug, &[], &a("310000"), d("2024-06-01"), &ctx).unwrap();
+    let uncovered =
+        resolve_item(&drug, &[], &Scope::chain(&a("310000")), d("2024-06-01"), &ctx).unwrap();
     assert_eq!((uncovered.class, uncovered.price_cap_fen), (CoverageClass::C, None));
 }
 
@@ -172,7 +176,9 @@ fn class_b_ratio_depends_on_insutype() {
     let rules = [rule("000000", CoverageClass::B, "2024-01-01", None)];
     let with = |insutype: Option<&str>| {
         let ctx = LineContext { insutype: insutype.map(str::to_owned), ..Default::default() };
-        resolve_item(&drug, &rules, &a("440300"), d("2024-06-01"), &ctx).unwrap().selfpay_ratio
+        resolve_item(&drug, &rules, &Scope::chain(&a("440300")), d("2024-06-01"), &ctx)
+            .unwrap()
+            .selfpay_ratio
     };
     assert_eq!(with(None), ratio("0.10"));
     assert_eq!(with(Some("310")), ratio("0.10"));
@@ -226,7 +232,7 @@ fn each_restriction_kind() {
     let error = resolve_item(
         &drug,
         &[restricted],
-        &a("440300"),
+        &Scope::chain(&a("440300")),
         d("2024-06-01"),
         &ctx(Some(HospitalLevel::Primary), None, None),
     )
@@ -238,9 +244,14 @@ fn each_restriction_kind() {
 #[test]
 fn diagnoses_are_not_billable() {
     let diagnosis = item("E11.900", ItemKind::Diagnosis, "2024-01-01", None);
-    let error =
-        resolve_item(&diagnosis, &[], &a("440300"), d("2024-06-01"), &LineContext::default())
-            .unwrap_err();
+    let error = resolve_item(
+        &diagnosis,
+        &[],
+        &Scope::chain(&a("440300")),
+        d("2024-06-01"),
+        &LineContext::default(),
+    )
+    .unwrap_err();
     assert_eq!(error.reason, "bad_line");
 }
 
