@@ -18,6 +18,7 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postg
 pub struct Harness {
     pub base: String,
     pub grpc: String,
+    pub catalog_grpc: String,
     pub pool: PgPool,
     pub catalog_pool: PgPool,
     pub clock: FixedClock,
@@ -63,13 +64,15 @@ impl Harness {
         let stop = gateway_token.clone().cancelled_owned();
         tokio::spawn(medclear_catalog::serve(listener, catalog, stop));
         let state =
-            AppState::new(&Upstreams { filing: grpc.clone(), catalog: catalog_grpc }).unwrap();
+            AppState::new(&Upstreams { filing: grpc.clone(), catalog: catalog_grpc.clone() })
+                .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(http::serve(listener, state, gateway_token.clone().cancelled_owned()));
         Self {
             base,
             grpc,
+            catalog_grpc,
             pool,
             catalog_pool,
             clock,
