@@ -227,12 +227,7 @@ impl Catalog {
                     Ok(())
                 }),
                 Target::Coverage => import::coverage(fields).and_then(|rule| {
-                    let item = index.item(&rule.code).ok_or_else(|| {
-                        RowError::new("unknown_code", Some("code"), format!("{} is not in the national catalogue", rule.code))
-                    })?;
-                    if !item.kind.is_chargeable() {
-                        return Err(RowError::new("not_chargeable", Some("code"), format!("{} is a {}: it has no coverage", rule.code, item.kind.as_str())));
-                    }
+                    chargeable_item(&index, &rule.code, "code")?;
                     if !seen.insert((rule.scope.as_string(), rule.code.clone())) {
                         return Err(RowError::new("duplicate_row", Some("code"), format!("{} appears twice for scope {} in this file", rule.code, rule.scope.as_string())));
                     }
@@ -255,12 +250,7 @@ impl Catalog {
                     Ok(())
                 }),
                 Target::Mappings => import::mapping(fields).and_then(|mapping| {
-                    let item = index.item(&mapping.national_code).ok_or_else(|| {
-                        RowError::new("unknown_code", Some("national_code"), format!("{} is not in the national catalogue", mapping.national_code))
-                    })?;
-                    if !item.kind.is_chargeable() {
-                        return Err(RowError::new("not_chargeable", Some("national_code"), format!("{} is a {}: fee lines cannot bill it", item.code, item.kind.as_str())));
-                    }
+                    chargeable_item(&index, &mapping.national_code, "national_code")?;
                     if !seen.insert((mapping.fixmedins_code.clone(), mapping.local_code.clone())) {
                         return Err(RowError::new("duplicate_row", Some("local_code"), format!("{} appears twice in this file", mapping.local_code)));
                     }
@@ -407,6 +397,32 @@ impl Catalog {
         self.refresh_with(&mut conn, None).await?;
         Ok(mapping)
     }
+}
+
+/// The item a coverage rule or mapping row names, which must exist and be billable.
+fn chargeable_item<'a>(
+    index: &'a Index,
+    code: &str,
+    field: &'static str,
+) -> Result<&'a Item, RowError> {
+    let item = index.item(code).ok_or_else(|| {
+        RowError::new(
+            "unknown_code",
+            Some(field),
+            format!("{code} is not in the national catalogue"),
+        )
+    })?;
+    if !item.kind.is_chargeable() {
+        return Err(RowError::new(
+            "not_chargeable",
+            Some(field),
+            format!(
+                "{code} is a {}: fee lines cannot bill it, so it has no coverage or mapping",
+                item.kind.as_str()
+            ),
+        ));
+    }
+    Ok(item)
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
