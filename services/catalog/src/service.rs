@@ -92,7 +92,87 @@ impl Plan {
     fn rows_to_write(&self) -> usize {
         self.items.len() + self.rules.len() + self.closes.len() + self.mappings.len()
     }
+
+    /// A new item, or a revision of one (its kind cannot change).
+    fn item(&mut self, index: &Index, seen: &mut Seen, fields: &Fields) -> Result<(), RowError> {
+        let item = import::item(fields)?;
+        if !seen.insert((item.code.clone(), String::new())) {
+            let message = format!("{} appears twice in this file", item.code);
+            return Err(RowError::new("duplicate_row", Some("code"), message));
+        }
+        if let Some(old) = index.item(&item.code)
+            && old.kind != item.kind
+        {
+            let message =
+                format!("{} is a {}, not a {}", item.code, old.kind.as_str(), item.kind.as_str());
+            return Err(RowError::new("kind_changed", Some("kind"), message));
+        }
+        self.items.push(item);
+        Ok(())
+    }
+
+    /// A coverage rule. One that begins later than the scope's rule in force supersedes it from
+    /// its first day (the old one is closed the day before); one that begins earlier is refused.
+    fn rule(&mut self, index: &Index, seen: &mut Seen, fields: &Fields) -> Result<(), RowError> {
+        let rule = import::coverage(fields)?;
+        chargeable_item(index, &rule.code, "code")?;
+        let scope = rule.scope.as_string();
+        if !seen.insert((scope.clone(), rule.code.clone())) {
+            let message = format!("{} appears twice for scope {scope} in this file", rule.code);
+            return Err(RowError::new("duplicate_row", Some("code"), message));
+        }
+        let mut closes = Vec::new();
+        let overlapping = index
+            .rules(&rule.code)
+            .iter()
+            .filter(|old| old.scope == rule.scope && old.period.overlaps(&rule.period));
+        for old in overlapping {
+            match rule.period.begin.pred_opt() {
+                Some(day_before) if old.period.begin < rule.period.begin => {
+                    closes.push((old.id, day_before));
+                }
+                _ => {
+                    let message = format!(
+                        "{} already has a rule for scope {scope} from {}: a new rule must begin after it",
+                        rule.code, old.period.begin
+                    );
+                    return Err(RowError::new("overlapping_rule", Some("begin_date"), message));
+                }
+            }
+        }
+        self.closes.extend(closes);
+        self.rules.push(rule);
+        Ok(())
+    }
+
+    /// A hospital's mapping; the same mapping again changes nothing, a different one for a
+    /// mapped local code must wait for a revocation.
+    fn mapping(&mut self, index: &Index, seen: &mut Seen, fields: &Fields) -> Result<(), RowError> {
+        let mapping = import::mapping(fields)?;
+        chargeable_item(index, &mapping.national_code, "national_code")?;
+        if !seen.insert((mapping.fixmedins_code.clone(), mapping.local_code.clone())) {
+            let message = format!("{} appears twice in this file", mapping.local_code);
+            return Err(RowError::new("duplicate_row", Some("local_code"), message));
+        }
+        match index.active_mapping(&mapping.fixmedins_code, &mapping.local_code) {
+            Some(old) if old.national_code == mapping.national_code => Ok(()),
+            Some(old) => {
+                let message = format!(
+                    "{} is mapped to {} already: revoke that mapping first (3302)",
+                    mapping.local_code, old.national_code
+                );
+                Err(RowError::new("already_mapped", Some("local_code"), message))
+            }
+            None => {
+                self.mappings.push(mapping);
+                Ok(())
+            }
+        }
+    }
 }
+
+/// Keys already seen in one file.
+type Seen = HashSet<(String, String)>;
 
 /// The catalogue service: the database, the index, the clock.
 #[derive(Debug)]
@@ -144,6 +224,29 @@ impl Catalog {
         let delta = repo::changes(conn, since, upto, Hospitals::All).await?;
         self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner()).apply(delta);
         Ok(())
+    }
+
+    /// Brings the index up to date with versions other instances publish, every `every`, until
+    /// `stop`. One instance sees its own writes at once; replicas sharing the database need
+    /// this to see each other's (within `every`).
+    pub async fn follow(
+        self: Arc<Self>,
+        every: std::time::Duration,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let refreshed = match self.pool.acquire().await {
+                Ok(mut conn) => self.refresh_with(&mut conn, None).await,
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = refreshed {
+                tracing::warn!(error = %e, "following published catalogue versions");
+            }
+        }
     }
 
     /// Resolves a batch of lines under one catalogue version.
@@ -210,68 +313,16 @@ impl Catalog {
     fn plan(&self, target: Target, rows: &[(u64, Fields)]) -> Plan {
         let index = self.index();
         let mut plan = Plan::default();
-        let mut seen: HashSet<(String, String)> = HashSet::new();
+        let mut seen = HashSet::new();
         for (row_no, fields) in rows {
-            let row_no = *row_no;
             let outcome = match target {
-                Target::Items => import::item(fields).and_then(|item| {
-                    if !seen.insert((item.code.clone(), String::new())) {
-                        return Err(RowError::new("duplicate_row", Some("code"), format!("{} appears twice in this file", item.code)));
-                    }
-                    if let Some(old) = index.item(&item.code)
-                        && old.kind != item.kind
-                    {
-                        return Err(RowError::new("kind_changed", Some("kind"), format!("{} is a {}, not a {}", item.code, old.kind.as_str(), item.kind.as_str())));
-                    }
-                    plan.items.push(item);
-                    Ok(())
-                }),
-                Target::Coverage => import::coverage(fields).and_then(|rule| {
-                    chargeable_item(&index, &rule.code, "code")?;
-                    if !seen.insert((rule.scope.as_string(), rule.code.clone())) {
-                        return Err(RowError::new("duplicate_row", Some("code"), format!("{} appears twice for scope {} in this file", rule.code, rule.scope.as_string())));
-                    }
-                    let mut closes = Vec::new();
-                    for old in index.rules(&rule.code).iter().filter(|r| r.scope == rule.scope && r.period.overlaps(&rule.period)) {
-                        match rule.period.begin.pred_opt() {
-                            // A rule starting later supersedes the earlier one from its first day.
-                            Some(day_before) if old.period.begin < rule.period.begin => closes.push((old.id, day_before)),
-                            _ => {
-                                return Err(RowError::new(
-                                    "overlapping_rule",
-                                    Some("begin_date"),
-                                    format!("{} already has a rule for scope {} from {}: a new rule must begin after it", rule.code, rule.scope.as_string(), old.period.begin),
-                                ));
-                            }
-                        }
-                    }
-                    plan.closes.extend(closes);
-                    plan.rules.push(rule);
-                    Ok(())
-                }),
-                Target::Mappings => import::mapping(fields).and_then(|mapping| {
-                    chargeable_item(&index, &mapping.national_code, "national_code")?;
-                    if !seen.insert((mapping.fixmedins_code.clone(), mapping.local_code.clone())) {
-                        return Err(RowError::new("duplicate_row", Some("local_code"), format!("{} appears twice in this file", mapping.local_code)));
-                    }
-                    match index.active_mapping(&mapping.fixmedins_code, &mapping.local_code) {
-                        // The same mapping again changes nothing.
-                        Some(old) if old.national_code == mapping.national_code => Ok(()),
-                        Some(old) => Err(RowError::new(
-                            "already_mapped",
-                            Some("local_code"),
-                            format!("{} is mapped to {} already: revoke that mapping first (3302)", mapping.local_code, old.national_code),
-                        )),
-                        None => {
-                            plan.mappings.push(mapping);
-                            Ok(())
-                        }
-                    }
-                }),
+                Target::Items => plan.item(&index, &mut seen, fields),
+                Target::Coverage => plan.rule(&index, &mut seen, fields),
+                Target::Mappings => plan.mapping(&index, &mut seen, fields),
             };
             match outcome {
                 Ok(()) => plan.accepted += 1,
-                Err(error) => plan.reject(row_no, error),
+                Err(error) => plan.reject(*row_no, error),
             }
         }
         plan

@@ -553,3 +553,23 @@ async fn every_resolution_sees_one_whole_version_while_another_is_published() {
     assert!(versions.contains(&published), "readers saw the new version");
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_follows_versions_another_instance_publishes() {
+    let h = Harness::start().await;
+    // A second instance on the same database, as a replica behind a load balancer would be.
+    let replica = Catalog::open(h.pool.clone(), Arc::new(h.clock.clone())).await.unwrap();
+    let stop = CancellationToken::new();
+    tokio::spawn(replica.clone().follow(std::time::Duration::from_millis(20), stop.clone()));
+    let report = h.import(pb::ImportTarget::Items, items(), false).await;
+    assert!(report.committed);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while replica.index().ver() < report.ver {
+        assert!(std::time::Instant::now() < deadline, "the replica never caught up");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(replica.item(CT).unwrap().name, "CT平扫");
+    stop.cancel();
+    h.finish().await;
+}
