@@ -1,0 +1,385 @@
+//! The settlement calculator (DESIGN.md §4.3), pure: resolved fee lines, the person, their
+//! yearly accumulators, the home policy, the filing and the visit in; the breakdown and the
+//! accumulators after it out. No I/O.
+//!
+//! Every computed component is rounded once to the fen, half away from zero (amounts are never
+//! negative, so half-up); totals are sums of rounded components. Hence, for every settlement,
+//! exactly: `medfee_sumamt = fulamt_ownpay + overlmt_selfpay + preselfpay + inscp_scp`,
+//! `medfee_sumamt = fund_pay_sumamt + psn_part_amt`, `psn_part_amt = acct_pay + psn_cash_pay`.
+
+use medclear_common::{Error, Result};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{Benefit, DeductiblePer, HospitalLevel, Policy, Scheme, Segment};
+
+/// 甲 / 乙 / 丙, as the catalogue resolved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CoverageClass {
+    A,
+    B,
+    C,
+}
+
+/// A fee line after catalogue resolution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub price_fen: i64,
+    pub quantity: Decimal,
+    pub class: CoverageClass,
+    /// The 乙 first self-pay ratio.
+    pub selfpay_ratio: Decimal,
+    pub price_cap_fen: Option<i64>,
+}
+
+/// The national medical types (med_type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MedType {
+    /// 11 普通门诊
+    GeneralOutpatient,
+    /// 14 门诊慢特病
+    ChronicOutpatient,
+    /// 21 普通住院
+    Inpatient,
+    /// 41 定点药店购药
+    Pharmacy,
+}
+
+/// How the visit is covered across provinces, which decides the temporary reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FilingKind {
+    /// Long-term residence filings, and visits that need none: no reduction.
+    LongTerm,
+    /// Referral (转诊转院) or emergency (急诊抢救, also unfiled emergencies).
+    ReferralOrEmergency,
+    /// Other temporary trips.
+    OtherTemporary,
+}
+
+/// What the calculator needs to know of the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub retired: bool,
+    pub account_balance_fen: i64,
+    /// Medical-assistance category (e.g. `low_income`), if any.
+    pub assistance_category: Option<String>,
+}
+
+/// What the funds have done for the person this year (one policy year).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accumulators {
+    /// Inpatient admissions settled this year.
+    pub admissions: u32,
+    /// Pooling fund paid this year, all kinds of care.
+    pub pooling_paid_fen: i64,
+    /// Pooling fund paid this year per kind of care (inpatient, general, chronic, pharmacy).
+    pub benefit_paid_fen: [i64; 4],
+    /// Yearly deductibles paid per kind of care (only for `DeductiblePer::Year`).
+    pub deductible_paid_fen: [i64; 4],
+    /// In-scope amounts the patient bore this year (the base of the serious-illness layer).
+    pub inscp_self_burden_fen: i64,
+    pub layer_paid_fen: i64,
+    pub assistance_paid_fen: i64,
+}
+
+/// One visit to settle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub med_type: MedType,
+    pub hospital_level: HospitalLevel,
+    pub filing: FilingKind,
+    /// Pay from the personal account what it can.
+    pub use_account: bool,
+}
+
+/// One fund's part (`setldetail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FundPart {
+    /// National fund code, e.g. `310100` employee pooling fund.
+    pub fund_pay_type: &'static str,
+    /// The amount that entered this fund's computation.
+    pub crt_payb_lmt_amt: i64,
+    pub fund_payamt: i64,
+}
+
+/// The settlement, in the national field names (all fen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Breakdown {
+    pub medfee_sumamt: i64,
+    pub fulamt_ownpay_amt: i64,
+    pub overlmt_selfpay: i64,
+    pub preselfpay_amt: i64,
+    pub inscp_scp_amt: i64,
+    pub act_pay_dedc: i64,
+    pub hifp_pay: i64,
+    pub hifob_pay: i64,
+    pub hifmi_pay: i64,
+    pub maf_pay: i64,
+    pub fund_pay_sumamt: i64,
+    pub psn_part_amt: i64,
+    pub acct_pay: i64,
+    pub psn_cash_pay: i64,
+    pub setldetail: Vec<FundPart>,
+    /// The person's accumulators after this settlement.
+    pub accumulators: Accumulators,
+}
+
+/// Rounds to the fen, half away from zero.
+fn round_fen(amount: Decimal) -> Result<i64> {
+    let rounded = amount.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    i64::try_from(rounded).map_err(|_| {
+        Error::invalid("lines", "amount_out_of_range", format!("{amount} fen is out of range"))
+    })
+}
+
+fn fen(amount: i64) -> Decimal {
+    Decimal::from(amount)
+}
+
+/// The four line components, each rounded once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LineParts {
+    total: i64,
+    fulamt: i64,
+    overlmt: i64,
+    preselfpay: i64,
+}
+
+fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
+    let field = || format!("lines[{index}]");
+    if line.price_fen <= 0 {
+        return Err(Error::invalid(
+            field(),
+            "invalid_price",
+            format!("{}: the price must be above 0 fen", field()),
+        ));
+    }
+    if line.quantity <= Decimal::ZERO {
+        return Err(Error::invalid(
+            field(),
+            "invalid_quantity",
+            format!("{}: the quantity must be above 0", field()),
+        ));
+    }
+    if line.selfpay_ratio < Decimal::ZERO || line.selfpay_ratio > Decimal::ONE {
+        return Err(Error::invalid(
+            field(),
+            "invalid_ratio",
+            format!("{}: the self-pay ratio is outside 0–1", field()),
+        ));
+    }
+    let total = round_fen(fen(line.price_fen) * line.quantity)?;
+    if line.class == CoverageClass::C {
+        return Ok(LineParts { total, fulamt: total, ..LineParts::default() });
+    }
+    let overlmt = match line.price_cap_fen {
+        Some(cap) if line.price_fen > cap => {
+            round_fen(fen(line.price_fen - cap.max(0)) * line.quantity)?.min(total)
+        }
+        _ => 0,
+    };
+    let preselfpay = if line.class == CoverageClass::B {
+        round_fen(fen(total - overlmt) * line.selfpay_ratio)?
+    } else {
+        0
+    };
+    Ok(LineParts { total, fulamt: 0, overlmt, preselfpay })
+}
+
+fn benefit_index(med_type: MedType) -> usize {
+    match med_type {
+        MedType::Inpatient => 0,
+        MedType::GeneralOutpatient => 1,
+        MedType::ChronicOutpatient => 2,
+        MedType::Pharmacy => 3,
+    }
+}
+
+fn benefit(policy: &Policy, med_type: MedType) -> &Benefit {
+    match med_type {
+        MedType::Inpatient => &policy.inpatient,
+        MedType::GeneralOutpatient => &policy.general_outpatient,
+        MedType::ChronicOutpatient => &policy.chronic_outpatient,
+        MedType::Pharmacy => &policy.pharmacy,
+    }
+}
+
+fn matches(
+    level: Option<HospitalLevel>,
+    retired: Option<bool>,
+    visit: &Visit,
+    person: &Person,
+) -> bool {
+    level.is_none_or(|l| l == visit.hospital_level) && retired.is_none_or(|r| r == person.retired)
+}
+
+/// What the fund pays of the amounts `lo ..< hi`, segment by segment, less `reduction` points
+/// of each ratio (never below 0), unrounded.
+fn through_segments(segments: &[Segment], lo: i64, hi: i64, reduction: Decimal) -> Decimal {
+    segments
+        .iter()
+        .map(|s| {
+            let from = s.from_fen.max(lo);
+            let to = s.to_fen.map_or(hi, |to| to.min(hi));
+            let ratio = (s.ratio - reduction).max(Decimal::ZERO);
+            if to > from { fen(to - from) * ratio } else { Decimal::ZERO }
+        })
+        .sum()
+}
+
+/// Settles one visit.
+pub fn settle(
+    lines: &[Line],
+    person: &Person,
+    before: &Accumulators,
+    policy: &Policy,
+    visit: &Visit,
+) -> Result<Breakdown> {
+    if lines.is_empty() {
+        return Err(Error::invalid(
+            "lines",
+            "no_lines",
+            "a settlement needs at least one fee line",
+        ));
+    }
+    if person.account_balance_fen < 0 {
+        return Err(Error::invalid(
+            "account_balance_fen",
+            "invalid_amount",
+            "the account balance is negative",
+        ));
+    }
+    // 1–2. Lines: out of scope (丙), over the price cap, 乙 first self-pay, in scope.
+    let mut sum = LineParts::default();
+    for (i, line) in lines.iter().enumerate() {
+        let parts = line_parts(i, line)?;
+        sum.total += parts.total;
+        sum.fulamt += parts.fulamt;
+        sum.overlmt += parts.overlmt;
+        sum.preselfpay += parts.preselfpay;
+    }
+    let inscp = sum.total - sum.fulamt - sum.overlmt - sum.preselfpay;
+    let rules = benefit(policy, visit.med_type);
+    let slot = benefit_index(visit.med_type);
+    let mut after = before.clone();
+
+    // 3. Deductible.
+    let nth = if visit.med_type == MedType::Inpatient { before.admissions + 1 } else { 1 };
+    let deductible = rules
+        .deductibles
+        .iter()
+        .filter(|d| nth >= d.from_nth_admission)
+        .find(|d| matches(d.hospital_level, d.retired, visit, person))
+        .map_or(0, |d| d.amount_fen);
+    let deductible_left = match rules.deductible_per {
+        DeductiblePer::Admission => deductible,
+        DeductiblePer::Year => (deductible - before.deductible_paid_fen[slot]).max(0),
+    };
+    let act_pay_dedc = deductible_left.min(inscp);
+    if rules.deductible_per == DeductiblePer::Year {
+        after.deductible_paid_fen[slot] += act_pay_dedc;
+    }
+
+    // 4. Pooling fund: segments of what is above the deductible, less the temporary
+    //    reduction, within the year's ceiling and this kind of care's cap.
+    let base = inscp - act_pay_dedc;
+    let reduction = match visit.filing {
+        FilingKind::LongTerm => Decimal::ZERO,
+        FilingKind::ReferralOrEmergency => policy.temporary_reduction.referral_emergency,
+        FilingKind::OtherTemporary => policy.temporary_reduction.other,
+    };
+    let band = rules.bands.iter().find(|b| matches(b.hospital_level, b.retired, visit, person));
+    let pooling =
+        band.map_or(Ok(0), |b| round_fen(through_segments(&b.segments, 0, base, reduction)))?;
+    let ceiling_left = (policy.annual_ceiling_fen - before.pooling_paid_fen).max(0);
+    let cap_left =
+        rules.annual_cap_fen.map_or(i64::MAX, |cap| (cap - before.benefit_paid_fen[slot]).max(0));
+    let hifp_pay = pooling.min(ceiling_left).min(cap_left).min(base);
+    after.pooling_paid_fen += hifp_pay;
+    after.benefit_paid_fen[slot] += hifp_pay;
+
+    // 5. Large-amount / serious-illness layer on the year's in-scope self-burden.
+    let burden = inscp - hifp_pay;
+    after.inscp_self_burden_fen += burden;
+    let layer_applies = matches!(visit.med_type, MedType::Inpatient | MedType::ChronicOutpatient);
+    let layer_pay = match (&policy.serious_illness, layer_applies) {
+        (Some(layer), true) => {
+            let raw = round_fen(through_segments(
+                &layer.segments,
+                before.inscp_self_burden_fen,
+                after.inscp_self_burden_fen,
+                Decimal::ZERO,
+            ))?;
+            let cap_left =
+                layer.annual_cap_fen.map_or(i64::MAX, |cap| (cap - before.layer_paid_fen).max(0));
+            raw.min(cap_left).min(burden)
+        }
+        _ => 0,
+    };
+    after.layer_paid_fen += layer_pay;
+    let (hifob_pay, hifmi_pay) = match policy.scheme {
+        Scheme::Employee => (layer_pay, 0),
+        Scheme::Resident => (0, layer_pay),
+    };
+
+    // 6. Medical assistance on what is left of the in-scope burden.
+    let maf_pay = match (&policy.assistance, &person.assistance_category) {
+        (Some(assistance), Some(category)) if assistance.categories.contains(category) => {
+            let left = burden - layer_pay;
+            let cap_left = (assistance.annual_cap_fen - before.assistance_paid_fen).max(0);
+            round_fen(fen(left) * assistance.ratio)?.min(cap_left).min(left)
+        }
+        _ => 0,
+    };
+    after.assistance_paid_fen += maf_pay;
+
+    // 7. The patient's part: from the account what it can (when asked), the rest in cash.
+    let fund_pay_sumamt = hifp_pay + layer_pay + maf_pay;
+    let psn_part_amt = sum.total - fund_pay_sumamt;
+    let acct_pay = if visit.use_account { psn_part_amt.min(person.account_balance_fen) } else { 0 };
+    let psn_cash_pay = psn_part_amt - acct_pay;
+    if visit.med_type == MedType::Inpatient {
+        after.admissions += 1;
+    }
+
+    let (pooling_code, layer_code) = match policy.scheme {
+        Scheme::Employee => ("310100", "330100"),
+        Scheme::Resident => ("390100", "390200"),
+    };
+    let setldetail = [
+        (pooling_code, base, hifp_pay),
+        (layer_code, burden, layer_pay),
+        ("610100", burden - layer_pay, maf_pay),
+        ("310200", psn_part_amt, acct_pay),
+    ]
+    .into_iter()
+    .filter(|(_, _, paid)| *paid > 0)
+    .map(|(fund_pay_type, crt_payb_lmt_amt, fund_payamt)| FundPart {
+        fund_pay_type,
+        crt_payb_lmt_amt,
+        fund_payamt,
+    })
+    .collect();
+
+    Ok(Breakdown {
+        medfee_sumamt: sum.total,
+        fulamt_ownpay_amt: sum.fulamt,
+        overlmt_selfpay: sum.overlmt,
+        preselfpay_amt: sum.preselfpay,
+        inscp_scp_amt: inscp,
+        act_pay_dedc,
+        hifp_pay,
+        hifob_pay,
+        hifmi_pay,
+        maf_pay,
+        fund_pay_sumamt,
+        psn_part_amt,
+        acct_pay,
+        psn_cash_pay,
+        setldetail,
+        accumulators: after,
+    })
+}
+
+#[cfg(test)]
+mod tests;
