@@ -76,6 +76,28 @@ pub struct System {
     pub services: Vec<RunningService>,
     token: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<Result<()>>)>,
+    /// Held while the system runs: one process per embedded data directory.
+    _data_lock: Option<std::fs::File>,
+}
+
+/// Takes the data directory's lock, so a second `medclear up` on the same embedded databases
+/// stops with a clear error instead of corrupting them.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
+    let path = dir.join("medclear.lock");
+    let file = std::fs::File::create(&path)
+        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Internal(format!(
+            "another medclear is using the data directory {}: stop it, or pass another --data-dir",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::Internal(format!("locking {}: {e}", path.display())))
+        }
+    }
 }
 
 async fn database(
@@ -119,6 +141,10 @@ fn service_addr(options: &UpOptions, n: u16) -> SocketAddr {
 
 /// Starts everything and returns once the gateway answers and every service reports SERVING.
 pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System> {
+    let data_lock = match options.databases {
+        Databases::Embedded => Some(lock_data_dir(&options.data_dir)?),
+        Databases::Server { .. } => None,
+    };
     let token = CancellationToken::new();
     let mut services = Vec::new();
     let mut tasks = Vec::new();
@@ -155,7 +181,7 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         ),
     ));
 
-    let system = System { http_addr, services, token, tasks };
+    let system = System { http_addr, services, token, tasks, _data_lock: data_lock };
     system.wait_ready().await?;
     Ok(system)
 }

@@ -12,6 +12,11 @@ use medclear_gateway::up::{self, Databases, UpOptions};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 
+/// Embedded databases of two tests must not start or stop at the same time in one process:
+/// pglite-oxide's shutdown then waits forever on a proxy thread still serving a connection
+/// (seen here; `medclear up` itself starts and stops them one after the other).
+static EMBEDDED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn options(data_dir: std::path::PathBuf, databases: Databases) -> UpOptions {
     UpOptions {
         data_dir,
@@ -62,9 +67,30 @@ async fn survives_a_restart(options: UpOptions) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_database_keeps_filings_across_a_restart() {
+    let _one_at_a_time = EMBEDDED.lock().await;
     let dir = std::env::temp_dir().join(format!("medclear-up-{}", uuid::Uuid::new_v4().simple()));
     survives_a_restart(options(dir.clone(), Databases::Embedded)).await;
     assert!(dir.join("filing").is_dir(), "the service's data is in its own folder");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_per_embedded_data_directory() {
+    let _one_at_a_time = EMBEDDED.lock().await;
+    let dir = std::env::temp_dir().join(format!("medclear-up-{}", uuid::Uuid::new_v4().simple()));
+    let clock = Arc::new(SystemClock);
+    let first = up::start(&options(dir.clone(), Databases::Embedded), clock.clone()).await.unwrap();
+    let second = up::start(&options(dir.clone(), Databases::Embedded), clock.clone()).await;
+    let error = second.unwrap_err().to_string();
+    assert!(error.contains("another medclear is using the data directory"), "{error}");
+    first.shutdown().await.unwrap();
+    // Once the first has stopped, the directory is free again.
+    up::start(&options(dir.clone(), Databases::Embedded), clock)
+        .await
+        .unwrap()
+        .shutdown()
+        .await
+        .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
