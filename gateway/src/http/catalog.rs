@@ -420,6 +420,8 @@ pub struct ChangesQuery {
     limit: String,
     #[serde(deserialize_with = "text")]
     fixmedins_code: String,
+    #[serde(deserialize_with = "text")]
+    page_token: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -429,6 +431,7 @@ pub struct ChangesAnswer {
     mappings: Vec<MappingJson>,
     next_since_ver: i64,
     has_more: bool,
+    next_page_token: Option<String>,
     current_ver: i64,
 }
 
@@ -453,6 +456,7 @@ pub async fn list_changes(
         since_ver: number("since_ver", &q.since_ver)?,
         limit: number("limit", &q.limit)?,
         fixmedins_code: q.fixmedins_code,
+        page_token: q.page_token,
     };
     let answer = state.catalog().list_changes(request).await?.into_inner();
     Ok(Json(ChangesAnswer {
@@ -461,6 +465,7 @@ pub async fn list_changes(
         mappings: answer.mappings.into_iter().map(Into::into).collect(),
         next_since_ver: answer.next_since_ver,
         has_more: answer.has_more,
+        next_page_token: some(answer.next_page_token),
         current_ver: answer.current_ver,
     }))
 }

@@ -313,16 +313,17 @@ impl Api for CatalogGrpc {
             "" => None,
             text => Some(hospital("fixmedins_code", text)?),
         };
-        let changes = self
-            .0
-            .changes(r.since_ver, r.limit, fixmedins.as_ref().map(FixmedinsCode::as_str))
-            .await?;
+        let token = Some(r.page_token.trim()).filter(|t| !t.is_empty());
+        let hospital = fixmedins.as_ref().map(FixmedinsCode::as_str);
+        let changes = self.0.changes(r.since_ver, r.limit, hospital, token).await?;
+        let has_more = changes.next_page_token.is_some();
         Ok(Response::new(pb::ListChangesResponse {
-            next_since_ver: changes.delta.ver,
+            next_since_ver: if has_more { r.since_ver } else { changes.delta.ver },
+            next_page_token: changes.next_page_token.unwrap_or_default(),
             items: changes.delta.items.into_iter().map(item_to_pb).collect(),
             coverage: changes.delta.rules.into_iter().map(rule_to_pb).collect(),
             mappings: changes.delta.mappings.into_iter().map(mapping_to_pb).collect(),
-            has_more: changes.has_more,
+            has_more,
             current_ver: changes.current,
         }))
     }

@@ -311,77 +311,101 @@ pub enum Hospitals<'a> {
     None,
 }
 
-/// Rows published in `since < ver <= upto`, in version order.
+/// A position in a listing of changes: the table (items, coverage, mappings) and the last key
+/// given out in it (an item code, or a row id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub table: u8,
+    pub key: String,
+}
+
+impl Cursor {
+    pub const START: Cursor = Cursor { table: 0, key: String::new() };
+
+    fn id(&self, table: u8) -> i64 {
+        if self.table == table { self.key.parse().unwrap_or(0) } else { 0 }
+    }
+
+    fn code(&self, table: u8) -> &str {
+        if self.table == table { &self.key } else { "" }
+    }
+}
+
+/// Rows published in `since < ver <= upto`, after `from`, at most `limit` of them; and where
+/// the next page starts when there may be more.
 pub async fn changes(
     conn: &mut PgConnection,
     since: i64,
     upto: i64,
     hospitals: Hospitals<'_>,
-) -> Result<Delta> {
-    let items = sqlx::query_as::<_, ItemRow>(
-        "SELECT code, kind, name, spec, unit, begin_date, end_date, ver FROM items
-         WHERE ver > $1 AND ver <= $2 ORDER BY ver, code",
-    )
-    .bind(since)
-    .bind(upto)
-    .fetch_all(&mut *conn)
-    .await?;
-    let rules = sqlx::query_as::<_, RuleRow>(
-        "SELECT id, scope, code, class, selfpay_ratio, selfpay_ratio_by_insutype, price_cap_fen,
-                hospital_levels, diagnosis_prefixes, min_age, max_age, begin_date, end_date, ver
-         FROM coverage WHERE ver > $1 AND ver <= $2 ORDER BY ver, id",
-    )
-    .bind(since)
-    .bind(upto)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mappings = match hospitals {
-        Hospitals::None => Vec::new(),
-        Hospitals::All | Hospitals::One(_) => {
-            let only = match hospitals {
-                Hospitals::One(code) => Some(code),
-                _ => None,
-            };
-            sqlx::query_as::<_, MappingRow>(
-                "SELECT id, fixmedins_code, local_code, local_name, national_code, begin_date,
-                        end_date, revoked_at, ver
-                 FROM mappings WHERE ver > $1 AND ver <= $2
-                   AND ($3::TEXT IS NULL OR fixmedins_code = $3)
-                 ORDER BY ver, id",
-            )
-            .bind(since)
-            .bind(upto)
-            .bind(only)
-            .fetch_all(&mut *conn)
-            .await?
+    from: &Cursor,
+    limit: i64,
+) -> Result<(Delta, Option<Cursor>)> {
+    let mut delta = Delta { ver: upto, ..Delta::default() };
+    let mut left = limit;
+    if from.table == 0 {
+        let rows = sqlx::query_as::<_, ItemRow>(
+            "SELECT code, kind, name, spec, unit, begin_date, end_date, ver FROM items
+             WHERE ver > $1 AND ver <= $2 AND code > $3 ORDER BY code LIMIT $4",
+        )
+        .bind(since)
+        .bind(upto)
+        .bind(from.code(0))
+        .bind(left)
+        .fetch_all(&mut *conn)
+        .await?;
+        left -= i64::try_from(rows.len()).unwrap_or(left);
+        delta.items = rows.into_iter().map(Item::try_from).collect::<Result<_>>()?;
+        if left <= 0 {
+            let key = delta.items.last().map(|i| i.code.clone()).unwrap_or_default();
+            return Ok((delta, Some(Cursor { table: 0, key })));
         }
-    };
-    Ok(Delta {
-        items: items.into_iter().map(Item::try_from).collect::<Result<_>>()?,
-        rules: rules.into_iter().map(CoverageRule::try_from).collect::<Result<_>>()?,
-        mappings: mappings.into_iter().map(Mapping::try_from).collect::<Result<_>>()?,
-        ver: upto,
-    })
-}
-
-/// The last version of a page of changes after `since` holding about `limit` rows (whole
-/// versions only, at least one), and whether more versions follow.
-pub async fn page_end(conn: &mut PgConnection, since: i64, limit: i64) -> Result<(i64, bool)> {
-    let versions: Vec<(i64, i64)> =
-        sqlx::query_as("SELECT ver, row_count FROM catalog_versions WHERE ver > $1 ORDER BY ver")
-            .bind(since)
-            .fetch_all(conn)
-            .await?;
-    let mut upto = since;
-    let mut rows = 0;
-    for (i, (ver, count)) in versions.iter().enumerate() {
-        if i > 0 && rows + count > limit {
-            return Ok((upto, true));
-        }
-        upto = *ver;
-        rows += count;
     }
-    Ok((upto, false))
+    if from.table <= 1 {
+        let rows = sqlx::query_as::<_, RuleRow>(
+            "SELECT id, scope, code, class, selfpay_ratio, selfpay_ratio_by_insutype, price_cap_fen,
+                    hospital_levels, diagnosis_prefixes, min_age, max_age, begin_date, end_date, ver
+             FROM coverage WHERE ver > $1 AND ver <= $2 AND id > $3 ORDER BY id LIMIT $4",
+        )
+        .bind(since)
+        .bind(upto)
+        .bind(from.id(1))
+        .bind(left)
+        .fetch_all(&mut *conn)
+        .await?;
+        left -= i64::try_from(rows.len()).unwrap_or(left);
+        delta.rules = rows.into_iter().map(CoverageRule::try_from).collect::<Result<_>>()?;
+        if left <= 0 {
+            let key = delta.rules.last().map(|r| r.id.to_string()).unwrap_or_default();
+            return Ok((delta, Some(Cursor { table: 1, key })));
+        }
+    }
+    let only = match hospitals {
+        Hospitals::None => return Ok((delta, None)),
+        Hospitals::All => None,
+        Hospitals::One(code) => Some(code),
+    };
+    let rows = sqlx::query_as::<_, MappingRow>(
+        "SELECT id, fixmedins_code, local_code, local_name, national_code, begin_date,
+                end_date, revoked_at, ver
+         FROM mappings WHERE ver > $1 AND ver <= $2 AND id > $3
+           AND ($5::TEXT IS NULL OR fixmedins_code = $5)
+         ORDER BY id LIMIT $4",
+    )
+    .bind(since)
+    .bind(upto)
+    .bind(from.id(2))
+    .bind(left)
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await?;
+    let full = i64::try_from(rows.len()).unwrap_or(0) >= left;
+    delta.mappings = rows.into_iter().map(Mapping::try_from).collect::<Result<_>>()?;
+    let next = full.then(|| Cursor {
+        table: 2,
+        key: delta.mappings.last().map(|m| m.id.to_string()).unwrap_or_default(),
+    });
+    Ok((delta, next))
 }
 
 /// The answer stored for a sender's message id, with the body it answered.

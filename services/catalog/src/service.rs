@@ -63,8 +63,10 @@ pub struct ImportReport {
 /// One page of changes since a version.
 #[derive(Debug, Clone)]
 pub struct Changes {
+    /// The page's rows; `delta.ver` is the version the whole sync reaches.
     pub delta: Delta,
-    pub has_more: bool,
+    /// Where the next page starts, while there may be more.
+    pub next_page_token: Option<String>,
     pub current: i64,
 }
 
@@ -221,7 +223,9 @@ impl Catalog {
         if upto <= since {
             return Ok(());
         }
-        let delta = repo::changes(conn, since, upto, Hospitals::All).await?;
+        let (delta, _) =
+            repo::changes(conn, since, upto, Hospitals::All, &repo::Cursor::START, i64::MAX)
+                .await?;
         self.index.write().unwrap_or_else(|poisoned| poisoned.into_inner()).apply(delta);
         Ok(())
     }
@@ -293,20 +297,27 @@ impl Catalog {
         all
     }
 
-    /// A page of changes after `since` (whole versions), with one hospital's mappings if asked.
+    /// A page of the changes after `since`, with one hospital's mappings if asked. The first
+    /// page pins the version the sync reaches; `page_token` carries it and the position.
     pub async fn changes(
         &self,
         since: i64,
         limit: u32,
         fixmedins_code: Option<&str>,
+        page_token: Option<&str>,
     ) -> Result<Changes> {
         let limit = i64::from(if limit == 0 { 1000 } else { limit.min(10_000) });
+        let since = since.max(0);
         let mut conn = self.pool.acquire().await?;
-        let (upto, has_more) = repo::page_end(&mut conn, since.max(0), limit).await?;
-        let hospitals = fixmedins_code.map_or(Hospitals::None, Hospitals::One);
-        let delta = repo::changes(&mut conn, since.max(0), upto, hospitals).await?;
         let current = repo::current_version(&mut conn).await?;
-        Ok(Changes { delta, has_more, current })
+        let (upto, from) = match page_token {
+            None => (current, repo::Cursor::START),
+            Some(token) => parse_token(token, since, current)?,
+        };
+        let hospitals = fixmedins_code.map_or(Hospitals::None, Hospitals::One);
+        let (delta, next) = repo::changes(&mut conn, since, upto, hospitals, &from, limit).await?;
+        let next_page_token = next.map(|c| format!("{upto}-{}-{}", c.table, c.key));
+        Ok(Changes { delta, next_page_token, current })
     }
 
     /// Checks rows against the catalogue as it is (`index`) and against each other.
@@ -448,6 +459,26 @@ impl Catalog {
         self.refresh_with(&mut conn, None).await?;
         Ok(mapping)
     }
+}
+
+/// `upto-table-key`, as `changes` hands it out.
+fn parse_token(token: &str, since: i64, current: i64) -> Result<(i64, repo::Cursor)> {
+    let bad = || {
+        Error::invalid(
+            "page_token",
+            "invalid_page_token",
+            "page_token is not one this service gave out for this since_ver",
+        )
+    };
+    let mut parts = token.splitn(3, '-');
+    let upto: i64 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+    let table: u8 =
+        parts.next().and_then(|p| p.parse().ok()).filter(|t| *t <= 2).ok_or_else(bad)?;
+    let key = parts.next().ok_or_else(bad)?.to_owned();
+    if upto < since || upto > current {
+        return Err(bad());
+    }
+    Ok((upto, repo::Cursor { table, key }))
 }
 
 /// The item a coverage rule or mapping row names, which must exist and be billable.

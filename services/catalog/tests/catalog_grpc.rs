@@ -375,6 +375,7 @@ async fn import_map_resolve_revoke_and_sync() {
             since_ver: items_ver,
             limit: 1000,
             fixmedins_code: HOSPITAL.into(),
+            page_token: String::new(),
         })
         .await
         .unwrap()
@@ -397,16 +398,39 @@ async fn import_map_resolve_revoke_and_sync() {
         .unwrap()
         .into_inner();
     assert!(nothing.items.is_empty() && nothing.coverage.is_empty() && nothing.mappings.is_empty());
-    let all = client
-        .list_changes(pb::ListChangesRequest { since_ver: 0, limit: 1, ..Default::default() })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(
-        (all.items.len(), all.has_more, all.next_since_ver),
-        (4, true, items_ver),
-        "one whole version per page at limit 1"
-    );
+    // Page by page, 2 rows at a time, everything since 0 arrives exactly once.
+    let (mut items, mut rules, mut maps, mut token, mut pages) =
+        (Vec::new(), 0, 0, String::new(), 0);
+    loop {
+        let request = pb::ListChangesRequest {
+            since_ver: 0,
+            limit: 2,
+            fixmedins_code: HOSPITAL.into(),
+            page_token: token.clone(),
+        };
+        let page = client.list_changes(request).await.unwrap().into_inner();
+        pages += 1;
+        assert!(page.items.len() + page.coverage.len() + page.mappings.len() <= 2);
+        items.extend(page.items.into_iter().map(|i| i.code));
+        rules += page.coverage.len();
+        maps += page.mappings.len();
+        if !page.has_more {
+            assert_eq!(
+                (page.next_since_ver, page.next_page_token.as_str()),
+                (changes.current_ver, "")
+            );
+            break;
+        }
+        assert_eq!(page.next_since_ver, 0, "until its last page a sync keeps its since_ver");
+        token = page.next_page_token;
+    }
+    items.sort();
+    items.dedup();
+    assert_eq!((items.len(), rules, maps), (4, 4, 3));
+    assert!(pages >= 6, "11 rows, 2 a page");
+    let bad =
+        pb::ListChangesRequest { since_ver: 0, page_token: "999-0-x".into(), ..Default::default() };
+    assert_eq!(status_reason(&client.list_changes(bad).await.unwrap_err()), "invalid_page_token");
 
     // Publication is audited.
     let audited: i64 =
