@@ -227,15 +227,26 @@ pub fn demo_rows(seed: u64, scale: Scale) -> (demo::DemoCatalog, [(Target, Vec<R
     (catalog, targets)
 }
 
-/// Imports the demo catalogue; returns the demo hospitals.
+/// What loading the demo catalogue did.
+#[derive(Debug)]
+pub struct DemoLoad {
+    pub hospitals: Vec<demo::DemoHospital>,
+    /// Rows published per file (items, coverage, mappings).
+    pub rows: [u64; 3],
+    /// The catalogue version after the load.
+    pub ver: i64,
+}
+
+/// Imports the demo catalogue.
 pub async fn load_demo(
     client: &mut CatalogServiceClient<tonic::transport::Channel>,
     seed: u64,
     scale: Scale,
     show_progress: bool,
-) -> Result<Vec<demo::DemoHospital>> {
+) -> Result<DemoLoad> {
     let (catalog, targets) = demo_rows(seed, scale);
-    for (target, rows) in targets {
+    let mut load = DemoLoad { hospitals: catalog.hospitals, rows: [0; 3], ver: 0 };
+    for (n, (target, rows)) in targets.into_iter().enumerate() {
         let started = Instant::now();
         let bar = show_progress
             .then(|| progress_bar(rows.len(), target.file_name().trim_end_matches(".csv")));
@@ -255,8 +266,10 @@ pub async fn load_demo(
         if !report.committed {
             return Err(Error::Internal(format!("the demo {} were refused", target.file_name())));
         }
+        load.rows[n] = report.rows_accepted;
+        load.ver = report.ver;
     }
-    Ok(catalog.hospitals)
+    Ok(load)
 }
 
 pub async fn run(command: CatalogCommand) -> Result<()> {
@@ -300,13 +313,13 @@ pub async fn run(command: CatalogCommand) -> Result<()> {
         }
         CatalogCommand::Demo { seed, small, endpoint } => {
             let mut client = connect(&endpoint).await?;
-            let hospitals =
-                load_demo(&mut client, seed, if small { Scale::Small } else { Scale::Full }, true)
-                    .await?;
+            let scale = if small { Scale::Small } else { Scale::Full };
+            let load = load_demo(&mut client, seed, scale, true).await?;
             println!(
-                "demo catalogue loaded: {} hospitals have mappings, e.g. {}",
-                hospitals.len(),
-                hospitals.first().map_or("-", |h| h.fixmedins_code.as_str())
+                "demo catalogue loaded as version {}: {} hospitals have mappings, e.g. {}",
+                load.ver,
+                load.hospitals.len(),
+                load.hospitals.first().map_or("-", |h| h.fixmedins_code.as_str())
             );
             Ok(())
         }

@@ -157,6 +157,19 @@ mod tests {
     }
 
     #[test]
+    fn the_pooling_region_then_its_province_then_the_default() {
+        let book = PolicyBook::seeded().unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+        let version = |home: &str, insutype: &str| book.policy_for(home, insutype, day).unwrap();
+        assert_eq!(version("420200", "310").region, "420200", "Huangshi's own");
+        assert_eq!(version("440300", "390").region, "440000", "Shenzhen under Guangdong's");
+        assert_eq!(version("420100", "310").version, "default-1", "Wuhan: no file for Hubei");
+        assert_eq!(version("420200", "390").version, "default-1", "Huangshi residents: none");
+        let before = NaiveDate::from_ymd_opt(2009, 12, 31).unwrap();
+        assert_eq!(book.policy_for("420200", "310", before).unwrap().version, "default-1");
+    }
+
+    #[test]
     fn invalid_policies_are_refused_with_the_reason() {
         let text = SEED_FILES[0].1;
         let broken = text.replacen("\"0.90\"", "\"1.90\"", 1);
@@ -166,5 +179,33 @@ mod tests {
         let gap = text.replacen("\"from_fen\": 2000000", "\"from_fen\": -1", 1);
         assert!(Policy::from_json(&gap).unwrap_err().to_string().contains("negative"));
         assert_eq!(Policy::from_json("{\"region\": 1}").unwrap_err().reason(), "invalid_policy");
+    }
+}
+
+/// The policies a routing instance settles with: the seed files, and defaults for the rest.
+#[derive(Debug, Clone)]
+pub struct PolicyBook {
+    policies: Vec<Policy>,
+}
+
+impl PolicyBook {
+    pub fn seeded() -> Result<Self> {
+        Ok(Self { policies: seed_policies()? })
+    }
+
+    /// The policy in force on `date` for a person insured in `home` under `insutype`: the
+    /// pooling region's own, else its province's, else the generated default.
+    pub fn policy_for(&self, home: &str, insutype: &str, date: NaiveDate) -> Result<Policy> {
+        let province = home.get(..2).map(|p| format!("{p}0000")).unwrap_or_default();
+        for region in [home, province.as_str()] {
+            if let Some(policy) = self
+                .policies
+                .iter()
+                .find(|p| p.region == region && p.insutype == insutype && p.in_force(date))
+            {
+                return Ok(policy.clone());
+            }
+        }
+        default_policy(home, insutype)
     }
 }
