@@ -65,7 +65,8 @@ pub struct Person {
     pub assistance_category: Option<String>,
 }
 
-/// What the funds have done for the person this year (one policy year).
+/// What the funds have done for the person this year (one policy year). Settlements add to it;
+/// a cancellation subtracts exactly what its settlement added.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accumulators {
     /// Inpatient admissions settled this year.
@@ -82,6 +83,36 @@ pub struct Accumulators {
     pub assistance_paid_fen: i64,
 }
 
+impl Accumulators {
+    /// `self − other`, field by field: what a settlement contributed.
+    pub fn minus(&self, other: &Accumulators) -> Accumulators {
+        let each = |a: [i64; 4], b: [i64; 4]| [a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]];
+        Accumulators {
+            admissions: self.admissions.wrapping_sub(other.admissions),
+            pooling_paid_fen: self.pooling_paid_fen - other.pooling_paid_fen,
+            benefit_paid_fen: each(self.benefit_paid_fen, other.benefit_paid_fen),
+            deductible_paid_fen: each(self.deductible_paid_fen, other.deductible_paid_fen),
+            inscp_self_burden_fen: self.inscp_self_burden_fen - other.inscp_self_burden_fen,
+            layer_paid_fen: self.layer_paid_fen - other.layer_paid_fen,
+            assistance_paid_fen: self.assistance_paid_fen - other.assistance_paid_fen,
+        }
+    }
+
+    /// Whether no field is negative (a restored total never may be).
+    pub fn is_valid(&self) -> bool {
+        [
+            self.pooling_paid_fen,
+            self.inscp_self_burden_fen,
+            self.layer_paid_fen,
+            self.assistance_paid_fen,
+        ]
+        .into_iter()
+        .chain(self.benefit_paid_fen)
+        .chain(self.deductible_paid_fen)
+        .all(|v| v >= 0)
+    }
+}
+
 /// One visit to settle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visit {
@@ -93,17 +124,17 @@ pub struct Visit {
 }
 
 /// One fund's part (`setldetail`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FundPart {
     /// National fund code, e.g. `310100` employee pooling fund.
-    pub fund_pay_type: &'static str,
+    pub fund_pay_type: String,
     /// The amount that entered this fund's computation.
     pub crt_payb_lmt_amt: i64,
     pub fund_payamt: i64,
 }
 
 /// The settlement, in the national field names (all fen).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
     pub medfee_sumamt: i64,
     pub fulamt_ownpay_amt: i64,
@@ -354,8 +385,8 @@ pub fn settle(
     ]
     .into_iter()
     .filter(|(_, _, paid)| *paid > 0)
-    .map(|(fund_pay_type, crt_payb_lmt_amt, fund_payamt)| FundPart {
-        fund_pay_type,
+    .map(|(code, crt_payb_lmt_amt, fund_payamt)| FundPart {
+        fund_pay_type: code.to_owned(),
         crt_payb_lmt_amt,
         fund_payamt,
     })

@@ -4,10 +4,22 @@
 //! * [`policies`]: the seed regions' policy files and a generated default for other regions.
 //! * [`calc`]: the settlement calculator — resolved lines, person, accumulators, policy,
 //!   filing and visit in; the breakdown in the national field names out.
+//! * [`repo`] and [`settlement`]: persons, and settling / cancelling exactly once — the
+//!   settlement, its fund details, the accumulators, the account and a gap-free outbox event
+//!   in one transaction.
 //!
-//! Persons, the visit lifecycle over gRPC, exactly-once persistence, routing by home province
-//! and the settlement event stream build on these (see the notes).
+//! Still to come (see the notes): the visit lifecycle over gRPC with coverage and
+//! catalogue checks, routing by home province, and the event stream for clearing.
 
 pub mod calc;
 pub mod policies;
 pub mod policy;
+pub mod repo;
+pub mod settlement;
+
+/// Connects to the routing database and brings its schema up to date.
+pub async fn connect(
+    config: &medclear_common::config::DbConfig,
+) -> medclear_common::Result<sqlx::PgPool> {
+    medclear_common::db::connect(config, sqlx::migrate!("../../migrations/routing")).await
+}

@@ -76,8 +76,16 @@ fn huangshi_employee_tertiary_first_admission() {
     assert_eq!(
         b.setldetail,
         vec![
-            FundPart { fund_pay_type: "310100", crt_payb_lmt_amt: 160000, fund_payamt: 144000 },
-            FundPart { fund_pay_type: "310200", crt_payb_lmt_amt: 136000, fund_payamt: 50000 },
+            FundPart {
+                fund_pay_type: "310100".into(),
+                crt_payb_lmt_amt: 160000,
+                fund_payamt: 144000
+            },
+            FundPart {
+                fund_pay_type: "310200".into(),
+                crt_payb_lmt_amt: 136000,
+                fund_payamt: 50000
+            },
         ]
     );
     assert_eq!(b.accumulators.admissions, 1);
@@ -108,7 +116,7 @@ fn huangshi_retired_other_temporary_reaches_the_ceiling_and_the_large_amount_fun
     assert_eq!(b.accumulators.layer_paid_fen, 360000);
     assert_eq!(
         b.setldetail[1],
-        FundPart { fund_pay_type: "330100", crt_payb_lmt_amt: 950000, fund_payamt: 360000 }
+        FundPart { fund_pay_type: "330100".into(), crt_payb_lmt_amt: 950000, fund_payamt: 360000 }
     );
 }
 

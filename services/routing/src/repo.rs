@@ -1,0 +1,301 @@
+//! Storage of the routing service: every SQL statement it runs, each taking the connection of
+//! the transaction it belongs to.
+
+use chrono::{DateTime, Utc};
+use medclear_common::{Error, Result};
+use serde_json::Value;
+use sqlx::{FromRow, PgConnection};
+
+use crate::calc::{Accumulators, FundPart};
+
+/// A person of the registry (national transaction 1101).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct PersonRow {
+    pub psn_no: String,
+    pub certno: String,
+    pub psn_name: String,
+    pub insutype: String,
+    pub retired: bool,
+    pub insuplc_admdvs: String,
+    pub account_balance_fen: i64,
+    pub assistance_category: Option<String>,
+}
+
+const PERSON_COLUMNS: &str = "psn_no, certno, psn_name, insutype, retired, insuplc_admdvs, \
+     account_balance_fen, assistance_category";
+
+pub async fn upsert_person(
+    conn: &mut PgConnection,
+    p: &PersonRow,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO persons (psn_no, certno, psn_name, insutype, retired, insuplc_admdvs,
+             account_balance_fen, assistance_category, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (psn_no) DO UPDATE SET certno = EXCLUDED.certno,
+             psn_name = EXCLUDED.psn_name, insutype = EXCLUDED.insutype,
+             retired = EXCLUDED.retired, insuplc_admdvs = EXCLUDED.insuplc_admdvs,
+             account_balance_fen = EXCLUDED.account_balance_fen,
+             assistance_category = EXCLUDED.assistance_category, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&p.psn_no)
+    .bind(&p.certno)
+    .bind(&p.psn_name)
+    .bind(&p.insutype)
+    .bind(p.retired)
+    .bind(&p.insuplc_admdvs)
+    .bind(p.account_balance_fen)
+    .bind(&p.assistance_category)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn person_by_certno(conn: &mut PgConnection, certno: &str) -> Result<Option<PersonRow>> {
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE certno = $1");
+    Ok(sqlx::query_as(&sql).bind(certno).fetch_optional(conn).await?)
+}
+
+/// The person, locked until the transaction ends: every settlement of one person runs after
+/// the previous one committed.
+pub async fn lock_person(conn: &mut PgConnection, psn_no: &str) -> Result<Option<PersonRow>> {
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE psn_no = $1 FOR UPDATE");
+    Ok(sqlx::query_as(&sql).bind(psn_no).fetch_optional(conn).await?)
+}
+
+pub async fn set_balance(conn: &mut PgConnection, psn_no: &str, balance_fen: i64) -> Result<()> {
+    sqlx::query("UPDATE persons SET account_balance_fen = $2 WHERE psn_no = $1")
+        .bind(psn_no)
+        .bind(balance_fen)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct AccumulatorRow {
+    admissions: i32,
+    pooling_paid_fen: i64,
+    benefit_paid_fen: Vec<i64>,
+    deductible_paid_fen: Vec<i64>,
+    inscp_self_burden_fen: i64,
+    layer_paid_fen: i64,
+    assistance_paid_fen: i64,
+}
+
+fn four(values: &[i64]) -> Result<[i64; 4]> {
+    <[i64; 4]>::try_from(values)
+        .map_err(|_| Error::Internal(format!("stored accumulator array {values:?} is not 4 long")))
+}
+
+/// The person's accumulators of `year` (created at zero the first time), locked.
+pub async fn lock_accumulators(
+    conn: &mut PgConnection,
+    psn_no: &str,
+    year: i32,
+) -> Result<Accumulators> {
+    sqlx::query("INSERT INTO accumulators (psn_no, year) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(psn_no)
+        .bind(year)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query_as::<_, AccumulatorRow>(
+        "SELECT admissions, pooling_paid_fen, benefit_paid_fen, deductible_paid_fen,
+                inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen
+         FROM accumulators WHERE psn_no = $1 AND year = $2 FOR UPDATE",
+    )
+    .bind(psn_no)
+    .bind(year)
+    .fetch_one(conn)
+    .await?;
+    Ok(Accumulators {
+        admissions: u32::try_from(row.admissions).unwrap_or(0),
+        pooling_paid_fen: row.pooling_paid_fen,
+        benefit_paid_fen: four(&row.benefit_paid_fen)?,
+        deductible_paid_fen: four(&row.deductible_paid_fen)?,
+        inscp_self_burden_fen: row.inscp_self_burden_fen,
+        layer_paid_fen: row.layer_paid_fen,
+        assistance_paid_fen: row.assistance_paid_fen,
+    })
+}
+
+pub async fn store_accumulators(
+    conn: &mut PgConnection,
+    psn_no: &str,
+    year: i32,
+    a: &Accumulators,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accumulators SET admissions = $3, pooling_paid_fen = $4, benefit_paid_fen = $5,
+             deductible_paid_fen = $6, inscp_self_burden_fen = $7, layer_paid_fen = $8,
+             assistance_paid_fen = $9
+         WHERE psn_no = $1 AND year = $2",
+    )
+    .bind(psn_no)
+    .bind(year)
+    .bind(i32::try_from(a.admissions).unwrap_or(i32::MAX))
+    .bind(a.pooling_paid_fen)
+    .bind(a.benefit_paid_fen.to_vec())
+    .bind(a.deductible_paid_fen.to_vec())
+    .bind(a.inscp_self_burden_fen)
+    .bind(a.layer_paid_fen)
+    .bind(a.assistance_paid_fen)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A settlement or cancellation row.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct SettlementRow {
+    pub setl_id: String,
+    pub sender: String,
+    pub msgid: String,
+    pub request_body: String,
+    pub kind: String,
+    pub orig_setl_id: Option<String>,
+    pub psn_no: String,
+    pub insuplc_admdvs: String,
+    pub mdtrtarea_admvs: String,
+    pub year: i32,
+    pub setl_time: DateTime<Utc>,
+    pub medfee_sumamt: i64,
+    pub fund_pay_sumamt: i64,
+    pub acct_pay: i64,
+    pub psn_cash_pay: i64,
+    pub policy_version: String,
+    pub lines: Value,
+    pub breakdown: Value,
+    pub contribution: Value,
+    pub answer: Value,
+    pub cancelled_by: Option<String>,
+}
+
+const SETTLEMENT_COLUMNS: &str = "setl_id, sender, msgid, request_body, kind, orig_setl_id, \
+     psn_no, insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt, \
+     acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, cancelled_by";
+
+pub async fn settlement_by_msgid(
+    conn: &mut PgConnection,
+    sender: &str,
+    msgid: &str,
+) -> Result<Option<SettlementRow>> {
+    let sql =
+        format!("SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE sender = $1 AND msgid = $2");
+    Ok(sqlx::query_as(&sql).bind(sender).bind(msgid).fetch_optional(conn).await?)
+}
+
+pub async fn lock_settlement(
+    conn: &mut PgConnection,
+    setl_id: &str,
+) -> Result<Option<SettlementRow>> {
+    let sql = format!("SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE setl_id = $1 FOR UPDATE");
+    Ok(sqlx::query_as(&sql).bind(setl_id).fetch_optional(conn).await?)
+}
+
+pub async fn insert_settlement(
+    conn: &mut PgConnection,
+    s: &SettlementRow,
+    details: &[FundPart],
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO settlements (setl_id, sender, msgid, request_body, kind, orig_setl_id, psn_no,
+             insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt,
+             acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    )
+    .bind(&s.setl_id)
+    .bind(&s.sender)
+    .bind(&s.msgid)
+    .bind(&s.request_body)
+    .bind(&s.kind)
+    .bind(&s.orig_setl_id)
+    .bind(&s.psn_no)
+    .bind(&s.insuplc_admdvs)
+    .bind(&s.mdtrtarea_admvs)
+    .bind(s.year)
+    .bind(s.setl_time)
+    .bind(s.medfee_sumamt)
+    .bind(s.fund_pay_sumamt)
+    .bind(s.acct_pay)
+    .bind(s.psn_cash_pay)
+    .bind(&s.policy_version)
+    .bind(&s.lines)
+    .bind(&s.breakdown)
+    .bind(&s.contribution)
+    .bind(&s.answer)
+    .execute(&mut *conn)
+    .await?;
+    for part in details {
+        sqlx::query("INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt) VALUES ($1, $2, $3, $4)")
+            .bind(&s.setl_id)
+            .bind(&part.fund_pay_type)
+            .bind(part.crt_payb_lmt_amt)
+            .bind(part.fund_payamt)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn mark_cancelled(conn: &mut PgConnection, setl_id: &str, by: &str) -> Result<()> {
+    sqlx::query("UPDATE settlements SET cancelled_by = $2 WHERE setl_id = $1")
+        .bind(setl_id)
+        .bind(by)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A settlement event for clearing.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct EventRow {
+    pub seq: i64,
+    pub setl_id: String,
+    pub kind: String,
+    pub home_province: String,
+    pub treating_province: String,
+    pub obligation_fen: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Appends an event with the next number. Called last in its transaction: the counter row is
+/// held only from here to the commit.
+pub async fn append_event(conn: &mut PgConnection, e: &EventRow) -> Result<i64> {
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO events (seq, setl_id, kind, home_province, treating_province, obligation_fen, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(seq)
+    .bind(&e.setl_id)
+    .bind(&e.kind)
+    .bind(&e.home_province)
+    .bind(&e.treating_province)
+    .bind(e.obligation_fen)
+    .bind(e.at)
+    .execute(conn)
+    .await?;
+    Ok(seq)
+}
+
+pub async fn events_after(
+    conn: &mut PgConnection,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, setl_id, kind, home_province, treating_province, obligation_fen, at
+         FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

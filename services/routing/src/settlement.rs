@@ -1,0 +1,346 @@
+//! Settling and cancelling, exactly once. Each is one transaction that writes the settlement,
+//! its fund details, the accumulator change, the account balance and the outbox event
+//! together; a message id already answered gets the stored answer and has no second effect.
+//!
+//! Lock order, the same everywhere: the person, then their accumulators, then (last, just
+//! before commit) the event counter — so settlements of one person serialise, settlements of
+//! different people only meet at the counter, and no two transactions wait on each other in a
+//! circle.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, Utc};
+use medclear_common::{
+    Error, Result,
+    clock::{CHINA, Clock},
+    codes::{Admdvs, FixmedinsCode, PsnNo},
+};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{
+    calc::{self, Accumulators, Breakdown, Line, Person, Visit},
+    policies::PolicyBook,
+    repo::{self, EventRow, SettlementRow},
+};
+
+/// A visit to settle, its lines already resolved by the catalogue and its coverage checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettleRequest {
+    /// The hospital (`fixmedins_code`) that sends it.
+    pub sender: String,
+    pub msgid: String,
+    pub psn_no: String,
+    pub mdtrtarea_admvs: String,
+    pub visit: Visit,
+    pub lines: Vec<Line>,
+}
+
+/// What a settlement or cancellation answers, and answers again to a retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettlementAnswer {
+    pub setl_id: String,
+    /// `settlement` or `cancellation`.
+    pub kind: String,
+    pub orig_setl_id: Option<String>,
+    pub psn_no: String,
+    pub policy_version: String,
+    pub setl_time: DateTime<Utc>,
+    /// For a cancellation: the breakdown it undoes.
+    pub breakdown: Breakdown,
+}
+
+/// The settlement store of one routing instance.
+#[derive(Debug, Clone)]
+pub struct Settlements {
+    pool: PgPool,
+    clock: Arc<dyn Clock>,
+    book: PolicyBook,
+}
+
+fn msgid_reused(msgid: &str) -> Error {
+    Error::already_exists(
+        "msgid_reused",
+        format!(
+            "msgid {msgid} was already used by this sender for a different request; use a new msgid"
+        ),
+    )
+}
+
+fn json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(format!("serialising: {e}")))
+}
+
+/// The stored answer of an earlier request with the same message id.
+fn replay(earlier: SettlementRow, body: &str) -> Result<SettlementAnswer> {
+    if earlier.request_body != body {
+        return Err(msgid_reused(&earlier.msgid));
+    }
+    serde_json::from_value(earlier.answer)
+        .map_err(|e| Error::Internal(format!("stored answer of {}: {e}", earlier.msgid)))
+}
+
+fn check_msgid(msgid: &str) -> Result<()> {
+    if msgid.trim().is_empty() || msgid.len() > 64 {
+        return Err(Error::invalid(
+            "msgid",
+            "invalid_msgid",
+            "msgid is required (at most 64 characters)",
+        ));
+    }
+    Ok(())
+}
+
+fn new_setl_id() -> String {
+    let hex = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
+    format!("S{}", &hex[..23])
+}
+
+impl Settlements {
+    pub fn new(pool: PgPool, clock: Arc<dyn Clock>, book: PolicyBook) -> Self {
+        Self { pool, clock, book }
+    }
+
+    /// Adds or replaces a person of the registry.
+    pub async fn upsert_person(&self, person: &repo::PersonRow) -> Result<()> {
+        PsnNo::parse(&person.psn_no)
+            .map_err(|e| Error::invalid("psn_no", "invalid_code", e.to_string()))?;
+        Admdvs::parse(&person.insuplc_admdvs)
+            .map_err(|e| Error::invalid("insuplc_admdvs", "invalid_code", e.to_string()))?;
+        if person.account_balance_fen < 0 {
+            return Err(Error::invalid(
+                "account_balance_fen",
+                "invalid_amount",
+                "the balance cannot be negative",
+            ));
+        }
+        let mut conn = self.pool.acquire().await?;
+        repo::upsert_person(&mut conn, person, self.clock.now()).await
+    }
+
+    /// The person with this certificate number (national transaction 1101).
+    pub async fn person_by_certno(&self, certno: &str) -> Result<repo::PersonRow> {
+        let mut conn = self.pool.acquire().await?;
+        repo::person_by_certno(&mut conn, certno).await?.ok_or_else(|| {
+            Error::not_found(
+                "person_not_found",
+                format!("no insured person with certificate {certno}"),
+            )
+        })
+    }
+
+    /// The settlement events after `after_seq`, in order.
+    pub async fn events_after(&self, after_seq: i64, limit: i64) -> Result<Vec<EventRow>> {
+        let mut conn = self.pool.acquire().await?;
+        repo::events_after(&mut conn, after_seq, limit).await
+    }
+
+    /// Settles a visit (2207/2304), once per message id.
+    pub async fn settle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
+        FixmedinsCode::parse(&request.sender)
+            .map_err(|e| Error::invalid("fixmedins_code", "invalid_code", e.to_string()))?;
+        check_msgid(&request.msgid)?;
+        PsnNo::parse(&request.psn_no)
+            .map_err(|e| Error::invalid("psn_no", "invalid_code", e.to_string()))?;
+        let treating = Admdvs::parse(&request.mdtrtarea_admvs)
+            .map_err(|e| Error::invalid("mdtrtarea_admvs", "invalid_code", e.to_string()))?;
+        let body = serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        if let Some(earlier) =
+            repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
+        {
+            return replay(earlier, &body);
+        }
+        let person = repo::lock_person(&mut tx, &request.psn_no).await?.ok_or_else(|| {
+            Error::not_found("person_not_found", format!("no insured person {}", request.psn_no))
+        })?;
+        // A twin of this request may have committed while we waited for the person.
+        if let Some(earlier) =
+            repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
+        {
+            return replay(earlier, &body);
+        }
+        let now = self.clock.now();
+        let date = now.with_timezone(&CHINA).date_naive();
+        let before = repo::lock_accumulators(&mut tx, &person.psn_no, date.year()).await?;
+        let policy = self.book.policy_for(&person.insuplc_admdvs, &person.insutype, date)?;
+        let calc_person = Person {
+            retired: person.retired,
+            account_balance_fen: person.account_balance_fen,
+            assistance_category: person.assistance_category.clone(),
+        };
+        let breakdown =
+            calc::settle(&request.lines, &calc_person, &before, &policy, &request.visit)?;
+        let answer = SettlementAnswer {
+            setl_id: new_setl_id(),
+            kind: "settlement".into(),
+            orig_setl_id: None,
+            psn_no: person.psn_no.clone(),
+            policy_version: format!("{}/{}/{}", policy.region, policy.insutype, policy.version),
+            setl_time: now,
+            breakdown: breakdown.clone(),
+        };
+        let row = SettlementRow {
+            setl_id: answer.setl_id.clone(),
+            sender: request.sender.clone(),
+            msgid: request.msgid.clone(),
+            request_body: body,
+            kind: answer.kind.clone(),
+            orig_setl_id: None,
+            psn_no: person.psn_no.clone(),
+            insuplc_admdvs: person.insuplc_admdvs.clone(),
+            mdtrtarea_admvs: treating.to_string(),
+            year: date.year(),
+            setl_time: now,
+            medfee_sumamt: breakdown.medfee_sumamt,
+            fund_pay_sumamt: breakdown.fund_pay_sumamt,
+            acct_pay: breakdown.acct_pay,
+            psn_cash_pay: breakdown.psn_cash_pay,
+            policy_version: answer.policy_version.clone(),
+            lines: json(&request.lines)?,
+            breakdown: json(&breakdown)?,
+            contribution: json(&breakdown.accumulators.minus(&before))?,
+            answer: json(&answer)?,
+            cancelled_by: None,
+        };
+        insert_or_refuse(&mut tx, &row, &breakdown.setldetail, &request.msgid).await?;
+        repo::store_accumulators(&mut tx, &person.psn_no, date.year(), &breakdown.accumulators)
+            .await?;
+        repo::set_balance(&mut tx, &person.psn_no, person.account_balance_fen - breakdown.acct_pay)
+            .await?;
+        let event = EventRow {
+            seq: 0,
+            setl_id: row.setl_id.clone(),
+            kind: row.kind.clone(),
+            home_province: province(&person.insuplc_admdvs)?,
+            treating_province: treating.province().to_string(),
+            obligation_fen: breakdown.fund_pay_sumamt + breakdown.acct_pay,
+            at: now,
+        };
+        repo::append_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// Cancels a settlement (2208/2305): the accumulators lose exactly what it added, the
+    /// account gets back what it paid, and clearing gets the opposite obligation.
+    pub async fn cancel(
+        &self,
+        sender: &str,
+        msgid: &str,
+        setl_id: &str,
+    ) -> Result<SettlementAnswer> {
+        check_msgid(msgid)?;
+        let body = format!("cancel {setl_id}");
+        let mut tx = self.pool.begin().await?;
+        if let Some(earlier) = repo::settlement_by_msgid(&mut tx, sender, msgid).await? {
+            return replay(earlier, &body);
+        }
+        let original = repo::lock_settlement(&mut tx, setl_id)
+            .await?
+            .filter(|s| s.kind == "settlement" && s.sender == sender)
+            .ok_or_else(|| {
+                Error::not_found(
+                    "settlement_not_found",
+                    format!("{sender} has no settlement {setl_id}"),
+                )
+            })?;
+        if let Some(by) = &original.cancelled_by {
+            return Err(Error::precondition(
+                "already_cancelled",
+                format!("settlement {setl_id} was cancelled already by {by}"),
+            ));
+        }
+        let person = repo::lock_person(&mut tx, &original.psn_no)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("settlement {setl_id} names no person")))?;
+        let current = repo::lock_accumulators(&mut tx, &original.psn_no, original.year).await?;
+        let contribution: Accumulators = serde_json::from_value(original.contribution.clone())
+            .map_err(|e| Error::Internal(format!("contribution of {setl_id}: {e}")))?;
+        let restored = current.minus(&contribution);
+        if !restored.is_valid() {
+            return Err(Error::Internal(format!(
+                "cancelling {setl_id} would leave negative accumulators"
+            )));
+        }
+        let breakdown: Breakdown = serde_json::from_value(original.breakdown.clone())
+            .map_err(|e| Error::Internal(format!("breakdown of {setl_id}: {e}")))?;
+        let now = self.clock.now();
+        let answer = SettlementAnswer {
+            setl_id: new_setl_id(),
+            kind: "cancellation".into(),
+            orig_setl_id: Some(setl_id.to_owned()),
+            psn_no: original.psn_no.clone(),
+            policy_version: original.policy_version.clone(),
+            setl_time: now,
+            breakdown,
+        };
+        let row = SettlementRow {
+            setl_id: answer.setl_id.clone(),
+            sender: sender.to_owned(),
+            msgid: msgid.to_owned(),
+            request_body: body,
+            kind: answer.kind.clone(),
+            orig_setl_id: Some(setl_id.to_owned()),
+            psn_no: original.psn_no.clone(),
+            insuplc_admdvs: original.insuplc_admdvs.clone(),
+            mdtrtarea_admvs: original.mdtrtarea_admvs.clone(),
+            year: original.year,
+            setl_time: now,
+            medfee_sumamt: -original.medfee_sumamt,
+            fund_pay_sumamt: -original.fund_pay_sumamt,
+            acct_pay: -original.acct_pay,
+            psn_cash_pay: -original.psn_cash_pay,
+            policy_version: original.policy_version.clone(),
+            lines: original.lines.clone(),
+            breakdown: original.breakdown.clone(),
+            contribution: json(&restored.minus(&current))?,
+            answer: json(&answer)?,
+            cancelled_by: None,
+        };
+        insert_or_refuse(&mut tx, &row, &[], msgid).await?;
+        repo::mark_cancelled(&mut tx, setl_id, &row.setl_id).await?;
+        repo::store_accumulators(&mut tx, &original.psn_no, original.year, &restored).await?;
+        repo::set_balance(&mut tx, &person.psn_no, person.account_balance_fen + original.acct_pay)
+            .await?;
+        let event = EventRow {
+            seq: 0,
+            setl_id: row.setl_id.clone(),
+            kind: row.kind.clone(),
+            home_province: province(&original.insuplc_admdvs)?,
+            treating_province: province(&original.mdtrtarea_admvs)?,
+            obligation_fen: -(original.fund_pay_sumamt + original.acct_pay),
+            at: now,
+        };
+        repo::append_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
+
+fn province(admdvs: &str) -> Result<String> {
+    Admdvs::parse(admdvs)
+        .map(|a| a.province().to_string())
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Inserts the row; the same sender and msgid taken by a concurrent, different request is that
+/// sender's mistake, not ours.
+async fn insert_or_refuse(
+    conn: &mut PgConnection,
+    row: &SettlementRow,
+    details: &[calc::FundPart],
+    msgid: &str,
+) -> Result<()> {
+    match repo::insert_settlement(conn, row, details).await {
+        Err(Error::Database(e))
+            if e.as_database_error().is_some_and(|d| d.is_unique_violation()) =>
+        {
+            Err(msgid_reused(msgid))
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

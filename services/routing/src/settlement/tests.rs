@@ -1,0 +1,190 @@
+//! The settlement store against PostgreSQL: one effect per msgid, exact cancellation,
+//! serialised accumulators, gap-free events, and nothing written on a refusal.
+
+use std::sync::Arc;
+
+use medclear_common::clock::FixedClock;
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+
+use super::*;
+use crate::{
+    calc::{CoverageClass, FilingKind, MedType},
+    policy::HospitalLevel,
+    repo::PersonRow,
+};
+
+const HOSPITAL: &str = "H44030000001";
+
+async fn store(pool: &PgPool) -> Settlements {
+    let clock = FixedClock::new("2026-03-02T04:00:00Z".parse().unwrap());
+    let store = Settlements::new(pool.clone(), Arc::new(clock), PolicyBook::seeded().unwrap());
+    store
+        .upsert_person(&PersonRow {
+            psn_no: "P420200001".into(),
+            certno: "420202196001010011".into(),
+            psn_name: "张三".into(),
+            insutype: "310".into(),
+            retired: false,
+            insuplc_admdvs: "420200".into(),
+            account_balance_fen: 50000,
+            assistance_category: None,
+        })
+        .await
+        .unwrap();
+    store
+}
+
+fn request(msgid: &str, price_fen: i64) -> SettleRequest {
+    SettleRequest {
+        sender: HOSPITAL.into(),
+        msgid: msgid.into(),
+        psn_no: "P420200001".into(),
+        mdtrtarea_admvs: "440300".into(),
+        visit: Visit {
+            med_type: MedType::Inpatient,
+            hospital_level: HospitalLevel::Tertiary,
+            filing: FilingKind::LongTerm,
+            use_account: true,
+        },
+        lines: vec![Line {
+            price_fen,
+            quantity: Decimal::ONE,
+            class: CoverageClass::A,
+            selfpay_ratio: Decimal::ZERO,
+            price_cap_fen: None,
+        }],
+    }
+}
+
+async fn count(pool: &PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(pool).await.unwrap()
+}
+
+async fn accumulators(pool: &PgPool) -> Accumulators {
+    let mut conn = pool.acquire().await.unwrap();
+    repo::lock_accumulators(&mut conn, "P420200001", 2026).await.unwrap()
+}
+
+async fn balance(store: &Settlements) -> i64 {
+    store.person_by_certno("420202196001010011").await.unwrap().account_balance_fen
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
+    let store = store(&pool).await;
+    // Huangshi employee, tertiary: 甲 200000, deductible 80000, (200000 − 80000) × 90 % = 108000;
+    // patient 92000, of which the account pays its 50000.
+    let first = store.settle(request("M1", 200000)).await.unwrap();
+    assert_eq!(
+        (first.breakdown.hifp_pay, first.breakdown.acct_pay, first.breakdown.psn_cash_pay),
+        (108000, 50000, 42000)
+    );
+    assert_eq!(first.policy_version, "420200/310/2010-1");
+    let again = store.settle(request("M1", 200000)).await.unwrap();
+    assert_eq!(again, first, "a retry gets the stored answer");
+    for (table, rows) in [("settlements", 1), ("setldetail", 2), ("events", 1)] {
+        assert_eq!(count(&pool, table).await, rows, "{table}");
+    }
+    assert_eq!(accumulators(&pool).await.pooling_paid_fen, 108000, "counted once");
+    assert_eq!(balance(&store).await, 0);
+    let events = store.events_after(0, 10).await.unwrap();
+    assert_eq!(
+        (
+            events[0].seq,
+            events[0].obligation_fen,
+            events[0].home_province.as_str(),
+            events[0].treating_province.as_str()
+        ),
+        (1, 158000, "420000", "440000")
+    );
+    // The same msgid with another body: refused, nothing written.
+    let conflict = store.settle(request("M1", 300000)).await.unwrap_err();
+    assert_eq!(conflict.reason(), "msgid_reused");
+    assert_eq!(count(&pool, "settlements").await, 1);
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn cancellation_restores_the_accumulators_and_the_account_exactly(pool: PgPool) {
+    let store = store(&pool).await;
+    let before = accumulators(&pool).await;
+    let settled = store.settle(request("M1", 200000)).await.unwrap();
+    let second = store.settle(request("M2", 50000)).await.unwrap();
+    let cancel = store.cancel(HOSPITAL, "C1", &settled.setl_id).await.unwrap();
+    assert_eq!(
+        (cancel.kind.as_str(), cancel.orig_setl_id.as_deref()),
+        ("cancellation", Some(settled.setl_id.as_str()))
+    );
+    // What is left is exactly the second settlement's contribution.
+    let after = accumulators(&pool).await;
+    assert_eq!(after.minus(&before).pooling_paid_fen, second.breakdown.hifp_pay);
+    assert_eq!(after.admissions, 1);
+    assert_eq!(balance(&store).await, 50000 - second.breakdown.acct_pay);
+    let events = store.events_after(0, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(events[2].obligation_fen, -events[0].obligation_fen);
+    // Once only; by msgid replay; unknown or someone else's settlements are not found.
+    assert_eq!(store.cancel(HOSPITAL, "C1", &settled.setl_id).await.unwrap(), cancel);
+    assert_eq!(
+        store.cancel(HOSPITAL, "C2", &settled.setl_id).await.unwrap_err().reason(),
+        "already_cancelled"
+    );
+    assert_eq!(
+        store.cancel(HOSPITAL, "C3", "SNOSUCH").await.unwrap_err().reason(),
+        "settlement_not_found"
+    );
+    assert_eq!(
+        store.cancel("H11000000001", "C4", &second.setl_id).await.unwrap_err().reason(),
+        "settlement_not_found"
+    );
+    // Cancel the second too: back to nothing at all.
+    store.cancel(HOSPITAL, "C5", &second.setl_id).await.unwrap();
+    assert_eq!(accumulators(&pool).await.minus(&before), Accumulators::default());
+    assert_eq!(balance(&store).await, 50000);
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
+    let store = store(&pool).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.settle(request(&format!("M{i}"), 100000 + i * 1000)).await.unwrap()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    let acc = accumulators(&pool).await;
+    assert_eq!(acc.admissions, 10);
+    assert_eq!(acc.pooling_paid_fen, answers.iter().map(|a| a.breakdown.hifp_pay).sum::<i64>());
+    assert_eq!(
+        balance(&store).await,
+        50000 - answers.iter().map(|a| a.breakdown.acct_pay).sum::<i64>()
+    );
+    let seqs: Vec<i64> = store.events_after(0, 100).await.unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "gap-free");
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn refusals_write_nothing(pool: PgPool) {
+    let store = store(&pool).await;
+    let mut negative = request("M1", 100000);
+    negative.lines[0].quantity = Decimal::NEGATIVE_ONE;
+    assert_eq!(store.settle(negative).await.unwrap_err().reason(), "invalid_quantity");
+    assert_eq!(store.settle(request("M2", 0)).await.unwrap_err().reason(), "invalid_price");
+    let unknown = SettleRequest { psn_no: "P999".into(), ..request("M3", 100) };
+    assert_eq!(store.settle(unknown).await.unwrap_err().reason(), "person_not_found");
+    let bad_sender = SettleRequest { sender: "H1".into(), ..request("M4", 100) };
+    assert_eq!(store.settle(bad_sender).await.unwrap_err().reason(), "invalid_code");
+    for table in ["settlements", "setldetail", "events"] {
+        assert_eq!(count(&pool, table).await, 0, "{table}");
+    }
+    assert_eq!(accumulators(&pool).await, Accumulators::default());
+    // The failed attempts used no event number.
+    store.settle(request("M5", 100000)).await.unwrap();
+    assert_eq!(store.events_after(0, 10).await.unwrap()[0].seq, 1);
+}
