@@ -1,12 +1,12 @@
 //! Reading catalogue rows in the documented CSV columns (see the README) into validated domain
 //! values. A bad row gets a reason and the field to blame; it never stops the others.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
+pub use medclear_common::rows::{Fields, RowError};
 use medclear_common::{
     codes::FixmedinsCode,
     money::{parse_ratio, yuan_to_fen},
+    rows::{get, required, text},
 };
 use rust_decimal::Decimal;
 
@@ -34,50 +34,6 @@ pub const COVERAGE_COLUMNS: [&str; 12] = [
 ];
 pub const MAPPING_COLUMNS: [&str; 5] =
     ["fixmedins_code", "local_code", "local_name", "national_code", "begin_date"];
-
-/// Why a row was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    pub reason: &'static str,
-    pub field: Option<&'static str>,
-    pub message: String,
-}
-
-impl RowError {
-    pub fn new(
-        reason: &'static str,
-        field: Option<&'static str>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self { reason, field, message: message.into() }
-    }
-}
-
-/// A row: column → value.
-pub type Fields = BTreeMap<String, String>;
-
-fn get<'a>(fields: &'a Fields, column: &'static str) -> &'a str {
-    fields.get(column).map_or("", |v| v.trim())
-}
-
-fn required<'a>(fields: &'a Fields, column: &'static str) -> Result<&'a str, RowError> {
-    match get(fields, column) {
-        "" => Err(RowError::new("missing_field", Some(column), format!("{column} is required"))),
-        value => Ok(value),
-    }
-}
-
-fn text(fields: &Fields, column: &'static str, max: usize) -> Result<String, RowError> {
-    let value = get(fields, column);
-    if value.chars().count() > max {
-        return Err(RowError::new(
-            "too_long",
-            Some(column),
-            format!("{column} is longer than {max} characters"),
-        ));
-    }
-    Ok(value.to_owned())
-}
 
 fn date(fields: &Fields, column: &'static str) -> Result<Option<NaiveDate>, RowError> {
     match get(fields, column) {

@@ -42,13 +42,7 @@ pub struct Publish {
     pub idempotency: Option<(String, String)>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rejection {
-    pub row_no: u64,
-    pub reason: String,
-    pub field: Option<String>,
-    pub message: String,
-}
+pub use medclear_common::rows::Rejection;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
@@ -83,12 +77,7 @@ struct Plan {
 
 impl Plan {
     fn reject(&mut self, row_no: u64, error: RowError) {
-        self.rejections.push(Rejection {
-            row_no,
-            reason: error.reason.to_owned(),
-            field: error.field.map(str::to_owned),
-            message: error.message,
-        });
+        self.rejections.push(Rejection::new(row_no, error));
     }
 
     fn rows_to_write(&self) -> usize {

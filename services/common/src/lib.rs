@@ -7,7 +7,8 @@
 //!   migrations run at start-up.
 //! * [`error`]: the one error type a service returns, and its mapping to `tonic::Status` with a
 //!   stable machine-readable reason.
-//! * [`codes`]: validated national codes (admdvs, …); [`money`]: yuan text ↔ integer fen.
+//! * [`codes`]: validated national codes (admdvs, …); [`money`]: yuan text ↔ integer fen;
+//!   [`rows`]: refusals of imported rows.
 //! * [`clock`]: time as a parameter, so rules can be tested on any day.
 //! * [`server`]: `serve(listener, …, shutdown)` with gRPC health checking and graceful shutdown.
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod money;
+pub mod rows;
 pub mod server;
 pub mod telemetry;
 

@@ -4,6 +4,7 @@
 //! * [`policies`]: the seed regions' policy files and a generated default for other regions.
 //! * [`calc`]: the settlement calculator — resolved lines, person, accumulators, policy,
 //!   filing and visit in; the breakdown in the national field names out.
+//! * [`persons`]: person rows (CSV columns, citizen-ID checksum) and a demo population.
 //! * [`repo`] and [`settlement`]: persons, and settling / cancelling exactly once — the
 //!   settlement, its fund details, the accumulators, the account and a gap-free outbox event
 //!   in one transaction.
@@ -12,6 +13,7 @@
 //! catalogue checks, routing by home province, and the event stream for clearing.
 
 pub mod calc;
+pub mod persons;
 pub mod policies;
 pub mod policy;
 pub mod repo;

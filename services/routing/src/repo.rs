@@ -53,6 +53,40 @@ pub async fn upsert_person(
     Ok(())
 }
 
+/// Adds or replaces many persons in one statement.
+pub async fn upsert_persons(
+    conn: &mut PgConnection,
+    people: &[PersonRow],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in people.chunks(5_000) {
+        let col = |f: fn(&PersonRow) -> String| chunk.iter().map(f).collect::<Vec<_>>();
+        sqlx::query(
+            "INSERT INTO persons (psn_no, certno, psn_name, insutype, retired, insuplc_admdvs,
+                 account_balance_fen, assistance_category, updated_at)
+             SELECT *, $9 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BOOL[],
+                                      $6::TEXT[], $7::INT8[], $8::TEXT[])
+             ON CONFLICT (psn_no) DO UPDATE SET certno = EXCLUDED.certno,
+                 psn_name = EXCLUDED.psn_name, insutype = EXCLUDED.insutype,
+                 retired = EXCLUDED.retired, insuplc_admdvs = EXCLUDED.insuplc_admdvs,
+                 account_balance_fen = EXCLUDED.account_balance_fen,
+                 assistance_category = EXCLUDED.assistance_category, updated_at = EXCLUDED.updated_at",
+        )
+        .bind(col(|p| p.psn_no.clone()))
+        .bind(col(|p| p.certno.clone()))
+        .bind(col(|p| p.psn_name.clone()))
+        .bind(col(|p| p.insutype.clone()))
+        .bind(chunk.iter().map(|p| p.retired).collect::<Vec<_>>())
+        .bind(col(|p| p.insuplc_admdvs.clone()))
+        .bind(chunk.iter().map(|p| p.account_balance_fen).collect::<Vec<_>>())
+        .bind(chunk.iter().map(|p| p.assistance_category.clone()).collect::<Vec<_>>())
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn person_by_certno(conn: &mut PgConnection, certno: &str) -> Result<Option<PersonRow>> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE certno = $1");
     Ok(sqlx::query_as(&sql).bind(certno).fetch_optional(conn).await?)

@@ -14,12 +14,14 @@ use medclear_common::{
     Error, Result,
     clock::{CHINA, Clock},
     codes::{Admdvs, FixmedinsCode, PsnNo},
+    rows::{Fields, Rejection, RowError},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
 use crate::{
     calc::{self, Accumulators, Breakdown, Line, Person, Visit},
+    persons,
     policies::PolicyBook,
     repo::{self, EventRow, SettlementRow},
 };
@@ -116,6 +118,35 @@ impl Settlements {
         }
         let mut conn = self.pool.acquire().await?;
         repo::upsert_person(&mut conn, person, self.clock.now()).await
+    }
+
+    /// Imports person rows (see [`crate::persons`]): the good ones in one transaction, each bad
+    /// one (or a repeated `psn_no` / `certno`) reported with its reason.
+    pub async fn import_persons(&self, rows: &[(u64, Fields)]) -> Result<(u64, Vec<Rejection>)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut people = Vec::new();
+        let mut rejections = Vec::new();
+        for (row_no, fields) in rows {
+            let parsed = persons::person(fields).and_then(|p| {
+                if seen.insert(p.psn_no.clone()) && seen.insert(p.certno.clone()) {
+                    Ok(p)
+                } else {
+                    Err(RowError::new(
+                        "duplicate_row",
+                        Some("psn_no"),
+                        format!("{} (or its certno) appears twice in this file", p.psn_no),
+                    ))
+                }
+            });
+            match parsed {
+                Ok(p) => people.push(p),
+                Err(error) => rejections.push(Rejection::new(*row_no, error)),
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        repo::upsert_persons(&mut tx, &people, self.clock.now()).await?;
+        tx.commit().await?;
+        Ok((u64::try_from(people.len()).unwrap_or(u64::MAX), rejections))
     }
 
     /// The person with this certificate number (national transaction 1101).

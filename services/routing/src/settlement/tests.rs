@@ -188,3 +188,28 @@ async fn refusals_write_nothing(pool: PgPool) {
     store.settle(request("M5", 100000)).await.unwrap();
     assert_eq!(store.events_after(0, 10).await.unwrap()[0].seq, 1);
 }
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn persons_import_with_a_reason_for_each_bad_row(pool: PgPool) {
+    let store = store(&pool).await;
+    let people = crate::persons::demo_persons(42, 2);
+    let mut rows: Vec<(u64, medclear_common::rows::Fields)> =
+        people.iter().zip(2u64..).map(|(p, line)| (line, crate::persons::row_of(p))).collect();
+    let mut bad = crate::persons::row_of(&people[0]);
+    bad.insert("psn_no".into(), "PBAD".into());
+    bad.insert("certno".into(), "110105194912310021".into());
+    rows.push((100, bad));
+    rows.push((101, crate::persons::row_of(&people[1])));
+    let (accepted, rejections) = store.import_persons(&rows).await.unwrap();
+    assert_eq!(accepted, 64);
+    let reasons: Vec<(u64, &str)> =
+        rejections.iter().map(|r| (r.row_no, r.reason.as_str())).collect();
+    assert_eq!(reasons, [(100, "invalid_certno"), (101, "duplicate_row")]);
+    assert_eq!(count(&pool, "persons").await, 65, "64 imported, plus the one the test set up");
+    let found = store.person_by_certno(&people[5].certno).await.unwrap();
+    assert_eq!(found, people[5]);
+    assert_eq!(
+        store.person_by_certno("11010519491231002X").await.unwrap_err().reason(),
+        "person_not_found"
+    );
+}
