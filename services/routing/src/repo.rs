@@ -205,11 +205,13 @@ pub struct SettlementRow {
     pub contribution: Value,
     pub answer: Value,
     pub cancelled_by: Option<String>,
+    pub mdtrt_id: Option<String>,
 }
 
 const SETTLEMENT_COLUMNS: &str = "setl_id, sender, msgid, request_body, kind, orig_setl_id, \
      psn_no, insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt, \
-     acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, cancelled_by";
+     acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, cancelled_by, \
+     mdtrt_id";
 
 pub async fn settlement_by_msgid(
     conn: &mut PgConnection,
@@ -237,8 +239,8 @@ pub async fn insert_settlement(
     sqlx::query(
         "INSERT INTO settlements (setl_id, sender, msgid, request_body, kind, orig_setl_id, psn_no,
              insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt,
-             acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+             acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, mdtrt_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(&s.setl_id)
     .bind(&s.sender)
@@ -260,6 +262,7 @@ pub async fn insert_settlement(
     .bind(&s.breakdown)
     .bind(&s.contribution)
     .bind(&s.answer)
+    .bind(&s.mdtrt_id)
     .execute(&mut *conn)
     .await?;
     for part in details {
@@ -332,4 +335,169 @@ pub async fn events_after(
     .bind(limit)
     .fetch_all(conn)
     .await?)
+}
+
+/// A registered visit.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct VisitRow {
+    pub mdtrt_id: String,
+    pub fixmedins_code: String,
+    pub msgid: String,
+    pub request_body: String,
+    pub psn_no: String,
+    pub med_type: i16,
+    pub mdtrtarea_admvs: String,
+    pub hospital_level: String,
+    pub begin_date: chrono::NaiveDate,
+    pub end_date: Option<chrono::NaiveDate>,
+    pub diagnosis_code: String,
+    pub disease_code: String,
+    pub emergency: bool,
+    pub status: String,
+    pub setl_id: Option<String>,
+}
+
+const VISIT_COLUMNS: &str = "mdtrt_id, fixmedins_code, msgid, request_body, psn_no, med_type, \
+     mdtrtarea_admvs, hospital_level, begin_date, end_date, diagnosis_code, disease_code, \
+     emergency, status, setl_id";
+
+pub async fn insert_visit(conn: &mut PgConnection, v: &VisitRow) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO visits ({VISIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    );
+    sqlx::query(&sql)
+        .bind(&v.mdtrt_id)
+        .bind(&v.fixmedins_code)
+        .bind(&v.msgid)
+        .bind(&v.request_body)
+        .bind(&v.psn_no)
+        .bind(v.med_type)
+        .bind(&v.mdtrtarea_admvs)
+        .bind(&v.hospital_level)
+        .bind(v.begin_date)
+        .bind(v.end_date)
+        .bind(&v.diagnosis_code)
+        .bind(&v.disease_code)
+        .bind(v.emergency)
+        .bind(&v.status)
+        .bind(&v.setl_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn visit_by_msgid(
+    conn: &mut PgConnection,
+    sender: &str,
+    msgid: &str,
+) -> Result<Option<VisitRow>> {
+    let sql =
+        format!("SELECT {VISIT_COLUMNS} FROM visits WHERE fixmedins_code = $1 AND msgid = $2");
+    Ok(sqlx::query_as(&sql).bind(sender).bind(msgid).fetch_optional(conn).await?)
+}
+
+/// The visit, locked until the transaction ends.
+pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1 FOR UPDATE");
+    Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
+}
+
+pub async fn update_visit(
+    conn: &mut PgConnection,
+    mdtrt_id: &str,
+    status: &str,
+    end_date: Option<chrono::NaiveDate>,
+    setl_id: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE visits SET status = $2, end_date = $3, setl_id = $4 WHERE mdtrt_id = $1")
+        .bind(mdtrt_id)
+        .bind(status)
+        .bind(end_date)
+        .bind(setl_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A fee line of a visit.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct FeeLineRow {
+    pub feedetl_sn: String,
+    pub local_code: String,
+    pub national_code: String,
+    pub price_fen: i64,
+    pub quantity: rust_decimal::Decimal,
+    pub fee_date: chrono::NaiveDate,
+    pub cancelled: bool,
+}
+
+/// The visit's lines (all of them, cancelled ones too), by line number.
+pub async fn fee_lines(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Vec<FeeLineRow>> {
+    Ok(sqlx::query_as(
+        "SELECT feedetl_sn, local_code, national_code, price_fen, quantity, fee_date, cancelled
+         FROM fee_lines WHERE mdtrt_id = $1 ORDER BY feedetl_sn",
+    )
+    .bind(mdtrt_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn insert_fee_line(
+    conn: &mut PgConnection,
+    mdtrt_id: &str,
+    l: &FeeLineRow,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, local_code, national_code, price_fen, quantity, fee_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(mdtrt_id)
+    .bind(&l.feedetl_sn)
+    .bind(&l.local_code)
+    .bind(&l.national_code)
+    .bind(l.price_fen)
+    .bind(l.quantity)
+    .bind(l.fee_date)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the named lines of a visit (all when `feedetl_sn` is empty).
+pub async fn cancel_fee_lines(
+    conn: &mut PgConnection,
+    mdtrt_id: &str,
+    feedetl_sn: &[String],
+) -> Result<()> {
+    sqlx::query("UPDATE fee_lines SET cancelled = true WHERE mdtrt_id = $1 AND (cardinality($2::TEXT[]) = 0 OR feedetl_sn = ANY($2))")
+        .bind(mdtrt_id)
+        .bind(feedetl_sn)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records the settlement that closed a visit (or, with `None`, reopens it after a
+/// cancellation: back to discharged when it has a discharge date, else open).
+pub async fn set_visit_settlement(
+    conn: &mut PgConnection,
+    mdtrt_id: &str,
+    setl_id: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE visits SET setl_id = $2,
+             status = CASE WHEN $2::TEXT IS NOT NULL THEN 'settled'
+                           WHEN end_date IS NOT NULL THEN 'discharged' ELSE 'open' END
+         WHERE mdtrt_id = $1",
+    )
+    .bind(mdtrt_id)
+    .bind(setl_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn person(conn: &mut PgConnection, psn_no: &str) -> Result<Option<PersonRow>> {
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE psn_no = $1");
+    Ok(sqlx::query_as(&sql).bind(psn_no).fetch_optional(conn).await?)
 }

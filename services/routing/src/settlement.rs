@@ -36,6 +36,13 @@ pub struct SettleRequest {
     pub mdtrtarea_admvs: String,
     pub visit: Visit,
     pub lines: Vec<Line>,
+    /// What the sender asked, as compared on a retry (empty: this request itself). A visit's
+    /// settlement uses the visit and the options, not the lines resolved for it.
+    #[serde(default)]
+    pub replay_key: String,
+    /// The visit this settles, if any: settled with it, reopened by a cancellation.
+    #[serde(default)]
+    pub mdtrt_id: Option<String>,
 }
 
 /// What a settlement or cancellation answers, and answers again to a retry.
@@ -166,8 +173,31 @@ impl Settlements {
         repo::events_after(&mut conn, after_seq, limit).await
     }
 
+    /// The stored answer of `msgid`, if the sender sent it before with this replay key.
+    pub async fn replay(
+        &self,
+        sender: &str,
+        msgid: &str,
+        replay_key: &str,
+    ) -> Result<Option<SettlementAnswer>> {
+        let mut conn = self.pool.acquire().await?;
+        match repo::settlement_by_msgid(&mut conn, sender, msgid).await? {
+            Some(earlier) => replay(earlier, replay_key).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Settles a visit (2207/2304), once per message id.
     pub async fn settle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
+        self.run(request, true).await
+    }
+
+    /// Computes a settlement as `settle` would, and keeps nothing (2206/2303).
+    pub async fn presettle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
+        self.run(request, false).await
+    }
+
+    async fn run(&self, request: SettleRequest, persist: bool) -> Result<SettlementAnswer> {
         FixmedinsCode::parse(&request.sender)
             .map_err(|e| Error::invalid("fixmedins_code", "invalid_code", e.to_string()))?;
         check_msgid(&request.msgid)?;
@@ -211,6 +241,10 @@ impl Settlements {
             setl_time: now,
             breakdown: breakdown.clone(),
         };
+        if !persist {
+            // Dropping the transaction undoes the locks' side effects (a new accumulator row).
+            return Ok(SettlementAnswer { kind: "presettlement".into(), ..answer });
+        }
         let row = SettlementRow {
             setl_id: answer.setl_id.clone(),
             sender: request.sender.clone(),
@@ -233,8 +267,12 @@ impl Settlements {
             contribution: json(&breakdown.accumulators.minus(&before))?,
             answer: json(&answer)?,
             cancelled_by: None,
+            mdtrt_id: request.mdtrt_id.clone(),
         };
         insert_or_refuse(&mut tx, &row, &breakdown.setldetail, &request.msgid).await?;
+        if let Some(mdtrt_id) = &request.mdtrt_id {
+            repo::set_visit_settlement(&mut tx, mdtrt_id, Some(&row.setl_id)).await?;
+        }
         repo::store_accumulators(&mut tx, &person.psn_no, date.year(), &breakdown.accumulators)
             .await?;
         repo::set_balance(&mut tx, &person.psn_no, person.account_balance_fen - breakdown.acct_pay)
@@ -328,8 +366,12 @@ impl Settlements {
             contribution: json(&restored.minus(&current))?,
             answer: json(&answer)?,
             cancelled_by: None,
+            mdtrt_id: None,
         };
         insert_or_refuse(&mut tx, &row, &[], msgid).await?;
+        if let Some(mdtrt_id) = &original.mdtrt_id {
+            repo::set_visit_settlement(&mut tx, mdtrt_id, None).await?;
+        }
         repo::mark_cancelled(&mut tx, setl_id, &row.setl_id).await?;
         repo::store_accumulators(&mut tx, &original.psn_no, original.year, &restored).await?;
         repo::set_balance(&mut tx, &person.psn_no, person.account_balance_fen + original.acct_pay)

@@ -54,6 +54,8 @@ fn request(msgid: &str, price_fen: i64) -> SettleRequest {
             selfpay_ratio: Decimal::ZERO,
             price_cap_fen: None,
         }],
+        replay_key: String::new(),
+        mdtrt_id: None,
     }
 }
 
@@ -212,4 +214,17 @@ async fn persons_import_with_a_reason_for_each_bad_row(pool: PgPool) {
         store.person_by_certno("11010519491231002X").await.unwrap_err().reason(),
         "person_not_found"
     );
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn a_presettlement_computes_the_same_and_keeps_nothing(pool: PgPool) {
+    let store = store(&pool).await;
+    let pre = store.presettle(request("P1", 200000)).await.unwrap();
+    assert_eq!(pre.kind, "presettlement");
+    for table in ["settlements", "events", "accumulators"] {
+        assert_eq!(count(&pool, table).await, 0, "{table}");
+    }
+    let settled = store.settle(request("M1", 200000)).await.unwrap();
+    assert_eq!(settled.breakdown, pre.breakdown);
+    assert_eq!(balance(&store).await, 0, "the presettlement did not touch the account");
 }
