@@ -9,10 +9,14 @@
 //!   settlement, its fund details, the accumulators, the account and a gap-free outbox event
 //!   in one transaction.
 //!
-//! Still to come (see the notes): the visit lifecycle over gRPC with coverage and
-//! catalogue checks, routing by home province, and the event stream for clearing.
+//! * [`lifecycle`]: a hospital's visit from registration to settlement; settling checks
+//!   coverage with the filing service and resolves lines with the catalogue, over gRPC.
+//!
+//! Still to come (see the notes): this service's own gRPC surface and process,
+//! routing by home province, and the event stream for clearing.
 
 pub mod calc;
+pub mod lifecycle;
 pub mod persons;
 pub mod policies;
 pub mod policy;

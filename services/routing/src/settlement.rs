@@ -173,6 +173,11 @@ impl Settlements {
         repo::events_after(&mut conn, after_seq, limit).await
     }
 
+    /// Today in China, by this store's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today()
+    }
+
     /// The stored answer of `msgid`, if the sender sent it before with this replay key.
     pub async fn replay(
         &self,
@@ -205,10 +210,15 @@ impl Settlements {
             .map_err(|e| Error::invalid("psn_no", "invalid_code", e.to_string()))?;
         let treating = Admdvs::parse(&request.mdtrtarea_admvs)
             .map_err(|e| Error::invalid("mdtrtarea_admvs", "invalid_code", e.to_string()))?;
-        let body = serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?;
+        let body = if request.replay_key.is_empty() {
+            serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?
+        } else {
+            request.replay_key.clone()
+        };
         let mut tx = self.pool.begin().await?;
-        if let Some(earlier) =
-            repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
+        if persist
+            && let Some(earlier) =
+                repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
         {
             return replay(earlier, &body);
         }
@@ -216,10 +226,21 @@ impl Settlements {
             Error::not_found("person_not_found", format!("no insured person {}", request.psn_no))
         })?;
         // A twin of this request may have committed while we waited for the person.
-        if let Some(earlier) =
-            repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
+        if persist
+            && let Some(earlier) =
+                repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
         {
             return replay(earlier, &body);
+        }
+        // A visit settles once, whatever msgids two concurrent requests carry.
+        if let Some(mdtrt_id) = &request.mdtrt_id
+            && let Some(visit) = repo::lock_visit(&mut tx, mdtrt_id).await?
+            && visit.status == "settled"
+        {
+            return Err(Error::precondition(
+                "already_settled",
+                format!("visit {mdtrt_id} is settled already"),
+            ));
         }
         let now = self.clock.now();
         let date = now.with_timezone(&CHINA).date_naive();

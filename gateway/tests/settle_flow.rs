@@ -1,0 +1,304 @@
+//! A visit from registration to settlement, with the filing and catalogue services answering
+//! over gRPC and every amount checked to the fen.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::{collections::HashMap, sync::Arc};
+
+use medclear_common::config::DbConfig;
+use medclear_proto::{
+    catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient},
+    filing::v1::filing_service_client::FilingServiceClient,
+};
+use medclear_routing::{
+    calc::MedType,
+    lifecycle::{Lifecycle, NewFeeLine, NewVisit},
+    policies::PolicyBook,
+    policy::HospitalLevel,
+    repo::PersonRow,
+    settlement::Settlements,
+};
+use rust_decimal::Decimal;
+use serde_json::json;
+use support::Harness;
+
+const HOSPITAL: &str = "H44030000001";
+const TODAY: &str = "2026-03-02";
+
+async fn import(
+    client: &mut CatalogServiceClient<tonic::transport::Channel>,
+    target: pb::ImportTarget,
+    rows: &[&[(&str, &str)]],
+) {
+    let mut messages = vec![pb::ImportRequest {
+        part: Some(pb::import_request::Part::Header(pb::ImportHeader {
+            target: target.into(),
+            source: "t".into(),
+            all_or_nothing: true,
+            operator: "t".into(),
+        })),
+    }];
+    for (i, row) in rows.iter().enumerate() {
+        let fields: HashMap<String, String> =
+            row.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        messages.push(pb::ImportRequest {
+            part: Some(pb::import_request::Part::Row(pb::ImportRow {
+                row_no: u64::try_from(i).unwrap(),
+                fields,
+            })),
+        });
+    }
+    let report = client.import(tokio_stream::iter(messages)).await.unwrap().into_inner();
+    assert!(report.committed, "{report:?}");
+}
+
+fn person(psn_no: &str, certno: &str) -> PersonRow {
+    PersonRow {
+        psn_no: psn_no.into(),
+        certno: certno.into(),
+        psn_name: "张三".into(),
+        insutype: "310".into(),
+        retired: false,
+        insuplc_admdvs: "420200".into(),
+        account_balance_fen: 0,
+        assistance_category: None,
+    }
+}
+
+fn visit(msgid: &str, psn_no: &str, emergency: bool) -> NewVisit {
+    NewVisit {
+        fixmedins_code: HOSPITAL.into(),
+        msgid: msgid.into(),
+        psn_no: psn_no.into(),
+        med_type: MedType::Inpatient,
+        mdtrtarea_admvs: "440300".into(),
+        hospital_level: HospitalLevel::Tertiary,
+        begin_date: TODAY.parse().unwrap(),
+        diagnosis_code: "I10.x00x002".into(),
+        emergency,
+        disease_code: String::new(),
+    }
+}
+
+fn line(sn: &str, local: &str, price_fen: i64, quantity: i64) -> NewFeeLine {
+    NewFeeLine {
+        feedetl_sn: sn.into(),
+        local_code: local.into(),
+        national_code: String::new(),
+        price_fen,
+        quantity: Decimal::from(quantity),
+        fee_date: "2026-03-03".parse().unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so() {
+    let h = Harness::start(TODAY).await;
+    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
+    import(
+        &mut catalog,
+        pb::ImportTarget::Items,
+        &[
+            &[
+                ("code", "XL02BBA326A001010102180"),
+                ("kind", "western_drug"),
+                ("name", "甲药"),
+                ("begin_date", "2024-01-01"),
+            ],
+            &[
+                ("code", "003401000230600"),
+                ("kind", "service"),
+                ("name", "乙项目"),
+                ("begin_date", "2024-01-01"),
+            ],
+        ],
+    )
+    .await;
+    import(
+        &mut catalog,
+        pb::ImportTarget::Coverage,
+        &[
+            &[
+                ("scope", "000000"),
+                ("code", "XL02BBA326A001010102180"),
+                ("class", "A"),
+                ("begin_date", "2024-01-01"),
+            ],
+            &[
+                ("scope", "000000"),
+                ("code", "003401000230600"),
+                ("class", "B"),
+                ("selfpay_ratio", "0.10"),
+                ("begin_date", "2024-01-01"),
+            ],
+        ],
+    )
+    .await;
+    import(
+        &mut catalog,
+        pb::ImportTarget::Mappings,
+        &[
+            &[
+                ("fixmedins_code", HOSPITAL),
+                ("local_code", "L001"),
+                ("national_code", "XL02BBA326A001010102180"),
+                ("begin_date", "2024-01-01"),
+            ],
+            &[
+                ("fixmedins_code", HOSPITAL),
+                ("local_code", "L002"),
+                ("national_code", "003401000230600"),
+                ("begin_date", "2024-01-01"),
+            ],
+        ],
+    )
+    .await;
+
+    let schema = format!("routing_test_{}", uuid::Uuid::new_v4().simple());
+    let pool = medclear_routing::connect(&DbConfig::new(support::database_url(), schema.clone()))
+        .await
+        .unwrap();
+    let store =
+        Settlements::new(pool.clone(), Arc::new(h.clock.clone()), PolicyBook::seeded().unwrap());
+    store.upsert_person(&person("P420200001", "42020219600101001X")).await.unwrap();
+    store.upsert_person(&person("P420200002", "420202196001010027")).await.unwrap();
+    let filing = FilingServiceClient::connect(h.grpc.clone()).await.unwrap();
+    let life = Lifecycle::new(pool.clone(), store, filing, catalog.clone());
+
+    // Admitted in Shenzhen without a filing: the lines can be recorded, the settlement is refused.
+    let v = life.register_visit(visit("V1", "P420200001", false)).await.unwrap();
+    assert_eq!(
+        life.register_visit(visit("V1", "P420200001", false)).await.unwrap(),
+        v,
+        "same msgid, same visit"
+    );
+    let (count, total) = life
+        .upload_lines(
+            HOSPITAL,
+            &v.mdtrt_id,
+            &[line("1", "L001", 10000, 10), line("2", "L002", 5000, 20)],
+        )
+        .await
+        .unwrap();
+    assert_eq!((count, total), (2, 200000));
+    life.upload_lines(HOSPITAL, &v.mdtrt_id, &[line("1", "L001", 10000, 10)]).await.unwrap();
+    let conflict = life
+        .upload_lines(HOSPITAL, &v.mdtrt_id, &[line("1", "L001", 10000, 11)])
+        .await
+        .unwrap_err();
+    assert_eq!(conflict.reason(), "line_conflict");
+    let not_yet = life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap_err();
+    assert_eq!(not_yet.reason(), "not_discharged");
+    life.discharge(HOSPITAL, &v.mdtrt_id, "2026-03-05".parse().unwrap()).await.unwrap();
+    let refused = life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap_err();
+    assert_eq!(refused.reason(), "not_filed", "{refused}");
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM settlements")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // The patient files (referral to Guangdong) before discharge settlement; now it settles.
+    let (status, _) = h.post("/api/v1/filings", &json!({"psn_no": "P420200001", "insuplc_admdvs": "420200", "mdtrtarea_admvs": "440000", "category": "referral", "begin_date": TODAY})).await;
+    assert_eq!(status, 201);
+    // Lines: 甲 10000 × 10 = 100000; 乙 5000 × 20 = 100000 with 10 % first self-pay 10000.
+    // In scope 190000; Huangshi tertiary deductible 80000; base 110000 at 90 % less 10 points
+    // (referral) = 80 % → pooling 88000. Patient 200000 − 88000 = 112000, in cash.
+    let pre = life.settle(HOSPITAL, "P1", &v.mdtrt_id, false, false).await.unwrap().0;
+    assert_eq!(pre.kind, "presettlement");
+    let (settled, basis) = life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap();
+    assert_eq!(basis, "filing");
+    let b = &settled.breakdown;
+    assert_eq!(
+        (
+            b.medfee_sumamt,
+            b.preselfpay_amt,
+            b.inscp_scp_amt,
+            b.act_pay_dedc,
+            b.hifp_pay,
+            b.psn_cash_pay
+        ),
+        (200000, 10000, 190000, 80000, 88000, 112000)
+    );
+    assert_eq!(pre.breakdown, settled.breakdown, "pre-settlement computed the same");
+    assert_eq!(
+        life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap().0,
+        settled,
+        "a retry gets the stored answer"
+    );
+    assert_eq!(
+        life.settle(HOSPITAL, "S2", &v.mdtrt_id, false, true).await.unwrap_err().reason(),
+        "already_settled"
+    );
+
+    // Cancel, settle again, then reverse that one by its msgid: all back to nothing.
+    life.cancel_settlement(HOSPITAL, "C1", &settled.setl_id).await.unwrap();
+    let again = life.settle(HOSPITAL, "S3", &v.mdtrt_id, false, true).await.unwrap().0;
+    assert_eq!(again.breakdown.hifp_pay, 88000);
+    let reversed = life.reverse(HOSPITAL, "R1", "S3").await.unwrap();
+    assert_eq!(reversed.orig_setl_id.as_deref(), Some(again.setl_id.as_str()));
+    let events = life.store().events_after(0, 10).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.obligation_fen).sum::<i64>(), 0, "every obligation undone");
+    assert_eq!(events.len(), 4);
+
+    // An emergency without any filing counts as filed (and as referral/emergency for the rate).
+    let e = life.register_visit(visit("V2", "P420200002", true)).await.unwrap();
+    life.upload_lines(HOSPITAL, &e.mdtrt_id, &[line("1", "L001", 10000, 10)]).await.unwrap();
+    life.discharge(HOSPITAL, &e.mdtrt_id, "2026-03-03".parse().unwrap()).await.unwrap();
+    let (_, basis) = life.settle(HOSPITAL, "S4", &e.mdtrt_id, false, true).await.unwrap();
+    assert_eq!(basis, "emergency_unfiled");
+
+    // Bad input changes nothing.
+    let mut negative = line("9", "L001", 100, 1);
+    negative.quantity = Decimal::NEGATIVE_ONE;
+    assert_eq!(
+        life.upload_lines(HOSPITAL, &e.mdtrt_id, &[negative]).await.unwrap_err().reason(),
+        "visit_state",
+        "settled visits take no lines"
+    );
+    let other = life.register_visit(visit("V3", "P420200001", false)).await.unwrap();
+    let mut negative = line("9", "L001", 100, 1);
+    negative.quantity = Decimal::NEGATIVE_ONE;
+    assert_eq!(
+        life.upload_lines(HOSPITAL, &other.mdtrt_id, &[negative]).await.unwrap_err().reason(),
+        "invalid_quantity"
+    );
+    assert_eq!(
+        life.upload_lines(HOSPITAL, &other.mdtrt_id, &[line("9", "L001", 0, 1)])
+            .await
+            .unwrap_err()
+            .reason(),
+        "invalid_price"
+    );
+    assert_eq!(
+        life.settle(HOSPITAL, "S9", "VNOSUCH", false, true).await.unwrap_err().reason(),
+        "visit_not_found"
+    );
+    assert_eq!(
+        life.settle("H11000000001", "S9", &other.mdtrt_id, false, true).await.unwrap_err().reason(),
+        "visit_not_found",
+        "another hospital's visit"
+    );
+    let unmapped = life.register_visit(visit("V4", "P420200001", false)).await.unwrap();
+    life.upload_lines(HOSPITAL, &unmapped.mdtrt_id, &[line("1", "L999", 100, 1)]).await.unwrap();
+    life.discharge(HOSPITAL, &unmapped.mdtrt_id, "2026-03-04".parse().unwrap()).await.unwrap();
+    let lines_refused =
+        life.settle(HOSPITAL, "S10", &unmapped.mdtrt_id, false, true).await.unwrap_err();
+    assert_eq!(lines_refused.reason(), "lines_refused");
+    assert!(lines_refused.to_string().contains("unmapped"));
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM fee_lines WHERE mdtrt_id = $1")
+            .bind(&other.mdtrt_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        0
+    );
+
+    sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&pool).await.unwrap();
+    h.finish().await;
+}
