@@ -61,6 +61,9 @@ enum Command {
         /// The catalogue service's gRPC endpoint.
         #[arg(long, env = "CATALOG_ENDPOINT", default_value = "http://127.0.0.1:50052")]
         catalog_endpoint: String,
+        /// The routing service's gRPC endpoint.
+        #[arg(long, env = "ROUTING_ENDPOINT", default_value = "http://127.0.0.1:50053")]
+        routing_endpoint: String,
     },
 }
 
@@ -128,10 +131,13 @@ async fn run(cli: Cli) -> Result<()> {
             let _telemetry = telemetry::init("medclear-bench")?;
             bench::run(command).await
         }
-        Command::Gateway { http, filing_endpoint, catalog_endpoint } => {
+        Command::Gateway { http, filing_endpoint, catalog_endpoint, routing_endpoint } => {
             let _telemetry = telemetry::init("medclear-gateway")?;
-            let state =
-                AppState::new(&Upstreams { filing: filing_endpoint, catalog: catalog_endpoint })?;
+            let state = AppState::new(&Upstreams {
+                filing: filing_endpoint,
+                catalog: catalog_endpoint,
+                routing: routing_endpoint,
+            })?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await
                 .map_err(|e| Error::Internal(format!("cannot listen on {http}: {e}")))?;

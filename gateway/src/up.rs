@@ -10,7 +10,11 @@ use std::{
     time::Duration,
 };
 
-use medclear_common::{Error, Result, clock::Clock, config, config::DbConfig};
+use medclear_common::{Error, Result, clock::Clock, config, config::DbConfig, server::channel};
+use medclear_proto::{
+    catalog::v1::catalog_service_client::CatalogServiceClient,
+    filing::v1::filing_service_client::FilingServiceClient,
+};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -166,9 +170,30 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
     tasks.push(("catalog", tokio::spawn(medclear_catalog::serve(listener, catalog, stop()))));
     services.push(RunningService { name: "catalog", addr, database: place, pool, db });
 
+    let filing_url = format!("http://{}", services[0].addr);
+    let catalog_url = format!("http://{}", services[1].addr);
+    let (db_config, db, place) = database("routing", options).await?;
+    let pool = medclear_routing::connect(&db_config).await?;
+    let store = medclear_routing::settlement::Settlements::new(
+        pool.clone(),
+        clock.clone(),
+        medclear_routing::policies::PolicyBook::seeded()?,
+    );
+    let lifecycle = medclear_routing::lifecycle::Lifecycle::new(
+        pool.clone(),
+        store,
+        FilingServiceClient::new(channel("filing", &filing_url)?),
+        CatalogServiceClient::new(channel("catalog", &catalog_url)?),
+    );
+    let listener = bind(service_addr(options, 2), "routing service").await?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    tasks.push(("routing", tokio::spawn(medclear_routing::serve(listener, lifecycle, stop()))));
+    services.push(RunningService { name: "routing", addr, database: place, pool, db });
+
     let upstreams = Upstreams {
-        filing: format!("http://{}", services[0].addr),
-        catalog: format!("http://{}", services[1].addr),
+        filing: filing_url,
+        catalog: catalog_url,
+        routing: format!("http://{}", services[2].addr),
     };
     let state = AppState::new(&upstreams)?;
     let listener = bind(options.http, "gateway").await?;

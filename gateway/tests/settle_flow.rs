@@ -302,3 +302,96 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&pool).await.unwrap();
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lifecycle_over_the_json_api() {
+    let h = Harness::start(TODAY).await;
+    let (status, health) = h.get("/healthz").await;
+    assert_eq!((status, health["services"]["routing"].as_str()), (200, Some("serving")));
+    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
+    import(
+        &mut catalog,
+        pb::ImportTarget::Items,
+        &[&[
+            ("code", "XL02BBA326A001010102180"),
+            ("kind", "western_drug"),
+            ("name", "甲药"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    import(
+        &mut catalog,
+        pb::ImportTarget::Coverage,
+        &[&[
+            ("scope", "000000"),
+            ("code", "XL02BBA326A001010102180"),
+            ("class", "A"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    import(
+        &mut catalog,
+        pb::ImportTarget::Mappings,
+        &[&[
+            ("fixmedins_code", HOSPITAL),
+            ("local_code", "L001"),
+            ("national_code", "XL02BBA326A001010102180"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    let store = Settlements::new(
+        h.routing_pool.clone(),
+        Arc::new(h.clock.clone()),
+        PolicyBook::seeded().unwrap(),
+    );
+    store.upsert_person(&person("P420200001", "42020219600101001X")).await.unwrap();
+
+    let (status, p) = h.get("/api/v1/persons?certno=42020219600101001X").await;
+    assert_eq!((status, p["psn_no"].as_str()), (200, Some("P420200001")));
+    let (status, v) = h
+        .post("/api/v1/visits", &json!({"fixmedins_code": HOSPITAL, "msgid": "V1", "psn_no": "P420200001", "med_type": 11,
+            "mdtrtarea_admvs": "440300", "hospital_level": "tertiary", "begin_date": TODAY}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["mdtrt_id"].as_str().unwrap().to_owned();
+    let (status, lines) = h
+        .post(&format!("/api/v1/visits/{id}/fee-lines"), &json!({"fixmedins_code": HOSPITAL, "msgid": "F1",
+            "lines": [{"feedetl_sn": "1", "local_code": "L001", "price_fen": 2500, "quantity": "4", "fee_date": TODAY}]}))
+        .await;
+    assert_eq!((status, lines["total_fen"].as_i64()), (200, Some(10000)));
+    let settle = format!("/api/v1/visits/{id}/settle");
+    let (status, error) =
+        h.post(&settle, &json!({"fixmedins_code": HOSPITAL, "msgid": "S1"})).await;
+    assert_eq!((status, error["code"].as_str()), (409, Some("not_filed")));
+    h.post("/api/v1/filings", &json!({"psn_no": "P420200001", "insuplc_admdvs": "420200", "mdtrtarea_admvs": "440000", "category": "other_temporary", "begin_date": TODAY})).await;
+    // General outpatient (Huangshi employees, default outpatient rules): yearly deductible
+    // 20000 fen takes 10000 of 10000, so the pool pays nothing and the patient all 10000.
+    let (status, s) = h.post(&settle, &json!({"fixmedins_code": HOSPITAL, "msgid": "S1"})).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (
+            s["medfee_sumamt_fen"].as_i64(),
+            s["act_pay_dedc_fen"].as_i64(),
+            s["hifp_pay_fen"].as_i64(),
+            s["psn_cash_pay_fen"].as_i64()
+        ),
+        (Some(10000), Some(10000), Some(0), Some(10000))
+    );
+    assert_eq!(s["coverage_basis"], "filing");
+    let (_, events) = h.get("/api/v1/settlement-events?after_seq=0").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+    assert_eq!(events["events"][0]["obligation_fen"], 0, "nothing advanced by the funds");
+    let (status, undone) = h
+        .post(
+            "/api/v1/reversals",
+            &json!({"fixmedins_code": HOSPITAL, "msgid": "R1", "omsgid": "S1"}),
+        )
+        .await;
+    assert_eq!((status, undone["kind"].as_str()), (200, Some("cancellation")));
+    let (status, error) = h.post(&format!("/api/v1/visits/{id}/fee-lines"), &json!({"fixmedins_code": HOSPITAL, "lines": [{"feedetl_sn": "2", "local_code": "L001", "price_fen": 1, "quantity": "-1", "fee_date": TODAY}]})).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("invalid_quantity")));
+    h.finish().await;
+}

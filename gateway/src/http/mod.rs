@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod error;
 pub mod filings;
 pub mod json;
+pub mod routing;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -16,13 +17,15 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use medclear_common::server::channel;
 use medclear_proto::{
     catalog::v1::catalog_service_client::CatalogServiceClient,
     filing::v1::filing_service_client::FilingServiceClient,
+    routing::v1::routing_service_client::RoutingServiceClient,
 };
 use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -36,6 +39,8 @@ pub struct Upstreams {
     pub filing: String,
     /// e.g. `http://127.0.0.1:50052`
     pub catalog: String,
+    /// e.g. `http://127.0.0.1:50053`
+    pub routing: String,
 }
 
 /// A service the gateway depends on, for `/healthz`.
@@ -50,6 +55,7 @@ struct Dependency {
 struct Inner {
     filing: FilingServiceClient<Channel>,
     catalog: CatalogServiceClient<Channel>,
+    routing: RoutingServiceClient<Channel>,
     dependencies: Vec<Dependency>,
 }
 
@@ -57,24 +63,17 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct AppState(Arc<Inner>);
 
-/// How long the gateway waits for a service's answer.
-const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(15);
-
-fn channel(name: &str, url: &str) -> Result<Channel, medclear_common::Error> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| medclear_common::Error::Internal(format!("{name} endpoint {url:?}: {e}")))?;
-    Ok(endpoint.connect_timeout(Duration::from_secs(2)).timeout(UPSTREAM_TIMEOUT).connect_lazy())
-}
-
 impl AppState {
     /// Clients for `upstreams`; connections are made on first use and re-made after failures.
     pub fn new(upstreams: &Upstreams) -> Result<Self, medclear_common::Error> {
         let filing = channel("filing", &upstreams.filing)?;
         let catalog = channel("catalog", &upstreams.catalog)?;
+        let routing = channel("routing", &upstreams.routing)?;
         Ok(Self(Arc::new(Inner {
             filing: FilingServiceClient::new(filing.clone()),
             catalog: CatalogServiceClient::new(catalog.clone())
                 .max_decoding_message_size(64 * 1024 * 1024),
+            routing: RoutingServiceClient::new(routing.clone()),
             dependencies: vec![
                 Dependency {
                     name: "filing",
@@ -86,6 +85,11 @@ impl AppState {
                     service: medclear_catalog::SERVICE_NAME,
                     health: HealthClient::new(catalog),
                 },
+                Dependency {
+                    name: "routing",
+                    service: medclear_routing::SERVICE_NAME,
+                    health: HealthClient::new(routing),
+                },
             ],
         })))
     }
@@ -96,6 +100,10 @@ impl AppState {
 
     pub(crate) fn catalog(&self) -> CatalogServiceClient<Channel> {
         self.0.catalog.clone()
+    }
+
+    pub(crate) fn routing(&self) -> RoutingServiceClient<Channel> {
+        self.0.routing.clone()
     }
 }
 
@@ -127,6 +135,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/catalog/mappings/revoke", post(catalog::revoke_mapping))
         .route("/api/v1/catalog/changes", get(catalog::list_changes))
+        .route("/api/v1/persons", get(routing::query_person))
+        .route("/api/v1/visits", post(routing::register_visit))
+        .route("/api/v1/visits/{mdtrt_id}/fee-lines", post(routing::upload_lines))
+        .route("/api/v1/visits/{mdtrt_id}/fee-lines/cancel", post(routing::cancel_lines))
+        .route("/api/v1/visits/{mdtrt_id}/discharge", post(routing::discharge))
+        .route("/api/v1/visits/{mdtrt_id}/cancel", post(routing::cancel_visit))
+        .route("/api/v1/visits/{mdtrt_id}/presettle", post(routing::presettle))
+        .route("/api/v1/visits/{mdtrt_id}/settle", post(routing::settle))
+        .route("/api/v1/settlements/{setl_id}/cancel", post(routing::cancel_settlement))
+        .route("/api/v1/reversals", post(routing::reverse))
+        .route("/api/v1/settlement-events", get(routing::events))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))

@@ -6,8 +6,12 @@
 
 use std::sync::Arc;
 
-use medclear_common::{clock::FixedClock, config::DbConfig};
+use medclear_common::{clock::FixedClock, config::DbConfig, server::channel};
 use medclear_gateway::http::{self, AppState, Upstreams};
+use medclear_proto::{
+    catalog::v1::catalog_service_client::CatalogServiceClient,
+    filing::v1::filing_service_client::FilingServiceClient,
+};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -19,6 +23,8 @@ pub struct Harness {
     pub base: String,
     pub grpc: String,
     pub catalog_grpc: String,
+    pub routing_grpc: String,
+    pub routing_pool: PgPool,
     pub pool: PgPool,
     pub catalog_pool: PgPool,
     pub clock: FixedClock,
@@ -63,9 +69,35 @@ impl Harness {
         let gateway_token = CancellationToken::new();
         let stop = gateway_token.clone().cancelled_owned();
         tokio::spawn(medclear_catalog::serve(listener, catalog, stop));
-        let state =
-            AppState::new(&Upstreams { filing: grpc.clone(), catalog: catalog_grpc.clone() })
+        let routing_schema = schema.replace("filing", "routing");
+        let routing_pool =
+            medclear_routing::connect(&DbConfig::new(database_url(), routing_schema))
+                .await
                 .unwrap();
+        let store = medclear_routing::settlement::Settlements::new(
+            routing_pool.clone(),
+            Arc::new(clock.clone()),
+            medclear_routing::policies::PolicyBook::seeded().unwrap(),
+        );
+        let lifecycle = medclear_routing::lifecycle::Lifecycle::new(
+            routing_pool.clone(),
+            store,
+            FilingServiceClient::new(channel("filing", &grpc).unwrap()),
+            CatalogServiceClient::new(channel("catalog", &catalog_grpc).unwrap()),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let routing_grpc = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(medclear_routing::serve(
+            listener,
+            lifecycle,
+            gateway_token.clone().cancelled_owned(),
+        ));
+        let state = AppState::new(&Upstreams {
+            filing: grpc.clone(),
+            catalog: catalog_grpc.clone(),
+            routing: routing_grpc.clone(),
+        })
+        .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(http::serve(listener, state, gateway_token.clone().cancelled_owned()));
@@ -73,6 +105,8 @@ impl Harness {
             base,
             grpc,
             catalog_grpc,
+            routing_grpc,
+            routing_pool,
             pool,
             catalog_pool,
             clock,
@@ -129,7 +163,9 @@ impl Harness {
     pub async fn finish(mut self) {
         self.stop_filing().await;
         self.gateway_token.cancel();
-        for schema in [self.schema.clone(), self.schema.replace("filing", "catalog")] {
+        self.routing_pool.close().await;
+        let schemas = ["filing", "catalog", "routing"].map(|s| self.schema.replace("filing", s));
+        for schema in schemas {
             sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
                 .execute(&self.pool)
                 .await

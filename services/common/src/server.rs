@@ -131,3 +131,15 @@ pub fn exit(name: &str, result: Result<()>) -> std::process::ExitCode {
         }
     }
 }
+
+/// A gRPC channel to another service at `url` (e.g. `http://127.0.0.1:50051`): connected on
+/// first use and again after failures, with a connect timeout and a per-call deadline.
+pub fn channel(name: &str, url: &str) -> Result<tonic::transport::Channel> {
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+        .map_err(|e| Error::Internal(format!("{name} endpoint {url:?}: {e}")))?;
+    Ok(endpoint
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(15))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}

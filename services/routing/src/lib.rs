@@ -12,10 +12,13 @@
 //! * [`lifecycle`]: a hospital's visit from registration to settlement; settling checks
 //!   coverage with the filing service and resolves lines with the catalogue, over gRPC.
 //!
-//! Still to come (see the notes): this service's own gRPC surface and process,
-//! routing by home province, and the event stream for clearing.
+//! * [`grpc`]: the wire edge, including the event stream clearing consumes.
+//!
+//! Still to come (see the notes): routing claims by home province across several
+//! instances, and the settle-path benchmark.
 
 pub mod calc;
+pub mod grpc;
 pub mod lifecycle;
 pub mod persons;
 pub mod policies;
@@ -28,4 +31,19 @@ pub async fn connect(
     config: &medclear_common::config::DbConfig,
 ) -> medclear_common::Result<sqlx::PgPool> {
     medclear_common::db::connect(config, sqlx::migrate!("../../migrations/routing")).await
+}
+
+/// The service name reported by the gRPC health check.
+pub const SERVICE_NAME: &str = "medclear.routing.v1.RoutingService";
+
+/// Serves the routing service on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    lifecycle: lifecycle::Lifecycle,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> medclear_common::Result<()> {
+    use medclear_proto::routing::v1::routing_service_server::RoutingServiceServer;
+    let routes =
+        tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc(lifecycle)));
+    medclear_common::server::serve(listener, routes, &[SERVICE_NAME], shutdown).await
 }

@@ -1,0 +1,46 @@
+//! `medclear-routing`: the routing and settlement service as its own process.
+//!
+//! Environment: `ROUTING_DATABASE_URL` or `DATABASE_URL` (required), `ROUTING_DB_SCHEMA`
+//! (default `routing`), `ROUTING_LISTEN_ADDR` (default `0.0.0.0:50053`), `FILING_ENDPOINT`
+//! (default `http://127.0.0.1:50051`), `CATALOG_ENDPOINT` (default `http://127.0.0.1:50052`),
+//! `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`.
+
+use std::{process::ExitCode, sync::Arc};
+
+use medclear_common::{
+    clock::SystemClock,
+    config,
+    server::{self, channel},
+    telemetry,
+};
+use medclear_proto::{
+    catalog::v1::catalog_service_client::CatalogServiceClient,
+    filing::v1::filing_service_client::FilingServiceClient,
+};
+use medclear_routing::{lifecycle::Lifecycle, policies::PolicyBook, settlement::Settlements};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    server::exit("medclear-routing", run().await)
+}
+
+async fn run() -> medclear_common::Result<()> {
+    let _telemetry = telemetry::init("medclear-routing")?;
+    let process = server::process("routing", 50053).await?;
+    let pool = medclear_routing::connect(&process.db).await?;
+    let filing = config::var("FILING_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50051".into());
+    let catalog =
+        config::var("CATALOG_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50052".into());
+    let store = Settlements::new(pool.clone(), Arc::new(SystemClock), PolicyBook::seeded()?);
+    let lifecycle = Lifecycle::new(
+        pool.clone(),
+        store,
+        FilingServiceClient::new(channel("filing", &filing)?),
+        CatalogServiceClient::new(channel("catalog", &catalog)?),
+    );
+    let shutdown = process.token.clone().cancelled_owned();
+    let serve = medclear_routing::serve(process.listener, lifecycle, shutdown);
+    let result = server::with_grace(process.token, serve).await;
+    pool.close().await;
+    result
+}
