@@ -16,6 +16,7 @@ use crate::{
     bench::{self, BenchCommand},
     catalog_cli::{self, CatalogCommand},
     http::{self, AppState, Upstreams},
+    persons_cli::{self, PersonsCommand},
     up::{self, Databases, UpOptions},
 };
 
@@ -48,6 +49,9 @@ enum Command {
     /// Benchmarks that print their figures and the machine.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The person registry: import a CSV file or load the demo population.
+    #[command(subcommand)]
+    Persons(PersonsCommand),
     /// Catalogue files: import, generate or load the demo catalogue.
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -127,6 +131,7 @@ async fn run(cli: Cli) -> Result<()> {
             outcome.and(stopped)
         }
         Command::Catalog(command) => catalog_cli::run(command).await,
+        Command::Persons(command) => persons_cli::run(command).await,
         Command::Bench(command) => {
             let _telemetry = telemetry::init("medclear-bench")?;
             bench::run(command).await

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod catalog_cli;
 pub mod cli;
 pub mod http;
+pub mod persons_cli;
 pub mod up;
 
 #[cfg(feature = "embedded-db")]

@@ -395,3 +395,24 @@ async fn the_lifecycle_over_the_json_api() {
     assert_eq!((status, error["code"].as_str()), (400, Some("invalid_quantity")));
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persons_load_through_the_routing_service() {
+    let h = Harness::start(TODAY).await;
+    let people = medclear_routing::persons::demo_persons(1, 3);
+    let mut rows: Vec<_> = people
+        .iter()
+        .zip(2u64..)
+        .map(|(p, line)| (line, medclear_routing::persons::row_of(p)))
+        .collect();
+    let mut bad = medclear_routing::persons::row_of(&people[0]);
+    bad.insert("insutype".into(), "999".into());
+    rows.push((500, bad));
+    let (accepted, rejections) =
+        medclear_gateway::persons_cli::import(&h.routing_grpc, rows).await.unwrap();
+    assert_eq!(accepted, 96);
+    assert_eq!((rejections[0].row_no, rejections[0].reason.as_str()), (500, "unknown_insutype"));
+    let (status, p) = h.get(&format!("/api/v1/persons?certno={}", people[7].certno)).await;
+    assert_eq!((status, p["psn_no"].as_str()), (200, Some(people[7].psn_no.as_str())));
+    h.finish().await;
+}
