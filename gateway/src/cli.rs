@@ -68,6 +68,10 @@ enum Command {
         /// The routing service's gRPC endpoint.
         #[arg(long, env = "ROUTING_ENDPOINT", default_value = "http://127.0.0.1:50053")]
         routing_endpoint: String,
+        /// A routing instance that owns some home provinces: `42,44=http://host:50053`
+        /// (repeatable; in ROUTING_PARTITIONS, `;` separates them).
+        #[arg(long = "routing-partition", env = "ROUTING_PARTITIONS", value_delimiter = ';')]
+        routing_partitions: Vec<String>,
     },
 }
 
@@ -88,6 +92,30 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `42,44=http://host:50053` → (42, url), (44, url).
+fn parse_partitions(specs: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for spec in specs.iter().filter(|s| !s.trim().is_empty()) {
+        let (provinces, url) = spec.split_once('=').ok_or_else(|| {
+            Error::Internal(format!(
+                "routing partition {spec:?}: write provinces=url, e.g. 42,44=http://host:50053"
+            ))
+        })?;
+        for province in provinces.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let two = province
+                .get(..2)
+                .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| {
+                    Error::Internal(format!(
+                        "routing partition {spec:?}: {province:?} is not a province"
+                    ))
+                })?;
+            out.push((two.to_owned(), url.trim().to_owned()));
+        }
+    }
+    Ok(out)
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.
@@ -136,12 +164,19 @@ async fn run(cli: Cli) -> Result<()> {
             let _telemetry = telemetry::init("medclear-bench")?;
             bench::run(command).await
         }
-        Command::Gateway { http, filing_endpoint, catalog_endpoint, routing_endpoint } => {
+        Command::Gateway {
+            http,
+            filing_endpoint,
+            catalog_endpoint,
+            routing_endpoint,
+            routing_partitions,
+        } => {
             let _telemetry = telemetry::init("medclear-gateway")?;
             let state = AppState::new(&Upstreams {
                 filing: filing_endpoint,
                 catalog: catalog_endpoint,
                 routing: routing_endpoint,
+                routing_partitions: parse_partitions(&routing_partitions)?,
             })?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await

@@ -194,6 +194,7 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         filing: filing_url,
         catalog: catalog_url,
         routing: format!("http://{}", services[2].addr),
+        routing_partitions: Vec::new(),
     };
     let state = AppState::new(&upstreams)?;
     let listener = bind(options.http, "gateway").await?;

@@ -416,3 +416,130 @@ async fn persons_load_through_the_routing_service() {
     assert_eq!((status, p["psn_no"].as_str()), (200, Some(people[7].psn_no.as_str())));
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_go_to_the_instance_that_owns_the_home_province() {
+    use medclear_gateway::http::{self, AppState, Upstreams};
+    use medclear_routing::partition::Partition;
+
+    let h = Harness::start(TODAY).await;
+    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
+    import(
+        &mut catalog,
+        pb::ImportTarget::Items,
+        &[&[
+            ("code", "XL02BBA326A001010102180"),
+            ("kind", "western_drug"),
+            ("name", "甲药"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    import(
+        &mut catalog,
+        pb::ImportTarget::Coverage,
+        &[&[
+            ("scope", "000000"),
+            ("code", "XL02BBA326A001010102180"),
+            ("class", "A"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    import(
+        &mut catalog,
+        pb::ImportTarget::Mappings,
+        &[&[
+            ("fixmedins_code", "H11000000001"),
+            ("local_code", "L001"),
+            ("national_code", "XL02BBA326A001010102180"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+
+    // Two routing instances: Hubei's (42) and Guangdong's (44).
+    let mut instances = Vec::new();
+    for (province, tag) in [("42", "a"), ("44", "b")] {
+        let schema = format!("routing_test_{tag}{}", uuid::Uuid::new_v4().simple());
+        let pool =
+            medclear_routing::connect(&DbConfig::new(support::database_url(), schema.clone()))
+                .await
+                .unwrap();
+        let store = Settlements::partitioned(
+            pool.clone(),
+            Arc::new(h.clock.clone()),
+            PolicyBook::seeded().unwrap(),
+            Partition::parse(province).unwrap(),
+        );
+        let life = Lifecycle::new(
+            pool.clone(),
+            store.clone(),
+            FilingServiceClient::connect(h.grpc.clone()).await.unwrap(),
+            CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(medclear_routing::serve(listener, life, std::future::pending()));
+        instances.push((store, pool, schema, url));
+    }
+    let mut cantonese = person("P440300001", "440301197001010013");
+    cantonese.insuplc_admdvs = "440300".into();
+    let row = |p: &PersonRow| vec![(2u64, medclear_routing::persons::row_of(p))];
+    let (_, refused) = instances[0].0.import_persons(&row(&cantonese)).await.unwrap();
+    assert_eq!(
+        refused[0].reason, "wrong_partition",
+        "Hubei's instance does not take a Guangdong person"
+    );
+    assert_eq!(instances[1].0.import_persons(&row(&cantonese)).await.unwrap().0, 1);
+
+    let state = AppState::new(&Upstreams {
+        filing: h.grpc.clone(),
+        catalog: h.catalog_grpc.clone(),
+        routing: instances[0].3.clone(),
+        routing_partitions: vec![("44".into(), instances[1].3.clone())],
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(http::serve(listener, state, std::future::pending()));
+    let client = reqwest::Client::new();
+    let post = |path: String, body: serde_json::Value| {
+        let request = client.post(format!("{base}{path}")).json(&body).send();
+        async move {
+            let response = request.await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    // An emergency in Beijing for a patient insured in Shenzhen: routed to Guangdong's instance.
+    let (status, v) = post("/api/v1/visits".into(), json!({"fixmedins_code": "H11000000001", "msgid": "V1", "psn_no": "P440300001",
+        "insuplc_admdvs": "440300", "med_type": 11, "mdtrtarea_admvs": "110000", "hospital_level": "tertiary", "begin_date": TODAY, "emergency": true})).await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["mdtrt_id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("V44"), "{id}");
+    let (status, _) = post(format!("/api/v1/visits/{id}/fee-lines"), json!({"fixmedins_code": "H11000000001",
+        "lines": [{"feedetl_sn": "1", "local_code": "L001", "price_fen": 30000, "quantity": 1, "fee_date": TODAY}]})).await;
+    assert_eq!(status, 200);
+    let (status, s) = post(
+        format!("/api/v1/visits/{id}/settle"),
+        json!({"fixmedins_code": "H11000000001", "msgid": "S1"}),
+    )
+    .await;
+    assert_eq!((status, s["coverage_basis"].as_str()), (200, Some("emergency_unfiled")), "{s}");
+    let setl_id = s["setl_id"].as_str().unwrap().to_owned();
+    assert!(setl_id.starts_with("S44"));
+    let (status, c) = post(
+        format!("/api/v1/settlements/{setl_id}/cancel"),
+        json!({"fixmedins_code": "H11000000001", "msgid": "C1"}),
+    )
+    .await;
+    assert_eq!((status, c["kind"].as_str()), (200, Some("cancellation")));
+    let sql = "SELECT count(*) FROM settlements";
+    let in_hubei: i64 = sqlx::query_scalar(sql).fetch_one(&instances[0].1).await.unwrap();
+    let in_guangdong: i64 = sqlx::query_scalar(sql).fetch_one(&instances[1].1).await.unwrap();
+    assert_eq!((in_hubei, in_guangdong), (0, 2));
+    for (_, pool, schema, _) in instances {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE")).execute(&pool).await.unwrap();
+    }
+    h.finish().await;
+}

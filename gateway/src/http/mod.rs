@@ -39,8 +39,11 @@ pub struct Upstreams {
     pub filing: String,
     /// e.g. `http://127.0.0.1:50052`
     pub catalog: String,
-    /// e.g. `http://127.0.0.1:50053`
+    /// e.g. `http://127.0.0.1:50053`: the routing instance for every home province not listed
+    /// in `routing_partitions`.
     pub routing: String,
+    /// Routing instances that own particular home provinces: (two-digit province, URL).
+    pub routing_partitions: Vec<(String, String)>,
 }
 
 /// A service the gateway depends on, for `/healthz`.
@@ -56,6 +59,7 @@ struct Inner {
     filing: FilingServiceClient<Channel>,
     catalog: CatalogServiceClient<Channel>,
     routing: RoutingServiceClient<Channel>,
+    routing_by_province: std::collections::HashMap<String, RoutingServiceClient<Channel>>,
     dependencies: Vec<Dependency>,
 }
 
@@ -69,11 +73,17 @@ impl AppState {
         let filing = channel("filing", &upstreams.filing)?;
         let catalog = channel("catalog", &upstreams.catalog)?;
         let routing = channel("routing", &upstreams.routing)?;
+        let mut routing_by_province = std::collections::HashMap::new();
+        for (province, url) in &upstreams.routing_partitions {
+            routing_by_province
+                .insert(province.clone(), RoutingServiceClient::new(channel("routing", url)?));
+        }
         Ok(Self(Arc::new(Inner {
             filing: FilingServiceClient::new(filing.clone()),
             catalog: CatalogServiceClient::new(catalog.clone())
                 .max_decoding_message_size(64 * 1024 * 1024),
             routing: RoutingServiceClient::new(routing.clone()),
+            routing_by_province,
             dependencies: vec![
                 Dependency {
                     name: "filing",
@@ -102,8 +112,14 @@ impl AppState {
         self.0.catalog.clone()
     }
 
-    pub(crate) fn routing(&self) -> RoutingServiceClient<Channel> {
-        self.0.routing.clone()
+    /// The routing instance that owns `province` (two digits, or any code starting with them);
+    /// the default instance when unknown or not partitioned.
+    pub(crate) fn routing_for(&self, province: Option<&str>) -> RoutingServiceClient<Channel> {
+        province
+            .and_then(|p| p.get(..2))
+            .and_then(|p| self.0.routing_by_province.get(p))
+            .unwrap_or(&self.0.routing)
+            .clone()
     }
 }
 

@@ -7,6 +7,7 @@ use axum::{
     extract::{Path, State},
 };
 use medclear_proto::routing::v1 as pb;
+use medclear_routing::partition::province_of_id;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 
@@ -35,6 +36,14 @@ pub struct PersonJson {
 pub struct PersonQuery {
     #[serde(deserialize_with = "text")]
     certno: String,
+    /// Picks the routing instance when they are partitioned by home province.
+    #[serde(deserialize_with = "text")]
+    insuplc_admdvs: String,
+}
+
+/// The province a request names, if any.
+fn named(province: &str) -> Option<&str> {
+    Some(province.trim()).filter(|p| !p.is_empty())
 }
 
 /// 1101: a person by certificate number.
@@ -43,7 +52,7 @@ pub async fn query_person(
     Params(q): Params<PersonQuery>,
 ) -> Answer<PersonJson> {
     let p = state
-        .routing()
+        .routing_for(named(&q.insuplc_admdvs))
         .query_person(pb::QueryPersonRequest { certno: q.certno })
         .await?
         .into_inner();
@@ -103,6 +112,9 @@ pub struct RegisterBody {
     msgid: String,
     #[serde(deserialize_with = "text")]
     psn_no: String,
+    /// The patient's home region: picks the routing instance that owns it.
+    #[serde(deserialize_with = "text")]
+    insuplc_admdvs: String,
     /// 11, 14, 21 or 41.
     #[serde(deserialize_with = "text")]
     med_type: String,
@@ -144,7 +156,14 @@ pub async fn register_visit(
         emergency: b.emergency,
         disease_code: b.disease_code,
     };
-    Ok(Json(state.routing().register_visit(request).await?.into_inner().into()))
+    Ok(Json(
+        state
+            .routing_for(named(&b.insuplc_admdvs))
+            .register_visit(request)
+            .await?
+            .into_inner()
+            .into(),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,7 +212,14 @@ pub async fn discharge(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<VisitJson> {
-    Ok(Json(state.routing().discharge_visit(visit_ref(id, b)).await?.into_inner().into()))
+    Ok(Json(
+        state
+            .routing_for(province_of_id(&id))
+            .discharge_visit(visit_ref(id, b))
+            .await?
+            .into_inner()
+            .into(),
+    ))
 }
 
 /// 2202 / 2404.
@@ -202,7 +228,14 @@ pub async fn cancel_visit(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<VisitJson> {
-    Ok(Json(state.routing().cancel_visit(visit_ref(id, b)).await?.into_inner().into()))
+    Ok(Json(
+        state
+            .routing_for(province_of_id(&id))
+            .cancel_visit(visit_ref(id, b))
+            .await?
+            .into_inner()
+            .into(),
+    ))
 }
 
 #[derive(Debug, Serialize)]
@@ -234,7 +267,11 @@ pub async fn upload_lines(
             })
             .collect(),
     };
-    let answer = state.routing().upload_fee_lines(request).await?.into_inner();
+    let answer = state
+        .routing_for(province_of_id(&request.mdtrt_id))
+        .upload_fee_lines(request)
+        .await?
+        .into_inner();
     Ok(Json(LinesAnswer { lines: answer.lines, total_fen: answer.total_fen }))
 }
 
@@ -250,7 +287,7 @@ pub async fn cancel_lines(
         mdtrt_id: id,
         feedetl_sn: b.feedetl_sn,
     };
-    state.routing().cancel_fee_lines(request).await?;
+    state.routing_for(province_of_id(&request.mdtrt_id)).cancel_fee_lines(request).await?;
     Ok(Json(LinesAnswer { lines: 0, total_fen: 0 }))
 }
 
@@ -346,7 +383,14 @@ pub async fn presettle(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
-    Ok(Json(state.routing().pre_settle(settle_request(id, b)).await?.into_inner().into()))
+    Ok(Json(
+        state
+            .routing_for(province_of_id(&id))
+            .pre_settle(settle_request(id, b))
+            .await?
+            .into_inner()
+            .into(),
+    ))
 }
 
 /// 2207 / 2304.
@@ -355,7 +399,14 @@ pub async fn settle(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
-    Ok(Json(state.routing().settle(settle_request(id, b)).await?.into_inner().into()))
+    Ok(Json(
+        state
+            .routing_for(province_of_id(&id))
+            .settle(settle_request(id, b))
+            .await?
+            .into_inner()
+            .into(),
+    ))
 }
 
 /// 2208 / 2305.
@@ -366,7 +417,14 @@ pub async fn cancel_settlement(
 ) -> Answer<SettlementJson> {
     let request =
         pb::CancelSettlementRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, setl_id };
-    Ok(Json(state.routing().cancel_settlement(request).await?.into_inner().into()))
+    Ok(Json(
+        state
+            .routing_for(province_of_id(&request.setl_id))
+            .cancel_settlement(request)
+            .await?
+            .into_inner()
+            .into(),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -378,6 +436,9 @@ pub struct ReverseBody {
     msgid: String,
     #[serde(deserialize_with = "text")]
     omsgid: String,
+    /// The patient's home region: picks the routing instance that owns it.
+    #[serde(deserialize_with = "text")]
+    insuplc_admdvs: String,
 }
 
 /// 2601: undo the settlement sent as `omsgid`.
@@ -387,7 +448,9 @@ pub async fn reverse(
 ) -> Answer<SettlementJson> {
     let request =
         pb::ReverseRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, omsgid: b.omsgid };
-    Ok(Json(state.routing().reverse(request).await?.into_inner().into()))
+    Ok(Json(
+        state.routing_for(named(&b.insuplc_admdvs)).reverse(request).await?.into_inner().into(),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -395,6 +458,9 @@ pub async fn reverse(
 pub struct EventsQuery {
     #[serde(deserialize_with = "text")]
     after_seq: String,
+    /// With partitioned routing: whose instance's events (a province code).
+    #[serde(deserialize_with = "text")]
+    province: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -429,7 +495,7 @@ pub async fn events(
         })?,
     };
     let mut stream = state
-        .routing()
+        .routing_for(named(&q.province))
         .stream_settlement_events(pb::StreamSettlementEventsRequest { after_seq, follow: false })
         .await?
         .into_inner();

@@ -96,6 +96,7 @@ impl Harness {
             filing: grpc.clone(),
             catalog: catalog_grpc.clone(),
             routing: routing_grpc.clone(),
+            routing_partitions: Vec::new(),
         })
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -14,12 +14,15 @@
 //!
 //! * [`grpc`]: the wire edge, including the event stream clearing consumes.
 //!
-//! Still to come (see the notes): routing claims by home province across several
-//! instances, and the settle-path benchmark.
+//! * [`partition`]: the home provinces an instance owns; ids name the home province so the
+//!   gateway routes every call to the owner.
+//!
+//! Still to come (see the notes): the settle-path benchmark.
 
 pub mod calc;
 pub mod grpc;
 pub mod lifecycle;
+pub mod partition;
 pub mod persons;
 pub mod policies;
 pub mod policy;

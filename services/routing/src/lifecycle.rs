@@ -27,6 +27,7 @@ use tonic::transport::Channel;
 
 use crate::{
     calc::{CoverageClass, FilingKind, Line, MedType, Visit},
+    partition::new_id,
     policy::HospitalLevel,
     repo::{self, FeeLineRow, VisitRow},
     settlement::{SettleRequest, SettlementAnswer, Settlements},
@@ -119,11 +120,6 @@ fn upstream(service: &str, status: &tonic::Status) -> Error {
     )
 }
 
-fn new_id(prefix: char) -> String {
-    let hex = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
-    format!("{prefix}{}", &hex[..23])
-}
-
 /// Age in whole years on `on`, from the birth date inside an 18-character citizen ID.
 fn age_on(certno: &str, on: NaiveDate) -> Option<u32> {
     let birth = NaiveDate::parse_from_str(certno.get(6..14)?, "%Y%m%d").ok()?;
@@ -177,14 +173,12 @@ impl Lifecycle {
             }
             return Ok(earlier);
         }
-        if repo::person(&mut tx, &new.psn_no).await?.is_none() {
-            return Err(Error::not_found(
-                "person_not_found",
-                format!("no insured person {}", new.psn_no),
-            ));
-        }
+        let person = repo::person(&mut tx, &new.psn_no).await?.ok_or_else(|| {
+            Error::not_found("person_not_found", format!("no insured person {}", new.psn_no))
+        })?;
+        self.store.check_owned(&person.insuplc_admdvs)?;
         let visit = VisitRow {
-            mdtrt_id: new_id('V'),
+            mdtrt_id: new_id('V', &person.insuplc_admdvs),
             fixmedins_code: new.fixmedins_code,
             msgid: new.msgid,
             request_body: body,

@@ -1,7 +1,8 @@
 //! `medclear-routing`: the routing and settlement service as its own process.
 //!
 //! Environment: `ROUTING_DATABASE_URL` or `DATABASE_URL` (required), `ROUTING_DB_SCHEMA`
-//! (default `routing`), `ROUTING_LISTEN_ADDR` (default `0.0.0.0:50053`), `FILING_ENDPOINT`
+//! (default `routing`), `ROUTING_LISTEN_ADDR` (default `0.0.0.0:50053`), `ROUTING_PROVINCES`
+//! (default `all`; e.g. `42,44`: the home provinces this instance settles), `FILING_ENDPOINT`
 //! (default `http://127.0.0.1:50051`), `CATALOG_ENDPOINT` (default `http://127.0.0.1:50052`),
 //! `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`.
 
@@ -17,7 +18,9 @@ use medclear_proto::{
     catalog::v1::catalog_service_client::CatalogServiceClient,
     filing::v1::filing_service_client::FilingServiceClient,
 };
-use medclear_routing::{lifecycle::Lifecycle, policies::PolicyBook, settlement::Settlements};
+use medclear_routing::{
+    lifecycle::Lifecycle, partition::Partition, policies::PolicyBook, settlement::Settlements,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -31,7 +34,14 @@ async fn run() -> medclear_common::Result<()> {
     let filing = config::var("FILING_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50051".into());
     let catalog =
         config::var("CATALOG_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50052".into());
-    let store = Settlements::new(pool.clone(), Arc::new(SystemClock), PolicyBook::seeded()?);
+    let partition = Partition::parse(&config::var("ROUTING_PROVINCES").unwrap_or_default())?;
+    tracing::info!(provinces = %partition.describe(), "routing partition");
+    let store = Settlements::partitioned(
+        pool.clone(),
+        Arc::new(SystemClock),
+        PolicyBook::seeded()?,
+        partition,
+    );
     let lifecycle = Lifecycle::new(
         pool.clone(),
         store,

@@ -21,6 +21,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     calc::{self, Accumulators, Breakdown, Line, Person, Visit},
+    partition::{Partition, new_id},
     persons,
     policies::PolicyBook,
     repo::{self, EventRow, SettlementRow},
@@ -65,6 +66,7 @@ pub struct Settlements {
     pool: PgPool,
     clock: Arc<dyn Clock>,
     book: PolicyBook,
+    partition: Partition,
 }
 
 fn msgid_reused(msgid: &str) -> Error {
@@ -100,14 +102,35 @@ fn check_msgid(msgid: &str) -> Result<()> {
     Ok(())
 }
 
-fn new_setl_id() -> String {
-    let hex = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
-    format!("S{}", &hex[..23])
-}
-
 impl Settlements {
+    /// A store that owns every home province.
     pub fn new(pool: PgPool, clock: Arc<dyn Clock>, book: PolicyBook) -> Self {
-        Self { pool, clock, book }
+        Self::partitioned(pool, clock, book, Partition::all())
+    }
+
+    /// A store that owns the home provinces of `partition` only.
+    pub fn partitioned(
+        pool: PgPool,
+        clock: Arc<dyn Clock>,
+        book: PolicyBook,
+        partition: Partition,
+    ) -> Self {
+        Self { pool, clock, book, partition }
+    }
+
+    /// Refuses a person insured in a province this instance does not own.
+    pub fn check_owned(&self, home: &str) -> Result<()> {
+        if self.partition.owns(home) {
+            Ok(())
+        } else {
+            Err(Error::precondition(
+                "wrong_partition",
+                format!(
+                    "persons insured in {home} are settled by another routing instance (this one owns {})",
+                    self.partition.describe()
+                ),
+            ))
+        }
     }
 
     /// Adds or replaces a person of the registry.
@@ -135,6 +158,17 @@ impl Settlements {
         let mut rejections = Vec::new();
         for (row_no, fields) in rows {
             let parsed = persons::person(fields).and_then(|p| {
+                if !self.partition.owns(&p.insuplc_admdvs) {
+                    return Err(RowError::new(
+                        "wrong_partition",
+                        Some("insuplc_admdvs"),
+                        format!(
+                            "{} belongs to another routing instance (this one owns {})",
+                            p.insuplc_admdvs,
+                            self.partition.describe()
+                        ),
+                    ));
+                }
                 if seen.insert(p.psn_no.clone()) && seen.insert(p.certno.clone()) {
                     Ok(p)
                 } else {
@@ -254,7 +288,7 @@ impl Settlements {
         let breakdown =
             calc::settle(&request.lines, &calc_person, &before, &policy, &request.visit)?;
         let answer = SettlementAnswer {
-            setl_id: new_setl_id(),
+            setl_id: new_id('S', &person.insuplc_admdvs),
             kind: "settlement".into(),
             orig_setl_id: None,
             psn_no: person.psn_no.clone(),
@@ -357,7 +391,7 @@ impl Settlements {
             .map_err(|e| Error::Internal(format!("breakdown of {setl_id}: {e}")))?;
         let now = self.clock.now();
         let answer = SettlementAnswer {
-            setl_id: new_setl_id(),
+            setl_id: new_id('S', &original.insuplc_admdvs),
             kind: "cancellation".into(),
             orig_setl_id: Some(setl_id.to_owned()),
             psn_no: original.psn_no.clone(),
