@@ -41,6 +41,19 @@ pub enum BenchCommand {
         #[arg(long)]
         small: bool,
     },
+    /// The whole settle path: gRPC in → filing + catalogue over gRPC → PostgreSQL commit →
+    /// answer; 10 fee lines a visit; then TPC-B pgbench on the same server for comparison.
+    Settle {
+        /// Seconds of settling (and of pgbench).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Clients settling at once (and pgbench clients).
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Visits prepared beforehand (each settles once).
+        #[arg(long, default_value_t = 30_000)]
+        visits: usize,
+    },
 }
 
 /// One line describing this machine.
@@ -66,17 +79,17 @@ pub fn machine() -> String {
 }
 
 /// `value` per second over `elapsed`, in integer arithmetic.
-fn per_second(value: u64, elapsed: Duration) -> u64 {
+pub(crate) fn per_second(value: u64, elapsed: Duration) -> u64 {
     let micros = elapsed.as_micros().max(1);
     u64::try_from(u128::from(value) * 1_000_000 / micros).unwrap_or(u64::MAX)
 }
 
 /// Microseconds as milliseconds with two decimals.
-fn ms(micros: u64) -> String {
+pub(crate) fn ms(micros: u64) -> String {
     format!("{}.{:02}", micros / 1000, (micros % 1000) / 10)
 }
 
-fn percentile(sorted: &[u64], pct: usize) -> u64 {
+pub(crate) fn percentile(sorted: &[u64], pct: usize) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
@@ -84,13 +97,14 @@ fn percentile(sorted: &[u64], pct: usize) -> u64 {
 }
 
 /// A database to run on, and how to clean it up.
-struct BenchDb {
-    databases: Databases,
-    server: Option<(String, String)>,
-    dir: PathBuf,
+pub(crate) struct BenchDb {
+    pub(crate) databases: Databases,
+    /// The server URL the bench database was made on, and its name.
+    pub(crate) server: Option<(String, String)>,
+    pub(crate) dir: PathBuf,
 }
 
-async fn bench_db() -> Result<BenchDb> {
+pub(crate) async fn bench_db() -> Result<BenchDb> {
     let dir = std::env::temp_dir().join(format!("medclear-bench-{}", std::process::id()));
     let Some(url) = config::var("DATABASE_URL") else {
         return Ok(BenchDb { databases: Databases::Embedded, server: None, dir });
@@ -107,14 +121,14 @@ async fn bench_db() -> Result<BenchDb> {
 }
 
 impl BenchDb {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.server {
             Some((url, _)) => format!("PostgreSQL server {}", config::redact_url(url)),
             None => "embedded PostgreSQL (PGlite)".to_owned(),
         }
     }
 
-    async fn drop_all(self) -> Result<()> {
+    pub(crate) async fn drop_all(self) -> Result<()> {
         if let Some((url, name)) = self.server {
             let mut admin = PgConnection::connect(&url).await?;
             admin.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str()).await?;
@@ -182,7 +196,14 @@ async fn requests(
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
-    let BenchCommand::Catalog { seconds, concurrency, batch, small } = command;
+    let (seconds, concurrency, batch, small) = match command {
+        BenchCommand::Catalog { seconds, concurrency, batch, small } => {
+            (seconds, concurrency, batch, small)
+        }
+        BenchCommand::Settle { seconds, concurrency, visits } => {
+            return crate::bench_settle::run(seconds, concurrency, visits).await;
+        }
+    };
     let db = bench_db().await?;
     println!("machine:  {}", machine());
     println!("database: {}", db.describe());

@@ -9,6 +9,7 @@
 //!   [`bench`]: `medclear bench`.
 
 pub mod bench;
+mod bench_settle;
 pub mod catalog_cli;
 pub mod cli;
 pub mod http;
