@@ -128,6 +128,18 @@ impl BenchDb {
         }
     }
 
+    /// Starts every service and the gateway on this database, on free ports.
+    pub(crate) async fn start_system(&self) -> Result<up::System> {
+        let options = UpOptions {
+            data_dir: self.dir.clone(),
+            http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
+            grpc_port: 0,
+            databases: self.databases.clone(),
+        };
+        up::start(&options, Arc::new(SystemClock)).await
+    }
+
     pub(crate) async fn drop_all(self) -> Result<()> {
         if let Some((url, name)) = self.server {
             let mut admin = PgConnection::connect(&url).await?;
@@ -207,14 +219,7 @@ pub async fn run(command: BenchCommand) -> Result<()> {
     let db = bench_db().await?;
     println!("machine:  {}", machine());
     println!("database: {}", db.describe());
-    let options = UpOptions {
-        data_dir: db.dir.clone(),
-        http: "127.0.0.1:0".parse().map_err(|e| Error::Internal(format!("{e}")))?,
-        grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
-        grpc_port: 0,
-        databases: db.databases.clone(),
-    };
-    let system = up::start(&options, Arc::new(SystemClock)).await?;
+    let system = db.start_system().await?;
     let outcome = measure(&system, seconds, concurrency, batch, small).await;
     system.shutdown().await?;
     db.drop_all().await?;

@@ -16,7 +16,7 @@ use std::{
 };
 
 use medclear_catalog::demo::Scale;
-use medclear_common::{Error, Result, clock::SystemClock};
+use medclear_common::{Error, Result};
 use medclear_proto::{
     catalog::v1::{self as catalog, catalog_service_client::CatalogServiceClient},
     routing::v1::{self as pb, routing_service_client::RoutingServiceClient},
@@ -25,8 +25,7 @@ use tonic::transport::Channel;
 
 use crate::{
     bench::{bench_db, machine, ms, per_second, percentile},
-    catalog_cli, persons_cli,
-    up::{self, UpOptions},
+    catalog_cli, persons_cli, up,
 };
 
 const LINES_PER_VISIT: usize = 10;
@@ -95,14 +94,7 @@ pub(crate) async fn run(seconds: u64, concurrency: usize, visits: usize) -> Resu
     let db = bench_db().await?;
     println!("machine:  {}", machine());
     println!("database: {}", db.describe());
-    let options = UpOptions {
-        data_dir: db.dir.clone(),
-        http: "127.0.0.1:0".parse().map_err(|e| Error::Internal(format!("{e}")))?,
-        grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
-        grpc_port: 0,
-        databases: db.databases.clone(),
-    };
-    let system = up::start(&options, Arc::new(SystemClock)).await?;
+    let system = db.start_system().await?;
     let outcome = measure(&system, seconds, concurrency, visits).await;
     system.shutdown().await?;
     let pgbench = match (&outcome, &db.server) {

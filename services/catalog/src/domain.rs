@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use medclear_common::codes::Admdvs;
+pub use medclear_common::codes::HospitalLevel;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -144,34 +145,6 @@ impl CoverageClass {
             "C" | "c" | "丙" => Some(Self::C),
             _ => None,
         }
-    }
-}
-
-/// Hospital grade (医院等级), for payment restrictions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HospitalLevel {
-    Tertiary,
-    Secondary,
-    Primary,
-    Ungraded,
-}
-
-impl HospitalLevel {
-    pub const ALL: [HospitalLevel; 4] =
-        [Self::Tertiary, Self::Secondary, Self::Primary, Self::Ungraded];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tertiary => "tertiary",
-            Self::Secondary => "secondary",
-            Self::Primary => "primary",
-            Self::Ungraded => "ungraded",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == text)
     }
 }
 

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use medclear_common::{
     Error,
     codes::{Admdvs, FixmedinsCode},
+    wire::date,
 };
 use medclear_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService as Api};
 use tokio_stream::StreamExt;
@@ -50,24 +51,6 @@ fn hospital(field: &'static str, text: &str) -> Result<FixmedinsCode, Error> {
     }
     FixmedinsCode::parse(text.trim())
         .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
-}
-
-fn date(field: &'static str, text: &str) -> Result<NaiveDate, Error> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(missing(field));
-    }
-    let day = text
-        .get(..10)
-        .filter(|_| matches!(text.get(10..11), None | Some(" " | "T")))
-        .unwrap_or(text);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(
-            field,
-            "invalid_date",
-            format!("{field} {text:?} is not a date: use yyyy-MM-dd"),
-        )
-    })
 }
 
 fn kind_to_pb(kind: ItemKind) -> pb::ItemKind {

@@ -185,6 +185,34 @@ impl From<PsnNo> for String {
     }
 }
 
+/// Hospital grade (医院等级): payment restrictions and benefit bands depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HospitalLevel {
+    Tertiary,
+    Secondary,
+    Primary,
+    Ungraded,
+}
+
+impl HospitalLevel {
+    pub const ALL: [HospitalLevel; 4] =
+        [Self::Tertiary, Self::Secondary, Self::Primary, Self::Ungraded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tertiary => "tertiary",
+            Self::Secondary => "secondary",
+            Self::Primary => "primary",
+            Self::Ungraded => "ungraded",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //! * [`error`]: the one error type a service returns, and its mapping to `tonic::Status` with a
 //!   stable machine-readable reason.
 //! * [`codes`]: validated national codes (admdvs, …); [`money`]: yuan text ↔ integer fen;
-//!   [`rows`]: refusals of imported rows.
+//!   [`rows`]: refusals of imported rows; [`wire`]: lenient reading of HIS values.
 //! * [`clock`]: time as a parameter, so rules can be tested on any day.
 //! * [`server`]: `serve(listener, …, shutdown)` with gRPC health checking and graceful shutdown.
 
@@ -21,5 +21,6 @@ pub mod money;
 pub mod rows;
 pub mod server;
 pub mod telemetry;
+pub mod wire;
 
 pub use error::{Error, Result};

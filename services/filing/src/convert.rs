@@ -37,24 +37,7 @@ pub(crate) fn psn_no(field: &'static str, text: &str) -> Result<PsnNo> {
         .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
 }
 
-/// A date as HIS systems send it: `yyyy-MM-dd`, `yyyy-MM-dd HH:mm:ss` or ISO `yyyy-MM-ddTHH:mm:ss`.
-pub(crate) fn date(field: &'static str, text: &str) -> Result<NaiveDate> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(missing(field));
-    }
-    let day = match text.get(10..11) {
-        Some(" " | "T") => text.get(..10).unwrap_or(text),
-        _ => text,
-    };
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(
-            field,
-            "invalid_date",
-            format!("{field} {text:?} is not a date: use yyyy-MM-dd"),
-        )
-    })
-}
+pub(crate) use medclear_common::wire::date;
 
 pub(crate) fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>> {
     if text.trim().is_empty() { Ok(None) } else { date(field, text).map(Some) }
@@ -315,19 +298,6 @@ pub(crate) fn rules_to_pb(home: &Admdvs, rules: Rules) -> pb::RegionRules {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_in_the_forms_his_systems_send() {
-        let expected = NaiveDate::from_ymd_opt(2026, 3, 1);
-        for text in ["2026-03-01", "2026-03-01 08:30:00", "2026-03-01T08:30:00", " 2026-03-01 "] {
-            assert_eq!(date("begin_date", text).ok(), expected, "{text}");
-        }
-        for bad in ["2026-02-30", "20260301", "01/03/2026", "2026-03-01X"] {
-            assert_eq!(date("begin_date", bad).unwrap_err().reason(), "invalid_date", "{bad}");
-        }
-        assert_eq!(date("begin_date", "").unwrap_err().reason(), "missing_field");
-        assert_eq!(optional_date("end_date", "").unwrap(), None);
-    }
 
     #[test]
     fn unknown_enum_values_are_refused_by_name() {

@@ -3,8 +3,7 @@
 
 use std::{pin::Pin, str::FromStr, time::Duration};
 
-use chrono::NaiveDate;
-use medclear_common::Error;
+use medclear_common::{Error, wire::date};
 use medclear_proto::routing::v1::{self as pb, routing_service_server::RoutingService as Api};
 use rust_decimal::Decimal;
 use tokio_stream::Stream;
@@ -24,21 +23,6 @@ pub struct RoutingGrpc(pub Lifecycle);
 
 type Reply<T> = Result<Response<T>, Status>;
 
-fn date(field: &'static str, text: &str) -> Result<NaiveDate, Error> {
-    let text = text.trim();
-    let day = text
-        .get(..10)
-        .filter(|_| matches!(text.get(10..11), None | Some(" " | "T")))
-        .unwrap_or(text);
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(
-            field,
-            "invalid_date",
-            format!("{field} {text:?} is not a date: use yyyy-MM-dd"),
-        )
-    })
-}
-
 fn med_type(value: i32) -> Result<MedType, Error> {
     Ok(match pb::MedType::try_from(value) {
         Ok(pb::MedType::GeneralOutpatient) => MedType::GeneralOutpatient,
@@ -56,18 +40,12 @@ fn med_type(value: i32) -> Result<MedType, Error> {
 }
 
 fn level(text: &str) -> Result<HospitalLevel, Error> {
-    Ok(match text.trim() {
-        "tertiary" => HospitalLevel::Tertiary,
-        "secondary" => HospitalLevel::Secondary,
-        "primary" => HospitalLevel::Primary,
-        "ungraded" => HospitalLevel::Ungraded,
-        other => {
-            return Err(Error::invalid(
-                "hospital_level",
-                "unknown_level",
-                format!("hospital_level {other:?} is not tertiary, secondary, primary or ungraded"),
-            ));
-        }
+    HospitalLevel::parse(text.trim()).ok_or_else(|| {
+        Error::invalid(
+            "hospital_level",
+            "unknown_level",
+            format!("hospital_level {text:?} is not tertiary, secondary, primary or ungraded"),
+        )
     })
 }
 

@@ -94,25 +94,6 @@ fn med_type_of(code: i16) -> Result<MedType> {
     })
 }
 
-pub(crate) fn level_name(level: HospitalLevel) -> &'static str {
-    match level {
-        HospitalLevel::Tertiary => "tertiary",
-        HospitalLevel::Secondary => "secondary",
-        HospitalLevel::Primary => "primary",
-        HospitalLevel::Ungraded => "ungraded",
-    }
-}
-
-fn level_of(text: &str) -> Result<HospitalLevel> {
-    Ok(match text {
-        "tertiary" => HospitalLevel::Tertiary,
-        "secondary" => HospitalLevel::Secondary,
-        "primary" => HospitalLevel::Primary,
-        "ungraded" => HospitalLevel::Ungraded,
-        other => return Err(Error::Internal(format!("stored hospital level {other}"))),
-    })
-}
-
 fn upstream(service: &str, status: &tonic::Status) -> Error {
     Error::precondition(
         "upstream_refused",
@@ -185,7 +166,7 @@ impl Lifecycle {
             psn_no: new.psn_no,
             med_type: med_type_code(new.med_type),
             mdtrtarea_admvs: new.mdtrtarea_admvs,
-            hospital_level: level_name(new.hospital_level).to_owned(),
+            hospital_level: new.hospital_level.as_str().to_owned(),
             begin_date: new.begin_date,
             end_date: None,
             diagnosis_code: new.diagnosis_code,
@@ -549,7 +530,9 @@ impl Lifecycle {
             mdtrtarea_admvs: visit.mdtrtarea_admvs.clone(),
             visit: Visit {
                 med_type: med_type_of(visit.med_type)?,
-                hospital_level: level_of(&visit.hospital_level)?,
+                hospital_level: HospitalLevel::parse(&visit.hospital_level).ok_or_else(|| {
+                    Error::Internal(format!("stored hospital level {}", visit.hospital_level))
+                })?,
                 filing: covered.filing,
                 use_account,
             },

@@ -16,6 +16,7 @@
 //! ```
 
 use chrono::NaiveDate;
+pub use medclear_common::codes::HospitalLevel;
 use medclear_common::{Error, Result, codes::Admdvs};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -27,16 +28,6 @@ use serde::{Deserialize, Serialize};
 pub enum Scheme {
     Employee,
     Resident,
-}
-
-/// Hospital grade, as the catalogue names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HospitalLevel {
-    Tertiary,
-    Secondary,
-    Primary,
-    Ungraded,
 }
 
 /// A slice of an amount and the ratio the fund pays of it: `from_fen ..< to_fen` (`to_fen`
