@@ -51,7 +51,7 @@ pub async fn known_regions(conn: &mut PgConnection, codes: &[Admdvs]) -> Result<
     Ok(rows.into_iter().filter_map(|(code,)| Admdvs::parse(&code).ok()).collect())
 }
 
-#[derive(FromRow)]
+#[derive(Clone, FromRow)]
 struct OverridesRow {
     temporary_min_validity_months: Option<i32>,
     long_term_revoke_lock_months: Option<i32>,
@@ -99,9 +99,28 @@ pub async fn region_overrides(conn: &mut PgConnection, home: &Admdvs) -> Result<
 /// own.
 pub async fn rules_for(conn: &mut PgConnection, home: &Admdvs) -> Result<Rules> {
     let province = home.province();
-    let mut rules = region_overrides(&mut *conn, &province).await?.apply(Rules::default());
+    #[derive(FromRow)]
+    struct Row {
+        insuplc_admdvs: String,
+        #[sqlx(flatten)]
+        overrides: OverridesRow,
+    }
+    let rows = sqlx::query_as::<_, Row>(
+        "SELECT insuplc_admdvs, temporary_min_validity_months, long_term_revoke_lock_months,
+                emergency_counts_as_filed, late_filing_allowed, max_backdate_days, max_advance_days
+         FROM region_rules WHERE insuplc_admdvs = ANY($1)",
+    )
+    .bind(vec![province.to_string(), home.to_string()])
+    .fetch_all(conn)
+    .await?;
+    let of = |code: &Admdvs| {
+        rows.iter()
+            .find(|r| r.insuplc_admdvs == code.as_str())
+            .map(|r| RuleOverrides::from(r.overrides.clone()))
+    };
+    let mut rules = of(&province).unwrap_or_default().apply(Rules::default());
     if province != *home {
-        rules = region_overrides(conn, home).await?.apply(rules);
+        rules = of(home).unwrap_or_default().apply(rules);
     }
     Ok(rules)
 }

@@ -130,15 +130,13 @@ pub async fn lock_accumulators(
     psn_no: &str,
     year: i32,
 ) -> Result<Accumulators> {
-    sqlx::query("INSERT INTO accumulators (psn_no, year) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(psn_no)
-        .bind(year)
-        .execute(&mut *conn)
-        .await?;
+    // One statement: created at zero the first time, and locked either way (a conflicting
+    // insert that updates takes the row lock, like SELECT … FOR UPDATE).
     let row = sqlx::query_as::<_, AccumulatorRow>(
-        "SELECT admissions, pooling_paid_fen, benefit_paid_fen, deductible_paid_fen,
-                inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen
-         FROM accumulators WHERE psn_no = $1 AND year = $2 FOR UPDATE",
+        "INSERT INTO accumulators (psn_no, year) VALUES ($1, $2)
+         ON CONFLICT (psn_no, year) DO UPDATE SET psn_no = EXCLUDED.psn_no
+         RETURNING admissions, pooling_paid_fen, benefit_paid_fen, deductible_paid_fen,
+                   inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen",
     )
     .bind(psn_no)
     .bind(year)
@@ -265,14 +263,17 @@ pub async fn insert_settlement(
     .bind(&s.mdtrt_id)
     .execute(&mut *conn)
     .await?;
-    for part in details {
-        sqlx::query("INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt) VALUES ($1, $2, $3, $4)")
-            .bind(&s.setl_id)
-            .bind(&part.fund_pay_type)
-            .bind(part.crt_payb_lmt_amt)
-            .bind(part.fund_payamt)
-            .execute(&mut *conn)
-            .await?;
+    if !details.is_empty() {
+        sqlx::query(
+            "INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt)
+             SELECT $1, * FROM UNNEST($2::TEXT[], $3::INT8[], $4::INT8[])",
+        )
+        .bind(&s.setl_id)
+        .bind(details.iter().map(|d| d.fund_pay_type.clone()).collect::<Vec<_>>())
+        .bind(details.iter().map(|d| d.crt_payb_lmt_amt).collect::<Vec<_>>())
+        .bind(details.iter().map(|d| d.fund_payamt).collect::<Vec<_>>())
+        .execute(conn)
+        .await?;
     }
     Ok(())
 }
@@ -301,25 +302,20 @@ pub struct EventRow {
 /// Appends an event with the next number. Called last in its transaction: the counter row is
 /// held only from here to the commit.
 pub async fn append_event(conn: &mut PgConnection, e: &EventRow) -> Result<i64> {
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value",
+    Ok(sqlx::query_scalar(
+        "WITH next AS (UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value)
+         INSERT INTO events (seq, setl_id, kind, home_province, treating_province, obligation_fen, at)
+         SELECT value, $1, $2, $3, $4, $5, $6 FROM next
+         RETURNING seq",
     )
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO events (seq, setl_id, kind, home_province, treating_province, obligation_fen, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(seq)
     .bind(&e.setl_id)
     .bind(&e.kind)
     .bind(&e.home_province)
     .bind(&e.treating_province)
     .bind(e.obligation_fen)
     .bind(e.at)
-    .execute(conn)
-    .await?;
-    Ok(seq)
+    .fetch_one(conn)
+    .await?)
 }
 
 pub async fn events_after(

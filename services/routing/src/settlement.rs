@@ -330,8 +330,10 @@ impl Settlements {
         }
         repo::store_accumulators(&mut tx, &person.psn_no, date.year(), &breakdown.accumulators)
             .await?;
-        repo::set_balance(&mut tx, &person.psn_no, person.account_balance_fen - breakdown.acct_pay)
-            .await?;
+        if breakdown.acct_pay != 0 {
+            let balance = person.account_balance_fen - breakdown.acct_pay;
+            repo::set_balance(&mut tx, &person.psn_no, balance).await?;
+        }
         let event = EventRow {
             seq: 0,
             setl_id: row.setl_id.clone(),
