@@ -306,4 +306,15 @@ mod tests {
         assert_eq!(category(4).unwrap(), Category::Referral);
         assert_eq!(actor(None).unwrap_err().reason(), "missing_field");
     }
+
+    #[test]
+    fn an_empty_optional_date_is_absent() {
+        assert_eq!(optional_date("end_date", "").unwrap(), None);
+        assert_eq!(optional_date("end_date", "  ").unwrap(), None);
+        assert_eq!(
+            optional_date("end_date", "2026-03-01").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 1)
+        );
+        assert_eq!(optional_date("end_date", "x").unwrap_err().reason(), "invalid_date");
+    }
 }
