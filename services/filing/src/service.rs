@@ -189,9 +189,19 @@ impl FilingService {
     ) -> Result<Vec<FilingView>> {
         let mut conn = self.pool.acquire().await?;
         let filings = repo::filings_of(&mut conn, psn_no).await?;
+        // A person's filings nearly always share one home region: load its rules once.
+        let mut rules: Vec<(Admdvs, Rules)> = Vec::new();
         let mut views = Vec::with_capacity(filings.len());
         for filing in filings.into_iter().filter(|f| include_revoked || !f.is_revoked()) {
-            views.push(self.view(&mut conn, filing).await?);
+            let home_rules = match rules.iter().find(|(home, _)| *home == filing.home) {
+                Some((_, r)) => *r,
+                None => {
+                    let r = repo::rules_for(&mut conn, &filing.home).await?;
+                    rules.push((filing.home, r));
+                    r
+                }
+            };
+            views.push(FilingView { revocable_from: filing.revocable_from(&home_rules), filing });
         }
         Ok(views)
     }

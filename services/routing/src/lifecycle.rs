@@ -225,7 +225,7 @@ impl Lifecycle {
                 format!("discharge {end_date} is before admission {}", visit.begin_date),
             ));
         }
-        repo::update_visit(&mut tx, mdtrt_id, "discharged", Some(end_date), None).await?;
+        repo::update_visit(&mut tx, mdtrt_id, "discharged", Some(end_date)).await?;
         tx.commit().await?;
         Ok(VisitRow { status: "discharged".into(), end_date: Some(end_date), ..visit })
     }
@@ -235,7 +235,7 @@ impl Lifecycle {
         let mut tx = self.pool.begin().await?;
         let visit =
             self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged", "cancelled"]).await?;
-        repo::update_visit(&mut tx, mdtrt_id, "cancelled", visit.end_date, None).await?;
+        repo::update_visit(&mut tx, mdtrt_id, "cancelled", visit.end_date).await?;
         tx.commit().await?;
         Ok(VisitRow { status: "cancelled".into(), ..visit })
     }
@@ -474,7 +474,8 @@ impl Lifecycle {
             return Ok((answer, String::new()));
         }
         let mut conn = self.pool.acquire().await?;
-        let visit = repo::lock_visit(&mut conn, mdtrt_id)
+        // A plain read: the settlement store re-checks the visit under lock.
+        let visit = repo::visit(&mut conn, mdtrt_id)
             .await?
             .filter(|v| v.fixmedins_code == sender)
             .ok_or_else(|| {

@@ -392,24 +392,29 @@ pub async fn visit_by_msgid(
     Ok(sqlx::query_as(&sql).bind(sender).bind(msgid).fetch_optional(conn).await?)
 }
 
+/// The visit, as it is now.
+pub async fn visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1");
+    Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
+}
+
 /// The visit, locked until the transaction ends.
 pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
     let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1 FOR UPDATE");
     Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
 }
 
+/// Sets a visit's status and end date (discharge, cancellation).
 pub async fn update_visit(
     conn: &mut PgConnection,
     mdtrt_id: &str,
     status: &str,
     end_date: Option<chrono::NaiveDate>,
-    setl_id: Option<&str>,
 ) -> Result<()> {
-    sqlx::query("UPDATE visits SET status = $2, end_date = $3, setl_id = $4 WHERE mdtrt_id = $1")
+    sqlx::query("UPDATE visits SET status = $2, end_date = $3 WHERE mdtrt_id = $1")
         .bind(mdtrt_id)
         .bind(status)
         .bind(end_date)
-        .bind(setl_id)
         .execute(conn)
         .await?;
     Ok(())

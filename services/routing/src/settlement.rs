@@ -250,16 +250,11 @@ impl Settlements {
             request.replay_key.clone()
         };
         let mut tx = self.pool.begin().await?;
-        if persist
-            && let Some(earlier) =
-                repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
-        {
-            return replay(earlier, &body);
-        }
         let person = repo::lock_person(&mut tx, &request.psn_no).await?.ok_or_else(|| {
             Error::not_found("person_not_found", format!("no insured person {}", request.psn_no))
         })?;
-        // A twin of this request may have committed while we waited for the person.
+        // Checked under the person's lock: a retry finds its earlier answer, and a twin sent
+        // at the same moment finds the one that committed while it waited.
         if persist
             && let Some(earlier) =
                 repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
