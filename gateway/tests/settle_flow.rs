@@ -54,6 +54,25 @@ async fn import(
     assert!(report.committed, "{report:?}");
 }
 
+/// One 甲 drug in the national catalogue, mapped as local code `L001` by `hospital`.
+async fn seed_drug(h: &Harness, hospital: &str) {
+    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
+    let drug = "XL02BBA326A001010102180";
+    let items: &[(&str, &str)] =
+        &[("code", drug), ("kind", "western_drug"), ("name", "甲药"), ("begin_date", "2024-01-01")];
+    let coverage: &[(&str, &str)] =
+        &[("scope", "000000"), ("code", drug), ("class", "A"), ("begin_date", "2024-01-01")];
+    let mapping: &[(&str, &str)] = &[
+        ("fixmedins_code", hospital),
+        ("local_code", "L001"),
+        ("national_code", drug),
+        ("begin_date", "2024-01-01"),
+    ];
+    import(&mut catalog, pb::ImportTarget::Items, &[items]).await;
+    import(&mut catalog, pb::ImportTarget::Coverage, &[coverage]).await;
+    import(&mut catalog, pb::ImportTarget::Mappings, &[mapping]).await;
+}
+
 fn person(psn_no: &str, certno: &str) -> PersonRow {
     PersonRow {
         psn_no: psn_no.into(),
@@ -308,40 +327,7 @@ async fn the_lifecycle_over_the_json_api() {
     let h = Harness::start(TODAY).await;
     let (status, health) = h.get("/healthz").await;
     assert_eq!((status, health["services"]["routing"].as_str()), (200, Some("serving")));
-    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
-    import(
-        &mut catalog,
-        pb::ImportTarget::Items,
-        &[&[
-            ("code", "XL02BBA326A001010102180"),
-            ("kind", "western_drug"),
-            ("name", "甲药"),
-            ("begin_date", "2024-01-01"),
-        ]],
-    )
-    .await;
-    import(
-        &mut catalog,
-        pb::ImportTarget::Coverage,
-        &[&[
-            ("scope", "000000"),
-            ("code", "XL02BBA326A001010102180"),
-            ("class", "A"),
-            ("begin_date", "2024-01-01"),
-        ]],
-    )
-    .await;
-    import(
-        &mut catalog,
-        pb::ImportTarget::Mappings,
-        &[&[
-            ("fixmedins_code", HOSPITAL),
-            ("local_code", "L001"),
-            ("national_code", "XL02BBA326A001010102180"),
-            ("begin_date", "2024-01-01"),
-        ]],
-    )
-    .await;
+    seed_drug(&h, HOSPITAL).await;
     let store = Settlements::new(
         h.routing_pool.clone(),
         Arc::new(h.clock.clone()),
@@ -423,40 +409,7 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
     use medclear_routing::partition::Partition;
 
     let h = Harness::start(TODAY).await;
-    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
-    import(
-        &mut catalog,
-        pb::ImportTarget::Items,
-        &[&[
-            ("code", "XL02BBA326A001010102180"),
-            ("kind", "western_drug"),
-            ("name", "甲药"),
-            ("begin_date", "2024-01-01"),
-        ]],
-    )
-    .await;
-    import(
-        &mut catalog,
-        pb::ImportTarget::Coverage,
-        &[&[
-            ("scope", "000000"),
-            ("code", "XL02BBA326A001010102180"),
-            ("class", "A"),
-            ("begin_date", "2024-01-01"),
-        ]],
-    )
-    .await;
-    import(
-        &mut catalog,
-        pb::ImportTarget::Mappings,
-        &[&[
-            ("fixmedins_code", "H11000000001"),
-            ("local_code", "L001"),
-            ("national_code", "XL02BBA326A001010102180"),
-            ("begin_date", "2024-01-01"),
-        ]],
-    )
-    .await;
+    seed_drug(&h, "H11000000001").await;
 
     // Two routing instances: Hubei's (42) and Guangdong's (44).
     let mut instances = Vec::new();
