@@ -261,8 +261,9 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     let reversed = life.reverse(HOSPITAL, "R1", "S3").await.unwrap();
     assert_eq!(reversed.orig_setl_id.as_deref(), Some(again.setl_id.as_str()));
     let events = life.store().events_after(0, 10).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.obligation_fen).sum::<i64>(), 0, "every obligation undone");
+    assert_eq!(events.iter().map(|e| e.event.obligation_fen).sum::<i64>(), 0, "every obligation undone");
     assert_eq!(events.len(), 4);
+    assert!(events.iter().all(|e| e.mdtrt_id.as_deref() == Some(v.mdtrt_id.as_str())), "every event names the visit, cancellations too");
 
     // An emergency without any filing counts as filed (and as referral/emergency for the rate).
     let e = life.register_visit(visit("V2", "P420200002", true)).await.unwrap();

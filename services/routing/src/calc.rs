@@ -45,6 +45,31 @@ pub enum MedType {
     Pharmacy,
 }
 
+impl MedType {
+    /// The national med_type code.
+    pub fn code(self) -> i16 {
+        match self {
+            Self::GeneralOutpatient => 11,
+            Self::ChronicOutpatient => 14,
+            Self::Inpatient => 21,
+            Self::Pharmacy => 41,
+        }
+    }
+
+    /// The type of a stored med_type code.
+    pub fn from_code(code: i16) -> medclear_common::Result<Self> {
+        Ok(match code {
+            11 => Self::GeneralOutpatient,
+            14 => Self::ChronicOutpatient,
+            21 => Self::Inpatient,
+            41 => Self::Pharmacy,
+            other => {
+                return Err(medclear_common::Error::Internal(format!("stored med_type {other}")));
+            }
+        })
+    }
+}
+
 /// How the visit is covered across provinces, which decides the temporary reduction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FilingKind {

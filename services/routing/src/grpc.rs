@@ -307,7 +307,8 @@ impl Api for RoutingGrpc {
                     }
                 };
                 let empty = batch.is_empty();
-                for e in batch {
+                for streamed in batch {
+                    let e = streamed.event;
                     after = e.seq;
                     let event = pb::SettlementEvent {
                         seq: e.seq,
@@ -317,6 +318,17 @@ impl Api for RoutingGrpc {
                         treating_province: e.treating_province,
                         obligation_fen: e.obligation_fen,
                         at: e.at.to_rfc3339(),
+                        orig_setl_id: streamed.orig_setl_id.unwrap_or_default(),
+                        fixmedins_code: streamed.fixmedins_code,
+                        insutype: streamed.insutype,
+                        clr_type: streamed.clr_type,
+                        psn_no: streamed.psn_no,
+                        msgid: streamed.msgid,
+                        mdtrt_id: streamed.mdtrt_id.unwrap_or_default(),
+                        medfee_sumamt_fen: streamed.medfee_sumamt,
+                        fund_pay_sumamt_fen: streamed.fund_pay_sumamt,
+                        acct_pay_fen: streamed.acct_pay,
+                        psn_cash_pay_fen: streamed.psn_cash_pay,
                     };
                     if sender.send(Ok(event)).await.is_err() {
                         return;

@@ -75,25 +75,6 @@ pub struct Lifecycle {
     catalog: CatalogServiceClient<Channel>,
 }
 
-pub(crate) fn med_type_code(m: MedType) -> i16 {
-    match m {
-        MedType::GeneralOutpatient => 11,
-        MedType::ChronicOutpatient => 14,
-        MedType::Inpatient => 21,
-        MedType::Pharmacy => 41,
-    }
-}
-
-fn med_type_of(code: i16) -> Result<MedType> {
-    Ok(match code {
-        11 => MedType::GeneralOutpatient,
-        14 => MedType::ChronicOutpatient,
-        21 => MedType::Inpatient,
-        41 => MedType::Pharmacy,
-        other => return Err(Error::Internal(format!("stored med_type {other}"))),
-    })
-}
-
 fn upstream(service: &str, status: &tonic::Status) -> Error {
     Error::precondition(
         "upstream_refused",
@@ -164,7 +145,7 @@ impl Lifecycle {
             msgid: new.msgid,
             request_body: body,
             psn_no: new.psn_no,
-            med_type: med_type_code(new.med_type),
+            med_type: new.med_type.code(),
             mdtrtarea_admvs: new.mdtrtarea_admvs,
             hospital_level: new.hospital_level.as_str().to_owned(),
             begin_date: new.begin_date,
@@ -530,7 +511,7 @@ impl Lifecycle {
             psn_no: visit.psn_no.clone(),
             mdtrtarea_admvs: visit.mdtrtarea_admvs.clone(),
             visit: Visit {
-                med_type: med_type_of(visit.med_type)?,
+                med_type: MedType::from_code(visit.med_type)?,
                 hospital_level: HospitalLevel::parse(&visit.hospital_level).ok_or_else(|| {
                     Error::Internal(format!("stored hospital level {}", visit.hospital_level))
                 })?,

@@ -204,12 +204,14 @@ pub struct SettlementRow {
     pub answer: Value,
     pub cancelled_by: Option<String>,
     pub mdtrt_id: Option<String>,
+    /// The visit's med_type code, which clearing reports as `clr_type`.
+    pub clr_type: String,
 }
 
 const SETTLEMENT_COLUMNS: &str = "setl_id, sender, msgid, request_body, kind, orig_setl_id, \
      psn_no, insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt, \
      acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, cancelled_by, \
-     mdtrt_id";
+     mdtrt_id, clr_type";
 
 pub async fn settlement_by_msgid(
     conn: &mut PgConnection,
@@ -237,8 +239,10 @@ pub async fn insert_settlement(
     sqlx::query(
         "INSERT INTO settlements (setl_id, sender, msgid, request_body, kind, orig_setl_id, psn_no,
              insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt,
-             acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, mdtrt_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+             acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, mdtrt_id,
+             clr_type)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+             $20, $21, $22)",
     )
     .bind(&s.setl_id)
     .bind(&s.sender)
@@ -261,6 +265,7 @@ pub async fn insert_settlement(
     .bind(&s.contribution)
     .bind(&s.answer)
     .bind(&s.mdtrt_id)
+    .bind(&s.clr_type)
     .execute(&mut *conn)
     .await?;
     if !details.is_empty() {
@@ -318,14 +323,42 @@ pub async fn append_event(conn: &mut PgConnection, e: &EventRow) -> Result<i64> 
     .await?)
 }
 
+/// An outbox event with what clearing needs of its settlement: the hospital, the amounts and
+/// the ids a hospital reconciles against (3201/3202).
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct StreamedEvent {
+    #[sqlx(flatten)]
+    pub event: EventRow,
+    pub orig_setl_id: Option<String>,
+    pub fixmedins_code: String,
+    pub insutype: String,
+    pub clr_type: String,
+    pub psn_no: String,
+    pub msgid: String,
+    pub mdtrt_id: Option<String>,
+    pub medfee_sumamt: i64,
+    pub fund_pay_sumamt: i64,
+    pub acct_pay: i64,
+    pub psn_cash_pay: i64,
+}
+
+/// The events after `after_seq`, in order, each with its settlement. A cancellation names the
+/// visit of the settlement it undoes.
 pub async fn events_after(
     conn: &mut PgConnection,
     after_seq: i64,
     limit: i64,
-) -> Result<Vec<EventRow>> {
+) -> Result<Vec<StreamedEvent>> {
     Ok(sqlx::query_as(
-        "SELECT seq, setl_id, kind, home_province, treating_province, obligation_fen, at
-         FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        "SELECT e.seq, e.setl_id, e.kind, e.home_province, e.treating_province, e.obligation_fen,
+             e.at, s.orig_setl_id, s.sender AS fixmedins_code,
+             split_part(s.policy_version, '/', 2) AS insutype, s.clr_type, s.psn_no, s.msgid,
+             COALESCE(s.mdtrt_id, o.mdtrt_id) AS mdtrt_id, s.medfee_sumamt, s.fund_pay_sumamt,
+             s.acct_pay, s.psn_cash_pay
+         FROM events e
+         JOIN settlements s ON s.setl_id = e.setl_id
+         LEFT JOIN settlements o ON o.setl_id = s.orig_setl_id
+         WHERE e.seq > $1 ORDER BY e.seq LIMIT $2",
     )
     .bind(after_seq)
     .bind(limit)

@@ -202,7 +202,11 @@ impl Settlements {
     }
 
     /// The settlement events after `after_seq`, in order.
-    pub async fn events_after(&self, after_seq: i64, limit: i64) -> Result<Vec<EventRow>> {
+    pub async fn events_after(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<repo::StreamedEvent>> {
         let mut conn = self.pool.acquire().await?;
         repo::events_after(&mut conn, after_seq, limit).await
     }
@@ -318,6 +322,7 @@ impl Settlements {
             answer: json(&answer)?,
             cancelled_by: None,
             mdtrt_id: request.mdtrt_id.clone(),
+            clr_type: request.visit.med_type.code().to_string(),
         };
         insert_or_refuse(&mut tx, &row, &breakdown.setldetail, &request.msgid).await?;
         if let Some(mdtrt_id) = &request.mdtrt_id {
@@ -419,6 +424,7 @@ impl Settlements {
             answer: json(&answer)?,
             cancelled_by: None,
             mdtrt_id: None,
+            clr_type: original.clr_type.clone(),
         };
         insert_or_refuse(&mut tx, &row, &[], msgid).await?;
         if let Some(mdtrt_id) = &original.mdtrt_id {

@@ -93,13 +93,21 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
     let events = store.events_after(0, 10).await.unwrap();
     assert_eq!(
         (
-            events[0].seq,
-            events[0].obligation_fen,
-            events[0].home_province.as_str(),
-            events[0].treating_province.as_str()
+            events[0].event.seq,
+            events[0].event.obligation_fen,
+            events[0].event.home_province.as_str(),
+            events[0].event.treating_province.as_str()
         ),
         (1, 158000, "420000", "440000")
     );
+    // The stream carries what clearing reconciles with the hospital.
+    let e = &events[0];
+    assert_eq!(
+        (e.fixmedins_code.as_str(), e.msgid.as_str(), e.insutype.as_str(), e.clr_type.as_str()),
+        (HOSPITAL, "M1", "310", "21")
+    );
+    assert_eq!(e.fund_pay_sumamt + e.acct_pay, e.event.obligation_fen);
+    assert_eq!(e.medfee_sumamt, first.breakdown.medfee_sumamt);
     // The same msgid with another body: refused, nothing written.
     let conflict = store.settle(request("M1", 300000)).await.unwrap_err();
     assert_eq!(conflict.reason(), "msgid_reused");
@@ -123,8 +131,13 @@ async fn cancellation_restores_the_accumulators_and_the_account_exactly(pool: Pg
     assert_eq!(after.admissions, 1);
     assert_eq!(balance(&store).await, 50000 - second.breakdown.acct_pay);
     let events = store.events_after(0, 10).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    assert_eq!(events[2].obligation_fen, -events[0].obligation_fen);
+    assert_eq!(events.iter().map(|e| e.event.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(events[2].event.obligation_fen, -events[0].event.obligation_fen);
+    assert_eq!(events[2].orig_setl_id.as_deref(), Some(settled.setl_id.as_str()));
+    assert_eq!(
+        (events[2].medfee_sumamt, events[2].clr_type.as_str()),
+        (-events[0].medfee_sumamt, events[0].clr_type.as_str())
+    );
     // Once only; by msgid replay; unknown or someone else's settlements are not found.
     assert_eq!(store.cancel(HOSPITAL, "C1", &settled.setl_id).await.unwrap(), cancel);
     assert_eq!(
@@ -167,7 +180,7 @@ async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
         balance(&store).await,
         50000 - answers.iter().map(|a| a.breakdown.acct_pay).sum::<i64>()
     );
-    let seqs: Vec<i64> = store.events_after(0, 100).await.unwrap().iter().map(|e| e.seq).collect();
+    let seqs: Vec<i64> = store.events_after(0, 100).await.unwrap().iter().map(|e| e.event.seq).collect();
     assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "gap-free");
 }
 
@@ -188,7 +201,7 @@ async fn refusals_write_nothing(pool: PgPool) {
     assert_eq!(accumulators(&pool).await, Accumulators::default());
     // The failed attempts used no event number.
     store.settle(request("M5", 100000)).await.unwrap();
-    assert_eq!(store.events_after(0, 10).await.unwrap()[0].seq, 1);
+    assert_eq!(store.events_after(0, 10).await.unwrap()[0].event.seq, 1);
 }
 
 #[sqlx::test(migrations = "../../migrations/routing")]
