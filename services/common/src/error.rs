@@ -24,6 +24,8 @@ pub enum ProblemKind {
     NotFound,
     AlreadyExists,
     FailedPrecondition,
+    /// The caller may not act on what it names (another province's position, say).
+    PermissionDenied,
 }
 
 /// A refusal the client can act on.
@@ -89,6 +91,11 @@ impl Error {
         Self::problem(ProblemKind::FailedPrecondition, reason, None, message)
     }
 
+    /// The caller is who it says, but may not do this.
+    pub fn forbidden(reason: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::problem(ProblemKind::PermissionDenied, reason, None, message)
+    }
+
     /// The machine-readable reason, as a client would see it.
     pub fn reason(&self) -> &str {
         match self {
@@ -124,6 +131,7 @@ impl From<Error> for Status {
                     ProblemKind::NotFound => Code::NotFound,
                     ProblemKind::AlreadyExists => Code::AlreadyExists,
                     ProblemKind::FailedPrecondition => Code::FailedPrecondition,
+                    ProblemKind::PermissionDenied => Code::PermissionDenied,
                 };
                 with_metadata(Status::new(code, p.message), &reason, p.field.as_deref())
             }
