@@ -68,6 +68,9 @@ enum Command {
         /// The routing service's gRPC endpoint.
         #[arg(long, env = "ROUTING_ENDPOINT", default_value = "http://127.0.0.1:50053")]
         routing_endpoint: String,
+        /// The clearing service's gRPC endpoint.
+        #[arg(long, env = "CLEARING_ENDPOINT", default_value = "http://127.0.0.1:50054")]
+        clearing_endpoint: String,
         /// A routing instance that owns some home provinces: `42,44=http://host:50053`
         /// (repeatable; in ROUTING_PARTITIONS, `;` separates them).
         #[arg(long = "routing-partition", env = "ROUTING_PARTITIONS", value_delimiter = ';')]
@@ -169,6 +172,7 @@ async fn run(cli: Cli) -> Result<()> {
             filing_endpoint,
             catalog_endpoint,
             routing_endpoint,
+            clearing_endpoint,
             routing_partitions,
         } => {
             let _telemetry = telemetry::init("medclear-gateway")?;
@@ -177,6 +181,7 @@ async fn run(cli: Cli) -> Result<()> {
                 catalog: catalog_endpoint,
                 routing: routing_endpoint,
                 routing_partitions: parse_partitions(&routing_partitions)?,
+                clearing: clearing_endpoint,
             })?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await

@@ -190,11 +190,30 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
     tasks.push(("routing", tokio::spawn(medclear_routing::serve(listener, lifecycle, stop()))));
     services.push(RunningService { name: "routing", addr, database: place, pool, db });
 
+    let routing_url = format!("http://{}", services[2].addr);
+    let (db_config, db, place) = database("clearing", options).await?;
+    let pool = medclear_clearing::connect(&db_config).await?;
+    let clearing = medclear_clearing::ClearingService::new(
+        pool.clone(),
+        clock.clone(),
+        medclear_clearing::ClearingConfig::from_env()?,
+    );
+    let sources = vec![medclear_clearing::ingest::Source {
+        name: "routing".into(),
+        endpoint: routing_url.clone(),
+    }];
+    let listener = bind(service_addr(options, 3), "clearing service").await?;
+    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+    let serve = medclear_clearing::serve(listener, clearing, sources, token.child_token());
+    tasks.push(("clearing", tokio::spawn(serve)));
+    services.push(RunningService { name: "clearing", addr, database: place, pool, db });
+
     let upstreams = Upstreams {
         filing: filing_url,
         catalog: catalog_url,
-        routing: format!("http://{}", services[2].addr),
+        routing: routing_url,
         routing_partitions: Vec::new(),
+        clearing: format!("http://{}", services[3].addr),
     };
     let state = AppState::new(&upstreams)?;
     let listener = bind(options.http, "gateway").await?;

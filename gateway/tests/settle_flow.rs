@@ -261,9 +261,16 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     let reversed = life.reverse(HOSPITAL, "R1", "S3").await.unwrap();
     assert_eq!(reversed.orig_setl_id.as_deref(), Some(again.setl_id.as_str()));
     let events = life.store().events_after(0, 10).await.unwrap();
-    assert_eq!(events.iter().map(|e| e.event.obligation_fen).sum::<i64>(), 0, "every obligation undone");
+    assert_eq!(
+        events.iter().map(|e| e.event.obligation_fen).sum::<i64>(),
+        0,
+        "every obligation undone"
+    );
     assert_eq!(events.len(), 4);
-    assert!(events.iter().all(|e| e.mdtrt_id.as_deref() == Some(v.mdtrt_id.as_str())), "every event names the visit, cancellations too");
+    assert!(
+        events.iter().all(|e| e.mdtrt_id.as_deref() == Some(v.mdtrt_id.as_str())),
+        "every event names the visit, cancellations too"
+    );
 
     // An emergency without any filing counts as filed (and as referral/emergency for the rate).
     let e = life.register_visit(visit("V2", "P420200002", true)).await.unwrap();
@@ -452,6 +459,7 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
         catalog: h.catalog_grpc.clone(),
         routing: instances[0].3.clone(),
         routing_partitions: vec![("44".into(), instances[1].3.clone())],
+        clearing: h.clearing_grpc.clone(),
     })
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

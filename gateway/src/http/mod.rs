@@ -20,6 +20,7 @@ use axum::{
 use medclear_common::server::channel;
 use medclear_proto::{
     catalog::v1::catalog_service_client::CatalogServiceClient,
+    clearing::v1::clearing_service_client::ClearingServiceClient,
     filing::v1::filing_service_client::FilingServiceClient,
     routing::v1::routing_service_client::RoutingServiceClient,
 };
@@ -44,6 +45,8 @@ pub struct Upstreams {
     pub routing: String,
     /// Routing instances that own particular home provinces: (two-digit province, URL).
     pub routing_partitions: Vec<(String, String)>,
+    /// e.g. `http://127.0.0.1:50054`
+    pub clearing: String,
 }
 
 /// A service the gateway depends on, for `/healthz`.
@@ -60,6 +63,7 @@ struct Inner {
     catalog: CatalogServiceClient<Channel>,
     routing: RoutingServiceClient<Channel>,
     routing_by_province: std::collections::HashMap<String, RoutingServiceClient<Channel>>,
+    clearing: ClearingServiceClient<Channel>,
     dependencies: Vec<Dependency>,
 }
 
@@ -73,6 +77,7 @@ impl AppState {
         let filing = channel("filing", &upstreams.filing)?;
         let catalog = channel("catalog", &upstreams.catalog)?;
         let routing = channel("routing", &upstreams.routing)?;
+        let clearing = channel("clearing", &upstreams.clearing)?;
         let mut routing_by_province = std::collections::HashMap::new();
         for (province, url) in &upstreams.routing_partitions {
             routing_by_province
@@ -84,6 +89,8 @@ impl AppState {
                 .max_decoding_message_size(64 * 1024 * 1024),
             routing: RoutingServiceClient::new(routing.clone()),
             routing_by_province,
+            clearing: ClearingServiceClient::new(clearing.clone())
+                .max_decoding_message_size(64 * 1024 * 1024),
             dependencies: vec![
                 Dependency {
                     name: "filing",
@@ -100,6 +107,11 @@ impl AppState {
                     service: medclear_routing::SERVICE_NAME,
                     health: HealthClient::new(routing),
                 },
+                Dependency {
+                    name: "clearing",
+                    service: medclear_clearing::SERVICE_NAME,
+                    health: HealthClient::new(clearing),
+                },
             ],
         })))
     }
@@ -110,6 +122,10 @@ impl AppState {
 
     pub(crate) fn catalog(&self) -> CatalogServiceClient<Channel> {
         self.0.catalog.clone()
+    }
+
+    pub(crate) fn clearing(&self) -> ClearingServiceClient<Channel> {
+        self.0.clearing.clone()
     }
 
     /// The routing instance that owns `province` (two digits, or any code starting with them);

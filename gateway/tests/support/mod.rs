@@ -25,6 +25,8 @@ pub struct Harness {
     pub catalog_grpc: String,
     pub routing_grpc: String,
     pub routing_pool: PgPool,
+    pub clearing_grpc: String,
+    pub clearing_pool: PgPool,
     pub pool: PgPool,
     pub catalog_pool: PgPool,
     pub clock: FixedClock,
@@ -92,11 +94,34 @@ impl Harness {
             lifecycle,
             gateway_token.clone().cancelled_owned(),
         ));
+        let clearing_schema = schema.replace("filing", "clearing");
+        let clearing_pool =
+            medclear_clearing::connect(&DbConfig::new(database_url(), clearing_schema))
+                .await
+                .unwrap();
+        let clearing = medclear_clearing::ClearingService::new(
+            clearing_pool.clone(),
+            Arc::new(clock.clone()),
+            medclear_clearing::ClearingConfig::default(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let clearing_grpc = format!("http://{}", listener.local_addr().unwrap());
+        let sources = vec![medclear_clearing::ingest::Source {
+            name: "routing".into(),
+            endpoint: routing_grpc.clone(),
+        }];
+        tokio::spawn(medclear_clearing::serve(
+            listener,
+            clearing,
+            sources,
+            gateway_token.child_token(),
+        ));
         let state = AppState::new(&Upstreams {
             filing: grpc.clone(),
             catalog: catalog_grpc.clone(),
             routing: routing_grpc.clone(),
             routing_partitions: Vec::new(),
+            clearing: clearing_grpc.clone(),
         })
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -108,6 +133,8 @@ impl Harness {
             catalog_grpc,
             routing_grpc,
             routing_pool,
+            clearing_grpc,
+            clearing_pool,
             pool,
             catalog_pool,
             clock,
@@ -165,7 +192,9 @@ impl Harness {
         self.stop_filing().await;
         self.gateway_token.cancel();
         self.routing_pool.close().await;
-        let schemas = ["filing", "catalog", "routing"].map(|s| self.schema.replace("filing", s));
+        self.clearing_pool.close().await;
+        let schemas =
+            ["filing", "catalog", "routing", "clearing"].map(|s| self.schema.replace("filing", s));
         for schema in schemas {
             sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
                 .execute(&self.pool)

@@ -13,8 +13,6 @@ pub mod ingest;
 pub mod repo;
 pub mod service;
 
-use std::future::Future;
-
 use medclear_common::{Result, config::DbConfig, db, server};
 use medclear_proto::clearing::v1::clearing_service_server::ClearingServiceServer;
 use sqlx::PgPool;
@@ -52,15 +50,4 @@ pub async fn serve(
         let _ = follower.await;
     }
     result
-}
-
-/// Runs until `stop` completes; used where the caller holds a plain future.
-pub fn stop_on(stop: impl Future<Output = ()> + Send + 'static) -> CancellationToken {
-    let token = CancellationToken::new();
-    let child = token.clone();
-    tokio::spawn(async move {
-        stop.await;
-        child.cancel();
-    });
-    token
 }

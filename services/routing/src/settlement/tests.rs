@@ -180,7 +180,8 @@ async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
         balance(&store).await,
         50000 - answers.iter().map(|a| a.breakdown.acct_pay).sum::<i64>()
     );
-    let seqs: Vec<i64> = store.events_after(0, 100).await.unwrap().iter().map(|e| e.event.seq).collect();
+    let seqs: Vec<i64> =
+        store.events_after(0, 100).await.unwrap().iter().map(|e| e.event.seq).collect();
     assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "gap-free");
 }
 
