@@ -518,12 +518,15 @@ pub struct Netting {
 }
 
 impl Netting {
-    /// 1 − Σ|net| / gross, to four places; 0 when nothing flowed.
+    /// The share of the gross that netting spares from changing hands, to four places; 0 when
+    /// nothing flowed. What still changes hands is Σ|net| / 2 (every fen a net debtor pays in
+    /// is paid out to a net creditor), so efficiency = 1 − (Σ|net| / 2) / gross: 0 when every
+    /// obligation runs one way, 1 when they all cancel out.
     pub fn efficiency(&self) -> Decimal {
         if self.gross <= 0 {
             return Decimal::new(0, 4);
         }
-        let ratio = Decimal::from(self.sum_abs_net) / Decimal::from(self.gross);
+        let ratio = Decimal::from(self.sum_abs_net) / Decimal::from(self.gross * 2);
         let mut efficiency = (Decimal::ONE - ratio)
             .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
         efficiency.rescale(4);

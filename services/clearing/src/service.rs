@@ -1111,3 +1111,6 @@ impl ClearingService {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -219,27 +219,32 @@ fn netting_three_provinces_by_hand() {
             Instruction { payer: NATIONAL.into(), payee: "440000".into(), amount: 50 },
         ]
     );
-    // 1 − 100 / 200
-    assert_eq!(netting.efficiency(), Decimal::new(5000, 4));
-    assert_eq!(netting.efficiency().to_string(), "0.5000", "always four places");
+    // What changes hands is Σ|net| / 2 = 50 of 200: 1 − 50 / 200
+    assert_eq!(netting.efficiency(), Decimal::new(7500, 4));
+    assert_eq!(netting.efficiency().to_string(), "0.7500", "always four places");
 }
 
 #[test]
 fn netting_efficiency_to_four_places() {
-    // 1 − 100 / 250 = 0.6
+    // 1 − (100 / 2) / 250 = 0.8
     let netting =
         net([("110000", "310000", 100), ("310000", "440000", 100), ("440000", "110000", 50)]);
     assert_eq!(netting.sum_abs_net, 100);
-    assert_eq!(netting.efficiency(), Decimal::new(6000, 4));
-    // 1 − 4 / 6 = 0.3333…
+    assert_eq!(netting.efficiency(), Decimal::new(8000, 4));
+    // 1 − (4 / 2) / 6 = 0.6666… → 0.6667
     let netting = net([("110000", "310000", 4), ("310000", "110000", 2)]);
     assert_eq!((netting.gross, netting.sum_abs_net), (6, 4));
-    assert_eq!(netting.efficiency(), Decimal::new(3333, 4));
-    // 1 − 12 / 80000 = 0.99985: the midpoint rounds up (half-up) to 0.9999.
-    let netting = net([("110000", "310000", 40_003), ("310000", "110000", 39_997)]);
-    assert_eq!((netting.gross, netting.sum_abs_net), (80_000, 12));
-    assert_eq!(netting.efficiency(), Decimal::new(9999, 4));
+    assert_eq!(netting.efficiency(), Decimal::new(6667, 4));
+    // 1 − (8 / 2) / 80000 = 0.99995: the midpoint rounds away from zero, to 1.0000.
+    let netting = net([("110000", "310000", 40_002), ("310000", "110000", 39_998)]);
+    assert_eq!((netting.gross, netting.sum_abs_net), (80_000, 8));
+    assert_eq!(netting.efficiency().to_string(), "1.0000");
+    // 1 − (16 / 2) / 80000 = 0.9999.
+    let netting = net([("110000", "310000", 40_004), ("310000", "110000", 39_996)]);
     assert_eq!(netting.efficiency().to_string(), "0.9999");
+    // Everything one way: netting spares nothing.
+    let netting = net([("110000", "310000", 500)]);
+    assert_eq!(netting.efficiency().to_string(), "0.0000");
     // Perfectly offsetting flows: efficiency 1.
     let netting = net([("110000", "310000", 700), ("310000", "110000", 700)]);
     assert_eq!(netting.sum_abs_net, 0);
