@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bench::{self, BenchCommand},
     catalog_cli::{self, CatalogCommand},
+    clearing_cli::{self, ClearingArgs},
     http::{self, AppState, Upstreams},
     persons_cli::{self, PersonsCommand},
     up::{self, Databases, UpOptions},
@@ -55,6 +56,9 @@ enum Command {
     /// Catalogue files: import, generate or load the demo catalogue.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Clearing operations: close, net, confirm, withdraw, dispute, settle; status,
+    /// statements, deposits, audit.
+    Clearing(ClearingArgs),
     /// Run the gateway alone, in front of services running elsewhere.
     Gateway {
         #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
@@ -163,6 +167,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Catalog(command) => catalog_cli::run(command).await,
         Command::Persons(command) => persons_cli::run(command).await,
+        Command::Clearing(args) => clearing_cli::run(args).await,
         Command::Bench(command) => {
             let _telemetry = telemetry::init("medclear-bench")?;
             bench::run(command).await

@@ -6,11 +6,12 @@
 //!   process, each on its own port, talking gRPC, on PostgreSQL (`DATABASE_URL`) or on an
 //!   embedded PostgreSQL per service.
 //! * [`cli`]: the `medclear` command; [`catalog_cli`]: its `catalog` subcommands;
-//!   [`bench`]: `medclear bench`.
+//!   [`clearing_cli`]: its `clearing` subcommands; [`bench`]: `medclear bench`.
 
 pub mod bench;
 mod bench_settle;
 pub mod catalog_cli;
+pub mod clearing_cli;
 pub mod cli;
 pub mod http;
 pub mod persons_cli;

@@ -2,6 +2,7 @@
 //! services' gRPC APIs.
 
 pub mod catalog;
+pub mod clearing;
 pub mod error;
 pub mod filings;
 pub mod json;
@@ -141,7 +142,9 @@ impl AppState {
 
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
+    use clearing as c;
     use filings as f;
+    const PERIOD: &str = "/api/v1/clearing/periods/{period_id}";
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/filings", post(f::create_filing).get(f::list_filings))
@@ -178,6 +181,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/settlements/{setl_id}/cancel", post(routing::cancel_settlement))
         .route("/api/v1/reversals", post(routing::reverse))
         .route("/api/v1/settlement-events", get(routing::events))
+        .route("/api/v1/clearing/periods", get(c::list_periods))
+        .route(PERIOD, get(c::get_period))
+        .route(&format!("{PERIOD}/close"), post(c::close_period))
+        .route(&format!("{PERIOD}/net"), post(c::net_period))
+        .route(&format!("{PERIOD}/confirm"), post(c::confirm_period))
+        .route(&format!("{PERIOD}/withdraw"), post(c::withdraw_confirmation))
+        .route(&format!("{PERIOD}/disputes"), post(c::create_dispute).get(c::list_disputes))
+        .route(&format!("{PERIOD}/settle"), post(c::settle_period))
+        .route(&format!("{PERIOD}/netting"), get(c::get_netting))
+        .route(&format!("{PERIOD}/instructions"), get(c::list_instructions))
+        .route(&format!("{PERIOD}/statements/provinces/{{admdvs}}"), get(c::province_statement))
+        .route(&format!("{PERIOD}/statements/hospitals"), get(c::hospital_statements))
+        .route(&format!("{PERIOD}/items"), get(c::list_items))
+        .route(&format!("{PERIOD}/audit"), get(c::audit_period))
+        .route("/api/v1/clearing/prepaid-funds", get(c::list_funds))
+        .route("/api/v1/clearing/prepaid-funds/{admdvs}", get(c::get_fund))
+        .route("/api/v1/clearing/prepaid-funds/{admdvs}/deposits", post(c::record_deposit))
+        .route("/api/v1/clearing/reconcile/totals", post(c::reconcile_totals))
+        .route("/api/v1/clearing/reconcile/details", post(c::reconcile_details))
+        .route("/api/v1/clearing/ingest", get(c::ingest_status))
+        .route("/api/v1/clearing/balances", get(c::balances))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
