@@ -54,6 +54,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30_000)]
         visits: usize,
     },
+    /// Clearing: consume a synthetic month of settlement events over gRPC, close and net the
+    /// period, audit it against the raw items.
+    Clearing {
+        /// Settlement events in the month (1 % of them cancellations).
+        #[arg(long, default_value_t = 20_000_000)]
+        events: i64,
+        /// Treating institutions across the 32 provinces.
+        #[arg(long, default_value_t = 100_000)]
+        hospitals: u64,
+    },
 }
 
 /// One line describing this machine.
@@ -214,6 +224,9 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         }
         BenchCommand::Settle { seconds, concurrency, visits } => {
             return crate::bench_settle::run(seconds, concurrency, visits).await;
+        }
+        BenchCommand::Clearing { events, hospitals } => {
+            return crate::bench_clearing::run(events, hospitals).await;
         }
     };
     let db = bench_db().await?;

@@ -9,6 +9,7 @@
 //!   [`clearing_cli`]: its `clearing` subcommands; [`bench`]: `medclear bench`.
 
 pub mod bench;
+mod bench_clearing;
 mod bench_settle;
 pub mod catalog_cli;
 pub mod clearing_cli;

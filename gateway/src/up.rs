@@ -56,7 +56,7 @@ impl Databases {
 
 /// Where one service's data lives.
 #[derive(Debug)]
-enum Database {
+pub(crate) enum Database {
     Server,
     #[cfg(feature = "embedded-db")]
     Embedded(Box<crate::embedded::EmbeddedDb>),
@@ -104,7 +104,7 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
     }
 }
 
-async fn database(
+pub(crate) async fn database(
     service: &'static str,
     options: &UpOptions,
 ) -> Result<(DbConfig, Database, String)> {
@@ -300,13 +300,20 @@ impl System {
         }
         for service in self.services {
             service.pool.close().await;
-            match service.db {
-                Database::Server => {}
-                #[cfg(feature = "embedded-db")]
-                Database::Embedded(db) => db.stop().await,
-            }
+            service.db.stop().await;
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Database {
+    /// Stops an embedded database (a server's schema needs nothing).
+    pub(crate) async fn stop(self) {
+        match self {
+            Self::Server => {}
+            #[cfg(feature = "embedded-db")]
+            Self::Embedded(db) => db.stop().await,
+        }
     }
 }
 

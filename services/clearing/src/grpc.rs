@@ -47,6 +47,18 @@ fn status(status: PeriodStatus) -> pb::PeriodStatus {
     }
 }
 
+/// The operator named by an audit label (`id@province` or `id@national`).
+fn labelled(label: String) -> pb::Operator {
+    match label.rsplit_once('@') {
+        Some((id, province)) => pb::Operator {
+            id: id.to_owned(),
+            name: String::new(),
+            admdvs: if province == "national" { String::new() } else { province.to_owned() },
+        },
+        None => pb::Operator { id: label, ..pb::Operator::default() },
+    }
+}
+
 fn confirmation(c: ConfirmationRow) -> pb::ProvinceConfirmation {
     let state = if c.state == "confirmed" {
         pb::ConfirmationState::Confirmed
@@ -57,7 +69,7 @@ fn confirmation(c: ConfirmationRow) -> pb::ProvinceConfirmation {
         province_admdvs: c.province,
         state: state.into(),
         netting_run: u32::try_from(c.netting_run).unwrap_or(0),
-        by: Some(pb::Operator { id: c.actor, ..pb::Operator::default() }),
+        by: Some(labelled(c.actor)),
         at: c.at.to_rfc3339(),
         reason: c.reason,
     }
@@ -152,7 +164,7 @@ fn dispute(d: DisputeRow) -> pb::Dispute {
         amount_fen: d.amount_fen,
         carried_to_period_id: d.carried_to,
         status: pb::DisputeStatus::Carried.into(),
-        raised_by: Some(pb::Operator { id: d.actor, ..pb::Operator::default() }),
+        raised_by: Some(labelled(d.actor)),
         raised_at: d.raised_at.to_rfc3339(),
     }
 }
@@ -180,7 +192,7 @@ fn fund(f: FundView) -> pb::PrepaidFund {
             issued_at: t.issued_at.to_rfc3339(),
             fulfilled: t.fulfilled_at.is_some(),
         }),
-        updated_at: String::new(),
+        updated_at: f.as_of.to_rfc3339(),
     }
 }
 
@@ -503,7 +515,7 @@ impl Api for ClearingGrpc {
             disputed_fen: s.disputed,
             prepaid_drawn_fen: s.prepaid_drawn,
             instructions: s.instructions.into_iter().map(instruction).collect(),
-            generated_at: Utc::now().to_rfc3339(),
+            generated_at: s.generated_at.to_rfc3339(),
         }))
     }
 

@@ -93,7 +93,9 @@ pub fn item(source: &str, e: SettlementEvent) -> Result<Item> {
 }
 
 /// Reads `source` from its cursor until the stream ends (`follow` false: once caught up) or
-/// `stop` is cancelled; returns the number of items ingested.
+/// `stop` is cancelled; returns the number of items ingested. Reading and decoding the next
+/// batch overlaps with ingesting the previous one; batches are ingested in order, one
+/// transaction each.
 pub async fn read(
     service: &ClearingService,
     source: &Source,
@@ -103,44 +105,78 @@ pub async fn read(
     let mut client = RoutingServiceClient::new(channel(&source.name, &source.endpoint)?)
         .max_decoding_message_size(16 * 1024 * 1024);
     let after_seq = service.cursor(&source.name).await?;
-    let mut stream = client
+    let stream = client
         .stream_settlement_events(StreamSettlementEventsRequest { after_seq, follow })
         .await
         .map_err(|s| Error::Internal(format!("{}: {}", source.name, s.message())))?
         .into_inner();
-    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
+    let (batches, mut received) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(gather(source.name.clone(), stream, batches, stop.clone()));
     let mut total = 0;
+    let mut failure = None;
+    while let Some(batch) = received.recv().await {
+        match batch {
+            Ok(batch) => match service.ingest(&source.name, &batch).await {
+                Ok(done) => total += done.items,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            },
+            Err(e) => failure = Some(e),
+        }
+    }
+    reader.abort();
+    failure.map_or(Ok(total), Err)
+}
+
+/// Reads events into batches: full ones at once, partial ones when the stream goes quiet, the
+/// last when it ends or `stop` is cancelled. A stream error is sent after what came before it.
+async fn gather(
+    name: String,
+    mut stream: tonic::Streaming<SettlementEvent>,
+    batches: tokio::sync::mpsc::Sender<Result<Vec<Item>>>,
+    stop: CancellationToken,
+) {
+    let mut batch: Vec<Item> = Vec::with_capacity(BATCH);
     loop {
         let next = tokio::select! {
             () = stop.cancelled() => break,
             next = tokio::time::timeout(QUIET, stream.message()) => next,
         };
-        match next {
-            Ok(Ok(Some(event))) => {
-                batch.push(item(&source.name, event)?);
-                if batch.len() < BATCH {
-                    continue;
+        let end = match next {
+            Ok(Ok(Some(event))) => match item(&name, event) {
+                Ok(item) => {
+                    batch.push(item);
+                    if batch.len() < BATCH {
+                        continue;
+                    }
+                    None
                 }
-            }
-            Ok(Ok(None)) => {
-                total += service.ingest(&source.name, &batch).await?.items;
-                return Ok(total);
-            }
-            Ok(Err(status)) => {
-                // What was read is good: keep it before giving up on the stream.
-                service.ingest(&source.name, &batch).await?;
-                return Err(Error::Internal(format!("{}: {}", source.name, status.message())));
-            }
-            Err(_quiet) => {}
-        }
+                Err(e) => Some(Err(e)),
+            },
+            Ok(Ok(None)) => Some(Ok(())),
+            Ok(Err(status)) => Some(Err(Error::Internal(format!("{name}: {}", status.message())))),
+            Err(_quiet) => None,
+        };
         if !batch.is_empty() {
-            total += service.ingest(&source.name, &batch).await?.items;
-            batch.clear();
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if batches.send(Ok(full)).await.is_err() {
+                return;
+            }
+        }
+        match end {
+            None => {}
+            Some(Ok(())) => return,
+            Some(Err(e)) => {
+                let _ = batches.send(Err(e)).await;
+                return;
+            }
         }
     }
-    // Stopping: what was read is ingested, or (if this fails) read again next time.
-    total += service.ingest(&source.name, &batch).await?.items;
-    Ok(total)
+    if !batch.is_empty() {
+        let _ = batches.send(Ok(batch)).await;
+    }
 }
 
 /// Follows `source` until `stop` is cancelled, reconnecting after failures.

@@ -79,6 +79,8 @@ pub struct FundView {
     pub level: FundLevel,
     pub state: FundState,
     pub topup: Option<TopupRow>,
+    /// When the level was read.
+    pub as_of: DateTime<Utc>,
 }
 
 /// A province's statement for a period.
@@ -94,6 +96,7 @@ pub struct ProvinceStatement {
     pub disputed: i64,
     pub prepaid_drawn: i64,
     pub instructions: Vec<InstructionRow>,
+    pub generated_at: DateTime<Utc>,
 }
 
 /// A hospital's statement: its parts per home province.
@@ -793,6 +796,7 @@ impl ClearingService {
             state: level.state(deposit),
             level,
             topup,
+            as_of: self.clock.now(),
         })
     }
 
@@ -947,6 +951,7 @@ impl ClearingService {
             disputed,
             prepaid_drawn,
             instructions,
+            generated_at: self.clock.now(),
         })
     }
 
