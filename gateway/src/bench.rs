@@ -63,6 +63,9 @@ pub enum BenchCommand {
         /// Treating institutions across the 32 provinces.
         #[arg(long, default_value_t = 100_000)]
         hospitals: u64,
+        /// Routing partitions (each its own stream and cursor, consumed concurrently).
+        #[arg(long, default_value_t = 1)]
+        partitions: usize,
     },
 }
 
@@ -225,8 +228,8 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Settle { seconds, concurrency, visits } => {
             return crate::bench_settle::run(seconds, concurrency, visits).await;
         }
-        BenchCommand::Clearing { events, hospitals } => {
-            return crate::bench_clearing::run(events, hospitals).await;
+        BenchCommand::Clearing { events, hospitals, partitions } => {
+            return crate::bench_clearing::run(events, hospitals, partitions).await;
         }
     };
     let db = bench_db().await?;

@@ -51,22 +51,37 @@ fn mix(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The synthetic national stream: `events` settlements and cancellations (every hundredth event
-/// cancels the settlement 37 before it).
+/// One routing partition's synthetic stream: `events` settlements and cancellations of the
+/// patients of the home provinces it owns (every hundredth event cancels the settlement 37
+/// before it).
 #[derive(Debug, Clone)]
 struct Synthetic {
+    partition: usize,
     events: i64,
     hospitals_per_province: u64,
+    homes: Vec<&'static str>,
     treating: Vec<&'static str>,
 }
 
 impl Synthetic {
-    fn new(events: i64, hospitals: u64) -> Self {
+    /// Partition `partition` of `partitions`: the home provinces whose index it owns.
+    fn new(partition: usize, partitions: usize, events: i64, hospitals: u64) -> Self {
         let treating = PROVINCES
             .iter()
             .flat_map(|p| std::iter::repeat_n(*p, usize::try_from(treating_weight(p)).unwrap_or(1)))
             .collect();
-        Self { events, hospitals_per_province: (hospitals / 32).max(1), treating }
+        let homes = PROVINCES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % partitions == partition)
+            .map(|(_, p)| *p);
+        Self {
+            partition,
+            events,
+            hospitals_per_province: (hospitals / 32).max(1),
+            homes: homes.collect(),
+            treating,
+        }
     }
 
     fn at(&self, seq: i64) -> String {
@@ -77,12 +92,14 @@ impl Synthetic {
     }
 
     fn settlement(&self, seq: i64) -> pb::SettlementEvent {
-        let r = mix(u64::try_from(seq).unwrap_or(0));
-        let home = PROVINCES[usize::try_from(r % 32).unwrap_or(0)];
+        let r =
+            mix(u64::try_from(seq).unwrap_or(0) * 64 + u64::try_from(self.partition).unwrap_or(0));
+        let owned = u64::try_from(self.homes.len()).unwrap_or(1);
+        let home = self.homes[usize::try_from(r % owned).unwrap_or(0)];
         let picks = u64::try_from(self.treating.len()).unwrap_or(1);
         let mut treating = self.treating[usize::try_from((r >> 8) % picks).unwrap_or(0)];
         if treating == home {
-            treating = PROVINCES[usize::try_from((r >> 16) % 32).unwrap_or(0)];
+            treating = if home == "110000" { "310000" } else { "110000" };
         }
         let hospital = (r >> 24) % self.hospitals_per_province;
         let medfee = i64::try_from(5_000 + (r >> 32) % 2_000_000).unwrap_or(0);
@@ -90,7 +107,7 @@ impl Synthetic {
         let acct = i64::try_from((r >> 40) % 5_000).unwrap_or(0).min(medfee - fund);
         pb::SettlementEvent {
             seq,
-            setl_id: format!("S{}{seq:020}", &home[..2]),
+            setl_id: format!("S{}{}{seq:019}", &home[..2], self.partition),
             kind: "settlement".into(),
             home_province: home.into(),
             treating_province: treating.into(),
@@ -211,7 +228,7 @@ impl RoutingService for Synthetic {
     }
 }
 
-pub(crate) async fn run(events: i64, hospitals: u64) -> Result<()> {
+pub(crate) async fn run(events: i64, hospitals: u64, partitions: usize) -> Result<()> {
     let db = bench_db().await?;
     println!("machine:  {}", machine());
     println!("database: {}", db.describe());
@@ -226,47 +243,80 @@ pub(crate) async fn run(events: i64, hospitals: u64) -> Result<()> {
     let pool = medclear_clearing::connect(&config).await?;
     let service =
         ClearingService::new(pool.clone(), Arc::new(SystemClock), ClearingConfig::default());
-    let outcome = measure(&service, events, hospitals).await;
+    let outcome = measure(&service, events, hospitals, partitions.clamp(1, 32)).await;
     pool.close().await;
     database.stop().await;
     db.drop_all().await?;
     outcome
 }
 
-async fn measure(service: &ClearingService, events: i64, hospitals: u64) -> Result<()> {
-    let source = Synthetic::new(events, hospitals);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| Error::Internal(format!("binding the synthetic source: {e}")))?;
-    let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+async fn measure(
+    service: &ClearingService,
+    events: i64,
+    hospitals: u64,
+    partitions: usize,
+) -> Result<()> {
     let stop = CancellationToken::new();
-    let routes = tonic::service::Routes::new(RoutingServiceServer::new(source));
-    let server = tokio::spawn(medclear_common::server::serve(
-        listener,
-        routes,
-        &[medclear_routing::SERVICE_NAME],
-        stop.clone().cancelled_owned(),
-    ));
-    let source = ingest::Source { name: "synthetic".into(), endpoint: format!("http://{addr}") };
+    let per_partition = events / i64::try_from(partitions).unwrap_or(1);
+    let mut servers = Vec::new();
+    let mut sources = Vec::new();
+    for partition in 0..partitions {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| Error::Internal(format!("binding the synthetic source: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+        let source = Synthetic::new(partition, partitions, per_partition, hospitals);
+        let routes = tonic::service::Routes::new(RoutingServiceServer::new(source));
+        servers.push(tokio::spawn(medclear_common::server::serve(
+            listener,
+            routes,
+            &[medclear_routing::SERVICE_NAME],
+            stop.clone().cancelled_owned(),
+        )));
+        sources.push(ingest::Source {
+            name: format!("synthetic-{partition}"),
+            endpoint: format!("http://{addr}"),
+        });
+    }
+    let events = per_partition * i64::try_from(partitions).unwrap_or(1);
     println!(
-        "consuming {events} synthetic settlement events ({} hospitals, 1 % cancellations) …",
-        hospitals
+        "consuming {events} synthetic settlement events from {partitions} routing partition(s) \
+         ({hospitals} hospitals, 1 % cancellations) …"
     );
     let started = Instant::now();
     let done = Arc::new(AtomicBool::new(false));
     let progress = tokio::spawn(report_progress(service.clone(), events, started, done.clone()));
-    let consumed = ingest::read(service, &source, false, &stop).await;
+    let readers: Vec<_> = sources
+        .into_iter()
+        .map(|source| {
+            let (service, stop) = (service.clone(), stop.clone());
+            tokio::spawn(async move { ingest::read(&service, &source, false, &stop).await })
+        })
+        .collect();
+    let mut consumed = 0;
+    let mut failure = None;
+    for reader in readers {
+        match reader.await {
+            Ok(Ok(n)) => consumed += n,
+            Ok(Err(e)) => failure = Some(e),
+            Err(e) => failure = Some(Error::Internal(format!("reader: {e}"))),
+        }
+    }
     let elapsed = started.elapsed();
     done.store(true, Ordering::Relaxed);
     progress.abort();
-    let consumed = consumed?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
     println!(
         "consumption: {consumed} items in {:.1} s = {} events/s",
         elapsed.as_secs_f32(), // float-ok: a duration shown to people
         per_second(consumed, elapsed)
     );
     stop.cancel();
-    let _ = server.await;
+    for server in servers {
+        let _ = server.await;
+    }
 
     let national = Operator::new("bench", "benchmark", "")?;
     let started = Instant::now();
@@ -315,7 +365,8 @@ async fn report_progress(
     tick.tick().await;
     while !done.load(Ordering::Relaxed) {
         tick.tick().await;
-        if let Ok(seq) = service.cursor("synthetic").await {
+        if let Ok(cursors) = service.ingest_status().await {
+            let seq: i64 = cursors.iter().map(|c| c.last_seq).sum();
             let rate = per_second(u64::try_from(seq).unwrap_or(0), started.elapsed());
             eprintln!("  … {seq} / {events} events, {rate} events/s so far");
         }

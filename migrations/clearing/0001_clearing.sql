@@ -72,13 +72,13 @@ CREATE TABLE cells (
     late               BIGINT NOT NULL,
     carried_in         BIGINT NOT NULL,
     PRIMARY KEY (period_id, home_province, treating_province)
-);
+) WITH (fillfactor = 50);
 
--- What each hospital is owed per period and home province, kept the same way.
+-- What each hospital is owed per period, kept the same way (its split by home province is
+-- read from the items when a statement asks for it).
 CREATE TABLE hospital_cells (
     period_id          TEXT NOT NULL REFERENCES periods (period_id),
     fixmedins_code     TEXT NOT NULL,
-    home_province      CHAR(6) NOT NULL,
     treating_province  CHAR(6) NOT NULL,
     settlements        BIGINT NOT NULL,
     reversals          BIGINT NOT NULL,
@@ -86,8 +86,8 @@ CREATE TABLE hospital_cells (
     fund_pay_sumamt    BIGINT NOT NULL,
     acct_pay           BIGINT NOT NULL,
     psn_cash_pay       BIGINT NOT NULL,
-    PRIMARY KEY (period_id, fixmedins_code, home_province)
-);
+    PRIMARY KEY (period_id, fixmedins_code)
+) WITH (fillfactor = 50); -- room for in-place (HOT) updates: each batch adds to thousands of rows
 CREATE INDEX hospital_cells_treating ON hospital_cells (period_id, treating_province, fixmedins_code);
 
 -- Netting runs: a period is netted again after a dispute; only the latest run counts.

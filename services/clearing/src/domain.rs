@@ -438,8 +438,8 @@ impl Totals {
 
 /// A cell of the gross bilateral matrix: (period, home, treating).
 pub type CellKey = (String, String, String);
-/// A hospital's part of a cell: (period, fixmedins_code, home), with the treating province.
-pub type HospitalKey = (String, String, String);
+/// A hospital's part of a period: (period, fixmedins_code), with the treating province.
+pub type HospitalKey = (String, String);
 
 /// What a batch of items adds to the kept aggregates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -461,7 +461,7 @@ impl Aggregates {
         cell.carried_in += sign * i64::from(carried);
         let (_, hospital) = self
             .hospitals
-            .entry((period_id.to_owned(), item.fixmedins_code.clone(), item.home.clone()))
+            .entry((period_id.to_owned(), item.fixmedins_code.clone()))
             .or_insert_with(|| (item.treating.clone(), Totals::default()));
         hospital.add(item, sign);
     }
@@ -652,7 +652,7 @@ pub enum Account {
     Prepaid,
     /// What the treating province has recognised as owed to its hospitals (debit balance).
     HospitalAdvances,
-    /// What the treating province owes a hospital for closed periods (credit balance).
+    /// What the treating province owes a hospital for settled periods (credit balance).
     HospitalDue,
     /// The national clearing account's money (debit balance).
     Bank,
@@ -706,7 +706,7 @@ impl Posting {
     }
 }
 
-/// Closing a period recognises what each treating province owes each of its hospitals:
+/// Settling a period recognises what each treating province owes each of its hospitals:
 /// (fixmedins_code, treating province, amount).
 pub fn hospital_dues_posting<'a>(
     dues: impl IntoIterator<Item = (&'a str, &'a str, i64)>,

@@ -240,10 +240,11 @@ impl ClearingService {
         let mut seen = std::collections::HashSet::new();
         placed.retain(|p| seen.insert(p.item.setl_id.as_str()));
         let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-        let inserted = repo::insert_items(&mut savepoint, &placed).await?;
-        if inserted == u64::try_from(placed.len()).unwrap_or(0) {
+        let copied = repo::copy_items(&mut savepoint, &placed).await;
+        if copied.is_ok() {
             savepoint.commit().await?;
         } else {
+            // Some are held already (COPY refuses them all): keep only the new ones.
             savepoint.rollback().await?;
             let ids: Vec<&str> = placed.iter().map(|p| p.item.setl_id.as_str()).collect();
             let held = repo::held_items(&mut tx, &ids).await?;
@@ -319,8 +320,7 @@ impl ClearingService {
         Ok((tx, row, status))
     }
 
-    /// OPEN → CLOSED: nothing new enters (later items go to the next open period), and what
-    /// each treating province owes each of its hospitals for the period enters the ledger.
+    /// OPEN → CLOSED: nothing new enters (later items go to the next open period).
     pub async fn close(&self, period_id: &str, actor: &Operator) -> Result<PeriodView> {
         actor.require_national(PeriodAction::Close)?;
         let (mut tx, row, status) = self.begin_action(period_id).await?;
@@ -329,13 +329,7 @@ impl ClearingService {
         }
         let now = self.clock.now();
         repo::set_status(&mut tx, period_id, PeriodStatus::Closed, now).await?;
-        let dues = repo::hospital_dues(&mut tx, period_id).await?;
-        let posting = domain::hospital_dues_posting(
-            dues.iter().map(|(h, t, amount)| (h.as_str(), t.as_str(), *amount)),
-        );
-        repo::insert_posting(&mut tx, "hospital_dues", Some(period_id), period_id, now, &posting)
-            .await?;
-        audit(&mut tx, now, actor, "close", period_id, json!({ "hospitals": dues.len() })).await?;
+        audit(&mut tx, now, actor, "close", period_id, json!({})).await?;
         let row = repo::period(&mut tx, period_id).await?;
         let view = Self::view(&mut tx, row).await?;
         tx.commit().await?;
@@ -659,16 +653,6 @@ impl ClearingService {
         }
         repo::move_items(&mut tx, &ids, period_id, &target.period.id).await?;
         repo::add_aggregates(&mut tx, &agg).await?;
-        // The period's hospital dues were recognised at close: take the disputed part back out
-        // (it is recognised again when the period it moved to closes).
-        let mut dues: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for r in &rows {
-            *dues.entry((r.fixmedins_code.clone(), r.treating_province.clone())).or_default() -=
-                r.fund_pay_sumamt + r.acct_pay;
-        }
-        let posting = domain::hospital_dues_posting(
-            dues.iter().map(|((h, t), a)| (h.as_str(), t.as_str(), *a)),
-        );
         let dispute = DisputeRow {
             dispute_id: new_id("D"),
             request_id: request_id.to_owned(),
@@ -682,15 +666,6 @@ impl ClearingService {
             actor: actor.label(),
             raised_at: now,
         };
-        repo::insert_posting(
-            &mut tx,
-            "dispute",
-            Some(period_id),
-            &dispute.dispute_id,
-            now,
-            &posting,
-        )
-        .await?;
         repo::insert_dispute(&mut tx, &dispute).await?;
         repo::clear_confirmations(&mut tx, period_id).await?;
         repo::set_instructions_status(&mut tx, period_id, "cancelled").await?;
@@ -715,8 +690,8 @@ impl ClearingService {
     }
 
     /// CONFIRMED → SETTLED: net debtors pay, first from their prepaid deposits; net creditors
-    /// are paid; the period's receivables and payables leave the ledger; a fund left below its
-    /// alert line gets a top-up instruction.
+    /// are paid; the period's receivables and payables leave the ledger and each hospital's due
+    /// for the period enters it; a fund left below its alert line gets a top-up instruction.
     pub async fn settle(&self, period_id: &str, actor: &Operator) -> Result<PeriodView> {
         actor.require_national(PeriodAction::Settle)?;
         let (mut tx, row, status) = self.begin_action(period_id).await?;
@@ -747,6 +722,14 @@ impl ClearingService {
         }
         let posting = domain::settlement_posting(&positions, &drawn);
         repo::insert_posting(&mut tx, "settlement", Some(period_id), period_id, now, &posting)
+            .await?;
+        // The period is final: what each treating province owes each of its hospitals for it.
+        let dues = repo::hospital_dues(&mut tx, period_id).await?;
+        let posting =
+            domain::hospital_dues_posting(dues.iter().map(|(hospital, treating, amount)| {
+                (hospital.as_str(), treating.as_str(), *amount)
+            }));
+        repo::insert_posting(&mut tx, "hospital_dues", Some(period_id), period_id, now, &posting)
             .await?;
         repo::set_status(&mut tx, period_id, PeriodStatus::Settled, now).await?;
         // The period counts toward the funds' basis once closed; every party is re-levelled.
@@ -972,20 +955,22 @@ impl ClearingService {
         let rows =
             repo::hospital_cells(&mut conn, period_id, treating, fixmedins_code, after, size)
                 .await?;
+        let codes: Vec<String> = rows.iter().map(|r| r.fixmedins_code.clone()).collect();
+        let mut lines = repo::hospital_home_lines(&mut conn, period_id, &codes).await?.into_iter();
+        let mut line = lines.next();
         let mut statements: Vec<HospitalStatement> = Vec::new();
         for row in rows {
-            match statements.last_mut() {
-                Some(s) if s.fixmedins_code == row.fixmedins_code => {
-                    s.totals.merge(&row.totals());
-                    s.by_home.push(row);
-                }
-                _ => statements.push(HospitalStatement {
-                    fixmedins_code: row.fixmedins_code.clone(),
-                    treating: row.treating_province.clone(),
-                    totals: row.totals(),
-                    by_home: vec![row],
-                }),
+            let mut by_home = Vec::new();
+            while let Some(l) = line.take_if(|l| l.fixmedins_code == row.fixmedins_code) {
+                by_home.push(l);
+                line = lines.next();
             }
+            statements.push(HospitalStatement {
+                totals: row.totals(),
+                fixmedins_code: row.fixmedins_code,
+                treating: row.treating_province,
+                by_home,
+            });
         }
         let next = if i64::try_from(statements.len()).unwrap_or(0) == size {
             statements.last().map(|s| s.fixmedins_code.clone()).unwrap_or_default()

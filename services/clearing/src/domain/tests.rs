@@ -442,7 +442,7 @@ proptest! {
             Totals { late: 0, carried_in: 0, ..hospitals },
             Totals { late: 0, carried_in: 0, ..cells }
         );
-        for ((_, hospital, _), (treating, _)) in &aggregates.hospitals {
+        for ((_, hospital), (treating, _)) in &aggregates.hospitals {
             prop_assert_eq!(hospital, &hospital_of(treating));
         }
     }
@@ -504,7 +504,7 @@ fn aggregates_by_hand() {
         }
     );
     assert_eq!(aggregates.cells[&key].obligation(), 900);
-    let hospital_key = ("2026-02".to_owned(), "H44010100001".to_owned(), "420000".to_owned());
+    let hospital_key = ("2026-02".to_owned(), "H44010100001".to_owned());
     let (treating, totals) = &aggregates.hospitals[&hospital_key];
     assert_eq!(treating, "440000");
     assert_eq!(totals.obligation(), 900);

@@ -98,7 +98,9 @@ fn month() -> Vec<Item> {
 async fn consumption_is_exactly_once_and_the_ledger_balances(pool: PgPool) {
     let clock = clock();
     let service = service(&pool, &clock);
-    let items = month();
+    let mut items = month();
+    // Whatever a hospital put in its ids travels intact (the fast path writes CSV).
+    items[0].msgid = "M1,\"quoted\"\n, and a comma".into();
     let first = service.ingest("routing", &items[..3]).await.unwrap();
     assert_eq!(first, Ingested { items: 3, duplicates: 0, replayed: 0 });
     // A re-delivery of what was consumed, with the rest: only the rest counts.
@@ -111,6 +113,9 @@ async fn consumption_is_exactly_once_and_the_ledger_balances(pool: PgPool) {
     let third = service.ingest("north", &renamed).await.unwrap();
     assert_eq!(third, Ingested { items: 0, duplicates: 5, replayed: 0 });
     assert_eq!(count(&pool, "items").await, 5);
+    let msgid: String =
+        sqlx::query_scalar("SELECT msgid FROM items WHERE seq = 1").fetch_one(&pool).await.unwrap();
+    assert_eq!(msgid, items[0].msgid);
     let period = service.period("2026-11").await.unwrap();
     assert_eq!((period.totals.settlements, period.totals.reversals), (4, 1));
     let expected: i64 = items.iter().map(Item::obligation).sum();
@@ -239,6 +244,9 @@ async fn a_period_nets_to_zero_and_settles_through_confirmations(pool: PgPool) {
     };
     assert_eq!(get(&balances, "440000:payable"), 0);
     assert_eq!(get(&balances, "440000:receivable"), 0);
+    // Settling recognised what Guangdong owes its hospital for November (the two visits).
+    let (hospital, _) = service.balances("H440100001").await.unwrap();
+    assert_eq!(hospital, [("H440100001:due".to_owned(), -205000)]);
     let (hn, _) = service.balances(HN).await.unwrap();
     assert_eq!(get(&hn, "460000:receivable"), -7000, "December's late item");
     assert_eq!(ledger_total(&service).await, 0);
