@@ -326,7 +326,7 @@ async fn measure(
     let both = started.elapsed();
     let sum: i64 = netting.netting.positions.values().map(|p| p.net()).sum();
     println!(
-        "close + net: {} ms (close {} ms, including the hospital dues posting; net {} ms)",
+        "close + net: {} ms (close {} ms, net {} ms)",
         both.as_millis(),
         closed.as_millis(),
         (both - closed).as_millis()
