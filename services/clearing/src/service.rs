@@ -146,6 +146,39 @@ fn check_period_id(period_id: &str) -> Result<()> {
     Ok(())
 }
 
+fn check_request_id(request_id: &str) -> Result<()> {
+    if request_id.trim().is_empty() || request_id.len() > 64 {
+        return Err(Error::invalid(
+            "request_id",
+            "missing_field",
+            "request_id is required (≤ 64 characters)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_reason(reason: &str) -> Result<()> {
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
+        return Err(Error::invalid(
+            "reason",
+            "missing_field",
+            "a reason (≤ 500 characters) is required",
+        ));
+    }
+    Ok(())
+}
+
+fn check_hospital(fixmedins_code: &str) -> Result<()> {
+    if fixmedins_code.trim().is_empty() {
+        return Err(Error::invalid(
+            "fixmedins_code",
+            "missing_field",
+            "fixmedins_code is required",
+        ));
+    }
+    Ok(())
+}
+
 fn check_province(field: &'static str, code: &str) -> Result<()> {
     if !domain::is_province(code) {
         return Err(Error::invalid(
@@ -524,13 +557,7 @@ impl ClearingService {
     ) -> Result<PeriodView> {
         check_province("province_admdvs", province)?;
         actor.is_operator_of(province)?;
-        if reason.trim().is_empty() || reason.chars().count() > 500 {
-            return Err(Error::invalid(
-                "reason",
-                "missing_field",
-                "a reason (≤ 500 characters) is required",
-            ));
-        }
+        check_reason(reason)?;
         let (mut tx, row, status) = self.begin_action(period_id).await?;
         domain::check_action(period_id, status, PeriodAction::Withdraw)?;
         let confirmations = repo::confirmations(&mut tx, period_id).await?;
@@ -574,13 +601,7 @@ impl ClearingService {
         reason: &str,
         actor: &Operator,
     ) -> Result<DisputeRow> {
-        if request_id.trim().is_empty() || request_id.len() > 64 {
-            return Err(Error::invalid(
-                "request_id",
-                "missing_field",
-                "request_id is required (≤ 64 characters)",
-            ));
-        }
+        check_request_id(request_id)?;
         check_province("province_admdvs", province)?;
         actor.is_operator_of(province)?;
         if setl_ids.is_empty() || setl_ids.len() > 10_000 {
@@ -590,13 +611,7 @@ impl ClearingService {
                 "name 1 to 10,000 settlements",
             ));
         }
-        if reason.trim().is_empty() || reason.chars().count() > 500 {
-            return Err(Error::invalid(
-                "reason",
-                "missing_field",
-                "a reason (≤ 500 characters) is required",
-            ));
-        }
+        check_reason(reason)?;
         let mut ids = setl_ids.to_vec();
         ids.sort();
         ids.dedup();
@@ -816,13 +831,7 @@ impl ClearingService {
         bank_reference: &str,
         actor: &Operator,
     ) -> Result<FundView> {
-        if request_id.trim().is_empty() || request_id.len() > 64 {
-            return Err(Error::invalid(
-                "request_id",
-                "missing_field",
-                "request_id is required (≤ 64 characters)",
-            ));
-        }
+        check_request_id(request_id)?;
         check_province("province_admdvs", province)?;
         actor.may_act_for(province)?;
         if amount == 0 {
@@ -989,13 +998,7 @@ impl ClearingService {
         page_size: u32,
     ) -> Result<(Vec<ItemRow>, String)> {
         check_period_id(period_id)?;
-        if fixmedins_code.trim().is_empty() {
-            return Err(Error::invalid(
-                "fixmedins_code",
-                "missing_field",
-                "fixmedins_code is required",
-            ));
-        }
+        check_hospital(fixmedins_code)?;
         let size = if page_size == 0 { 1000 } else { page_size.min(10_000) };
         let mut conn = self.pool.acquire().await?;
         repo::period(&mut conn, period_id).await?;
@@ -1028,13 +1031,7 @@ impl ClearingService {
         clr_type: &str,
         hospital: &ReconTotals,
     ) -> Result<(ReconTotals, Option<String>, Option<DateTime<Utc>>)> {
-        if fixmedins_code.trim().is_empty() {
-            return Err(Error::invalid(
-                "fixmedins_code",
-                "missing_field",
-                "fixmedins_code is required",
-            ));
-        }
+        check_hospital(fixmedins_code)?;
         let mut conn = self.pool.acquire().await?;
         let center = repo::day_totals(&mut conn, fixmedins_code, day, insutype, clr_type).await?;
         let as_of = Self::as_of(&mut conn).await?;
@@ -1050,13 +1047,7 @@ impl ClearingService {
         clr_type: &str,
         hospital: Vec<ReconDetail>,
     ) -> Result<(u64, Vec<domain::Discrepancy>, Option<DateTime<Utc>>)> {
-        if fixmedins_code.trim().is_empty() {
-            return Err(Error::invalid(
-                "fixmedins_code",
-                "missing_field",
-                "fixmedins_code is required",
-            ));
-        }
+        check_hospital(fixmedins_code)?;
         let mut conn = self.pool.acquire().await?;
         let center = repo::day_items(&mut conn, fixmedins_code, day, insutype, clr_type).await?;
         let (matched, discrepancies) =
