@@ -3,13 +3,14 @@
 //! cursor in one transaction. A crash anywhere loses nothing (the cursor did not move) and
 //! counts nothing twice (the cursor moved with the items).
 
-use std::time::Duration;
+use std::{collections::VecDeque, time::Duration};
 
 use chrono::DateTime;
 use medclear_common::{Error, Result, clock::CHINA, server::channel};
 use medclear_proto::routing::v1::{
     SettlementEvent, StreamSettlementEventsRequest, routing_service_client::RoutingServiceClient,
 };
+use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -112,22 +113,62 @@ pub async fn read(
         .into_inner();
     let (batches, mut received) = tokio::sync::mpsc::channel(2);
     let reader = tokio::spawn(gather(source.name.clone(), stream, batches, stop.clone()));
+    // Two batches in flight: the next one's items are written while the one before commits.
+    let depth = service.ingest_depth();
+    let mut in_flight: VecDeque<JoinHandle<Result<u64>>> = VecDeque::new();
+    let mut committed: Option<oneshot::Receiver<()>> = None;
     let mut total = 0;
     let mut failure = None;
     while let Some(batch) = received.recv().await {
-        match batch {
-            Ok(batch) => match service.ingest(&source.name, &batch).await {
-                Ok(done) => total += done.items,
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        if in_flight.len() >= depth
+            && let Some(oldest) = in_flight.pop_front()
+        {
+            match finished(oldest).await {
+                Ok(items) => total += items,
                 Err(e) => {
                     failure = Some(e);
                     break;
                 }
-            },
-            Err(e) => failure = Some(e),
+            }
+        }
+        let (done, next) = oneshot::channel();
+        let previous = committed.replace(next);
+        let (service, name, label) = (service.clone(), source.name.clone(), source.name.clone());
+        in_flight.push_back(tokio::spawn(async move {
+            let previous = async move {
+                match previous {
+                    None => Ok(()),
+                    Some(committed) => committed.await.map_err(|_| {
+                        Error::Internal(format!("{name}: the batch before was not ingested"))
+                    }),
+                }
+            };
+            let ingested = service.ingest_after(&label, &batch, previous).await?;
+            let _ = done.send(());
+            Ok(ingested.items)
+        }));
+    }
+    for task in in_flight {
+        match finished(task).await {
+            Ok(items) => total += items,
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
         }
     }
     reader.abort();
     failure.map_or(Ok(total), Err)
+}
+
+async fn finished(task: JoinHandle<Result<u64>>) -> Result<u64> {
+    task.await.map_err(|e| Error::Internal(format!("ingesting a batch: {e}")))?
 }
 
 /// Reads events into batches: full ones at once, partial ones when the stream goes quiet, the

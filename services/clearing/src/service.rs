@@ -220,6 +220,13 @@ impl ClearingService {
         &self.config
     }
 
+    /// How many batches of one source may be in flight at once: two when the pool has a
+    /// connection for each (the second writes its items while the first commits), else one
+    /// (the embedded database's single connection).
+    pub fn ingest_depth(&self) -> usize {
+        if self.pool.options().get_max_connections() > 1 { 2 } else { 1 }
+    }
+
     // -----------------------------------------------------------------------------------------
     // Consumption
     // -----------------------------------------------------------------------------------------
@@ -233,14 +240,34 @@ impl ClearingService {
     /// cursor: events at or below the cursor are skipped (a re-delivery), a gap is refused, an
     /// item already held (from any source) is not counted again.
     pub async fn ingest(&self, source: &str, batch: &[Item]) -> Result<Ingested> {
+        self.ingest_after(source, batch, std::future::ready(Ok(()))).await
+    }
+
+    /// [`ingest`](Self::ingest), overlapping with the batch before it: the items are written
+    /// first; then the transaction waits for `previous` (that batch's commit) before it takes
+    /// the cursor, checks that this batch follows it exactly, adds the aggregates and commits.
+    /// If `previous` fails, this batch is rolled back too.
+    pub async fn ingest_after(
+        &self,
+        source: &str,
+        batch: &[Item],
+        previous: impl std::future::Future<Output = Result<()>>,
+    ) -> Result<Ingested> {
         let Some(last) = batch.last() else { return Ok(Ingested::default()) };
         let now = self.clock.now();
+        self.open_periods(batch, now).await?;
         let mut tx = self.pool.begin().await?;
         repo::lock_periods_shared(&mut tx).await?;
-        let cursor = repo::lock_cursor(&mut tx, source, now).await?;
+        // Read without a lock: while the batch before is in flight this is older than it, which
+        // only means more events look fresh; the locked check below decides.
+        let cursor = repo::cursor(&mut tx, source).await?;
         let fresh: Vec<&Item> = batch.iter().filter(|i| i.seq > cursor).collect();
         let replayed = u64::try_from(batch.len() - fresh.len()).unwrap_or(0);
-        for (expected, item) in (cursor + 1..).zip(&fresh) {
+        let Some(first) = fresh.first().map(|i| i.seq) else {
+            previous.await?;
+            return Ok(Ingested { replayed, ..Ingested::default() });
+        };
+        for (expected, item) in (first..).zip(&fresh) {
             if item.seq != expected {
                 return Err(Error::Internal(format!(
                     "{source}: event {} follows {} (a gap or a reordering); not consumed",
@@ -250,17 +277,17 @@ impl ClearingService {
             }
             item.validate()?;
         }
-        if fresh.is_empty() {
-            return Ok(Ingested { replayed, ..Ingested::default() });
-        }
-        // Each item into its period: its own if open, else the next open one (late).
-        let mut known = repo::period_states(&mut tx).await?;
+        // Each item into its period: its own if open, else the next open one (late). The
+        // periods were opened above; one closed since then sends the batch round again.
+        let known = repo::period_states(&mut tx).await?;
         let mut assigned = Vec::with_capacity(fresh.len());
         for item in &fresh {
             let a = domain::assign(self.config.scheme, &known, item.stmt_date);
             if a.open {
-                repo::open_period(&mut tx, &a.period, now).await?;
-                known.insert(a.period.begin, PeriodStatus::Open);
+                return Err(Error::Internal(format!(
+                    "{source}: period {} closed under the batch from event {first}; read again",
+                    a.period.id
+                )));
             }
             assigned.push((a.period.id, a.late));
         }
@@ -288,8 +315,17 @@ impl ClearingService {
         for p in &placed {
             agg.add(p.item, p.period_id, p.late, false, 1);
         }
+        // From here on in sequence order: the batch before has committed.
+        previous.await?;
+        let locked = repo::lock_cursor(&mut tx, source, now).await?;
+        if locked + 1 != first {
+            return Err(Error::Internal(format!(
+                "{source}: the batch from event {first} does not follow the cursor at {locked}; \
+                 not consumed"
+            )));
+        }
         repo::add_aggregates(&mut tx, &agg).await?;
-        let reference = format!("{source}:{}-{}", fresh[0].seq, last.seq);
+        let reference = format!("{source}:{first}-{}", last.seq);
         repo::insert_posting(&mut tx, "ingest", None, &reference, now, &agg.posting()).await?;
         let items = u64::try_from(placed.len()).unwrap_or(0);
         let duplicates = u64::try_from(fresh.len()).unwrap_or(0) - items;
@@ -305,6 +341,31 @@ impl ClearingService {
         .await?;
         tx.commit().await?;
         Ok(Ingested { items, duplicates, replayed })
+    }
+
+    /// Opens, in a transaction of its own, the periods a batch will go to. An open period
+    /// without items is harmless, and the batch's own (longer) transaction then never holds a
+    /// new period row that the batch before it, still in flight, would wait for.
+    async fn open_periods(&self, batch: &[Item], now: DateTime<Utc>) -> Result<()> {
+        let mut dates: Vec<NaiveDate> = batch.iter().map(|i| i.stmt_date).collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let mut tx = self.pool.begin().await?;
+        repo::lock_periods_shared(&mut tx).await?;
+        let mut known = repo::period_states(&mut tx).await?;
+        let mut opened = false;
+        for date in dates {
+            let a = domain::assign(self.config.scheme, &known, date);
+            if a.open {
+                repo::open_period(&mut tx, &a.period, now).await?;
+                known.insert(a.period.begin, PeriodStatus::Open);
+                opened = true;
+            }
+        }
+        if opened {
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     pub async fn ingest_status(&self) -> Result<Vec<CursorRow>> {

@@ -129,6 +129,38 @@ async fn consumption_is_exactly_once_and_the_ledger_balances(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations/clearing")]
+async fn a_batch_waits_for_the_one_before_and_falls_with_it(pool: PgPool) {
+    let clock = clock();
+    let service = service(&pool, &clock);
+    let items = month();
+    let (first, second) = items.split_at(2);
+    // The second batch writes its items before the first arrives, then waits for its commit.
+    let (done, committed) = tokio::sync::oneshot::channel::<()>();
+    let (svc, later) = (service.clone(), second.to_vec());
+    let waiting = tokio::spawn(async move {
+        let previous = async move { committed.await.map_err(|_| Error::Internal("gone".into())) };
+        svc.ingest_after("routing", &later, previous).await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished(), "it waits for the batch before");
+    service.ingest("routing", first).await.unwrap();
+    done.send(()).unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap().items, 3);
+    assert_eq!(service.cursor("routing").await.unwrap(), 5);
+    assert_eq!(count(&pool, "items").await, 5);
+    // When the batch before fails, the one after is rolled back with it.
+    let next = [settlement(6, BJ, HN, 7000, 0, "2026-11-07T02:00:00Z")];
+    let failed = async { Err(Error::Internal("the batch before failed".into())) };
+    assert!(service.ingest_after("routing", &next, failed).await.is_err());
+    assert_eq!((service.cursor("routing").await.unwrap(), count(&pool, "items").await), (5, 5));
+    // A batch that does not follow the cursor (its predecessor never committed) is refused.
+    let ahead = [settlement(7, BJ, HN, 7000, 0, "2026-11-07T02:00:00Z")];
+    assert!(service.ingest("routing", &ahead).await.is_err());
+    assert_eq!((service.cursor("routing").await.unwrap(), count(&pool, "items").await), (5, 5));
+    assert_eq!(service.ingest("routing", &next).await.unwrap().items, 1);
+}
+
+#[sqlx::test(migrations = "../../migrations/clearing")]
 async fn a_batch_that_dies_half_way_leaves_nothing_and_is_consumed_again(pool: PgPool) {
     let clock = clock();
     let service = service(&pool, &clock);
