@@ -824,24 +824,28 @@ pub struct InstructionRow {
 }
 
 pub async fn insert_instructions(conn: &mut PgConnection, rows: &[InstructionRow]) -> Result<()> {
-    for r in rows {
-        sqlx::query(
-            "INSERT INTO instructions (instruction_id, period_id, netting_run, payer, payee,
-                 amount_fen, from_prepaid_fen, status, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&r.instruction_id)
-        .bind(&r.period_id)
-        .bind(r.netting_run)
-        .bind(&r.payer)
-        .bind(&r.payee)
-        .bind(r.amount_fen)
-        .bind(r.from_prepaid_fen)
-        .bind(&r.status)
-        .bind(r.created_at)
-        .execute(&mut *conn)
-        .await?;
+    macro_rules! column {
+        ($f:expr) => {
+            rows.iter().map($f).collect::<Vec<_>>()
+        };
     }
+    sqlx::query(
+        "INSERT INTO instructions (instruction_id, period_id, netting_run, payer, payee,
+             amount_fen, from_prepaid_fen, status, created_at)
+         SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::INT4[], $4::TEXT[], $5::TEXT[],
+             $6::INT8[], $7::INT8[], $8::TEXT[], $9::TIMESTAMPTZ[])",
+    )
+    .bind(column!(|r| r.instruction_id.as_str()))
+    .bind(column!(|r| r.period_id.as_str()))
+    .bind(column!(|r| r.netting_run))
+    .bind(column!(|r| r.payer.as_str()))
+    .bind(column!(|r| r.payee.as_str()))
+    .bind(column!(|r| r.amount_fen))
+    .bind(column!(|r| r.from_prepaid_fen))
+    .bind(column!(|r| r.status.as_str()))
+    .bind(column!(|r| r.created_at))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

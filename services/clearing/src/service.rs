@@ -305,6 +305,9 @@ impl ClearingService {
             savepoint.commit().await?;
         } else {
             // Some are held already (COPY refuses them all): keep only the new ones.
+            if let Err(e) = copied {
+                tracing::info!(source, first, error = %e, "batch not copied; inserting what is new");
+            }
             savepoint.rollback().await?;
             let ids: Vec<&str> = placed.iter().map(|p| p.item.setl_id.as_str()).collect();
             let held = repo::held_items(&mut tx, &ids).await?;
