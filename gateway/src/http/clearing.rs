@@ -900,9 +900,9 @@ pub async fn get_fund(
     Ok(Json(state.clearing().get_prepaid_fund(request).await?.into_inner().into()))
 }
 
-/// An amount as sent: a JSON number or a string, kept as its decimal text. A JSON number with
-/// a fraction is read through the shortest decimal that denotes it, which is the text the
-/// sender wrote for up to 15 significant digits; longer ones are refused (send a string).
+/// An amount as sent: a whole JSON number or a string, kept as its decimal text. A JSON number
+/// with a fraction is refused (it has already lost its exact decimal form in the JSON reader):
+/// yuan with decimals come as a string, or the amount as whole `amount_fen`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AmountText(Option<String>);
 
@@ -911,23 +911,17 @@ impl<'de> Deserialize<'de> for AmountText {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Loose {
-            Int(i64),
-            Uint(u64),
-            Fraction(f64),
+            Number(serde_json::Number),
             Text(String),
         }
         Ok(Self(match Option::<Loose>::deserialize(deserializer)? {
             None => None,
-            Some(Loose::Int(n)) => Some(n.to_string()),
-            Some(Loose::Uint(n)) => Some(n.to_string()),
-            Some(Loose::Fraction(x)) => {
-                let text = x.to_string();
-                if text.bytes().filter(u8::is_ascii_digit).count() > 15 {
-                    return Err(serde::de::Error::custom(format!(
-                        "the amount {text} has more than 15 digits: send it as a string"
-                    )));
-                }
-                Some(text)
+            Some(Loose::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+            Some(Loose::Number(n)) => {
+                return Err(serde::de::Error::custom(format!(
+                    "the amount {n} is a JSON number with a fraction: send yuan with decimals as \
+                     a string (\"{n}\"), or whole fen in amount_fen"
+                )));
             }
             Some(Loose::Text(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
         }))
