@@ -6,10 +6,9 @@
 
 mod support;
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use medclear_proto::catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient};
-use medclear_routing::{policies::PolicyBook, repo::PersonRow, settlement::Settlements};
+use medclear_routing::{policies::PolicyBook, settlement::Settlements};
 use serde_json::{Value, json};
 use support::Harness;
 
@@ -17,71 +16,6 @@ const TODAY: &str = "2026-03-02";
 const PERIOD: &str = "/api/v1/clearing/periods/2026-03";
 const SHENZHEN_HOSPITAL: &str = "H44030000001";
 const HUANGSHI_HOSPITAL: &str = "H42020000001";
-const DRUG: &str = "XL02BBA326A001010102180";
-
-async fn import(
-    client: &mut CatalogServiceClient<tonic::transport::Channel>,
-    target: pb::ImportTarget,
-    rows: &[&[(&str, &str)]],
-) {
-    let mut messages = vec![pb::ImportRequest {
-        part: Some(pb::import_request::Part::Header(pb::ImportHeader {
-            target: target.into(),
-            source: "t".into(),
-            all_or_nothing: true,
-            operator: "t".into(),
-        })),
-    }];
-    for (i, row) in rows.iter().enumerate() {
-        let fields: HashMap<String, String> =
-            row.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        messages.push(pb::ImportRequest {
-            part: Some(pb::import_request::Part::Row(pb::ImportRow {
-                row_no: u64::try_from(i).unwrap(),
-                fields,
-            })),
-        });
-    }
-    let report = client.import(tokio_stream::iter(messages)).await.unwrap().into_inner();
-    assert!(report.committed, "{report:?}");
-}
-
-/// One 甲 drug in the national catalogue, mapped as local code `L001` by each hospital.
-async fn seed_drug(h: &Harness, hospitals: &[&str]) {
-    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
-    let items: &[(&str, &str)] =
-        &[("code", DRUG), ("kind", "western_drug"), ("name", "甲药"), ("begin_date", "2024-01-01")];
-    let coverage: &[(&str, &str)] =
-        &[("scope", "000000"), ("code", DRUG), ("class", "A"), ("begin_date", "2024-01-01")];
-    import(&mut catalog, pb::ImportTarget::Items, &[items]).await;
-    import(&mut catalog, pb::ImportTarget::Coverage, &[coverage]).await;
-    let mappings: Vec<[(&str, &str); 4]> = hospitals
-        .iter()
-        .map(|hospital| {
-            [
-                ("fixmedins_code", *hospital),
-                ("local_code", "L001"),
-                ("national_code", DRUG),
-                ("begin_date", "2024-01-01"),
-            ]
-        })
-        .collect();
-    let rows: Vec<&[(&str, &str)]> = mappings.iter().map(|m| &m[..]).collect();
-    import(&mut catalog, pb::ImportTarget::Mappings, &rows).await;
-}
-
-fn person(psn_no: &str, certno: &str, home: &str) -> PersonRow {
-    PersonRow {
-        psn_no: psn_no.into(),
-        certno: certno.into(),
-        psn_name: "张三".into(),
-        insutype: "310".into(),
-        retired: false,
-        insuplc_admdvs: home.into(),
-        account_balance_fen: 0,
-        assistance_category: None,
-    }
-}
 
 /// An emergency admission of `psn_no` at `hospital` in `treating`, one drug line of
 /// `price_fen`, discharged and settled over the JSON API; answers the settlement.
@@ -165,16 +99,16 @@ fn sum(values: &[Value], field: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_period_is_closed_netted_confirmed_and_settled_over_the_json_api() {
     let h = Harness::start(TODAY).await;
-    seed_drug(&h, &[SHENZHEN_HOSPITAL, HUANGSHI_HOSPITAL]).await;
+    h.seed_drug(&[SHENZHEN_HOSPITAL, HUANGSHI_HOSPITAL]).await;
     let store = Settlements::new(
         h.routing_pool.clone(),
         Arc::new(h.clock.clone()),
         PolicyBook::seeded().unwrap(),
     );
     for p in [
-        person("P420200001", "42020219600101001X", "420200"),
-        person("P440300001", "440301197001010013", "440300"),
-        person("P110101001", "110101197001010011", "110101"),
+        support::person("P420200001", "42020219600101001X", "420200"),
+        support::person("P440300001", "440301197001010013", "440300"),
+        support::person("P110101001", "110101197001010011", "110101"),
     ] {
         store.upsert_person(&p).await.unwrap();
     }

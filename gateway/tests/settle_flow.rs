@@ -5,7 +5,7 @@
 
 mod support;
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use medclear_common::config::DbConfig;
 use medclear_proto::{
@@ -22,69 +22,10 @@ use medclear_routing::{
 };
 use rust_decimal::Decimal;
 use serde_json::json;
-use support::Harness;
+use support::{Harness, import};
 
 const HOSPITAL: &str = "H44030000001";
 const TODAY: &str = "2026-03-02";
-
-async fn import(
-    client: &mut CatalogServiceClient<tonic::transport::Channel>,
-    target: pb::ImportTarget,
-    rows: &[&[(&str, &str)]],
-) {
-    let mut messages = vec![pb::ImportRequest {
-        part: Some(pb::import_request::Part::Header(pb::ImportHeader {
-            target: target.into(),
-            source: "t".into(),
-            all_or_nothing: true,
-            operator: "t".into(),
-        })),
-    }];
-    for (i, row) in rows.iter().enumerate() {
-        let fields: HashMap<String, String> =
-            row.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        messages.push(pb::ImportRequest {
-            part: Some(pb::import_request::Part::Row(pb::ImportRow {
-                row_no: u64::try_from(i).unwrap(),
-                fields,
-            })),
-        });
-    }
-    let report = client.import(tokio_stream::iter(messages)).await.unwrap().into_inner();
-    assert!(report.committed, "{report:?}");
-}
-
-/// One 甲 drug in the national catalogue, mapped as local code `L001` by `hospital`.
-async fn seed_drug(h: &Harness, hospital: &str) {
-    let mut catalog = CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap();
-    let drug = "XL02BBA326A001010102180";
-    let items: &[(&str, &str)] =
-        &[("code", drug), ("kind", "western_drug"), ("name", "甲药"), ("begin_date", "2024-01-01")];
-    let coverage: &[(&str, &str)] =
-        &[("scope", "000000"), ("code", drug), ("class", "A"), ("begin_date", "2024-01-01")];
-    let mapping: &[(&str, &str)] = &[
-        ("fixmedins_code", hospital),
-        ("local_code", "L001"),
-        ("national_code", drug),
-        ("begin_date", "2024-01-01"),
-    ];
-    import(&mut catalog, pb::ImportTarget::Items, &[items]).await;
-    import(&mut catalog, pb::ImportTarget::Coverage, &[coverage]).await;
-    import(&mut catalog, pb::ImportTarget::Mappings, &[mapping]).await;
-}
-
-fn person(psn_no: &str, certno: &str) -> PersonRow {
-    PersonRow {
-        psn_no: psn_no.into(),
-        certno: certno.into(),
-        psn_name: "张三".into(),
-        insutype: "310".into(),
-        retired: false,
-        insuplc_admdvs: "420200".into(),
-        account_balance_fen: 0,
-        assistance_category: None,
-    }
-}
 
 fn visit(msgid: &str, psn_no: &str, emergency: bool) -> NewVisit {
     NewVisit {
@@ -181,8 +122,14 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
         .unwrap();
     let store =
         Settlements::new(pool.clone(), Arc::new(h.clock.clone()), PolicyBook::seeded().unwrap());
-    store.upsert_person(&person("P420200001", "42020219600101001X")).await.unwrap();
-    store.upsert_person(&person("P420200002", "420202196001010027")).await.unwrap();
+    store
+        .upsert_person(&support::person("P420200001", "42020219600101001X", "420200"))
+        .await
+        .unwrap();
+    store
+        .upsert_person(&support::person("P420200002", "420202196001010027", "420200"))
+        .await
+        .unwrap();
     let filing = FilingServiceClient::connect(h.grpc.clone()).await.unwrap();
     let life = Lifecycle::new(pool.clone(), store, filing, catalog.clone());
 
@@ -335,13 +282,16 @@ async fn the_lifecycle_over_the_json_api() {
     let h = Harness::start(TODAY).await;
     let (status, health) = h.get("/healthz").await;
     assert_eq!((status, health["services"]["routing"].as_str()), (200, Some("serving")));
-    seed_drug(&h, HOSPITAL).await;
+    h.seed_drug(&[HOSPITAL]).await;
     let store = Settlements::new(
         h.routing_pool.clone(),
         Arc::new(h.clock.clone()),
         PolicyBook::seeded().unwrap(),
     );
-    store.upsert_person(&person("P420200001", "42020219600101001X")).await.unwrap();
+    store
+        .upsert_person(&support::person("P420200001", "42020219600101001X", "420200"))
+        .await
+        .unwrap();
 
     let (status, p) = h.get("/api/v1/persons?certno=42020219600101001X").await;
     assert_eq!((status, p["psn_no"].as_str()), (200, Some("P420200001")));
@@ -417,7 +367,7 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
     use medclear_routing::partition::Partition;
 
     let h = Harness::start(TODAY).await;
-    seed_drug(&h, "H11000000001").await;
+    h.seed_drug(&["H11000000001"]).await;
 
     // Two routing instances: Hubei's (42) and Guangdong's (44).
     let mut instances = Vec::new();
@@ -444,8 +394,7 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
         tokio::spawn(medclear_routing::serve(listener, life, std::future::pending()));
         instances.push((store, pool, schema, url));
     }
-    let mut cantonese = person("P440300001", "440301197001010013");
-    cantonese.insuplc_admdvs = "440300".into();
+    let cantonese = support::person("P440300001", "440301197001010013", "440300");
     let row = |p: &PersonRow| vec![(2u64, medclear_routing::persons::row_of(p))];
     let (_, refused) = instances[0].0.import_persons(&row(&cantonese)).await.unwrap();
     assert_eq!(

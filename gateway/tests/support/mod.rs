@@ -4,12 +4,12 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use medclear_common::{clock::FixedClock, config::DbConfig, server::channel};
 use medclear_gateway::http::{self, AppState, Upstreams};
 use medclear_proto::{
-    catalog::v1::catalog_service_client::CatalogServiceClient,
+    catalog::v1::{self as catalog_pb, catalog_service_client::CatalogServiceClient},
     filing::v1::filing_service_client::FilingServiceClient,
 };
 use serde_json::Value;
@@ -211,4 +211,80 @@ async fn answer(response: reqwest::Response) -> (u16, Value) {
     let text = response.text().await.unwrap();
     let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, value)
+}
+
+/// The national drug every seeded hospital maps as local code `L001`.
+pub const DRUG: &str = "XL02BBA326A001010102180";
+
+/// Imports `rows` into the catalogue, all or nothing.
+pub async fn import(
+    client: &mut CatalogServiceClient<tonic::transport::Channel>,
+    target: catalog_pb::ImportTarget,
+    rows: &[&[(&str, &str)]],
+) {
+    let mut messages = vec![catalog_pb::ImportRequest {
+        part: Some(catalog_pb::import_request::Part::Header(catalog_pb::ImportHeader {
+            target: target.into(),
+            source: "t".into(),
+            all_or_nothing: true,
+            operator: "t".into(),
+        })),
+    }];
+    for (i, row) in rows.iter().enumerate() {
+        let fields: HashMap<String, String> =
+            row.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        messages.push(catalog_pb::ImportRequest {
+            part: Some(catalog_pb::import_request::Part::Row(catalog_pb::ImportRow {
+                row_no: u64::try_from(i).unwrap(),
+                fields,
+            })),
+        });
+    }
+    let report = client.import(tokio_stream::iter(messages)).await.unwrap().into_inner();
+    assert!(report.committed, "{report:?}");
+}
+
+impl Harness {
+    /// One 甲 drug ([`DRUG`]) in the national catalogue, mapped as local code `L001` by each
+    /// of `hospitals`.
+    pub async fn seed_drug(&self, hospitals: &[&str]) {
+        let mut catalog = CatalogServiceClient::connect(self.catalog_grpc.clone()).await.unwrap();
+        let items: &[(&str, &str)] = &[
+            ("code", DRUG),
+            ("kind", "western_drug"),
+            ("name", "甲药"),
+            ("begin_date", "2024-01-01"),
+        ];
+        let coverage: &[(&str, &str)] =
+            &[("scope", "000000"), ("code", DRUG), ("class", "A"), ("begin_date", "2024-01-01")];
+        import(&mut catalog, catalog_pb::ImportTarget::Items, &[items]).await;
+        import(&mut catalog, catalog_pb::ImportTarget::Coverage, &[coverage]).await;
+        let mappings: Vec<[(&str, &str); 4]> = hospitals
+            .iter()
+            .map(|hospital| {
+                [
+                    ("fixmedins_code", *hospital),
+                    ("local_code", "L001"),
+                    ("national_code", DRUG),
+                    ("begin_date", "2024-01-01"),
+                ]
+            })
+            .collect();
+        let rows: Vec<&[(&str, &str)]> = mappings.iter().map(|m| &m[..]).collect();
+        import(&mut catalog, catalog_pb::ImportTarget::Mappings, &rows).await;
+    }
+}
+
+/// An employee (310) of `home` with an empty account.
+pub fn person(psn_no: &str, certno: &str, home: &str) -> medclear_routing::repo::PersonRow {
+    medclear_routing::repo::PersonRow {
+        psn_no: psn_no.into(),
+        certno: certno.into(),
+        psn_name: "张三".into(),
+        insutype: "310".into(),
+        retired: false,
+        insuplc_admdvs: home.into(),
+        account_balance_fen: 0,
+        assistance_category: None,
+    }
 }
