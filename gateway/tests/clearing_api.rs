@@ -152,7 +152,7 @@ async fn a_period_is_closed_netted_confirmed_and_settled_over_the_json_api() {
             r#"{"request_id": "DEP-2", "amount": 1000.5, "value_date": "2026-03-02"}"#,
         )
         .await;
-    assert_eq!(status, 400, "{error}");
+    assert_eq!((status, error["field"].as_str()), (400, Some("amount")), "{error}");
     assert!(error["message"].as_str().unwrap().contains("as a string"), "{error}");
     let (status, error) = h
         .post(deposits, &json!({"request_id": "DEP-2", "amount_fen": 5, "value_date": TODAY}))

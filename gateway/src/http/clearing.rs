@@ -901,10 +901,15 @@ pub async fn get_fund(
 }
 
 /// An amount as sent: a whole JSON number or a string, kept as its decimal text. A JSON number
-/// with a fraction is refused (it has already lost its exact decimal form in the JSON reader):
-/// yuan with decimals come as a string, or the amount as whole `amount_fen`.
+/// with a fraction has already lost its exact decimal form in the JSON reader, so it is kept
+/// only to be refused by name: yuan with decimals come as a string, or as whole `amount_fen`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AmountText(Option<String>);
+pub enum AmountText {
+    #[default]
+    Absent,
+    Exact(String),
+    Fraction(String),
+}
 
 impl<'de> Deserialize<'de> for AmountText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -914,17 +919,31 @@ impl<'de> Deserialize<'de> for AmountText {
             Number(serde_json::Number),
             Text(String),
         }
-        Ok(Self(match Option::<Loose>::deserialize(deserializer)? {
-            None => None,
-            Some(Loose::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-            Some(Loose::Number(n)) => {
-                return Err(serde::de::Error::custom(format!(
-                    "the amount {n} is a JSON number with a fraction: send yuan with decimals as \
-                     a string (\"{n}\"), or whole fen in amount_fen"
-                )));
-            }
-            Some(Loose::Text(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-        }))
+        Ok(match Option::<Loose>::deserialize(deserializer)? {
+            None => Self::Absent,
+            Some(Loose::Number(n)) if n.is_i64() || n.is_u64() => Self::Exact(n.to_string()),
+            Some(Loose::Number(n)) => Self::Fraction(n.to_string()),
+            Some(Loose::Text(s)) if s.trim().is_empty() => Self::Absent,
+            Some(Loose::Text(s)) => Self::Exact(s.trim().to_owned()),
+        })
+    }
+}
+
+impl AmountText {
+    /// The exact text, if any; a number with a fraction is refused for `field`.
+    fn text(&self, field: &str) -> Result<Option<&str>, ApiError> {
+        match self {
+            Self::Absent => Ok(None),
+            Self::Exact(text) => Ok(Some(text)),
+            Self::Fraction(shown) => Err(ApiError::invalid(
+                field,
+                "invalid_amount",
+                format!(
+                    "{field} {shown} is a JSON number with a fraction, which cannot be read \
+                     exactly: send it as a string (\"{shown}\"), or whole fen in amount_fen"
+                ),
+            )),
+        }
     }
 }
 
@@ -941,7 +960,7 @@ fn signed_yuan_to_fen(field: &str, text: &str) -> Result<i64, ApiError> {
 
 /// The deposit's amount in fen: `amount_fen` (whole fen), or `amount` (yuan, ≤ 2 decimals).
 fn deposit_amount(amount_fen: &AmountText, amount: &AmountText) -> Result<i64, ApiError> {
-    let fen = match &amount_fen.0 {
+    let fen = match amount_fen.text("amount_fen")? {
         Some(text) => Some(text.parse::<i64>().map_err(|_| {
             ApiError::invalid(
                 "amount_fen",
@@ -951,7 +970,7 @@ fn deposit_amount(amount_fen: &AmountText, amount: &AmountText) -> Result<i64, A
         })?),
         None => None,
     };
-    let yuan = amount.0.as_deref().map(|text| signed_yuan_to_fen("amount", text)).transpose()?;
+    let yuan = amount.text("amount")?.map(|text| signed_yuan_to_fen("amount", text)).transpose()?;
     match (fen, yuan) {
         (Some(fen), Some(yuan)) if fen != yuan => Err(ApiError::invalid(
             "amount",
@@ -1341,8 +1360,9 @@ mod tests {
         assert_eq!(amount(r#"{"amount_fen": 123456}"#), Ok(123456));
         assert_eq!(amount(r#"{"amount_fen": "-500"}"#), Ok(-500));
         assert_eq!(amount(r#"{"amount": "1234.56"}"#), Ok(123456));
-        assert_eq!(amount(r#"{"amount": 0.1}"#), Ok(10));
-        assert_eq!(amount(r#"{"amount": 1234.56}"#), Ok(123456));
+        // A JSON number with a fraction has lost its decimal form: refused by name, never rounded.
+        assert_eq!(amount(r#"{"amount": 0.1}"#).unwrap_err().code, "invalid_amount");
+        assert_eq!(amount(r#"{"amount": 1234.56}"#).unwrap_err().field.as_deref(), Some("amount"));
         assert_eq!(amount(r#"{"amount": 100}"#), Ok(10000));
         assert_eq!(amount(r#"{"amount": "-20.5"}"#), Ok(-2050));
         assert_eq!(amount(r#"{"amount": "1.00", "amount_fen": 100}"#), Ok(100));
@@ -1352,7 +1372,7 @@ mod tests {
         assert_eq!(refused(r#"{"amount_fen": 1.5}"#).field.as_deref(), Some("amount_fen"));
         assert_eq!(refused(r#"{"amount": "1", "amount_fen": 1}"#).code, "conflicting_amounts");
         assert_eq!(refused("{}").code, "missing_field");
-        assert_eq!(refused(r#"{"amount": 12345678901234.567}"#).code, "invalid_json");
+        assert_eq!(refused(r#"{"amount": 12345678901234.567}"#).code, "invalid_amount");
     }
 
     #[test]
