@@ -356,6 +356,28 @@ async fn region_rules_change_what_is_accepted() {
 }
 
 #[tokio::test]
+async fn a_rule_change_applies_to_the_next_coverage_check_at_once() {
+    let h = Harness::start(TODAY).await;
+    let q = "/api/v1/coverage?psn_no=P420200001&insuplc_admdvs=420200&mdtrtarea_admvs=440300\
+             &emergency=1&date=2026-09-02";
+    // The first check reads (and keeps) Huangshi's rules: an unfiled emergency is covered.
+    let (_, before) = h.get(q).await;
+    assert_eq!(before["basis"], "emergency_unfiled", "{before}");
+    let response = h
+        .http
+        .put(h.url("/api/v1/region-rules/420000"))
+        .json(&json!({"emergency_counts_as_filed": false, "operator": "hubei-bureau"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // The province's change reaches its region on the very next check.
+    let (_, after) = h.get(q).await;
+    assert_eq!(after["covered"], false, "{after}");
+    h.finish().await;
+}
+
+#[tokio::test]
 async fn grpc_clients_see_what_http_clients_do() {
     let h = Harness::start(TODAY).await;
     let mut client = FilingServiceClient::connect(h.grpc.clone()).await.unwrap();

@@ -1,7 +1,11 @@
 //! The filing service's use cases: each one a transaction that reads what the rules need
 //! through the repository, asks the pure rules, and writes the outcome with its audit line.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use medclear_common::{
@@ -28,11 +32,40 @@ pub struct FilingView {
     pub revocable_from: Option<NaiveDate>,
 }
 
-/// The filing service: a database pool and a clock.
+/// The filing service: a database pool, a clock, and the region rules recently read.
 #[derive(Debug, Clone)]
 pub struct FilingService {
     pool: PgPool,
     clock: Arc<dyn Clock>,
+    rules: Arc<RulesCache>,
+}
+
+/// How long rules read for coverage checks are reused. A change made through this instance
+/// applies at once (the cache is emptied); one made through another replica sharing the
+/// database applies here within this time.
+pub const RULES_TTL: Duration = Duration::from_secs(1);
+
+/// The rules in force per home region, as read at most [`RULES_TTL`] ago. Coverage is asked
+/// on every settlement and rules change rarely, so this saves a query per settlement.
+#[derive(Debug, Default)]
+struct RulesCache {
+    entries: RwLock<HashMap<Admdvs, (Rules, Instant)>>,
+}
+
+impl RulesCache {
+    fn get(&self, home: &Admdvs) -> Option<Rules> {
+        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.get(home).filter(|(_, at)| at.elapsed() < RULES_TTL).map(|(r, _)| r.clone())
+    }
+
+    fn put(&self, home: Admdvs, rules: Rules) {
+        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.insert(home, (rules, Instant::now()));
+    }
+
+    fn clear(&self) {
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
 }
 
 /// The longest free text (names, memos, reasons) kept.
@@ -70,7 +103,7 @@ fn reused(request_id: &str) -> Error {
 
 impl FilingService {
     pub fn new(pool: PgPool, clock: Arc<dyn Clock>) -> Self {
-        Self { pool, clock }
+        Self { pool, clock, rules: Arc::default() }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -228,7 +261,14 @@ impl FilingService {
 
     pub async fn check_coverage(&self, query: &CoverageQuery) -> Result<Coverage> {
         let mut conn = self.pool.acquire().await?;
-        let rules = repo::rules_for(&mut conn, &query.home).await?;
+        let rules = match self.rules.get(&query.home) {
+            Some(rules) => rules,
+            None => {
+                let rules = repo::rules_for(&mut conn, &query.home).await?;
+                self.rules.put(query.home, rules.clone());
+                rules
+            }
+        };
         let filings = repo::filings_of(&mut conn, &query.psn_no).await?;
         domain::check_coverage(query, &rules, &filings, self.now())
     }
@@ -386,6 +426,8 @@ impl FilingService {
             .await?;
         let rules = repo::rules_for(&mut tx, home).await?;
         tx.commit().await?;
+        // A province's overrides reach its regions too: forget every region's rules.
+        self.rules.clear();
         Ok(rules)
     }
 }

@@ -451,19 +451,22 @@ impl Lifecycle {
         persist: bool,
     ) -> Result<(SettlementAnswer, String)> {
         let replay_key = format!("settle {mdtrt_id} account={use_account}");
-        if persist && let Some(answer) = self.store.replay(sender, msgid, &replay_key).await? {
-            return Ok((answer, String::new()));
-        }
+        // One plain read: the settlement transaction re-checks the visit under lock.
         let mut conn = self.pool.acquire().await?;
-        // A plain read: the settlement store re-checks the visit under lock.
-        let visit = repo::visit(&mut conn, mdtrt_id)
-            .await?
-            .filter(|v| v.fixmedins_code == sender)
-            .ok_or_else(|| {
+        let inputs = repo::settle_inputs(&mut conn, mdtrt_id).await?;
+        drop(conn);
+        let repo::SettleInputs { visit, person, lines } =
+            inputs.filter(|i| i.visit.fixmedins_code == sender).ok_or_else(|| {
                 Error::not_found("visit_not_found", format!("{sender} has no visit {mdtrt_id}"))
             })?;
         match visit.status.as_str() {
             "settled" => {
+                // A retry of the settlement that settled it gets that settlement's answer.
+                if persist
+                    && let Some(answer) = self.store.replay(sender, msgid, &replay_key).await?
+                {
+                    return Ok((answer, String::new()));
+                }
                 return Err(Error::precondition(
                     "already_settled",
                     format!(
@@ -486,15 +489,6 @@ impl Lifecycle {
                 format!("admission {mdtrt_id} settles at discharge (2402 first)"),
             ));
         }
-        let person = repo::person(&mut conn, &visit.psn_no)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("visit {mdtrt_id} names no person")))?;
-        let lines: Vec<FeeLineRow> = repo::fee_lines(&mut conn, mdtrt_id)
-            .await?
-            .into_iter()
-            .filter(|l| !l.cancelled)
-            .collect();
-        drop(conn);
         if lines.is_empty() {
             return Err(Error::precondition(
                 "no_lines",

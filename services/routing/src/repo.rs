@@ -99,13 +99,30 @@ pub async fn lock_person(conn: &mut PgConnection, psn_no: &str) -> Result<Option
     Ok(sqlx::query_as(&sql).bind(psn_no).fetch_optional(conn).await?)
 }
 
-pub async fn set_balance(conn: &mut PgConnection, psn_no: &str, balance_fen: i64) -> Result<()> {
-    sqlx::query("UPDATE persons SET account_balance_fen = $2 WHERE psn_no = $1")
-        .bind(psn_no)
-        .bind(balance_fen)
-        .execute(conn)
-        .await?;
-    Ok(())
+#[derive(FromRow)]
+struct LockedPerson {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    msgid_taken: bool,
+}
+
+/// The person, locked as [`lock_person`] does, and whether `sender` has used `msgid` for a
+/// settlement already — both in one statement. The flag is read as of the statement's start:
+/// a twin that commits while this waits for the lock is caught by the unique key instead.
+pub async fn lock_person_for_msgid(
+    conn: &mut PgConnection,
+    psn_no: &str,
+    sender: &str,
+    msgid: &str,
+) -> Result<Option<(PersonRow, bool)>> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS},
+             EXISTS (SELECT 1 FROM settlements WHERE sender = $2 AND msgid = $3) AS msgid_taken
+         FROM persons WHERE psn_no = $1 FOR UPDATE"
+    );
+    let row: Option<LockedPerson> =
+        sqlx::query_as(&sql).bind(psn_no).bind(sender).bind(msgid).fetch_optional(conn).await?;
+    Ok(row.map(|r| (r.person, r.msgid_taken)))
 }
 
 #[derive(FromRow)]
@@ -117,6 +134,32 @@ struct AccumulatorRow {
     inscp_self_burden_fen: i64,
     layer_paid_fen: i64,
     assistance_paid_fen: i64,
+    version: i64,
+}
+
+impl AccumulatorRow {
+    fn into_versioned(self) -> Result<Versioned> {
+        Ok(Versioned {
+            accumulators: Accumulators {
+                admissions: u32::try_from(self.admissions).unwrap_or(0),
+                pooling_paid_fen: self.pooling_paid_fen,
+                benefit_paid_fen: four(&self.benefit_paid_fen)?,
+                deductible_paid_fen: four(&self.deductible_paid_fen)?,
+                inscp_self_burden_fen: self.inscp_self_burden_fen,
+                layer_paid_fen: self.layer_paid_fen,
+                assistance_paid_fen: self.assistance_paid_fen,
+            },
+            version: Some(self.version),
+        })
+    }
+}
+
+/// A person's accumulators of one year and the version they were read at (`None`: no row
+/// yet, the accumulators are zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Versioned {
+    pub accumulators: Accumulators,
+    pub version: Option<i64>,
 }
 
 fn four(values: &[i64]) -> Result<[i64; 4]> {
@@ -124,59 +167,94 @@ fn four(values: &[i64]) -> Result<[i64; 4]> {
         .map_err(|_| Error::Internal(format!("stored accumulator array {values:?} is not 4 long")))
 }
 
+const ACCUMULATOR_COLUMNS: &str = "admissions, pooling_paid_fen, benefit_paid_fen, \
+     deductible_paid_fen, inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen, version";
+
 /// The person's accumulators of `year` (created at zero the first time), locked.
 pub async fn lock_accumulators(
     conn: &mut PgConnection,
     psn_no: &str,
     year: i32,
-) -> Result<Accumulators> {
+) -> Result<Versioned> {
     // One statement: created at zero the first time, and locked either way (a conflicting
     // insert that updates takes the row lock, like SELECT … FOR UPDATE).
-    let row = sqlx::query_as::<_, AccumulatorRow>(
+    let sql = format!(
         "INSERT INTO accumulators (psn_no, year) VALUES ($1, $2)
          ON CONFLICT (psn_no, year) DO UPDATE SET psn_no = EXCLUDED.psn_no
-         RETURNING admissions, pooling_paid_fen, benefit_paid_fen, deductible_paid_fen,
-                   inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .fetch_one(conn)
-    .await?;
-    Ok(Accumulators {
-        admissions: u32::try_from(row.admissions).unwrap_or(0),
-        pooling_paid_fen: row.pooling_paid_fen,
-        benefit_paid_fen: four(&row.benefit_paid_fen)?,
-        deductible_paid_fen: four(&row.deductible_paid_fen)?,
-        inscp_self_burden_fen: row.inscp_self_burden_fen,
-        layer_paid_fen: row.layer_paid_fen,
-        assistance_paid_fen: row.assistance_paid_fen,
-    })
+         RETURNING {ACCUMULATOR_COLUMNS}"
+    );
+    sqlx::query_as::<_, AccumulatorRow>(&sql)
+        .bind(psn_no)
+        .bind(year)
+        .fetch_one(conn)
+        .await?
+        .into_versioned()
 }
 
-pub async fn store_accumulators(
+/// What a settlement reads of its person, unlocked, in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonState {
+    pub person: PersonRow,
+    pub accumulators: Versioned,
+    /// Whether the sender has used the msgid for a settlement already.
+    pub msgid_taken: bool,
+}
+
+#[derive(FromRow)]
+struct PersonStateRow {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    msgid_taken: bool,
+    admissions: Option<i32>,
+    pooling_paid_fen: Option<i64>,
+    benefit_paid_fen: Option<Vec<i64>>,
+    deductible_paid_fen: Option<Vec<i64>>,
+    inscp_self_burden_fen: Option<i64>,
+    layer_paid_fen: Option<i64>,
+    assistance_paid_fen: Option<i64>,
+    version: Option<i64>,
+}
+
+/// The person, their accumulators of `year` with their version, and whether `sender` has
+/// used `msgid` for a settlement: what an optimistic settlement computes from.
+pub async fn person_state(
     conn: &mut PgConnection,
     psn_no: &str,
     year: i32,
-    a: &Accumulators,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE accumulators SET admissions = $3, pooling_paid_fen = $4, benefit_paid_fen = $5,
-             deductible_paid_fen = $6, inscp_self_burden_fen = $7, layer_paid_fen = $8,
-             assistance_paid_fen = $9
-         WHERE psn_no = $1 AND year = $2",
-    )
-    .bind(psn_no)
-    .bind(year)
-    .bind(i32::try_from(a.admissions).unwrap_or(i32::MAX))
-    .bind(a.pooling_paid_fen)
-    .bind(a.benefit_paid_fen.to_vec())
-    .bind(a.deductible_paid_fen.to_vec())
-    .bind(a.inscp_self_burden_fen)
-    .bind(a.layer_paid_fen)
-    .bind(a.assistance_paid_fen)
-    .execute(conn)
-    .await?;
-    Ok(())
+    sender: &str,
+    msgid: &str,
+) -> Result<Option<PersonState>> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS}, {ACCUMULATOR_COLUMNS},
+             EXISTS (SELECT 1 FROM settlements WHERE sender = $3 AND msgid = $4) AS msgid_taken
+         FROM persons LEFT JOIN LATERAL (
+             SELECT {ACCUMULATOR_COLUMNS} FROM accumulators WHERE psn_no = $1 AND year = $2
+         ) a ON true
+         WHERE psn_no = $1"
+    );
+    let row: Option<PersonStateRow> = sqlx::query_as(&sql)
+        .bind(psn_no)
+        .bind(year)
+        .bind(sender)
+        .bind(msgid)
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let accumulators = match row.version {
+        Some(version) => AccumulatorRow {
+            admissions: row.admissions.unwrap_or_default(),
+            pooling_paid_fen: row.pooling_paid_fen.unwrap_or_default(),
+            benefit_paid_fen: row.benefit_paid_fen.unwrap_or_default(),
+            deductible_paid_fen: row.deductible_paid_fen.unwrap_or_default(),
+            inscp_self_burden_fen: row.inscp_self_burden_fen.unwrap_or_default(),
+            layer_paid_fen: row.layer_paid_fen.unwrap_or_default(),
+            assistance_paid_fen: row.assistance_paid_fen.unwrap_or_default(),
+            version,
+        }
+        .into_versioned()?,
+        None => Versioned::default(),
+    };
+    Ok(Some(PersonState { person: row.person, accumulators, msgid_taken: row.msgid_taken }))
 }
 
 /// A settlement or cancellation row.
@@ -231,67 +309,6 @@ pub async fn lock_settlement(
     Ok(sqlx::query_as(&sql).bind(setl_id).fetch_optional(conn).await?)
 }
 
-pub async fn insert_settlement(
-    conn: &mut PgConnection,
-    s: &SettlementRow,
-    details: &[FundPart],
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO settlements (setl_id, sender, msgid, request_body, kind, orig_setl_id, psn_no,
-             insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt,
-             acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, mdtrt_id,
-             clr_type)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-             $20, $21, $22)",
-    )
-    .bind(&s.setl_id)
-    .bind(&s.sender)
-    .bind(&s.msgid)
-    .bind(&s.request_body)
-    .bind(&s.kind)
-    .bind(&s.orig_setl_id)
-    .bind(&s.psn_no)
-    .bind(&s.insuplc_admdvs)
-    .bind(&s.mdtrtarea_admvs)
-    .bind(s.year)
-    .bind(s.setl_time)
-    .bind(s.medfee_sumamt)
-    .bind(s.fund_pay_sumamt)
-    .bind(s.acct_pay)
-    .bind(s.psn_cash_pay)
-    .bind(&s.policy_version)
-    .bind(&s.lines)
-    .bind(&s.breakdown)
-    .bind(&s.contribution)
-    .bind(&s.answer)
-    .bind(&s.mdtrt_id)
-    .bind(&s.clr_type)
-    .execute(&mut *conn)
-    .await?;
-    if !details.is_empty() {
-        sqlx::query(
-            "INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt)
-             SELECT $1, * FROM UNNEST($2::TEXT[], $3::INT8[], $4::INT8[])",
-        )
-        .bind(&s.setl_id)
-        .bind(details.iter().map(|d| d.fund_pay_type.clone()).collect::<Vec<_>>())
-        .bind(details.iter().map(|d| d.crt_payb_lmt_amt).collect::<Vec<_>>())
-        .bind(details.iter().map(|d| d.fund_payamt).collect::<Vec<_>>())
-        .execute(conn)
-        .await?;
-    }
-    Ok(())
-}
-
-pub async fn mark_cancelled(conn: &mut PgConnection, setl_id: &str, by: &str) -> Result<()> {
-    sqlx::query("UPDATE settlements SET cancelled_by = $2 WHERE setl_id = $1")
-        .bind(setl_id)
-        .bind(by)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// A settlement event for clearing.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct EventRow {
@@ -302,25 +319,6 @@ pub struct EventRow {
     pub treating_province: String,
     pub obligation_fen: i64,
     pub at: DateTime<Utc>,
-}
-
-/// Appends an event with the next number. Called last in its transaction: the counter row is
-/// held only from here to the commit.
-pub async fn append_event(conn: &mut PgConnection, e: &EventRow) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "WITH next AS (UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value)
-         INSERT INTO events (seq, setl_id, kind, home_province, treating_province, obligation_fen, at)
-         SELECT value, $1, $2, $3, $4, $5, $6 FROM next
-         RETURNING seq",
-    )
-    .bind(&e.setl_id)
-    .bind(&e.kind)
-    .bind(&e.home_province)
-    .bind(&e.treating_province)
-    .bind(e.obligation_fen)
-    .bind(e.at)
-    .fetch_one(conn)
-    .await?)
 }
 
 /// An outbox event with what clearing needs of its settlement: the hospital, the amounts and
@@ -511,27 +509,262 @@ pub async fn cancel_fee_lines(
     Ok(())
 }
 
-/// Records the settlement that closed a visit (or, with `None`, reopens it after a
-/// cancellation: back to discharged when it has a discharge date, else open).
-pub async fn set_visit_settlement(
-    conn: &mut PgConnection,
-    mdtrt_id: &str,
-    setl_id: Option<&str>,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE visits SET setl_id = $2,
-             status = CASE WHEN $2::TEXT IS NOT NULL THEN 'settled'
-                           WHEN end_date IS NOT NULL THEN 'discharged' ELSE 'open' END
-         WHERE mdtrt_id = $1",
-    )
-    .bind(mdtrt_id)
-    .bind(setl_id)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 pub async fn person(conn: &mut PgConnection, psn_no: &str) -> Result<Option<PersonRow>> {
     let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE psn_no = $1");
     Ok(sqlx::query_as(&sql).bind(psn_no).fetch_optional(conn).await?)
+}
+
+/// What settling a visit reads: the visit, its person and its active lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettleInputs {
+    pub visit: VisitRow,
+    pub person: PersonRow,
+    pub lines: Vec<FeeLineRow>,
+}
+
+#[derive(FromRow)]
+struct SettleInputsRow {
+    #[sqlx(flatten)]
+    visit: VisitRow,
+    certno: String,
+    psn_name: String,
+    insutype: String,
+    retired: bool,
+    insuplc_admdvs: String,
+    account_balance_fen: i64,
+    assistance_category: Option<String>,
+    sn: Vec<String>,
+    local_code: Vec<String>,
+    national_code: Vec<String>,
+    price_fen: Vec<i64>,
+    quantity: Vec<rust_decimal::Decimal>,
+    fee_date: Vec<chrono::NaiveDate>,
+}
+
+/// The visit, its person and its active (not cancelled) lines by line number, in one
+/// statement; a plain read (the settlement transaction re-checks what it must under lock).
+pub async fn settle_inputs(
+    conn: &mut PgConnection,
+    mdtrt_id: &str,
+) -> Result<Option<SettleInputs>> {
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS}, certno, psn_name, insutype, retired, insuplc_admdvs,
+             account_balance_fen, assistance_category,
+             COALESCE(l.sn, '{{}}') AS sn, COALESCE(l.local_code, '{{}}') AS local_code,
+             COALESCE(l.national_code, '{{}}') AS national_code,
+             COALESCE(l.price_fen, '{{}}') AS price_fen, COALESCE(l.quantity, '{{}}') AS quantity,
+             COALESCE(l.fee_date, '{{}}') AS fee_date
+         FROM visits JOIN persons USING (psn_no)
+         LEFT JOIN LATERAL (
+             SELECT array_agg(feedetl_sn ORDER BY feedetl_sn) AS sn,
+                    array_agg(local_code ORDER BY feedetl_sn) AS local_code,
+                    array_agg(national_code ORDER BY feedetl_sn) AS national_code,
+                    array_agg(price_fen ORDER BY feedetl_sn) AS price_fen,
+                    array_agg(quantity ORDER BY feedetl_sn) AS quantity,
+                    array_agg(fee_date ORDER BY feedetl_sn) AS fee_date
+             FROM fee_lines WHERE fee_lines.mdtrt_id = visits.mdtrt_id AND NOT cancelled
+         ) l ON true
+         WHERE visits.mdtrt_id = $1"
+    );
+    let Some(row) =
+        sqlx::query_as::<_, SettleInputsRow>(&sql).bind(mdtrt_id).fetch_optional(conn).await?
+    else {
+        return Ok(None);
+    };
+    let n = row.sn.len();
+    if [row.local_code.len(), row.national_code.len(), row.price_fen.len(), row.quantity.len()]
+        .iter()
+        .chain([row.fee_date.len()].iter())
+        .any(|&len| len != n)
+    {
+        return Err(Error::Internal(format!("the lines of {mdtrt_id} came back uneven")));
+    }
+    let lines = (0..n)
+        .map(|i| FeeLineRow {
+            feedetl_sn: row.sn[i].clone(),
+            local_code: row.local_code[i].clone(),
+            national_code: row.national_code[i].clone(),
+            price_fen: row.price_fen[i],
+            quantity: row.quantity[i],
+            fee_date: row.fee_date[i],
+            cancelled: false,
+        })
+        .collect();
+    let person = PersonRow {
+        psn_no: row.visit.psn_no.clone(),
+        certno: row.certno,
+        psn_name: row.psn_name,
+        insutype: row.insutype,
+        retired: row.retired,
+        insuplc_admdvs: row.insuplc_admdvs,
+        account_balance_fen: row.account_balance_fen,
+        assistance_category: row.assistance_category,
+    };
+    Ok(Some(SettleInputs { visit: row.visit, person, lines }))
+}
+
+/// What a settlement or cancellation does to its visit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitChange<'a> {
+    /// Not tied to a visit.
+    None,
+    /// The visit becomes settled by this settlement, unless it is settled already.
+    Settle(&'a str),
+    /// The visit opens for settling again (back to discharged when it has an end date).
+    Reopen(&'a str),
+}
+
+/// Everything a settlement or cancellation writes, written by [`record`] in one statement.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    pub row: &'a SettlementRow,
+    pub details: &'a [FundPart],
+    pub visit: VisitChange<'a>,
+    /// The settlement this one cancels, marked cancelled by it.
+    pub cancels: Option<&'a str>,
+    /// The person's accumulators of `row.year` as they are after this.
+    pub accumulators: &'a Accumulators,
+    /// The version the accumulators were read at (`None`: there was no row).
+    pub read_version: Option<i64>,
+    /// Added to the person's account balance (negative: the account paid)…
+    pub balance_change_fen: i64,
+    /// …which was this when the settlement was computed.
+    pub balance_read_fen: i64,
+    /// The outbox event's provinces and obligation (its kind and time are the row's); its
+    /// number is taken from the counter here.
+    pub home_province: &'a str,
+    pub treating_province: &'a str,
+    pub obligation_fen: i64,
+}
+
+/// Why [`record`] refused to write (SQLSTATE `MC001`, raised by the statement itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The accumulators or the balance changed since they were read: compute again.
+    Stale,
+    /// `VisitChange::Settle` found the visit settled already.
+    VisitSettled,
+}
+
+/// Writes a settlement or cancellation in one statement: the row, its fund details, the visit
+/// change, the cancellation mark, the accumulators, the balance, and the outbox event with the
+/// next number from the counter (whose row lock is then held to the commit: run it last, or
+/// on its own so that it commits at once).
+///
+/// The statement first checks that the accumulators are still at `read_version`, that a
+/// balance it changes is still `balance_read_fen`, and that a visit it settles is not settled
+/// yet; if not, it raises `MC001` and writes nothing, and this answers `Ok(Err(Refused))`.
+pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<(), Refused>> {
+    let accumulators_sql = if r.read_version.is_some() {
+        "UPDATE accumulators SET admissions = $26, pooling_paid_fen = $27,
+             benefit_paid_fen = $28, deductible_paid_fen = $29, inscp_self_burden_fen = $31,
+             layer_paid_fen = $32, assistance_paid_fen = $33, version = version + 1
+         WHERE psn_no = $7 AND year = $10 AND version = $36 RETURNING 1"
+    } else {
+        "INSERT INTO accumulators (psn_no, year, admissions, pooling_paid_fen, benefit_paid_fen,
+             deductible_paid_fen, inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen,
+             version)
+         SELECT $7, $10, $26, $27, $28, $29, $31, $32, $33, 1 WHERE $36::INT8 IS NULL
+         ON CONFLICT DO NOTHING RETURNING 1"
+    };
+    let (visit_sql, visit_id) = match r.visit {
+        VisitChange::None => ("SELECT 1 WHERE $30::TEXT IS NULL", None),
+        VisitChange::Settle(id) => (
+            "UPDATE visits SET setl_id = $1, status = 'settled'
+             WHERE mdtrt_id = $30 AND status <> 'settled' RETURNING 1",
+            Some(id),
+        ),
+        VisitChange::Reopen(id) => (
+            "UPDATE visits SET setl_id = NULL,
+                 status = CASE WHEN end_date IS NOT NULL THEN 'discharged' ELSE 'open' END
+             WHERE mdtrt_id = $30 RETURNING 1",
+            Some(id),
+        ),
+    };
+    // The checks are the main query: the CTEs they read (a, b, v) run first, in this order;
+    // the others run after it, so nothing is written past a failed check (and the raise
+    // undoes what a, b and v did).
+    let sql = format!(
+        "WITH a AS ({accumulators_sql}),
+         b AS (
+             UPDATE persons SET account_balance_fen = account_balance_fen + $34
+             WHERE psn_no = $7 AND $34 <> 0 AND account_balance_fen = $35 RETURNING 1),
+         v AS ({visit_sql}),
+         s AS (
+             INSERT INTO settlements (setl_id, sender, msgid, request_body, kind, orig_setl_id,
+                 psn_no, insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt,
+                 fund_pay_sumamt, acct_pay, psn_cash_pay, policy_version, lines, breakdown,
+                 contribution, answer, mdtrt_id, clr_type)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19, $20, $21, $22)),
+         d AS (
+             INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt)
+             SELECT $1, * FROM UNNEST($23::TEXT[], $24::INT8[], $25::INT8[])),
+         c AS (UPDATE settlements SET cancelled_by = $1 WHERE setl_id = $37),
+         n AS (UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value),
+         e AS (
+             INSERT INTO events (seq, setl_id, kind, home_province, treating_province,
+                 obligation_fen, at)
+             SELECT value, $1, $5, $38, $39, $40, $11 FROM n)
+         SELECT CASE
+             WHEN NOT EXISTS (SELECT 1 FROM a) THEN routing_refuse('stale')
+             WHEN $34 <> 0 AND NOT EXISTS (SELECT 1 FROM b) THEN routing_refuse('stale')
+             WHEN NOT EXISTS (SELECT 1 FROM v) THEN routing_refuse('visit_settled')
+             ELSE true END"
+    );
+    let (s, a) = (r.row, r.accumulators);
+    let written: std::result::Result<bool, sqlx::Error> = sqlx::query_scalar(&sql)
+        .bind(&s.setl_id)
+        .bind(&s.sender)
+        .bind(&s.msgid)
+        .bind(&s.request_body)
+        .bind(&s.kind)
+        .bind(&s.orig_setl_id)
+        .bind(&s.psn_no)
+        .bind(&s.insuplc_admdvs)
+        .bind(&s.mdtrtarea_admvs)
+        .bind(s.year)
+        .bind(s.setl_time)
+        .bind(s.medfee_sumamt)
+        .bind(s.fund_pay_sumamt)
+        .bind(s.acct_pay)
+        .bind(s.psn_cash_pay)
+        .bind(&s.policy_version)
+        .bind(&s.lines)
+        .bind(&s.breakdown)
+        .bind(&s.contribution)
+        .bind(&s.answer)
+        .bind(&s.mdtrt_id)
+        .bind(&s.clr_type)
+        .bind(r.details.iter().map(|d| d.fund_pay_type.clone()).collect::<Vec<_>>())
+        .bind(r.details.iter().map(|d| d.crt_payb_lmt_amt).collect::<Vec<_>>())
+        .bind(r.details.iter().map(|d| d.fund_payamt).collect::<Vec<_>>())
+        .bind(i32::try_from(a.admissions).unwrap_or(i32::MAX))
+        .bind(a.pooling_paid_fen)
+        .bind(a.benefit_paid_fen.to_vec())
+        .bind(a.deductible_paid_fen.to_vec())
+        .bind(visit_id)
+        .bind(a.inscp_self_burden_fen)
+        .bind(a.layer_paid_fen)
+        .bind(a.assistance_paid_fen)
+        .bind(r.balance_change_fen)
+        .bind(r.balance_read_fen)
+        .bind(r.read_version)
+        .bind(r.cancels)
+        .bind(r.home_province)
+        .bind(r.treating_province)
+        .bind(r.obligation_fen)
+        .fetch_one(conn)
+        .await;
+    match written {
+        Ok(_) => Ok(Ok(())),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("MC001") => {
+            Ok(Err(if e.message() == "visit_settled" {
+                Refused::VisitSettled
+            } else {
+                Refused::Stale
+            }))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

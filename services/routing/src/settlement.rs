@@ -24,7 +24,7 @@ use crate::{
     partition::{Partition, new_id},
     persons,
     policies::PolicyBook,
-    repo::{self, EventRow, SettlementRow},
+    repo::{self, Record, SettlementRow, VisitChange},
 };
 
 /// A visit to settle, its lines already resolved by the catalogue and its coverage checked.
@@ -77,6 +77,40 @@ fn msgid_reused(msgid: &str) -> Error {
         ),
     )
 }
+
+/// How many times a settlement is computed again, when what it read changed before it wrote,
+/// before it takes the person's lock.
+const OPTIMISTIC_TRIES: usize = 3;
+
+/// A settlement being made: the request, its treating region and what a retry must match.
+struct Settle<'a> {
+    request: &'a SettleRequest,
+    treating: Admdvs,
+    body: &'a str,
+}
+
+/// A settlement computed, not yet written.
+struct Computed {
+    answer: SettlementAnswer,
+    row: SettlementRow,
+    treating: Admdvs,
+}
+
+/// How writing a settlement or cancellation ended.
+enum Written {
+    Done,
+    /// A concurrent twin with the same msgid was first: its answer.
+    Twin(Box<SettlementAnswer>),
+    /// What the settlement was computed from changed: compute again.
+    Stale,
+}
+
+fn person_not_found(psn_no: &str) -> Error {
+    Error::not_found("person_not_found", format!("no insured person {psn_no}"))
+}
+
+/// The unique key of (sender, msgid) on settlements.
+const MSGID_KEY: &str = "settlements_sender_msgid_key";
 
 fn json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(format!("serialising: {e}")))
@@ -230,6 +264,18 @@ impl Settlements {
         }
     }
 
+    /// The stored answer of `msgid`, which the sender is known to have used.
+    async fn stored_answer(
+        &self,
+        sender: &str,
+        msgid: &str,
+        body: &str,
+    ) -> Result<SettlementAnswer> {
+        self.replay(sender, msgid, body).await?.ok_or_else(|| {
+            Error::Internal(format!("the settlement sent as {msgid} by {sender} has vanished"))
+        })
+    }
+
     /// Settles a visit (2207/2304), once per message id.
     pub async fn settle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
         self.run(request, true).await
@@ -253,39 +299,88 @@ impl Settlements {
         } else {
             request.replay_key.clone()
         };
-        let mut tx = self.pool.begin().await?;
-        let person = repo::lock_person(&mut tx, &request.psn_no).await?.ok_or_else(|| {
-            Error::not_found("person_not_found", format!("no insured person {}", request.psn_no))
-        })?;
-        // Checked under the person's lock: a retry finds its earlier answer, and a twin sent
-        // at the same moment finds the one that committed while it waited.
-        if persist
-            && let Some(earlier) =
-                repo::settlement_by_msgid(&mut tx, &request.sender, &request.msgid).await?
-        {
-            return replay(earlier, &body);
+        let settle = Settle { request: &request, treating, body: &body };
+        // Optimistic first: read, compute, and write in one statement that checks nothing it
+        // read has changed — two round trips, and no lock held across either. A person settled
+        // by several hospitals at the very same moment may have to compute again; after a few
+        // tries, the settlement waits its turn on the person's lock instead.
+        for _ in 0..OPTIMISTIC_TRIES {
+            let now = self.clock.now();
+            let year = now.with_timezone(&CHINA).year();
+            let mut conn = self.pool.acquire().await?;
+            let state = repo::person_state(
+                &mut conn,
+                &request.psn_no,
+                year,
+                &request.sender,
+                &request.msgid,
+            )
+            .await?
+            .ok_or_else(|| person_not_found(&request.psn_no))?;
+            if persist && state.msgid_taken {
+                drop(conn);
+                return self.stored_answer(&request.sender, &request.msgid, &body).await;
+            }
+            let computed = self.compute(&settle, &state.person, &state.accumulators, now)?;
+            if !persist {
+                return Ok(SettlementAnswer { kind: "presettlement".into(), ..computed.answer });
+            }
+            match self.write(&mut conn, &computed, &state.person, &state.accumulators).await? {
+                Written::Done => return Ok(computed.answer),
+                Written::Twin(answer) => return Ok(*answer),
+                Written::Stale => continue,
+            }
         }
-        // A visit settles once, whatever msgids two concurrent requests carry.
-        if let Some(mdtrt_id) = &request.mdtrt_id
-            && let Some(visit) = repo::lock_visit(&mut tx, mdtrt_id).await?
-            && visit.status == "settled"
-        {
-            return Err(Error::precondition(
-                "already_settled",
-                format!("visit {mdtrt_id} is settled already"),
-            ));
+        let mut tx = self.pool.begin().await?;
+        let (person, msgid_taken) =
+            repo::lock_person_for_msgid(&mut tx, &request.psn_no, &request.sender, &request.msgid)
+                .await?
+                .ok_or_else(|| person_not_found(&request.psn_no))?;
+        if msgid_taken {
+            drop(tx);
+            return self.stored_answer(&request.sender, &request.msgid, &body).await;
         }
         let now = self.clock.now();
+        let before =
+            repo::lock_accumulators(&mut tx, &person.psn_no, now.with_timezone(&CHINA).year())
+                .await?;
+        let computed = self.compute(&settle, &person, &before, now)?;
+        match self.write(&mut tx, &computed, &person, &before).await? {
+            Written::Done => {
+                tx.commit().await?;
+                Ok(computed.answer)
+            }
+            Written::Twin(answer) => Ok(*answer),
+            Written::Stale => Err(Error::Internal(format!(
+                "the accumulators of {} changed under their lock",
+                person.psn_no
+            ))),
+        }
+    }
+
+    /// The settlement of `settle` for `person` with these accumulators, at `now`.
+    fn compute(
+        &self,
+        settle: &Settle<'_>,
+        person: &repo::PersonRow,
+        before: &repo::Versioned,
+        now: DateTime<Utc>,
+    ) -> Result<Computed> {
+        let request = settle.request;
         let date = now.with_timezone(&CHINA).date_naive();
-        let before = repo::lock_accumulators(&mut tx, &person.psn_no, date.year()).await?;
         let policy = self.book.policy_for(&person.insuplc_admdvs, &person.insutype, date)?;
         let calc_person = Person {
             retired: person.retired,
             account_balance_fen: person.account_balance_fen,
             assistance_category: person.assistance_category.clone(),
         };
-        let breakdown =
-            calc::settle(&request.lines, &calc_person, &before, &policy, &request.visit)?;
+        let breakdown = calc::settle(
+            &request.lines,
+            &calc_person,
+            &before.accumulators,
+            &policy,
+            &request.visit,
+        )?;
         let answer = SettlementAnswer {
             setl_id: new_id('S', &person.insuplc_admdvs),
             kind: "settlement".into(),
@@ -293,22 +388,19 @@ impl Settlements {
             psn_no: person.psn_no.clone(),
             policy_version: format!("{}/{}/{}", policy.region, policy.insutype, policy.version),
             setl_time: now,
-            breakdown: breakdown.clone(),
+            breakdown,
         };
-        if !persist {
-            // Dropping the transaction undoes the locks' side effects (a new accumulator row).
-            return Ok(SettlementAnswer { kind: "presettlement".into(), ..answer });
-        }
+        let breakdown = &answer.breakdown;
         let row = SettlementRow {
             setl_id: answer.setl_id.clone(),
             sender: request.sender.clone(),
             msgid: request.msgid.clone(),
-            request_body: body,
+            request_body: settle.body.to_owned(),
             kind: answer.kind.clone(),
             orig_setl_id: None,
             psn_no: person.psn_no.clone(),
             insuplc_admdvs: person.insuplc_admdvs.clone(),
-            mdtrtarea_admvs: treating.to_string(),
+            mdtrtarea_admvs: settle.treating.to_string(),
             year: date.year(),
             setl_time: now,
             medfee_sumamt: breakdown.medfee_sumamt,
@@ -317,35 +409,67 @@ impl Settlements {
             psn_cash_pay: breakdown.psn_cash_pay,
             policy_version: answer.policy_version.clone(),
             lines: json(&request.lines)?,
-            breakdown: json(&breakdown)?,
-            contribution: json(&breakdown.accumulators.minus(&before))?,
+            breakdown: json(breakdown)?,
+            contribution: json(&breakdown.accumulators.minus(&before.accumulators))?,
             answer: json(&answer)?,
             cancelled_by: None,
             mdtrt_id: request.mdtrt_id.clone(),
             clr_type: request.visit.med_type.code().to_string(),
         };
-        insert_or_refuse(&mut tx, &row, &breakdown.setldetail, &request.msgid).await?;
-        if let Some(mdtrt_id) = &request.mdtrt_id {
-            repo::set_visit_settlement(&mut tx, mdtrt_id, Some(&row.setl_id)).await?;
-        }
-        repo::store_accumulators(&mut tx, &person.psn_no, date.year(), &breakdown.accumulators)
-            .await?;
-        if breakdown.acct_pay != 0 {
-            let balance = person.account_balance_fen - breakdown.acct_pay;
-            repo::set_balance(&mut tx, &person.psn_no, balance).await?;
-        }
-        let event = EventRow {
-            seq: 0,
-            setl_id: row.setl_id.clone(),
-            kind: row.kind.clone(),
-            home_province: province(&person.insuplc_admdvs)?,
-            treating_province: treating.province().to_string(),
+        Ok(Computed { answer, row, treating: settle.treating })
+    }
+
+    /// Writes a computed settlement (see [`repo::record`]).
+    async fn write(
+        &self,
+        conn: &mut PgConnection,
+        computed: &Computed,
+        person: &repo::PersonRow,
+        before: &repo::Versioned,
+    ) -> Result<Written> {
+        let breakdown = &computed.answer.breakdown;
+        let record = Record {
+            row: &computed.row,
+            details: &breakdown.setldetail,
+            // A visit settles once, whatever msgids two concurrent requests carry.
+            visit: computed.row.mdtrt_id.as_deref().map_or(VisitChange::None, VisitChange::Settle),
+            cancels: None,
+            accumulators: &breakdown.accumulators,
+            read_version: before.version,
+            balance_change_fen: -breakdown.acct_pay,
+            balance_read_fen: person.account_balance_fen,
+            home_province: &province(&person.insuplc_admdvs)?,
+            treating_province: &computed.treating.province().to_string(),
             obligation_fen: breakdown.fund_pay_sumamt + breakdown.acct_pay,
-            at: now,
         };
-        repo::append_event(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(answer)
+        self.record(conn, &record).await
+    }
+
+    /// Runs [`repo::record`]. The msgid taken meanwhile by a concurrent twin is answered with
+    /// the twin's stored answer (or `msgid_reused` when the twin asked something else).
+    async fn record(&self, conn: &mut PgConnection, record: &Record<'_>) -> Result<Written> {
+        match repo::record(conn, record).await {
+            Ok(Ok(())) => Ok(Written::Done),
+            Ok(Err(repo::Refused::Stale)) => Ok(Written::Stale),
+            Ok(Err(repo::Refused::VisitSettled)) => Err(Error::precondition(
+                "already_settled",
+                format!(
+                    "visit {} is settled already",
+                    record.row.mdtrt_id.as_deref().unwrap_or_default()
+                ),
+            )),
+            Err(Error::Database(e))
+                if e.as_database_error().is_some_and(|d| {
+                    d.is_unique_violation() && d.constraint() == Some(MSGID_KEY)
+                }) =>
+            {
+                let row = record.row;
+                self.stored_answer(&row.sender, &row.msgid, &row.request_body)
+                    .await
+                    .map(|a| Written::Twin(Box::new(a)))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Cancels a settlement (2208/2305): the accumulators lose exactly what it added, the
@@ -377,10 +501,12 @@ impl Settlements {
                 format!("settlement {setl_id} was cancelled already by {by}"),
             ));
         }
+        // The person's lock first, as everywhere: settlements of one person serialise.
         let person = repo::lock_person(&mut tx, &original.psn_no)
             .await?
             .ok_or_else(|| Error::Internal(format!("settlement {setl_id} names no person")))?;
-        let current = repo::lock_accumulators(&mut tx, &original.psn_no, original.year).await?;
+        let locked = repo::lock_accumulators(&mut tx, &original.psn_no, original.year).await?;
+        let current = &locked.accumulators;
         let contribution: Accumulators = serde_json::from_value(original.contribution.clone())
             .map_err(|e| Error::Internal(format!("contribution of {setl_id}: {e}")))?;
         let restored = current.minus(&contribution);
@@ -420,32 +546,36 @@ impl Settlements {
             policy_version: original.policy_version.clone(),
             lines: original.lines.clone(),
             breakdown: original.breakdown.clone(),
-            contribution: json(&restored.minus(&current))?,
+            contribution: json(&restored.minus(current))?,
             answer: json(&answer)?,
             cancelled_by: None,
             mdtrt_id: None,
             clr_type: original.clr_type.clone(),
         };
-        insert_or_refuse(&mut tx, &row, &[], msgid).await?;
-        if let Some(mdtrt_id) = &original.mdtrt_id {
-            repo::set_visit_settlement(&mut tx, mdtrt_id, None).await?;
-        }
-        repo::mark_cancelled(&mut tx, setl_id, &row.setl_id).await?;
-        repo::store_accumulators(&mut tx, &original.psn_no, original.year, &restored).await?;
-        repo::set_balance(&mut tx, &person.psn_no, person.account_balance_fen + original.acct_pay)
-            .await?;
-        let event = EventRow {
-            seq: 0,
-            setl_id: row.setl_id.clone(),
-            kind: row.kind.clone(),
-            home_province: province(&original.insuplc_admdvs)?,
-            treating_province: province(&original.mdtrtarea_admvs)?,
+        let record = Record {
+            row: &row,
+            details: &[],
+            visit: original.mdtrt_id.as_deref().map_or(VisitChange::None, VisitChange::Reopen),
+            cancels: Some(setl_id),
+            accumulators: &restored,
+            read_version: locked.version,
+            balance_change_fen: original.acct_pay,
+            balance_read_fen: person.account_balance_fen,
+            home_province: &province(&original.insuplc_admdvs)?,
+            treating_province: &province(&original.mdtrtarea_admvs)?,
             obligation_fen: -(original.fund_pay_sumamt + original.acct_pay),
-            at: now,
         };
-        repo::append_event(&mut tx, &event).await?;
-        tx.commit().await?;
-        Ok(answer)
+        match self.record(&mut tx, &record).await? {
+            Written::Done => {
+                tx.commit().await?;
+                Ok(answer)
+            }
+            Written::Twin(answer) => Ok(*answer),
+            Written::Stale => Err(Error::Internal(format!(
+                "the accumulators of {} changed under their lock",
+                original.psn_no
+            ))),
+        }
     }
 }
 
@@ -453,24 +583,6 @@ fn province(admdvs: &str) -> Result<String> {
     Admdvs::parse(admdvs)
         .map(|a| a.province().to_string())
         .map_err(|e| Error::Internal(e.to_string()))
-}
-
-/// Inserts the row; the same sender and msgid taken by a concurrent, different request is that
-/// sender's mistake, not ours.
-async fn insert_or_refuse(
-    conn: &mut PgConnection,
-    row: &SettlementRow,
-    details: &[calc::FundPart],
-    msgid: &str,
-) -> Result<()> {
-    match repo::insert_settlement(conn, row, details).await {
-        Err(Error::Database(e))
-            if e.as_database_error().is_some_and(|d| d.is_unique_violation()) =>
-        {
-            Err(msgid_reused(msgid))
-        }
-        other => other,
-    }
 }
 
 #[cfg(test)]

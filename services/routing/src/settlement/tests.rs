@@ -65,7 +65,7 @@ async fn count(pool: &PgPool, table: &str) -> i64 {
 
 async fn accumulators(pool: &PgPool) -> Accumulators {
     let mut conn = pool.acquire().await.unwrap();
-    repo::lock_accumulators(&mut conn, "P420200001", 2026).await.unwrap()
+    repo::lock_accumulators(&mut conn, "P420200001", 2026).await.unwrap().accumulators
 }
 
 async fn balance(store: &Settlements) -> i64 {
@@ -183,6 +183,32 @@ async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
     let seqs: Vec<i64> =
         store.events_after(0, 100).await.unwrap().iter().map(|e| e.event.seq).collect();
     assert_eq!(seqs, (1..=10).collect::<Vec<_>>(), "gap-free");
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn concurrent_twins_of_one_msgid_get_one_answer_and_one_effect(pool: PgPool) {
+    let store = store(&pool).await;
+    // Twins race for the person's lock: some find the msgid at once, the others only when
+    // their insert meets the unique key after the first committed. All get its answer.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.settle(request("TWIN", 120000)).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap().unwrap());
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "one answer for every twin");
+    assert_eq!(count(&pool, "settlements").await, 1);
+    assert_eq!(count(&pool, "events").await, 1);
+    assert_eq!(accumulators(&pool).await.admissions, 1);
+    assert_eq!(balance(&store).await, 50000 - answers[0].breakdown.acct_pay);
+    // A twin with another body is refused, still with no effect.
+    let other = store.settle(request("TWIN", 130000)).await.unwrap_err();
+    assert_eq!(other.reason(), "msgid_reused");
+    assert_eq!(count(&pool, "settlements").await, 1);
 }
 
 #[sqlx::test(migrations = "../../migrations/routing")]
