@@ -181,13 +181,14 @@ async fn run(cli: Cli) -> Result<()> {
             routing_partitions,
         } => {
             let _telemetry = telemetry::init("medclear-gateway")?;
-            let state = AppState::new(&Upstreams {
+            let upstreams = Upstreams {
                 filing: filing_endpoint,
                 catalog: catalog_endpoint,
                 routing: routing_endpoint,
                 routing_partitions: parse_partitions(&routing_partitions)?,
                 clearing: clearing_endpoint,
-            })?;
+            };
+            let state = AppState::with_limits(&upstreams, http::edge::Limits::from_env()?)?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await
                 .map_err(|e| Error::Internal(format!("cannot listen on {http}: {e}")))?;

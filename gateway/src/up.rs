@@ -215,7 +215,7 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         routing_partitions: Vec::new(),
         clearing: format!("http://{}", services[3].addr),
     };
-    let state = AppState::new(&upstreams)?;
+    let state = AppState::with_limits(&upstreams, http::edge::Limits::from_env()?)?;
     let listener = bind(options.http, "gateway").await?;
     let http_addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
     let gateway = http::serve(listener, state, stop());

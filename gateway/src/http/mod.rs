@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod clearing;
+pub mod edge;
 pub mod error;
 pub mod filings;
 pub mod json;
@@ -12,9 +13,9 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    extract::{DefaultBodyLimit, FromRef, State},
     http::StatusCode,
-    middleware::{self, Next},
+    middleware,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -66,6 +67,7 @@ struct Inner {
     routing_by_province: std::collections::HashMap<String, RoutingServiceClient<Channel>>,
     clearing: ClearingServiceClient<Channel>,
     dependencies: Vec<Dependency>,
+    edge: Arc<edge::Edge>,
 }
 
 /// What every handler shares: the gRPC clients.
@@ -73,8 +75,16 @@ struct Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    /// Clients for `upstreams`; connections are made on first use and re-made after failures.
+    /// Clients for `upstreams`, with the default edge limits.
     pub fn new(upstreams: &Upstreams) -> Result<Self, medclear_common::Error> {
+        Self::with_limits(upstreams, edge::Limits::default())
+    }
+
+    /// Clients for `upstreams`; connections are made on first use and re-made after failures.
+    pub fn with_limits(
+        upstreams: &Upstreams,
+        limits: edge::Limits,
+    ) -> Result<Self, medclear_common::Error> {
         let filing = channel("filing", &upstreams.filing)?;
         let catalog = channel("catalog", &upstreams.catalog)?;
         let routing = channel("routing", &upstreams.routing)?;
@@ -114,6 +124,7 @@ impl AppState {
                     health: HealthClient::new(clearing),
                 },
             ],
+            edge: edge::Edge::new(limits),
         })))
     }
 
@@ -140,6 +151,12 @@ impl AppState {
     }
 }
 
+impl FromRef<AppState> for Arc<edge::Edge> {
+    fn from_ref(state: &AppState) -> Self {
+        state.0.edge.clone()
+    }
+}
+
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
     use clearing as c;
@@ -147,6 +164,7 @@ pub fn router(state: AppState) -> Router {
     const PERIOD: &str = "/api/v1/clearing/periods/{period_id}";
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(edge::metrics))
         .route("/api/v1/filings", post(f::create_filing).get(f::list_filings))
         .route("/api/v1/filings/{filing_id}", get(f::get_filing))
         .route("/api/v1/filings/{filing_id}/revoke", post(f::revoke_filing))
@@ -205,7 +223,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.0.edge.clone(), edge::layer))
         .with_state(state)
 }
 
@@ -219,25 +237,6 @@ async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this endpoint does not take that method",
     )
-}
-
-async fn log_request(request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
-    let span = tracing::info_span!("http", %method, %route);
-    let started = tokio::time::Instant::now();
-    let response = tracing::Instrument::instrument(next.run(request), span.clone()).await;
-    span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            elapsed_ms = started.elapsed().as_millis(),
-            "request"
-        );
-    });
-    response
 }
 
 /// 200 only when every service the gateway needs answers its health check with SERVING.
@@ -278,5 +277,6 @@ pub async fn serve(
             tracing::debug!(error = %e, "TCP_NODELAY");
         }
     });
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
