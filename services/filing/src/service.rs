@@ -55,7 +55,7 @@ struct RulesCache {
 impl RulesCache {
     fn get(&self, home: &Admdvs) -> Option<Rules> {
         let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(home).filter(|(_, at)| at.elapsed() < RULES_TTL).map(|(r, _)| r.clone())
+        entries.get(home).filter(|(_, at)| at.elapsed() < RULES_TTL).map(|(r, _)| *r)
     }
 
     fn put(&self, home: Admdvs, rules: Rules) {
@@ -265,7 +265,7 @@ impl FilingService {
             Some(rules) => rules,
             None => {
                 let rules = repo::rules_for(&mut conn, &query.home).await?;
-                self.rules.put(query.home, rules.clone());
+                self.rules.put(query.home, rules);
                 rules
             }
         };
