@@ -526,13 +526,9 @@ pub struct SettleInputs {
 struct SettleInputsRow {
     #[sqlx(flatten)]
     visit: VisitRow,
-    certno: String,
-    psn_name: String,
-    insutype: String,
-    retired: bool,
-    insuplc_admdvs: String,
-    account_balance_fen: i64,
-    assistance_category: Option<String>,
+    /// Reads `psn_no` from the same column as the visit (the join is `USING (psn_no)`).
+    #[sqlx(flatten)]
+    person: PersonRow,
     sn: Vec<String>,
     local_code: Vec<String>,
     national_code: Vec<String>,
@@ -590,17 +586,7 @@ pub async fn settle_inputs(
             cancelled: false,
         })
         .collect();
-    let person = PersonRow {
-        psn_no: row.visit.psn_no.clone(),
-        certno: row.certno,
-        psn_name: row.psn_name,
-        insutype: row.insutype,
-        retired: row.retired,
-        insuplc_admdvs: row.insuplc_admdvs,
-        account_balance_fen: row.account_balance_fen,
-        assistance_category: row.assistance_category,
-    };
-    Ok(Some(SettleInputs { visit: row.visit, person, lines }))
+    Ok(Some(SettleInputs { visit: row.visit, person: row.person, lines }))
 }
 
 /// What a settlement or cancellation does to its visit.
