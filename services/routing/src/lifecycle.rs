@@ -451,7 +451,7 @@ impl Lifecycle {
         persist: bool,
     ) -> Result<(SettlementAnswer, String)> {
         let replay_key = format!("settle {mdtrt_id} account={use_account}");
-        // One plain read: the settlement transaction re-checks the visit under lock.
+        // One plain read: the settlement's write checks again that the visit is not settled.
         let mut conn = self.pool.acquire().await?;
         let inputs = repo::settle_inputs(&mut conn, mdtrt_id).await?;
         drop(conn);

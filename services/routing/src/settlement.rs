@@ -1,11 +1,17 @@
-//! Settling and cancelling, exactly once. Each is one transaction that writes the settlement,
-//! its fund details, the accumulator change, the account balance and the outbox event
-//! together; a message id already answered gets the stored answer and has no second effect.
+//! Settling and cancelling, exactly once. Each writes the settlement, its fund details, the
+//! accumulator change, the account balance and the outbox event in one statement
+//! ([`repo::record`]); a message id already answered gets the stored answer and has no second
+//! effect.
 //!
-//! Lock order, the same everywhere: the person, then their accumulators, then (last, just
-//! before commit) the event counter — so settlements of one person serialise, settlements of
-//! different people only meet at the counter, and no two transactions wait on each other in a
-//! circle.
+//! A settlement is optimistic: it reads the person, their accumulators (with their version)
+//! and whether its msgid was used, computes, and writes in one statement that commits on its
+//! own and refuses, writing nothing, when the accumulators or the balance changed since the
+//! read. Then it computes again; after three tries it takes the locks below.
+//!
+//! Lock order, the same everywhere locks are taken (the fallback and cancellations): the
+//! person, then their accumulators, then (last, in the write) the event counter — so
+//! settlements of one person serialise, settlements of different people only meet at the
+//! counter, and no two transactions wait on each other in a circle.
 
 use std::sync::Arc;
 
