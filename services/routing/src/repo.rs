@@ -423,12 +423,6 @@ pub async fn visit_by_msgid(
     Ok(sqlx::query_as(&sql).bind(sender).bind(msgid).fetch_optional(conn).await?)
 }
 
-/// The visit, as it is now.
-pub async fn visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
-    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1");
-    Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
-}
-
 /// The visit, locked until the transaction ends.
 pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
     let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1 FOR UPDATE");
