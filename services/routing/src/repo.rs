@@ -95,7 +95,7 @@ pub async fn person_by_certno(conn: &mut PgConnection, certno: &str) -> Result<O
 /// The person, locked until the transaction ends: every settlement of one person runs after
 /// the previous one committed.
 pub async fn lock_person(conn: &mut PgConnection, psn_no: &str) -> Result<Option<PersonRow>> {
-    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE psn_no = $1 FOR UPDATE");
+    let sql = format!("SELECT {PERSON_COLUMNS} FROM persons WHERE psn_no = $1 FOR NO KEY UPDATE");
     Ok(sqlx::query_as(&sql).bind(psn_no).fetch_optional(conn).await?)
 }
 
@@ -118,7 +118,7 @@ pub async fn lock_person_for_msgid(
     let sql = format!(
         "SELECT {PERSON_COLUMNS},
              EXISTS (SELECT 1 FROM settlements WHERE sender = $2 AND msgid = $3) AS msgid_taken
-         FROM persons WHERE psn_no = $1 FOR UPDATE"
+         FROM persons WHERE psn_no = $1 FOR NO KEY UPDATE"
     );
     let row: Option<LockedPerson> =
         sqlx::query_as(&sql).bind(psn_no).bind(sender).bind(msgid).fetch_optional(conn).await?;
@@ -177,10 +177,11 @@ pub async fn lock_accumulators(
     year: i32,
 ) -> Result<Versioned> {
     // One statement: created at zero the first time, and locked either way (a conflicting
-    // insert that updates takes the row lock, like SELECT … FOR UPDATE).
+    // insert that updates takes the row lock, like SELECT … FOR NO KEY UPDATE: it sets no key
+    // column).
     let sql = format!(
         "INSERT INTO accumulators (psn_no, year) VALUES ($1, $2)
-         ON CONFLICT (psn_no, year) DO UPDATE SET psn_no = EXCLUDED.psn_no
+         ON CONFLICT (psn_no, year) DO UPDATE SET admissions = accumulators.admissions
          RETURNING {ACCUMULATOR_COLUMNS}"
     );
     sqlx::query_as::<_, AccumulatorRow>(&sql)
@@ -305,7 +306,9 @@ pub async fn lock_settlement(
     conn: &mut PgConnection,
     setl_id: &str,
 ) -> Result<Option<SettlementRow>> {
-    let sql = format!("SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE setl_id = $1 FOR UPDATE");
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE setl_id = $1 FOR NO KEY UPDATE"
+    );
     Ok(sqlx::query_as(&sql).bind(setl_id).fetch_optional(conn).await?)
 }
 
@@ -425,7 +428,7 @@ pub async fn visit_by_msgid(
 
 /// The visit, locked until the transaction ends.
 pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
-    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1 FOR UPDATE");
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1 FOR NO KEY UPDATE");
     Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
 }
 
@@ -620,7 +623,8 @@ pub struct Record<'a> {
 /// Why [`record`] refused to write (SQLSTATE `MC001`, raised by the statement itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
-    /// The accumulators or the balance changed since they were read: compute again.
+    /// The accumulators or the balance changed since they were read, or PostgreSQL broke a
+    /// deadlock by aborting the statement: compute again.
     Stale,
     /// `VisitChange::Settle` found the visit settled already.
     VisitSettled,
@@ -661,9 +665,11 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
             Some(id),
         ),
     };
-    // The checks are the main query: the CTEs they read (a, b, v) run first, in this order;
-    // the others run after it, so nothing is written past a failed check (and the raise
-    // undoes what a, b and v did).
+    // The checks are the main query: the CTEs they read (b, a, v) run first, in this order —
+    // the person before the accumulators, the lock order of the locked paths; the others run
+    // after it, so nothing is written past a failed check (and the raise undoes what b, a and
+    // v did). Rows are locked FOR NO KEY UPDATE everywhere, which the foreign-key checks at
+    // the end of the statement (FOR KEY SHARE) do not wait for.
     let sql = format!(
         "WITH a AS ({accumulators_sql}),
          b AS (
@@ -687,8 +693,8 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
                  obligation_fen, at)
              SELECT value, $1, $5, $38, $39, $40, $11 FROM n)
          SELECT CASE
-             WHEN NOT EXISTS (SELECT 1 FROM a) THEN routing_refuse('stale')
              WHEN $34 <> 0 AND NOT EXISTS (SELECT 1 FROM b) THEN routing_refuse('stale')
+             WHEN NOT EXISTS (SELECT 1 FROM a) THEN routing_refuse('stale')
              WHEN NOT EXISTS (SELECT 1 FROM v) THEN routing_refuse('visit_settled')
              ELSE true END"
     );
@@ -738,6 +744,10 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
         .await;
     match written {
         Ok(_) => Ok(Ok(())),
+        // A deadlock PostgreSQL broke by aborting this statement: nothing was written.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("40P01") => {
+            Ok(Err(Refused::Stale))
+        }
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("MC001") => {
             Ok(Err(if e.message() == "visit_settled" {
                 Refused::VisitSettled

@@ -88,6 +88,9 @@ fn msgid_reused(msgid: &str) -> Error {
 /// before it takes the person's lock.
 const OPTIMISTIC_TRIES: usize = 3;
 
+/// How many times the locked path starts again after PostgreSQL broke a deadlock.
+const LOCKED_TRIES: usize = 3;
+
 /// A settlement being made: the request, its treating region and what a retry must match.
 struct Settle<'a> {
     request: &'a SettleRequest,
@@ -337,31 +340,38 @@ impl Settlements {
                 Written::Stale => continue,
             }
         }
-        let mut tx = self.pool.begin().await?;
-        let (person, msgid_taken) =
-            repo::lock_person_for_msgid(&mut tx, &request.psn_no, &request.sender, &request.msgid)
-                .await?
-                .ok_or_else(|| person_not_found(&request.psn_no))?;
-        if msgid_taken {
-            drop(tx);
-            return self.stored_answer(&request.sender, &request.msgid, &body).await;
-        }
-        let now = self.clock.now();
-        let before =
-            repo::lock_accumulators(&mut tx, &person.psn_no, now.with_timezone(&CHINA).year())
-                .await?;
-        let computed = self.compute(&settle, &person, &before, now)?;
-        match self.write(&mut tx, &computed, &person, &before).await? {
-            Written::Done => {
-                tx.commit().await?;
-                Ok(computed.answer)
+        for _ in 0..LOCKED_TRIES {
+            let mut tx = self.pool.begin().await?;
+            let (person, msgid_taken) = repo::lock_person_for_msgid(
+                &mut tx,
+                &request.psn_no,
+                &request.sender,
+                &request.msgid,
+            )
+            .await?
+            .ok_or_else(|| person_not_found(&request.psn_no))?;
+            if msgid_taken {
+                drop(tx);
+                return self.stored_answer(&request.sender, &request.msgid, &body).await;
             }
-            Written::Twin(answer) => Ok(*answer),
-            Written::Stale => Err(Error::Internal(format!(
-                "the accumulators of {} changed under their lock",
-                person.psn_no
-            ))),
+            let now = self.clock.now();
+            let year = now.with_timezone(&CHINA).year();
+            let before = repo::lock_accumulators(&mut tx, &person.psn_no, year).await?;
+            let computed = self.compute(&settle, &person, &before, now)?;
+            match self.write(&mut tx, &computed, &person, &before).await? {
+                Written::Done => {
+                    tx.commit().await?;
+                    return Ok(computed.answer);
+                }
+                Written::Twin(answer) => return Ok(*answer),
+                // Only a deadlock PostgreSQL broke can get here under the locks: again.
+                Written::Stale => continue,
+            }
         }
+        Err(Error::Internal(format!(
+            "settling {} met a deadlock {LOCKED_TRIES} times under its locks",
+            request.psn_no
+        )))
     }
 
     /// The settlement of `settle` for `person` with these accumulators, at `now`.
@@ -577,10 +587,16 @@ impl Settlements {
                 Ok(answer)
             }
             Written::Twin(answer) => Ok(*answer),
-            Written::Stale => Err(Error::Internal(format!(
-                "the accumulators of {} changed under their lock",
-                original.psn_no
-            ))),
+            // Only a deadlock PostgreSQL broke can get here under the locks; nothing was
+            // written, so the same msgid may simply be sent again.
+            Written::Stale => Err(Error::precondition(
+                "busy",
+                format!(
+                    "cancelling {setl_id} met a concurrent settlement of {}; nothing was \
+                     written: send it again with the same msgid",
+                    original.psn_no
+                ),
+            )),
         }
     }
 }
