@@ -166,6 +166,18 @@ impl RoutingService for Synthetic {
     ) -> Reply<pb::ImportPersonsResponse> {
         not_here()
     }
+    async fn import_institutions(
+        &self,
+        _: Request<pb::ImportInstitutionsRequest>,
+    ) -> Reply<pb::ImportInstitutionsResponse> {
+        not_here()
+    }
+    async fn get_institution(
+        &self,
+        _: Request<pb::GetInstitutionRequest>,
+    ) -> Reply<pb::Institution> {
+        not_here()
+    }
     async fn register_visit(&self, _: Request<pb::RegisterVisitRequest>) -> Reply<pb::Visit> {
         not_here()
     }

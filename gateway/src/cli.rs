@@ -17,6 +17,7 @@ use crate::{
     catalog_cli::{self, CatalogCommand},
     clearing_cli::{self, ClearingArgs},
     http::{self, AppState, Upstreams},
+    institutions_cli::{self, InstitutionsCommand},
     persons_cli::{self, PersonsCommand},
     up::{self, Databases, UpOptions},
 };
@@ -53,6 +54,9 @@ enum Command {
     /// The person registry: import a CSV file or load the demo population.
     #[command(subcommand)]
     Persons(PersonsCommand),
+    /// The registry of designated institutions: import a CSV file or the demo hospitals.
+    #[command(subcommand)]
+    Institutions(InstitutionsCommand),
     /// Catalogue files: import, generate or load the demo catalogue.
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -167,6 +171,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Catalog(command) => catalog_cli::run(command).await,
         Command::Persons(command) => persons_cli::run(command).await,
+        Command::Institutions(command) => institutions_cli::run(command).await,
         Command::Clearing(args) => clearing_cli::run(args).await,
         Command::Bench(command) => {
             let _telemetry = telemetry::init("medclear-bench")?;

@@ -15,6 +15,7 @@ pub mod catalog_cli;
 pub mod clearing_cli;
 pub mod cli;
 pub mod http;
+pub mod institutions_cli;
 pub mod persons_cli;
 pub mod up;
 

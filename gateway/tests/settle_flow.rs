@@ -34,7 +34,7 @@ fn visit(msgid: &str, psn_no: &str, emergency: bool) -> NewVisit {
         psn_no: psn_no.into(),
         med_type: MedType::Inpatient,
         mdtrtarea_admvs: "440300".into(),
-        hospital_level: HospitalLevel::Tertiary,
+        hospital_level: Some(HospitalLevel::Tertiary),
         begin_date: TODAY.parse().unwrap(),
         diagnosis_code: "I10.x00x002".into(),
         emergency,

@@ -7,6 +7,7 @@ pub mod edge;
 pub mod error;
 pub mod filings;
 pub mod json;
+pub mod national;
 pub mod routing;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -165,6 +166,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(edge::metrics))
+        .route(
+            national::PATH,
+            post(national::call_service).layer(DefaultBodyLimit::max(national::MAX_BODY)),
+        )
         .route("/api/v1/filings", post(f::create_filing).get(f::list_filings))
         .route("/api/v1/filings/{filing_id}", get(f::get_filing))
         .route("/api/v1/filings/{filing_id}/revoke", post(f::revoke_filing))

@@ -11,6 +11,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     calc::MedType,
+    institutions::Institution,
     lifecycle::{Lifecycle, NewFeeLine, NewVisit},
     policy::HospitalLevel,
     repo::{PersonRow, VisitRow},
@@ -164,12 +165,47 @@ impl Api for RoutingGrpc {
         }))
     }
 
+    async fn import_institutions(
+        &self,
+        request: Request<pb::ImportInstitutionsRequest>,
+    ) -> Reply<pb::ImportInstitutionsResponse> {
+        let institutions: Vec<Institution> = request
+            .into_inner()
+            .institutions
+            .into_iter()
+            .map(|i| Institution {
+                fixmedins_code: i.fixmedins_code.trim().to_owned(),
+                fixmedins_name: i.fixmedins_name,
+                admdvs: i.admdvs.trim().to_owned(),
+                hospital_level: i.hospital_level.trim().to_owned(),
+            })
+            .collect();
+        let accepted = self.0.import_institutions(&institutions).await?;
+        Ok(Response::new(pb::ImportInstitutionsResponse { accepted }))
+    }
+
+    async fn get_institution(
+        &self,
+        request: Request<pb::GetInstitutionRequest>,
+    ) -> Reply<pb::Institution> {
+        let i = self.0.institution(request.into_inner().fixmedins_code.trim()).await?;
+        Ok(Response::new(pb::Institution {
+            fixmedins_code: i.fixmedins_code,
+            fixmedins_name: i.fixmedins_name,
+            admdvs: i.admdvs,
+            hospital_level: i.hospital_level,
+        }))
+    }
+
     #[tracing::instrument(skip_all, name = "RegisterVisit")]
     async fn register_visit(&self, request: Request<pb::RegisterVisitRequest>) -> Reply<pb::Visit> {
         let r = request.into_inner();
         let visit = NewVisit {
             med_type: med_type(r.med_type)?,
-            hospital_level: level(&r.hospital_level)?,
+            hospital_level: match r.hospital_level.trim() {
+                "" => None,
+                text => Some(level(text)?),
+            },
             begin_date: date("begin_date", &r.begin_date)?,
             fixmedins_code: r.fixmedins_code.trim().to_owned(),
             msgid: r.msgid.trim().to_owned(),

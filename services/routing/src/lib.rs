@@ -5,6 +5,7 @@
 //! * [`calc`]: the settlement calculator — resolved lines, person, accumulators, policy,
 //!   filing and visit in; the breakdown in the national field names out.
 //! * [`persons`]: person rows (CSV columns, citizen-ID checksum) and a demo population.
+//! * [`institutions`]: the registry of designated institutions (region, hospital level).
 //! * [`repo`] and [`settlement`]: persons, and settling / cancelling exactly once — the
 //!   settlement, its fund details, the accumulators, the account and a gap-free outbox event
 //!   in one transaction.
@@ -21,6 +22,7 @@
 
 pub mod calc;
 pub mod grpc;
+pub mod institutions;
 pub mod lifecycle;
 pub mod partition;
 pub mod persons;

@@ -27,6 +27,7 @@ use tonic::transport::Channel;
 
 use crate::{
     calc::{CoverageClass, FilingKind, Line, MedType, Visit},
+    institutions::Institution,
     partition::new_id,
     policy::HospitalLevel,
     repo::{self, FeeLineRow, VisitRow},
@@ -41,7 +42,8 @@ pub struct NewVisit {
     pub psn_no: String,
     pub med_type: MedType,
     pub mdtrtarea_admvs: String,
-    pub hospital_level: HospitalLevel,
+    /// `None`: the level the institution registry has for `fixmedins_code`.
+    pub hospital_level: Option<HospitalLevel>,
     pub begin_date: NaiveDate,
     pub diagnosis_code: String,
     pub emergency: bool,
@@ -75,6 +77,13 @@ pub struct Lifecycle {
     catalog: CatalogServiceClient<Channel>,
 }
 
+fn unknown_institution(code: &str) -> Error {
+    Error::not_found(
+        "unknown_institution",
+        format!("{code} is not a registered institution (medclear institutions import)"),
+    )
+}
+
 fn upstream(service: &str, status: &tonic::Status) -> Error {
     Error::precondition(
         "upstream_refused",
@@ -104,6 +113,32 @@ impl Lifecycle {
 
     pub fn store(&self) -> &Settlements {
         &self.store
+    }
+
+    /// Adds institutions to the registry (or replaces them by code): all of them, or none
+    /// when one is malformed (named by its index).
+    pub async fn import_institutions(&self, institutions: &[Institution]) -> Result<u64> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, institution) in institutions.iter().enumerate() {
+            let at = format!("institutions[{i}]");
+            institution.validate(&at)?;
+            if !seen.insert(institution.fixmedins_code.as_str()) {
+                return Err(Error::invalid(
+                    format!("{at}.fixmedins_code"),
+                    "duplicate_row",
+                    format!("{} appears twice", institution.fixmedins_code),
+                ));
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        repo::upsert_institutions(&mut conn, institutions, self.store.now()).await?;
+        Ok(u64::try_from(institutions.len()).unwrap_or(u64::MAX))
+    }
+
+    /// The registered institution with this code.
+    pub async fn institution(&self, code: &str) -> Result<Institution> {
+        let mut conn = self.pool.acquire().await?;
+        repo::institution(&mut conn, code).await?.ok_or_else(|| unknown_institution(code))
     }
 
     /// Registers a visit (2201/2401); the same msgid again returns the same visit.
@@ -139,6 +174,17 @@ impl Lifecycle {
             Error::not_found("person_not_found", format!("no insured person {}", new.psn_no))
         })?;
         self.store.check_owned(&person.insuplc_admdvs)?;
+        let hospital_level = match new.hospital_level {
+            Some(level) => level,
+            None => {
+                let institution = repo::institution(&mut tx, &new.fixmedins_code)
+                    .await?
+                    .ok_or_else(|| unknown_institution(&new.fixmedins_code))?;
+                HospitalLevel::parse(&institution.hospital_level).ok_or_else(|| {
+                    Error::Internal(format!("stored level {}", institution.hospital_level))
+                })?
+            }
+        };
         let visit = VisitRow {
             mdtrt_id: new_id('V', &person.insuplc_admdvs),
             fixmedins_code: new.fixmedins_code,
@@ -147,7 +193,7 @@ impl Lifecycle {
             psn_no: new.psn_no,
             med_type: new.med_type.code(),
             mdtrtarea_admvs: new.mdtrtarea_admvs,
-            hospital_level: new.hospital_level.as_str().to_owned(),
+            hospital_level: hospital_level.as_str().to_owned(),
             begin_date: new.begin_date,
             end_date: None,
             diagnosis_code: new.diagnosis_code,

@@ -6,7 +6,10 @@ use medclear_common::{Error, Result};
 use serde_json::Value;
 use sqlx::{FromRow, PgConnection};
 
-use crate::calc::{Accumulators, FundPart};
+use crate::{
+    calc::{Accumulators, FundPart},
+    institutions::Institution,
+};
 
 /// A person of the registry (national transaction 1101).
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -757,4 +760,39 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Adds institutions to the registry or replaces them, in one statement.
+pub async fn upsert_institutions(
+    conn: &mut PgConnection,
+    institutions: &[Institution],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO institutions (fixmedins_code, fixmedins_name, admdvs, hospital_level,
+             updated_at)
+         SELECT *, $5 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[])
+         ON CONFLICT (fixmedins_code) DO UPDATE SET fixmedins_name = EXCLUDED.fixmedins_name,
+             admdvs = EXCLUDED.admdvs, hospital_level = EXCLUDED.hospital_level,
+             updated_at = EXCLUDED.updated_at",
+    )
+    .bind(institutions.iter().map(|i| i.fixmedins_code.clone()).collect::<Vec<_>>())
+    .bind(institutions.iter().map(|i| i.fixmedins_name.trim().to_owned()).collect::<Vec<_>>())
+    .bind(institutions.iter().map(|i| i.admdvs.clone()).collect::<Vec<_>>())
+    .bind(institutions.iter().map(|i| i.hospital_level.clone()).collect::<Vec<_>>())
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The institution with this code, if registered.
+pub async fn institution(conn: &mut PgConnection, code: &str) -> Result<Option<Institution>> {
+    Ok(sqlx::query_as(
+        "SELECT fixmedins_code, fixmedins_name, admdvs, hospital_level
+         FROM institutions WHERE fixmedins_code = $1",
+    )
+    .bind(code)
+    .fetch_optional(conn)
+    .await?)
 }

@@ -254,6 +254,11 @@ impl Settlements {
         repo::events_after(&mut conn, after_seq, limit).await
     }
 
+    /// Now, by this store's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Today in China, by this store's clock.
     pub fn today(&self) -> chrono::NaiveDate {
         self.clock.today()

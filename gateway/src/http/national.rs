@@ -1,0 +1,927 @@
+//! The national interface for hospital HIS (国家医保信息平台 定点医药机构接口):
+//! `POST /fsi/api/rsfComIfsService/callService` takes the national envelope, runs the
+//! transaction its `infno` names through the services' gRPC APIs, and answers in the national
+//! envelope — `infcode` 0 with `output`, or -1 with `err_msg` (`reason: message`). Field
+//! names, nesting and codes follow `docs/NATIONAL_INTERFACE.md`.
+//!
+//! Amounts travel in yuan. Before anything reads a body, every JSON number with a fraction or
+//! an exponent is turned into a string of the same text ([`exact_numbers`]), so an amount is
+//! read from its digits, never through a float; a string or a number are both accepted.
+//! Amounts go out as JSON numbers with two decimals, written from integer fen.
+
+use axum::{
+    body::Bytes,
+    extract::{State, rejection::BytesRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, FixedOffset, Utc};
+use medclear_common::{
+    clock::CHINA,
+    error::status_reason,
+    money::{fen_to_yuan, yuan_to_fen},
+};
+use medclear_proto::routing::v1 as pb;
+use medclear_routing::partition::province_of_id;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Value, value::RawValue};
+
+use super::{AppState, json::text};
+
+/// Where HIS systems send every transaction.
+pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
+/// The largest envelope read (a 2204 upload of a long inpatient stay is the largest).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// The transactions this endpoint runs.
+pub const TRANSACTIONS: [&str; 17] = [
+    "1101", "2201", "2202", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304",
+    "2305", "2401", "2402", "2404", "2601",
+];
+
+/// A refusal: the reason code and a message for the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: String,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(reason: &str, message: impl Into<String>) -> Self {
+        Self { reason: reason.to_owned(), message: message.into() }
+    }
+}
+
+impl From<tonic::Status> for Refusal {
+    fn from(status: tonic::Status) -> Self {
+        Self { reason: status_reason(&status), message: status.message().to_owned() }
+    }
+}
+
+type Outcome = Result<Option<Box<RawValue>>, Refusal>;
+
+/// Rewrites every JSON number that has a fraction or an exponent as a string of its text
+/// (`12.30` → `"12.30"`); integers, strings and everything else are kept byte for byte. The
+/// input need not be valid JSON: what is not is left for the parser to refuse.
+pub fn exact_numbers(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'"' {
+            // A string, escapes included, copied as it is.
+            let start = i;
+            i += 1;
+            while i < body.len() && body[i] != b'"' {
+                i += if body[i] == b'\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(body.len());
+            out.extend_from_slice(&body[start..i]);
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            i += 1;
+            while i < body.len()
+                && matches!(body[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+            {
+                i += 1;
+            }
+            let number = &body[start..i];
+            if number.iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+                out.push(b'"');
+                out.extend_from_slice(number);
+                out.push(b'"');
+            } else {
+                out.extend_from_slice(number);
+            }
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The national envelope (request).
+#[derive(Debug, Default, Deserialize)]
+pub struct Envelope {
+    #[serde(default, deserialize_with = "text")]
+    pub infno: String,
+    #[serde(default, deserialize_with = "text")]
+    pub msgid: String,
+    #[serde(default, deserialize_with = "text")]
+    pub mdtrtarea_admvs: String,
+    #[serde(default, deserialize_with = "text")]
+    pub insuplc_admdvs: String,
+    #[serde(default, deserialize_with = "text")]
+    pub recer_sys_code: String,
+    #[serde(default, deserialize_with = "text")]
+    pub infver: String,
+    #[serde(default, deserialize_with = "text")]
+    pub opter_type: String,
+    #[serde(default, deserialize_with = "text")]
+    pub opter: String,
+    #[serde(default, deserialize_with = "text")]
+    pub opter_name: String,
+    #[serde(default, deserialize_with = "text")]
+    pub inf_time: String,
+    #[serde(default, deserialize_with = "text")]
+    pub fixmedins_code: String,
+    #[serde(default, deserialize_with = "text")]
+    pub fixmedins_name: String,
+    #[serde(default, deserialize_with = "text")]
+    pub sign_no: String,
+    #[serde(default)]
+    pub input: Value,
+}
+
+/// The national envelope (answer).
+#[derive(Debug, Serialize)]
+struct Answer<'a> {
+    infcode: i32,
+    inf_refmsgid: String,
+    refmsg_time: String,
+    respond_time: String,
+    err_msg: Option<String>,
+    warn_msg: Option<String>,
+    output: Option<&'a RawValue>,
+}
+
+/// `yyyyMMddHHmmssSSS` in China time.
+fn stamp(at: DateTime<Utc>) -> String {
+    at.with_timezone(&CHINA).format("%Y%m%d%H%M%S%3f").to_string()
+}
+
+fn answer(
+    envelope: Option<&Envelope>,
+    received: DateTime<Utc>,
+    outcome: &Outcome,
+    status: StatusCode,
+) -> Response {
+    let area = envelope
+        .map(|e| e.mdtrtarea_admvs.as_str())
+        .filter(|a| a.len() == 6 && a.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("000000");
+    let serial = uuid::Uuid::new_v4().as_u128() % 10_000_000_000;
+    let inf_refmsgid =
+        format!("{area}{}{serial:010}", received.with_timezone(&CHINA).format("%Y%m%d%H%M%S"));
+    let (infcode, err_msg, output) = match outcome {
+        Ok(output) => (0, None, output.as_deref()),
+        Err(refusal) => (-1, Some(format!("{}: {}", refusal.reason, refusal.message)), None),
+    };
+    let body = Answer {
+        infcode,
+        inf_refmsgid,
+        refmsg_time: stamp(received),
+        respond_time: stamp(Utc::now()),
+        err_msg,
+        warn_msg: None,
+        output,
+    };
+    let text = serde_json::to_string(&body).unwrap_or_else(|e| {
+        format!(r#"{{"infcode":-1,"err_msg":"internal: the answer could not be written: {e}"}}"#)
+    });
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], text)
+        .into_response()
+}
+
+/// `POST /fsi/api/rsfComIfsService/callService`.
+pub async fn call_service(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let received = Utc::now();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
+            let refusal = if too_large {
+                Refusal::new(
+                    "body_too_large",
+                    format!("the envelope is larger than {MAX_BODY} bytes"),
+                )
+            } else {
+                Refusal::new("unreadable_body", rejection.body_text())
+            };
+            let status =
+                if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+            return answer(None, received, &Err(refusal), status);
+        }
+    };
+    let envelope = match read_envelope(&body) {
+        Ok(envelope) => envelope,
+        Err(refusal) => return answer(None, received, &Err(refusal), StatusCode::BAD_REQUEST),
+    };
+    let outcome = run(&state, &envelope).await;
+    answer(Some(&envelope), received, &outcome, StatusCode::OK)
+}
+
+/// Reads and checks the envelope (not yet its `input`).
+pub fn read_envelope(body: &[u8]) -> Result<Envelope, Refusal> {
+    let value: Value = serde_json::from_slice(&exact_numbers(body))
+        .map_err(|e| Refusal::new("malformed_json", format!("the envelope is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Refusal::new("invalid_envelope", "the envelope must be a JSON object"));
+    }
+    let envelope: Envelope = serde_json::from_value(value)
+        .map_err(|e| Refusal::new("invalid_envelope", format!("the envelope is not valid: {e}")))?;
+    for (field, value, max) in [
+        ("infno", &envelope.infno, 5),
+        ("msgid", &envelope.msgid, 30),
+        ("fixmedins_code", &envelope.fixmedins_code, 12),
+        ("mdtrtarea_admvs", &envelope.mdtrtarea_admvs, 6),
+    ] {
+        if value.trim().is_empty() {
+            return Err(Refusal::new("missing_field", format!("the envelope has no {field}")));
+        }
+        if value.chars().count() > max {
+            return Err(Refusal::new(
+                "invalid_field",
+                format!("{field} is longer than {max} characters"),
+            ));
+        }
+    }
+    if !TRANSACTIONS.contains(&envelope.infno.as_str()) {
+        return Err(Refusal::new(
+            "unknown_infno",
+            format!(
+                "infno {} is not a transaction this platform runs ({})",
+                envelope.infno,
+                TRANSACTIONS.join(", ")
+            ),
+        ));
+    }
+    Ok(envelope)
+}
+
+/// One object node of `input`, read into `T` (`input.data`, `input.mdtrtinfo`, …).
+fn node<T: DeserializeOwned>(envelope: &Envelope, name: &str) -> Result<T, Refusal> {
+    read_node(envelope, name, Value::is_object, "an object")
+}
+
+/// One list node of `input` (`input.feedetail`).
+fn list<T: DeserializeOwned>(envelope: &Envelope, name: &str) -> Result<Vec<T>, Refusal> {
+    read_node(envelope, name, Value::is_array, "a list")
+}
+
+fn read_node<T: DeserializeOwned>(
+    envelope: &Envelope,
+    name: &str,
+    shape: fn(&Value) -> bool,
+    shape_name: &str,
+) -> Result<T, Refusal> {
+    let value = envelope.input.get(name).cloned().ok_or_else(|| {
+        Refusal::new("invalid_input", format!("transaction {} needs input.{name}", envelope.infno))
+    })?;
+    if !shape(&value) {
+        return Err(Refusal::new("invalid_input", format!("input.{name} must be {shape_name}")));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| Refusal::new("invalid_input", format!("input.{name} is not valid: {e}")))
+}
+
+/// An amount field in yuan (string or number, at most two decimals) in fen.
+fn fen(field: &str, text: &str) -> Result<i64, Refusal> {
+    let (negative, digits) = match text.trim().strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.trim()),
+    };
+    yuan_to_fen(digits)
+        .map(|f| if negative { -f } else { f })
+        .map_err(|e| Refusal::new("invalid_amount", format!("{field}: {}", e.0)))
+}
+
+/// A unit price (`pric`, N(16,6)) in fen: more decimals are accepted while they are zeros, a
+/// price below the fen is refused (the line amount is kept in fen).
+fn price_fen(field: &str, text: &str) -> Result<i64, Refusal> {
+    let bad = |why: &str| Refusal::new("invalid_amount", format!("{field} {text:?}: {why}"));
+    let price = Decimal::from_str_exact(text.trim()).map_err(|_| bad("not a number"))?;
+    let fen = price * Decimal::ONE_HUNDRED;
+    if price <= Decimal::ZERO {
+        return Err(bad("must be above 0"));
+    }
+    if !fen.fract().is_zero() {
+        return Err(bad("a price below the fen cannot be settled to the fen"));
+    }
+    i64::try_from(fen).map_err(|_| bad("too large"))
+}
+
+/// An amount written from fen as a JSON number with two decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Yuan(i64);
+
+impl Serialize for Yuan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = RawValue::from_string(fen_to_yuan(self.0)).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+fn output<T: Serialize>(value: &T) -> Outcome {
+    let text = serde_json::to_string(value)
+        .map_err(|e| Refusal::new("internal", format!("writing the output: {e}")))?;
+    RawValue::from_string(text)
+        .map(Some)
+        .map_err(|e| Refusal::new("internal", format!("writing the output: {e}")))
+}
+
+/// `yyyy-MM-dd HH:mm:ss` (or a bare date) → the date.
+fn date_of(field: &str, text: &str) -> Result<String, Refusal> {
+    let day = text.trim().get(..10).unwrap_or_default();
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(|d| d.to_string())
+        .map_err(|_| Refusal::new("invalid_date", format!("{field} {text:?} is not yyyy-MM-dd")))
+}
+
+async fn run(state: &AppState, envelope: &Envelope) -> Outcome {
+    match envelope.infno.as_str() {
+        "1101" => person_info(state, envelope).await,
+        "2201" | "2401" => register(state, envelope).await,
+        "2202" | "2404" => cancel_visit(state, envelope).await,
+        "2402" => discharge(state, envelope).await,
+        "2204" | "2301" => upload_fees(state, envelope).await,
+        "2205" | "2302" => cancel_fees(state, envelope).await,
+        "2206" | "2303" => settle(state, envelope, false).await,
+        "2207" | "2304" => settle(state, envelope, true).await,
+        "2208" | "2305" => cancel_settlement(state, envelope).await,
+        "2601" => reverse(state, envelope).await,
+        other => Err(Refusal::new("unknown_infno", format!("infno {other} is not run here"))),
+    }
+}
+
+/// The routing instance for this envelope: the insured place's, else the id's.
+fn routing(
+    state: &AppState,
+    envelope: &Envelope,
+    id: &str,
+) -> pb::routing_service_client::RoutingServiceClient<tonic::transport::Channel> {
+    let home = Some(envelope.insuplc_admdvs.trim()).filter(|h| !h.is_empty());
+    state.routing_for(home.or_else(|| province_of_id(id)))
+}
+
+// 1101 -----------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct PersonQuery {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_type: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_no: String,
+    #[serde(default, deserialize_with = "text")]
+    certno: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BaseInfo {
+    psn_no: String,
+    psn_cert_type: &'static str,
+    certno: String,
+    psn_name: String,
+    gend: String,
+    brdy: String,
+    age: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct InsuInfo {
+    balc: Yuan,
+    insutype: String,
+    psn_type: &'static str,
+    psn_insu_stas: &'static str,
+    cvlserv_flag: &'static str,
+    insuplc_admdvs: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PersonOutput {
+    baseinfo: BaseInfo,
+    insuinfo: Vec<InsuInfo>,
+    idetinfo: Vec<Value>,
+}
+
+async fn person_info(state: &AppState, envelope: &Envelope) -> Outcome {
+    let q: PersonQuery = node(envelope, "data")?;
+    // 02 (ID card) carries the citizen ID as the credential number; any type may name it
+    // in `certno`. E-vouchers (01) and social-security cards (03) need their issuers.
+    let certno = match (q.mdtrt_cert_type.as_str(), q.certno.trim()) {
+        (_, certno) if !certno.is_empty() => certno.to_owned(),
+        ("02", _) => q.mdtrt_cert_no.trim().to_owned(),
+        (other, _) => {
+            return Err(Refusal::new(
+                "unsupported_credential",
+                format!(
+                    "mdtrt_cert_type {other:?} without certno: send the citizen ID (02) or certno"
+                ),
+            ));
+        }
+    };
+    let person = routing(state, envelope, "")
+        .query_person(pb::QueryPersonRequest { certno: certno.clone() })
+        .await?
+        .into_inner();
+    let today = Utc::now().with_timezone(&CHINA).date_naive();
+    let birth = certno.get(6..14).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+    let age = birth.and_then(|b| today.years_since(b)).unwrap_or(0);
+    let gend = certno
+        .get(16..17)
+        .and_then(|d| d.parse::<u8>().ok())
+        .map_or("9", |d| if d % 2 == 1 { "1" } else { "2" });
+    output(&PersonOutput {
+        baseinfo: BaseInfo {
+            psn_no: person.psn_no,
+            psn_cert_type: "01",
+            certno,
+            psn_name: person.psn_name,
+            gend: gend.to_owned(),
+            brdy: birth.map(|b| b.to_string()).unwrap_or_default(),
+            age,
+        },
+        insuinfo: vec![InsuInfo {
+            balc: Yuan(person.account_balance_fen),
+            insutype: person.insutype,
+            // 11 在职 (employed), 12 退休 (retired): the first two digits of psn_type.
+            psn_type: if person.retired { "1201" } else { "1101" },
+            psn_insu_stas: "1",
+            cvlserv_flag: "0",
+            insuplc_admdvs: person.insuplc_admdvs,
+        }],
+        idetinfo: Vec::new(),
+    })
+}
+
+// 2201 / 2401, 2202 / 2404, 2402 ------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct Registration {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    begntime: String,
+    #[serde(default, deserialize_with = "text")]
+    ipt_otp_no: String,
+    #[serde(default, deserialize_with = "text")]
+    ipt_no: String,
+    #[serde(default, deserialize_with = "text")]
+    med_type: String,
+    #[serde(default, deserialize_with = "text")]
+    dise_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    dscg_maindiag_code: String,
+    #[serde(default, deserialize_with = "text")]
+    adm_diag_dscr: String,
+    #[serde(default)]
+    exp_content: Value,
+}
+
+/// `exp_content.er_flag` (急诊, as HIS clients send it: an object, or a list of one).
+fn emergency(exp: &Value) -> bool {
+    let flag = exp.get("er_flag").or_else(|| exp.get(0).and_then(|e| e.get("er_flag")));
+    matches!(flag.and_then(|f| f.as_str().map(str::to_owned).or_else(|| Some(f.to_string()))), Some(f) if f == "1" || f == "true")
+}
+
+/// An output whose only node is `data`. Outputs are written from typed structs, never through
+/// `serde_json::Value`, which would turn an amount's exact text into a float.
+#[derive(Debug, Serialize)]
+struct DataOutput<T> {
+    data: T,
+}
+
+#[derive(Debug, Serialize)]
+struct Registered {
+    mdtrt_id: String,
+    psn_no: String,
+    ipt_otp_no: String,
+}
+
+async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
+    let inpatient = envelope.infno == "2401";
+    let r: Registration = node(envelope, if inpatient { "mdtrtinfo" } else { "data" })?;
+    let default_type = if inpatient { "21" } else { "11" };
+    let med_type = match if r.med_type.trim().is_empty() { default_type } else { r.med_type.trim() }
+    {
+        "11" | "12" => pb::MedType::GeneralOutpatient,
+        "14" => pb::MedType::ChronicOutpatient,
+        "21" => pb::MedType::Inpatient,
+        "41" => pb::MedType::Pharmacy,
+        other => {
+            return Err(Refusal::new(
+                "unknown_med_type",
+                format!("med_type {other} is not 11, 12, 14, 21 or 41"),
+            ));
+        }
+    };
+    let diagnosis = if inpatient { &r.dscg_maindiag_code } else { &r.adm_diag_dscr };
+    let request = pb::RegisterVisitRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        psn_no: r.psn_no.trim().to_owned(),
+        med_type: med_type.into(),
+        mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
+        // The institution registry has it.
+        hospital_level: String::new(),
+        begin_date: date_of("begntime", &r.begntime)?,
+        diagnosis_code: diagnosis.trim().to_owned(),
+        emergency: emergency(&r.exp_content),
+        disease_code: r.dise_codg.trim().to_owned(),
+    };
+    let visit = routing(state, envelope, "").register_visit(request).await?.into_inner();
+    output(&DataOutput {
+        data: Registered {
+            mdtrt_id: visit.mdtrt_id,
+            psn_no: visit.psn_no,
+            ipt_otp_no: if inpatient { r.ipt_no } else { r.ipt_otp_no },
+        },
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct VisitNode {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    endtime: String,
+}
+
+fn visit_ref(envelope: &Envelope, v: &VisitNode, end_date: String) -> pb::VisitRef {
+    pb::VisitRef {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        mdtrt_id: v.mdtrt_id.trim().to_owned(),
+        end_date,
+    }
+}
+
+async fn cancel_visit(state: &AppState, envelope: &Envelope) -> Outcome {
+    let v: VisitNode = node(envelope, "data")?;
+    routing(state, envelope, &v.mdtrt_id)
+        .cancel_visit(visit_ref(envelope, &v, String::new()))
+        .await?;
+    Ok(None)
+}
+
+async fn discharge(state: &AppState, envelope: &Envelope) -> Outcome {
+    let v: VisitNode = node(envelope, "dscginfo")?;
+    let end = date_of("endtime", &v.endtime)?;
+    routing(state, envelope, &v.mdtrt_id).discharge_visit(visit_ref(envelope, &v, end)).await?;
+    Ok(None)
+}
+
+// 2204 / 2301, 2205 / 2302 -------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct FeeDetail {
+    #[serde(default, deserialize_with = "text")]
+    feedetl_sn: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    fee_ocur_time: String,
+    #[serde(default, deserialize_with = "text")]
+    med_list_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    medins_list_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    det_item_fee_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    cnt: String,
+    #[serde(default, deserialize_with = "text")]
+    pric: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FeeResults {
+    result: Vec<FeeResult>,
+}
+
+#[derive(Debug, Serialize)]
+struct FeeResult {
+    feedetl_sn: String,
+    det_item_fee_sumamt: Yuan,
+    cnt: String,
+    pric: Yuan,
+}
+
+async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcome {
+    let details: Vec<FeeDetail> = list(envelope, "feedetail")?;
+    let Some(first) = details.first() else {
+        return Err(Refusal::new("invalid_input", "input.feedetail has no lines"));
+    };
+    let mdtrt_id = first.mdtrt_id.trim().to_owned();
+    let mut lines = Vec::with_capacity(details.len());
+    let mut results = Vec::with_capacity(details.len());
+    for (i, d) in details.iter().enumerate() {
+        let at = |field: &str| format!("feedetail[{i}].{field}");
+        if d.mdtrt_id.trim() != mdtrt_id {
+            return Err(Refusal::new(
+                "invalid_input",
+                format!("{}: every line of one upload belongs to one visit", at("mdtrt_id")),
+            ));
+        }
+        let price_fen = price_fen(&at("pric"), &d.pric)?;
+        let quantity = Decimal::from_str_exact(d.cnt.trim())
+            .ok()
+            .filter(|q| *q > Decimal::ZERO)
+            .ok_or_else(|| {
+                Refusal::new(
+                    "invalid_quantity",
+                    format!("{} {:?} is not above 0", at("cnt"), d.cnt),
+                )
+            })?;
+        let amount = fen(&at("det_item_fee_sumamt"), &d.det_item_fee_sumamt)?;
+        // The line amount must be the price times the quantity, to the fen (half away from 0).
+        let expected = (Decimal::from(price_fen) * quantity)
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+        if Decimal::from(amount) != expected {
+            return Err(Refusal::new(
+                "amount_mismatch",
+                format!(
+                    "{}: {} is not pric × cnt ({} × {})",
+                    at("det_item_fee_sumamt"),
+                    d.det_item_fee_sumamt,
+                    d.pric,
+                    d.cnt
+                ),
+            ));
+        }
+        lines.push(pb::FeeLine {
+            feedetl_sn: d.feedetl_sn.trim().to_owned(),
+            local_code: d.medins_list_codg.trim().to_owned(),
+            national_code: d.med_list_codg.trim().to_owned(),
+            price_fen,
+            quantity: quantity.normalize().to_string(),
+            fee_date: date_of(&at("fee_ocur_time"), &d.fee_ocur_time)?,
+        });
+        results.push(FeeResult {
+            feedetl_sn: d.feedetl_sn.trim().to_owned(),
+            det_item_fee_sumamt: Yuan(amount),
+            cnt: quantity.normalize().to_string(),
+            pric: Yuan(price_fen),
+        });
+    }
+    let request = pb::UploadFeeLinesRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        mdtrt_id: mdtrt_id.clone(),
+        lines,
+    };
+    routing(state, envelope, &mdtrt_id).upload_fee_lines(request).await?;
+    output(&FeeResults { result: results })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FeeCancel {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    chrg_bchno: String,
+    #[serde(default, deserialize_with = "text")]
+    feedetl_sn: String,
+}
+
+async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcome {
+    let c: FeeCancel = node(envelope, "data")?;
+    // "0000" (2205) or no line number (2302): every unsettled line of the visit.
+    let named = match (c.chrg_bchno.trim(), c.feedetl_sn.trim()) {
+        (_, sn) if !sn.is_empty() && sn != "0000" => vec![sn.to_owned()],
+        ("0000" | "", _) => Vec::new(),
+        (batch, _) => {
+            return Err(Refusal::new(
+                "unsupported_batch",
+                format!(
+                    "chrg_bchno {batch}: charge batches are not kept; cancel with \"0000\" (all \
+                     unsettled lines) and upload again"
+                ),
+            ));
+        }
+    };
+    let request = pb::CancelFeeLinesRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        mdtrt_id: c.mdtrt_id.trim().to_owned(),
+        feedetl_sn: named,
+    };
+    routing(state, envelope, &c.mdtrt_id).cancel_fee_lines(request).await?;
+    Ok(None)
+}
+
+// 2206 / 2207 / 2303 / 2304, 2208 / 2305, 2601 -------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct SettleNode {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    setl_id: String,
+    #[serde(default, deserialize_with = "text")]
+    medfee_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    acct_used_flag: String,
+    #[serde(default, deserialize_with = "text")]
+    omsgid: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SetlInfo {
+    setl_id: Option<String>,
+    mdtrt_id: String,
+    psn_no: String,
+    setl_time: Option<String>,
+    medfee_sumamt: Yuan,
+    fulamt_ownpay_amt: Yuan,
+    overlmt_selfpay: Yuan,
+    preselfpay_amt: Yuan,
+    inscp_scp_amt: Yuan,
+    act_pay_dedc: Yuan,
+    hifp_pay: Yuan,
+    hifob_pay: Yuan,
+    hifmi_pay: Yuan,
+    maf_pay: Yuan,
+    fund_pay_sumamt: Yuan,
+    psn_part_amt: Yuan,
+    acct_pay: Yuan,
+    psn_cash_pay: Yuan,
+    medins_setl_id: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SetlDetail {
+    fund_pay_type: String,
+    crt_payb_lmt_amt: Yuan,
+    fund_payamt: Yuan,
+}
+
+#[derive(Debug, Serialize)]
+struct SettlementOutput {
+    setlinfo: SetlInfo,
+    setldetail: Vec<SetlDetail>,
+}
+
+/// The national `setlinfo` + `setldetail` of a settlement. A cancellation is answered as the
+/// national platform does: its own new `setl_id`, every amount negative.
+fn settlement_output(s: pb::Settlement, msgid: &str, mdtrt_id: &str) -> Outcome {
+    let settled = s.kind != "presettlement";
+    let sign = if s.kind == "cancellation" { -1 } else { 1 };
+    let yuan = |fen: i64| Yuan(sign * fen);
+    let setl_time = chrono::DateTime::parse_from_rfc3339(&s.setl_time)
+        .map(|t: DateTime<FixedOffset>| {
+            t.with_timezone(&CHINA).format("%Y-%m-%d %H:%M:%S").to_string()
+        })
+        .unwrap_or(s.setl_time);
+    output(&SettlementOutput {
+        setlinfo: SetlInfo {
+            setl_id: settled.then_some(s.setl_id),
+            mdtrt_id: if s.mdtrt_id.is_empty() { mdtrt_id.trim().to_owned() } else { s.mdtrt_id },
+            psn_no: s.psn_no,
+            setl_time: settled.then_some(setl_time),
+            medfee_sumamt: yuan(s.medfee_sumamt_fen),
+            fulamt_ownpay_amt: yuan(s.fulamt_ownpay_amt_fen),
+            overlmt_selfpay: yuan(s.overlmt_selfpay_fen),
+            preselfpay_amt: yuan(s.preselfpay_amt_fen),
+            inscp_scp_amt: yuan(s.inscp_scp_amt_fen),
+            act_pay_dedc: yuan(s.act_pay_dedc_fen),
+            hifp_pay: yuan(s.hifp_pay_fen),
+            hifob_pay: yuan(s.hifob_pay_fen),
+            hifmi_pay: yuan(s.hifmi_pay_fen),
+            maf_pay: yuan(s.maf_pay_fen),
+            fund_pay_sumamt: yuan(s.fund_pay_sumamt_fen),
+            psn_part_amt: yuan(s.psn_part_amt_fen),
+            acct_pay: yuan(s.acct_pay_fen),
+            psn_cash_pay: yuan(s.psn_cash_pay_fen),
+            medins_setl_id: msgid.to_owned(),
+        },
+        setldetail: s
+            .setldetail
+            .into_iter()
+            .map(|d| SetlDetail {
+                fund_pay_type: d.fund_pay_type,
+                crt_payb_lmt_amt: yuan(d.crt_payb_lmt_amt_fen),
+                fund_payamt: yuan(d.fund_payamt_fen),
+            })
+            .collect(),
+    })
+}
+
+async fn settle(state: &AppState, envelope: &Envelope, persist: bool) -> Outcome {
+    let s: SettleNode = node(envelope, "data")?;
+    let sent_total = match s.medfee_sumamt.trim() {
+        "" => None,
+        text => Some(fen("medfee_sumamt", text)?),
+    };
+    let request = pb::SettleRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        mdtrt_id: s.mdtrt_id.trim().to_owned(),
+        use_account: s.acct_used_flag.trim() == "1",
+    };
+    let mut client = routing(state, envelope, &s.mdtrt_id);
+    // The hospital's total must be what was uploaded: checked on the pre-settlement's
+    // computation before a settlement is kept.
+    // A settled visit has nothing to check: the settlement answers a retry of its own msgid
+    // with the stored answer, and anything else with `already_settled`.
+    let computed = match sent_total {
+        None => None,
+        Some(total) => match client.pre_settle(request.clone()).await {
+            Ok(computed) => Some((total, computed.into_inner())),
+            Err(status) if persist && status_reason(&status) == "already_settled" => None,
+            Err(status) => return Err(status.into()),
+        },
+    };
+    if let Some((total, computed)) = computed {
+        if computed.medfee_sumamt_fen != total {
+            return Err(Refusal::new(
+                "amount_mismatch",
+                format!(
+                    "medfee_sumamt {} is not the total of the uploaded lines ({})",
+                    fen_to_yuan(total),
+                    fen_to_yuan(computed.medfee_sumamt_fen)
+                ),
+            ));
+        }
+        if !persist {
+            return settlement_output(computed, &envelope.msgid, &s.mdtrt_id);
+        }
+    }
+    let settlement = if persist {
+        client.settle(request).await?.into_inner()
+    } else {
+        client.pre_settle(request).await?.into_inner()
+    };
+    settlement_output(settlement, &envelope.msgid, &s.mdtrt_id)
+}
+
+async fn cancel_settlement(state: &AppState, envelope: &Envelope) -> Outcome {
+    let s: SettleNode = node(envelope, "data")?;
+    let request = pb::CancelSettlementRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        setl_id: s.setl_id.trim().to_owned(),
+    };
+    let settlement =
+        routing(state, envelope, &s.setl_id).cancel_settlement(request).await?.into_inner();
+    settlement_output(settlement, &envelope.msgid, &s.mdtrt_id)
+}
+
+async fn reverse(state: &AppState, envelope: &Envelope) -> Outcome {
+    let s: SettleNode = node(envelope, "data")?;
+    let request = pb::ReverseRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        omsgid: s.omsgid.trim().to_owned(),
+    };
+    routing(state, envelope, "").reverse(request).await?;
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_with_fractions_become_their_own_text() {
+        let body =
+            br#"{"a": 12.30, "b": -0.5e2, "c": 7, "d": "1.5", "e": "x\"1.5", "f": [1.10, 2]}"#;
+        let out = String::from_utf8(exact_numbers(body)).unwrap();
+        assert_eq!(
+            out,
+            r#"{"a": "12.30", "b": "-0.5e2", "c": 7, "d": "1.5", "e": "x\"1.5", "f": ["1.10", 2]}"#
+        );
+        // Not JSON stays not JSON.
+        assert_eq!(exact_numbers(b"{\"a\": 1.2"), b"{\"a\": \"1.2\"".to_vec());
+    }
+
+    #[test]
+    fn amounts_are_read_and_written_exactly() {
+        assert_eq!(fen("x", "12.30"), Ok(1230));
+        assert_eq!(fen("x", "-25.1"), Ok(-2510));
+        assert_eq!(fen("x", "7"), Ok(700));
+        assert_eq!(fen("x", "0.125").unwrap_err().reason, "invalid_amount");
+        assert_eq!(fen("x", "1e3").unwrap_err().reason, "invalid_amount");
+        assert_eq!(serde_json::to_string(&Yuan(-2510)).unwrap(), "-25.10");
+        assert_eq!(serde_json::to_string(&Yuan(5)).unwrap(), "0.05");
+        assert_eq!(price_fen("p", "12.300000"), Ok(1230));
+        assert_eq!(price_fen("p", "0.035").unwrap_err().reason, "invalid_amount");
+        assert_eq!(price_fen("p", "0").unwrap_err().reason, "invalid_amount");
+    }
+
+    #[test]
+    fn the_envelope_is_checked_before_its_input() {
+        let reason = |body: &str| read_envelope(body.as_bytes()).unwrap_err().reason;
+        assert_eq!(reason("not json"), "malformed_json");
+        assert_eq!(reason("[1]"), "invalid_envelope");
+        assert_eq!(reason(r#"{"msgid": "M1"}"#), "missing_field");
+        let base =
+            r#""msgid": "M1", "fixmedins_code": "H42020000001", "mdtrtarea_admvs": "420200""#;
+        assert_eq!(reason(&format!(r#"{{"infno": "9999", {base}}}"#)), "unknown_infno");
+        let ok = read_envelope(format!(r#"{{"infno": 2207, {base}}}"#).as_bytes()).unwrap();
+        assert_eq!(ok.infno, "2207", "a code sent as a number is read as its text");
+    }
+
+    #[test]
+    fn an_emergency_flag_is_read_from_the_extension_as_his_clients_send_it() {
+        assert!(emergency(&serde_json::json!({"er_flag": "1"})));
+        assert!(emergency(&serde_json::json!([{"er_flag": 1}])));
+        assert!(!emergency(&serde_json::json!({"er_flag": "0"})));
+        assert!(!emergency(&Value::Null));
+    }
+}

@@ -1,0 +1,283 @@
+//! The national interface over real HTTP: a Shenzhen hospital runs a Huangshi patient's
+//! emergency outpatient visit through 1101, 2201, 2204, 2206, 2207, 2208 and 2601 in the
+//! national envelope, with every amount in yuan read and written exactly; malformed envelopes
+//! get the national error envelope and write nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+
+use medclear_proto::routing::v1::{self as rpb, routing_service_client::RoutingServiceClient};
+use medclear_routing::{policies::PolicyBook, settlement::Settlements};
+use serde_json::{Value, json};
+use support::Harness;
+
+const TODAY: &str = "2026-03-02";
+const HOSPITAL: &str = "H44030000001";
+const PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
+fn envelope(infno: &str, msgid: &str, input: Value) -> Value {
+    json!({
+        "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "440300", "insuplc_admdvs": "420200",
+        "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "001",
+        "opter_name": "收费员", "inf_time": "2026-03-02 09:00:00", "fixmedins_code": HOSPITAL,
+        "fixmedins_name": "深圳市人民医院", "sign_no": "", "input": input,
+    })
+}
+
+/// Sends a body; the HTTP status, the answer as JSON and as text.
+async fn call(h: &Harness, body: String) -> (u16, Value, String) {
+    let response = h
+        .http
+        .post(h.url(PATH))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap(), text)
+}
+
+/// Sends a transaction; its output (infcode 0 asserted) and the answer's text.
+async fn ok(h: &Harness, infno: &str, msgid: &str, input: Value) -> (Value, String) {
+    let (status, answer, text) = call(h, envelope(infno, msgid, input).to_string()).await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{infno}: {text}");
+    for field in ["inf_refmsgid", "refmsg_time", "respond_time"] {
+        assert!(answer[field].is_string(), "{field} in {text}");
+    }
+    assert_eq!(answer["inf_refmsgid"].as_str().unwrap().len(), 30);
+    (answer["output"].clone(), text)
+}
+
+/// Sends a transaction that must be refused; the reason in `err_msg`.
+async fn refused(h: &Harness, body: String) -> (u16, String) {
+    let (status, answer, text) = call(h, body).await;
+    assert_eq!(answer["infcode"].as_i64(), Some(-1), "{text}");
+    assert!(answer["output"].is_null(), "{text}");
+    let err = answer["err_msg"].as_str().unwrap();
+    (status, err.split(':').next().unwrap().to_owned())
+}
+
+async fn count(h: &Harness, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&h.routing_pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hospital_runs_a_visit_through_the_national_transactions() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+    let store = Settlements::new(
+        h.routing_pool.clone(),
+        Arc::new(h.clock.clone()),
+        PolicyBook::seeded().unwrap(),
+    );
+    let patient = medclear_routing::repo::PersonRow {
+        account_balance_fen: 50_000,
+        ..support::person("P420200001", "42020219600101001X", "420200")
+    };
+    store.upsert_person(&patient).await.unwrap();
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    let institution = |code: &str, level: &str| rpb::Institution {
+        fixmedins_code: code.into(),
+        fixmedins_name: "深圳市人民医院".into(),
+        admdvs: "440300".into(),
+        hospital_level: level.into(),
+    };
+    // A malformed institution refuses the whole import, by index and field.
+    let bad = routing
+        .import_institutions(rpb::ImportInstitutionsRequest {
+            institutions: vec![institution(HOSPITAL, "tertiary"), institution("H1", "tertiary")],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        medclear_common::error::status_field(&bad).as_deref(),
+        Some("institutions[1].fixmedins_code")
+    );
+    assert_eq!(count(&h, "institutions").await, 0);
+    routing
+        .import_institutions(rpb::ImportInstitutionsRequest {
+            institutions: vec![institution(HOSPITAL, "tertiary")],
+        })
+        .await
+        .unwrap();
+
+    // 1101: the person by citizen ID, the account balance in yuan with two decimals.
+    let (person, text) = ok(
+        &h,
+        "1101",
+        "M1101",
+        json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "42020219600101001X",
+            "psn_cert_type": "01"}}),
+    )
+    .await;
+    assert_eq!(person["baseinfo"]["psn_no"], "P420200001");
+    assert_eq!(person["baseinfo"]["gend"], "1");
+    assert_eq!(person["baseinfo"]["brdy"], "1960-01-01");
+    assert_eq!(person["insuinfo"][0]["insuplc_admdvs"], "420200");
+    assert_eq!(person["insuinfo"][0]["insutype"], "310");
+    assert!(text.contains(r#""balc":500.00"#), "{text}");
+
+    // 2201: an emergency (er_flag) outpatient registration; the level comes from the registry.
+    let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
+        "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0001", "atddr_no": "D01",
+        "dr_name": "李医生", "dept_code": "A01", "dept_name": "急诊科", "caty": "A01",
+        "exp_content": {"er_flag": "1"}}});
+    let (visit, _) = ok(&h, "2201", "M2201", registration.clone()).await;
+    let mdtrt_id = visit["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    assert_eq!(visit["data"]["ipt_otp_no"], "MZ0001");
+    let (again, _) = ok(&h, "2201", "M2201", registration).await;
+    assert_eq!(again, visit, "the same msgid, the same visit");
+
+    // 2204: amounts as JSON numbers with decimals, read from their text.
+    let line = |sn: &str, pric: &str, cnt: &str, sum: &str| {
+        format!(
+            r#"{{"feedetl_sn": "{sn}", "mdtrt_id": "{mdtrt_id}", "psn_no": "P420200001",
+            "chrg_bchno": "B1", "rx_circ_flag": "0", "fee_ocur_time": "2026-03-02 09:10:00",
+            "med_list_codg": "{drug}", "medins_list_codg": "L001",
+            "det_item_fee_sumamt": {sum}, "cnt": {cnt}, "pric": {pric},
+            "bilg_dept_codg": "A01", "bilg_dept_name": "急诊科", "bilg_dr_codg": "D01",
+            "bilg_dr_name": "李医生", "hosp_appr_flag": "1"}}"#,
+            drug = support::DRUG
+        )
+    };
+    let upload = |lines: Vec<String>, msgid: &str| {
+        let mut e = envelope("2204", msgid, Value::Null);
+        e["input"] = json!("INPUT");
+        e.to_string().replace(r#""INPUT""#, &format!(r#"{{"feedetail": [{}]}}"#, lines.join(",")))
+    };
+    let (status, reason) =
+        refused(&h, upload(vec![line("1", "12.30", "2", "24.605")], "MF0")).await;
+    assert_eq!((status, reason.as_str()), (200, "invalid_amount"), "three decimals");
+    let (status, reason) = refused(&h, upload(vec![line("1", "12.30", "2", "24.70")], "MF0")).await;
+    assert_eq!((status, reason.as_str()), (200, "amount_mismatch"), "not pric × cnt");
+    assert_eq!(count(&h, "fee_lines").await, 0, "refusals wrote nothing");
+    let (status, answer, text) = call(
+        &h,
+        upload(vec![line("1", "12.30", "2", "24.60"), line("2", "0.10", "3", "0.3")], "MF1"),
+    )
+    .await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{text}");
+    assert!(text.contains(r#""det_item_fee_sumamt":24.60"#), "{text}");
+    assert_eq!(answer["output"]["result"][1]["feedetl_sn"], "2");
+
+    // 2206 with a total that is not the upload's: refused; with the right one: computed.
+    let settle = |total: &str| {
+        json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": total,
+            "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1",
+            "acct_used_flag": "1", "insutype": "310"}})
+    };
+    let (_, reason) = refused(&h, envelope("2206", "MP0", settle("99.99")).to_string()).await;
+    assert_eq!(reason, "amount_mismatch");
+    let (pre, _) = ok(&h, "2206", "MP1", settle("24.90")).await;
+    assert!(pre["setlinfo"]["setl_id"].is_null(), "a pre-settlement keeps nothing: {pre}");
+    assert_eq!(count(&h, "settlements").await, 0);
+
+    // 2207: kept; the same msgid again answers the same.
+    let (settled, text) = ok(&h, "2207", "MS1", settle("24.90")).await;
+    let info = &settled["setlinfo"];
+    assert!(text.contains(r#""medfee_sumamt":24.90"#), "{text}");
+    assert_eq!(info["medins_setl_id"], "MS1");
+    let setl_id = info["setl_id"].as_str().unwrap().to_owned();
+    for (a, b) in [("setlinfo", "hifp_pay"), ("setlinfo", "psn_cash_pay")] {
+        assert!(settled[a][b].is_number(), "{b}: {text}");
+    }
+    assert_eq!(pre["setlinfo"]["fund_pay_sumamt"], info["fund_pay_sumamt"]);
+    let (retried, _) = ok(&h, "2207", "MS1", settle("24.90")).await;
+    assert_eq!(retried, settled, "a retry gets the stored answer");
+    assert_eq!(count(&h, "settlements").await, 1);
+
+    // 2208: a new settlement id, amounts negative.
+    let (cancelled, text) = ok(
+        &h,
+        "2208",
+        "MC1",
+        json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": "P420200001"}}),
+    )
+    .await;
+    assert_ne!(cancelled["setlinfo"]["setl_id"], json!(setl_id));
+    assert!(text.contains(r#""medfee_sumamt":-24.90"#), "{text}");
+    assert_eq!(cancelled["setlinfo"]["mdtrt_id"], json!(mdtrt_id));
+    assert!(text.contains(r#""fund_payamt":-"#), "{text}");
+
+    // Settled again, then reversed by its msgid (2601).
+    ok(&h, "2207", "MS2", settle("24.90")).await;
+    let (reversal, _) = ok(
+        &h,
+        "2601",
+        "MR1",
+        json!({"data": {"psn_no": "P420200001", "omsgid": "MS2",
+            "oinfno": "2207"}}),
+    )
+    .await;
+    assert!(reversal.is_null());
+    assert_eq!(count(&h, "settlements").await, 4, "two settlements, two cancellations");
+    let (_, reason) = refused(
+        &h,
+        envelope("2601", "MR2", json!({"data": {"psn_no": "P420200001", "omsgid": "NOPE"}}))
+            .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "settlement_not_found");
+
+    // An institution the registry does not know cannot register visits.
+    let mut stranger = envelope(
+        "2201",
+        "MX1",
+        json!({"data": {"psn_no": "P420200001",
+        "begntime": "2026-03-02 10:00:00"}}),
+    );
+    stranger["fixmedins_code"] = json!("H44030000099");
+    let (_, reason) = refused(&h, stranger.to_string()).await;
+    assert_eq!(reason, "unknown_institution");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn malformed_envelopes_get_the_national_error_envelope_and_write_nothing() {
+    let h = Harness::start(TODAY).await;
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("this is not json".into(), 400, "malformed_json"),
+        ("[1, 2]".into(), 400, "invalid_envelope"),
+        (
+            json!({"msgid": "M1", "fixmedins_code": HOSPITAL, "mdtrtarea_admvs": "440300"})
+                .to_string(),
+            400,
+            "missing_field",
+        ),
+        (envelope("9999", "M2", json!({})).to_string(), 400, "unknown_infno"),
+        (
+            envelope("2204", "M3", json!({"feedetail": {"feedetl_sn": 1}})).to_string(),
+            200,
+            "invalid_input",
+        ),
+        (envelope("2207", "M4", json!({"data": [1]})).to_string(), 200, "invalid_input"),
+        (envelope("2201", "M5", json!({})).to_string(), 200, "invalid_input"),
+        (
+            envelope("2207", "M6", json!({"data": {"mdtrt_id": "V42X", "medfee_sumamt": 1.005}}))
+                .to_string(),
+            200,
+            "invalid_amount",
+        ),
+    ];
+    for (body, status, reason) in cases {
+        assert_eq!(refused(&h, body.clone()).await, (status, reason.to_owned()), "{body}");
+    }
+    // 10 MB: refused before it is read, still in the national envelope.
+    let huge = format!(r#"{{"infno": "2204", "input": "{}"}}"#, "x".repeat(10 * 1024 * 1024));
+    let (status, reason) = refused(&h, huge).await;
+    assert_eq!((status, reason.as_str()), (413, "body_too_large"));
+    for table in ["visits", "fee_lines", "settlements", "events"] {
+        assert_eq!(count(&h, table).await, 0, "{table}");
+    }
+    h.finish().await;
+}
