@@ -149,6 +149,7 @@ impl BenchDb {
             grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
             grpc_port: 0,
             databases: self.databases.clone(),
+            tls: None,
         };
         up::start(&options, Arc::new(SystemClock)).await
     }

@@ -250,6 +250,7 @@ pub(crate) async fn run(events: i64, hospitals: u64, partitions: usize) -> Resul
         grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
         grpc_port: 0,
         databases: db.databases.clone(),
+        tls: None,
     };
     let (config, database, _) = crate::up::database("clearing", &options).await?;
     let pool = medclear_clearing::connect(&config).await?;

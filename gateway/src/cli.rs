@@ -19,6 +19,7 @@ use crate::{
     http::{self, AppState, Upstreams},
     institutions_cli::{self, InstitutionsCommand},
     persons_cli::{self, PersonsCommand},
+    tls::{self, TlsDir},
     up::{self, Databases, UpOptions},
 };
 
@@ -47,7 +48,15 @@ enum Command {
         /// The first service's gRPC port; the others take the next ones (0: any free port).
         #[arg(long, env = "MEDCLEAR_GRPC_PORT", default_value_t = 50051)]
         grpc_port: u16,
+        /// Serve HTTPS with client certificates from this directory (`medclear certs`);
+        /// without it, plain HTTP, on loopback only.
+        #[arg(long, env = "MEDCLEAR_TLS_DIR")]
+        tls_dir: Option<PathBuf>,
     },
+    /// Development certificates: a CA, the gateway's server certificate, institutions'
+    /// client certificates (PEM files in a directory).
+    #[command(subcommand)]
+    Certs(CertsCommand),
     /// Benchmarks that print their figures and the machine.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -67,6 +76,10 @@ enum Command {
     Gateway {
         #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
         http: SocketAddr,
+        /// HTTPS with client certificates from this directory (`medclear certs`); required
+        /// unless the address is loopback.
+        #[arg(long, env = "GATEWAY_TLS_DIR")]
+        tls_dir: Option<PathBuf>,
         /// The filing service's gRPC endpoint.
         #[arg(long, env = "FILING_ENDPOINT", default_value = "http://127.0.0.1:50051")]
         filing_endpoint: String,
@@ -138,9 +151,59 @@ fn cancel_on_signal(token: &CancellationToken) {
     });
 }
 
+#[derive(Debug, Subcommand)]
+pub enum CertsCommand {
+    /// A new development CA: `ca.pem`, `ca.key`.
+    Ca {
+        #[arg(long, default_value = ".medclear/tls")]
+        dir: PathBuf,
+    },
+    /// The gateway's server certificate (`server.pem`, `server.key`), for these names.
+    Server {
+        #[arg(long, default_value = ".medclear/tls")]
+        dir: PathBuf,
+        /// Host names and IP addresses the gateway is reached by.
+        #[arg(long = "name", default_values_t = ["localhost".to_owned(), "127.0.0.1".to_owned()])]
+        names: Vec<String>,
+    },
+    /// An institution's client certificate (`<code>.pem`, `<code>.key`), naming its
+    /// fixmedins_code.
+    Institution {
+        fixmedins_code: String,
+        #[arg(long, default_value = ".medclear/tls")]
+        dir: PathBuf,
+    },
+}
+
+fn certs(command: CertsCommand) -> Result<()> {
+    match command {
+        CertsCommand::Ca { dir } => {
+            let dir = TlsDir(dir);
+            tls::issue_ca(&dir)?;
+            println!("CA written: {} and {}", dir.ca_cert().display(), dir.ca_key().display());
+        }
+        CertsCommand::Server { dir, names } => {
+            let dir = TlsDir(dir);
+            tls::issue_server(&dir, &names)?;
+            println!(
+                "server certificate for {} written: {}",
+                names.join(", "),
+                dir.server_cert().display()
+            );
+        }
+        CertsCommand::Institution { fixmedins_code, dir } => {
+            let dir = TlsDir(dir);
+            tls::issue_institution(&dir, &fixmedins_code)?;
+            let (cert, key) = dir.institution(&fixmedins_code);
+            println!("{fixmedins_code}: {} and {}", cert.display(), key.display());
+        }
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Up { data_dir, http, grpc_host, grpc_port } => {
+        Command::Up { data_dir, http, grpc_host, grpc_port, tls_dir } => {
             let _telemetry = telemetry::init("medclear")?;
             let started = Instant::now();
             let options = UpOptions {
@@ -149,6 +212,7 @@ async fn run(cli: Cli) -> Result<()> {
                 grpc_host,
                 grpc_port,
                 databases: Databases::from_env(),
+                tls: tls_dir.map(TlsDir),
             };
             let mut system = up::start(&options, Arc::new(SystemClock)).await?;
             cancel_on_signal(&system.shutdown_token());
@@ -172,6 +236,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Catalog(command) => catalog_cli::run(command).await,
         Command::Persons(command) => persons_cli::run(command).await,
         Command::Institutions(command) => institutions_cli::run(command).await,
+        Command::Certs(command) => certs(command),
         Command::Clearing(args) => clearing_cli::run(args).await,
         Command::Bench(command) => {
             let _telemetry = telemetry::init("medclear-bench")?;
@@ -184,6 +249,7 @@ async fn run(cli: Cli) -> Result<()> {
             routing_endpoint,
             clearing_endpoint,
             routing_partitions,
+            tls_dir,
         } => {
             let _telemetry = telemetry::init("medclear-gateway")?;
             let upstreams = Upstreams {
@@ -194,13 +260,15 @@ async fn run(cli: Cli) -> Result<()> {
                 clearing: clearing_endpoint,
             };
             let state = AppState::with_limits(&upstreams, http::edge::Limits::from_env()?)?;
+            let transport = http::Transport::choose(tls_dir.map(TlsDir).as_ref(), &http)?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await
                 .map_err(|e| Error::Internal(format!("cannot listen on {http}: {e}")))?;
             tracing::info!(%http, "gateway listening");
             let token = CancellationToken::new();
             cancel_on_signal(&token);
-            let serve = http::serve(listener, state, token.clone().cancelled_owned());
+            let serve =
+                http::serve_over(transport, listener, state, token.clone().cancelled_owned());
             server::with_grace(token, async move {
                 serve.await.map_err(|e| Error::Internal(format!("gateway: {e}")))
             })

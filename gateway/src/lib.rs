@@ -17,6 +17,7 @@ pub mod cli;
 pub mod http;
 pub mod institutions_cli;
 pub mod persons_cli;
+pub mod tls;
 pub mod up;
 
 #[cfg(feature = "embedded-db")]

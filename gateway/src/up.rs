@@ -33,6 +33,9 @@ pub struct UpOptions {
     /// The first service's gRPC port; the next services take the following ones. 0: any free port.
     pub grpc_port: u16,
     pub databases: Databases,
+    /// The gateway's certificates (HTTPS with client certificates); `None`: plain HTTP, on
+    /// loopback only.
+    pub tls: Option<crate::tls::TlsDir>,
 }
 
 /// Where the services keep their data.
@@ -77,6 +80,8 @@ pub struct RunningService {
 #[derive(Debug)]
 pub struct System {
     pub http_addr: SocketAddr,
+    /// Whether the gateway serves HTTPS.
+    pub tls: bool,
     pub services: Vec<RunningService>,
     token: CancellationToken,
     tasks: Vec<(&'static str, JoinHandle<Result<()>>)>,
@@ -216,9 +221,11 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         clearing: format!("http://{}", services[3].addr),
     };
     let state = AppState::with_limits(&upstreams, http::edge::Limits::from_env()?)?;
+    let transport = http::Transport::choose(options.tls.as_ref(), &options.http)?;
+    let tls = matches!(transport, http::Transport::Tls(_));
     let listener = bind(options.http, "gateway").await?;
     let http_addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
-    let gateway = http::serve(listener, state, stop());
+    let gateway = http::serve_over(transport, listener, state, stop());
     tasks.push((
         "gateway",
         tokio::spawn(
@@ -226,7 +233,7 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         ),
     ));
 
-    let system = System { http_addr, services, token, tasks, _data_lock: data_lock };
+    let system = System { http_addr, tls, services, token, tasks, _data_lock: data_lock };
     system.wait_ready().await?;
     Ok(system)
 }
@@ -244,7 +251,17 @@ impl System {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut last = String::new();
         while tokio::time::Instant::now() < deadline {
-            match healthz(self.http_addr).await {
+            // Over HTTPS, the gateway accepting connections is what is checked here; its
+            // /healthz needs a TLS client.
+            let probe = if self.tls {
+                tokio::net::TcpStream::connect(self.http_addr)
+                    .await
+                    .map(|_| 200)
+                    .map_err(|e| e.to_string())
+            } else {
+                healthz(self.http_addr).await
+            };
+            match probe {
                 Ok(200) => return Ok(()),
                 Ok(code) => last = format!("/healthz answered {code}"),
                 Err(e) => last = e,

@@ -24,6 +24,7 @@ fn options(data_dir: std::path::PathBuf, databases: Databases) -> UpOptions {
         grpc_host: "127.0.0.1".parse().unwrap(),
         grpc_port: 0,
         databases,
+        tls: None,
     }
 }
 

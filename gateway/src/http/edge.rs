@@ -205,9 +205,12 @@ fn request_id(request: &Request) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
 }
 
-/// Who a request counts against for the rate limit: the peer's address (an institution's
-/// certificate, once hospitals authenticate).
+/// Who a request counts against for the rate limit: the institution its client certificate
+/// names, else the peer's address.
 fn client_of(request: &Request) -> String {
+    if let Some(crate::tls::Peer::Institution(code)) = request.extensions().get() {
+        return code.clone();
+    }
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

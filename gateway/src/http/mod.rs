@@ -269,6 +269,56 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
+/// How the gateway is reached: HTTPS with client certificates, or plain HTTP on loopback.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Tls(Arc<rustls::ServerConfig>),
+    /// Development only: nobody is authenticated.
+    Plain,
+}
+
+impl Transport {
+    /// HTTPS from the files of `tls_dir` (see `medclear certs`); without one, plain HTTP —
+    /// refused on any address but loopback, and said loudly on loopback.
+    pub fn choose(
+        tls_dir: Option<&crate::tls::TlsDir>,
+        addr: &std::net::SocketAddr,
+    ) -> Result<Self, medclear_common::Error> {
+        if let Some(dir) = tls_dir {
+            return Ok(Self::Tls(crate::tls::server_config(dir)?));
+        }
+        if !crate::tls::plain_http_allowed(addr) {
+            return Err(medclear_common::Error::Internal(format!(
+                "refusing plain HTTP on {addr}: hospitals must authenticate with client \
+                 certificates. Give a TLS directory (--tls-dir; `medclear certs` makes one), or \
+                 listen on loopback for development"
+            )));
+        }
+        let warning = format!(
+            "PLAIN HTTP on {addr}, DEVELOPMENT ONLY: no client certificates, the institution \
+             named in each request is trusted. Use --tls-dir for anything else."
+        );
+        tracing::warn!("{warning}");
+        eprintln!("WARNING: {warning}");
+        Ok(Self::Plain)
+    }
+}
+
+/// Serves the gateway on `listener` over `transport` until `shutdown` completes.
+pub async fn serve_over(
+    transport: Transport,
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match transport {
+        Transport::Tls(config) => {
+            crate::tls::serve(listener, config, router(state), shutdown).await
+        }
+        Transport::Plain => serve(listener, state, shutdown).await,
+    }
+}
+
 /// Serves the gateway on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,

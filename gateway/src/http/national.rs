@@ -10,6 +10,7 @@
 //! Amounts go out as JSON numbers with two decimals, written from integer fen.
 
 use axum::{
+    Extension,
     body::Bytes,
     extract::{State, rejection::BytesRejection},
     http::StatusCode,
@@ -28,6 +29,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, value::RawValue};
 
 use super::{AppState, json::text};
+use crate::tls::Peer;
 
 /// Where HIS systems send every transaction.
 pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
@@ -189,6 +191,7 @@ fn answer(
 /// `POST /fsi/api/rsfComIfsService/callService`.
 pub async fn call_service(
     State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received = Utc::now();
@@ -213,8 +216,37 @@ pub async fn call_service(
         Ok(envelope) => envelope,
         Err(refusal) => return answer(None, received, &Err(refusal), StatusCode::BAD_REQUEST),
     };
+    if let Err((status, refusal)) = check_peer(peer.map(|p| p.0), &envelope) {
+        return answer(Some(&envelope), received, &Err(refusal), status);
+    }
     let outcome = run(&state, &envelope).await;
     answer(Some(&envelope), received, &outcome, StatusCode::OK)
+}
+
+/// Over HTTPS, a request must come with a client certificate, and name the institution the
+/// certificate names. Plain HTTP (development, loopback only) trusts the envelope.
+fn check_peer(peer: Option<Peer>, envelope: &Envelope) -> Result<(), (StatusCode, Refusal)> {
+    match peer.unwrap_or(Peer::Development) {
+        Peer::Development => Ok(()),
+        Peer::Anonymous => Err((
+            StatusCode::UNAUTHORIZED,
+            Refusal::new(
+                "no_certificate",
+                "hospitals authenticate with a client certificate issued for their fixmedins_code",
+            ),
+        )),
+        Peer::Institution(code) if code == envelope.fixmedins_code.trim() => Ok(()),
+        Peer::Institution(code) => Err((
+            StatusCode::FORBIDDEN,
+            Refusal::new(
+                "institution_mismatch",
+                format!(
+                    "the certificate is {code}'s; it cannot send for {}",
+                    envelope.fixmedins_code
+                ),
+            ),
+        )),
+    }
 }
 
 /// Reads and checks the envelope (not yet its `input`).
