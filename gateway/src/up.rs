@@ -11,10 +11,6 @@ use std::{
 };
 
 use medclear_common::{Error, Result, clock::Clock, config, config::DbConfig, server::channel};
-use medclear_proto::{
-    catalog::v1::catalog_service_client::CatalogServiceClient,
-    filing::v1::filing_service_client::FilingServiceClient,
-};
 use sqlx::PgPool;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -187,8 +183,8 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
     let lifecycle = medclear_routing::lifecycle::Lifecycle::new(
         pool.clone(),
         store,
-        FilingServiceClient::new(channel("filing", &filing_url)?),
-        CatalogServiceClient::new(channel("catalog", &catalog_url)?),
+        channel("filing", &filing_url)?,
+        channel("catalog", &catalog_url)?,
     );
     let listener = bind(service_addr(options, 2), "routing service").await?;
     let addr = listener.local_addr().map_err(|e| Error::Internal(e.to_string()))?;

@@ -8,10 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use medclear_common::config::DbConfig;
-use medclear_proto::{
-    catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient},
-    filing::v1::filing_service_client::FilingServiceClient,
-};
+use medclear_proto::catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient};
 use medclear_routing::{
     calc::MedType,
     lifecycle::{Lifecycle, NewFeeLine, NewVisit},
@@ -130,8 +127,13 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
         .upsert_person(&support::person("P420200002", "420202196001010027", "420200"))
         .await
         .unwrap();
-    let filing = FilingServiceClient::connect(h.grpc.clone()).await.unwrap();
-    let life = Lifecycle::new(pool.clone(), store, filing, catalog.clone());
+    let channel = medclear_common::server::channel;
+    let life = Lifecycle::new(
+        pool.clone(),
+        store,
+        channel("filing", &h.grpc).unwrap(),
+        channel("catalog", &h.catalog_grpc).unwrap(),
+    );
 
     // Admitted in Shenzhen without a filing: the lines can be recorded, the settlement is refused.
     let v = life.register_visit(visit("V1", "P420200001", false)).await.unwrap();
@@ -386,8 +388,8 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
         let life = Lifecycle::new(
             pool.clone(),
             store.clone(),
-            FilingServiceClient::connect(h.grpc.clone()).await.unwrap(),
-            CatalogServiceClient::connect(h.catalog_grpc.clone()).await.unwrap(),
+            medclear_common::server::channel("filing", &h.grpc).unwrap(),
+            medclear_common::server::channel("catalog", &h.catalog_grpc).unwrap(),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

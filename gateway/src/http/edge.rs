@@ -227,6 +227,8 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let span = tracing::info_span!("http", request_id = %id, %method, %route);
+    // A caller that sends a W3C `traceparent` gets this request in its trace.
+    medclear_common::telemetry::adopt(&span, request.headers());
     let limits = edge.limits;
     let admitted = if limits.rate_per_s == 0 || route == "/metrics" || route == "/healthz" {
         Ok(())

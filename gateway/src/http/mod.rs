@@ -20,7 +20,10 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use medclear_common::server::channel;
+use medclear_common::{
+    server::channel,
+    telemetry::{TraceContext, Traced},
+};
 use medclear_proto::{
     catalog::v1::catalog_service_client::CatalogServiceClient,
     clearing::v1::clearing_service_client::ClearingServiceClient,
@@ -62,11 +65,11 @@ struct Dependency {
 
 #[derive(Debug)]
 struct Inner {
-    filing: FilingServiceClient<Channel>,
-    catalog: CatalogServiceClient<Channel>,
-    routing: RoutingServiceClient<Channel>,
-    routing_by_province: std::collections::HashMap<String, RoutingServiceClient<Channel>>,
-    clearing: ClearingServiceClient<Channel>,
+    filing: FilingServiceClient<Traced>,
+    catalog: CatalogServiceClient<Traced>,
+    routing: RoutingServiceClient<Traced>,
+    routing_by_province: std::collections::HashMap<String, RoutingServiceClient<Traced>>,
+    clearing: ClearingServiceClient<Traced>,
     dependencies: Vec<Dependency>,
     edge: Arc<edge::Edge>,
 }
@@ -92,16 +95,19 @@ impl AppState {
         let clearing = channel("clearing", &upstreams.clearing)?;
         let mut routing_by_province = std::collections::HashMap::new();
         for (province, url) in &upstreams.routing_partitions {
-            routing_by_province
-                .insert(province.clone(), RoutingServiceClient::new(channel("routing", url)?));
+            routing_by_province.insert(
+                province.clone(),
+                RoutingServiceClient::with_interceptor(channel("routing", url)?, TraceContext),
+            );
         }
         Ok(Self(Arc::new(Inner {
-            filing: FilingServiceClient::new(filing.clone()),
-            catalog: CatalogServiceClient::new(catalog.clone())
+            // Every call carries the request's trace context (W3C traceparent).
+            filing: FilingServiceClient::with_interceptor(filing.clone(), TraceContext),
+            catalog: CatalogServiceClient::with_interceptor(catalog.clone(), TraceContext)
                 .max_decoding_message_size(64 * 1024 * 1024),
-            routing: RoutingServiceClient::new(routing.clone()),
+            routing: RoutingServiceClient::with_interceptor(routing.clone(), TraceContext),
             routing_by_province,
-            clearing: ClearingServiceClient::new(clearing.clone())
+            clearing: ClearingServiceClient::with_interceptor(clearing.clone(), TraceContext)
                 .max_decoding_message_size(64 * 1024 * 1024),
             dependencies: vec![
                 Dependency {
@@ -129,21 +135,21 @@ impl AppState {
         })))
     }
 
-    pub(crate) fn filing(&self) -> FilingServiceClient<Channel> {
+    pub(crate) fn filing(&self) -> FilingServiceClient<Traced> {
         self.0.filing.clone()
     }
 
-    pub(crate) fn catalog(&self) -> CatalogServiceClient<Channel> {
+    pub(crate) fn catalog(&self) -> CatalogServiceClient<Traced> {
         self.0.catalog.clone()
     }
 
-    pub(crate) fn clearing(&self) -> ClearingServiceClient<Channel> {
+    pub(crate) fn clearing(&self) -> ClearingServiceClient<Traced> {
         self.0.clearing.clone()
     }
 
     /// The routing instance that owns `province` (two digits, or any code starting with them);
     /// the default instance when unknown or not partitioned.
-    pub(crate) fn routing_for(&self, province: Option<&str>) -> RoutingServiceClient<Channel> {
+    pub(crate) fn routing_for(&self, province: Option<&str>) -> RoutingServiceClient<Traced> {
         province
             .and_then(|p| p.get(..2))
             .and_then(|p| self.0.routing_by_province.get(p))

@@ -387,7 +387,7 @@ fn routing(
     state: &AppState,
     envelope: &Envelope,
     id: &str,
-) -> pb::routing_service_client::RoutingServiceClient<tonic::transport::Channel> {
+) -> pb::routing_service_client::RoutingServiceClient<medclear_common::telemetry::Traced> {
     let home = Some(envelope.insuplc_admdvs.trim()).filter(|h| !h.is_empty());
     state.routing_for(home.or_else(|| province_of_id(id)))
 }

@@ -8,9 +8,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use medclear_common::{clock::FixedClock, config::DbConfig, server::channel};
 use medclear_gateway::http::{self, AppState, Upstreams};
-use medclear_proto::{
-    catalog::v1::{self as catalog_pb, catalog_service_client::CatalogServiceClient},
-    filing::v1::filing_service_client::FilingServiceClient,
+use medclear_proto::catalog::v1::{
+    self as catalog_pb, catalog_service_client::CatalogServiceClient,
 };
 use serde_json::Value;
 use sqlx::PgPool;
@@ -84,8 +83,8 @@ impl Harness {
         let lifecycle = medclear_routing::lifecycle::Lifecycle::new(
             routing_pool.clone(),
             store,
-            FilingServiceClient::new(channel("filing", &grpc).unwrap()),
-            CatalogServiceClient::new(channel("catalog", &catalog_grpc).unwrap()),
+            channel("filing", &grpc).unwrap(),
+            channel("catalog", &catalog_grpc).unwrap(),
         );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let routing_grpc = format!("http://{}", listener.local_addr().unwrap());

@@ -38,6 +38,7 @@ pub async fn serve(
         Ok::<_, std::io::Error>(stream)
     });
     tonic::transport::Server::builder()
+        .trace_fn(crate::telemetry::grpc_span)
         .add_routes(routes)
         .add_service(health)
         .serve_with_incoming_shutdown(incoming, shutdown)

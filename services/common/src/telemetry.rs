@@ -72,3 +72,77 @@ pub fn current_trace_id() -> Option<String> {
     let span_context = span.span_context();
     span_context.is_valid().then(|| span_context.trace_id().to_string())
 }
+
+/// W3C trace context across the services: a gRPC client built with this interceptor sends
+/// the current span's context as `traceparent` metadata, and [`grpc_span`] makes each served
+/// call a child of it, so one request is one trace from the gateway to the last service.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceContext;
+
+impl tonic::service::Interceptor for TraceContext {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+        inject(request.metadata_mut());
+        Ok(request)
+    }
+}
+
+/// A channel whose calls carry the caller's trace context.
+pub type Traced =
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TraceContext>;
+
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl opentelemetry::propagation::Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
+            tonic::metadata::AsciiMetadataValue::try_from(value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+struct HeaderExtractor<'a>(&'a tonic::codegen::http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Writes the current span's trace context into outgoing metadata.
+pub fn inject(metadata: &mut tonic::metadata::MetadataMap) {
+    use opentelemetry::propagation::TextMapPropagator as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = tracing::Span::current().context();
+    opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .inject_context(&context, &mut MetadataInjector(metadata));
+}
+
+/// Makes `span` a child of the trace context in `headers` (`traceparent`), when there is one.
+pub fn adopt(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
+    use opentelemetry::{propagation::TextMapPropagator as _, trace::TraceContextExt as _};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let parent = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .extract(&HeaderExtractor(headers));
+    if parent.span().span_context().is_valid() {
+        // Fails only when no OpenTelemetry layer records spans: nothing to join then.
+        let _ = span.set_parent(parent);
+    }
+}
+
+/// The span a served gRPC call runs in (`grpc{rpc=/medclear.routing.v1.RoutingService/Settle}`),
+/// joined to the caller's trace.
+pub fn grpc_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    let span = tracing::info_span!("grpc", rpc = %request.uri().path());
+    adopt(&span, request.headers());
+    span
+}

@@ -15,6 +15,7 @@ use medclear_common::{
     Error, Result,
     codes::{Admdvs, FixmedinsCode},
     error::status_reason,
+    telemetry::{TraceContext, Traced},
 };
 use medclear_proto::{
     catalog::v1::{self as catalog, catalog_service_client::CatalogServiceClient},
@@ -73,8 +74,8 @@ pub struct Covered {
 pub struct Lifecycle {
     pool: PgPool,
     store: Settlements,
-    filing: FilingServiceClient<Channel>,
-    catalog: CatalogServiceClient<Channel>,
+    filing: FilingServiceClient<Traced>,
+    catalog: CatalogServiceClient<Traced>,
 }
 
 fn unknown_institution(code: &str) -> Error {
@@ -102,12 +103,10 @@ fn age_on(certno: &str, on: NaiveDate) -> Option<u32> {
 }
 
 impl Lifecycle {
-    pub fn new(
-        pool: PgPool,
-        store: Settlements,
-        filing: FilingServiceClient<Channel>,
-        catalog: CatalogServiceClient<Channel>,
-    ) -> Self {
+    pub fn new(pool: PgPool, store: Settlements, filing: Channel, catalog: Channel) -> Self {
+        // Calls to the filing and catalogue services carry the caller's trace context.
+        let filing = FilingServiceClient::with_interceptor(filing, TraceContext);
+        let catalog = CatalogServiceClient::with_interceptor(catalog, TraceContext);
         Self { pool, store, filing, catalog }
     }
 

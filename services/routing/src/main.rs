@@ -14,10 +14,6 @@ use medclear_common::{
     server::{self, channel},
     telemetry,
 };
-use medclear_proto::{
-    catalog::v1::catalog_service_client::CatalogServiceClient,
-    filing::v1::filing_service_client::FilingServiceClient,
-};
 use medclear_routing::{
     lifecycle::Lifecycle, partition::Partition, policies::PolicyBook, settlement::Settlements,
 };
@@ -45,8 +41,8 @@ async fn run() -> medclear_common::Result<()> {
     let lifecycle = Lifecycle::new(
         pool.clone(),
         store,
-        FilingServiceClient::new(channel("filing", &filing)?),
-        CatalogServiceClient::new(channel("catalog", &catalog)?),
+        channel("filing", &filing)?,
+        channel("catalog", &catalog)?,
     );
     let shutdown = process.token.clone().cancelled_owned();
     let serve = medclear_routing::serve(process.listener, lifecycle, shutdown);
