@@ -239,6 +239,16 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     stranger["fixmedins_code"] = json!("H44030000099");
     let (_, reason) = refused(&h, stranger.to_string()).await;
     assert_eq!(reason, "unknown_institution");
+
+    // The metrics count each transaction code and outcome.
+    let metrics = h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "medclear_national_transactions_total{infno=\"2207\",infcode=\"0\"} 3",
+        "medclear_national_transactions_total{infno=\"2206\",infcode=\"-1\"} 1",
+        "medclear_national_transaction_duration_seconds_count{infno=\"2204\"} 3",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
     h.finish().await;
 }
 

@@ -101,13 +101,55 @@ impl Buckets {
     }
 }
 
+/// A latency histogram: counts at or below each bound, the count and the sum (µs).
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [u64; 12],
+    count: u64,
+    sum_us: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, micros: u64) {
+        for (bucket, bound) in self.buckets.iter_mut().zip(BUCKETS_US) {
+            if micros <= bound {
+                *bucket += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_us = self.sum_us.saturating_add(micros);
+    }
+
+    /// The `_bucket`, `_sum` and `_count` lines of `name` for the label `label="value"`.
+    fn render(&self, out: &mut String, name: &str, label: &str, value: &str) {
+        let value = escape(value);
+        for (n, bound) in self.buckets.iter().zip(BUCKETS) {
+            let _ = writeln!(out, "{name}_bucket{{{label}=\"{value}\",le=\"{bound}\"}} {n}");
+        }
+        let count = self.count;
+        let _ = writeln!(out, "{name}_bucket{{{label}=\"{value}\",le=\"+Inf\"}} {count}");
+        let (whole, micros) = (self.sum_us / 1_000_000, self.sum_us % 1_000_000);
+        let _ = writeln!(out, "{name}_sum{{{label}=\"{value}\"}} {whole}.{micros:06}");
+        let _ = writeln!(out, "{name}_count{{{label}=\"{value}\"}} {count}");
+    }
+}
+
 /// Counts and latencies by label set.
 #[derive(Debug, Default)]
 struct Series {
     /// (route, method, status) → count.
     requests: BTreeMap<(String, String, u16), u64>,
-    /// route → (bucket counts, count, sum of microseconds).
-    latency: BTreeMap<String, ([u64; 12], u64, u64)>,
+    latency: BTreeMap<String, Histogram>,
+    /// National interface: (infno, infcode) → count.
+    transactions: BTreeMap<(String, i32), u64>,
+    transaction_latency: BTreeMap<String, Histogram>,
+}
+
+/// A national-interface call, as its handler leaves it on the response for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    pub infno: String,
+    pub infcode: i32,
 }
 
 /// What the edge keeps between requests: the metrics and the rate buckets.
@@ -123,18 +165,22 @@ impl Edge {
         Arc::new(Self { limits, series: Mutex::default(), buckets: Mutex::default() })
     }
 
-    fn observe(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    fn observe(
+        &self,
+        route: &str,
+        method: &str,
+        status: u16,
+        transaction: Option<&Transaction>,
+        elapsed: Duration,
+    ) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         *series.requests.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
-        let (buckets, count, sum) = series.latency.entry(route.to_owned()).or_default();
-        for (bucket, bound) in buckets.iter_mut().zip(BUCKETS_US) {
-            if micros <= bound {
-                *bucket += 1;
-            }
+        series.latency.entry(route.to_owned()).or_default().observe(micros);
+        if let Some(t) = transaction {
+            *series.transactions.entry((t.infno.clone(), t.infcode)).or_default() += 1;
+            series.transaction_latency.entry(t.infno.clone()).or_default().observe(micros);
         }
-        *count += 1;
-        *sum = sum.saturating_add(micros);
     }
 
     /// The metrics in the Prometheus text exposition format (version 0.0.4).
@@ -153,32 +199,29 @@ impl Edge {
                 escape(method)
             );
         }
+        let name = "medclear_http_request_duration_seconds";
+        let _ = writeln!(out, "# HELP {name} Time from request to answer at the gateway.");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (route, histogram) in &series.latency {
+            histogram.render(&mut out, name, "route", route);
+        }
         out.push_str(
-            "# HELP medclear_http_request_duration_seconds Time from request to answer at the gateway.\n",
+            "# HELP medclear_national_transactions_total National-interface transactions by \
+             infno and infcode (0 success, -1 refused).\n",
         );
-        out.push_str("# TYPE medclear_http_request_duration_seconds histogram\n");
-        for (route, (buckets, count, sum)) in &series.latency {
-            let route = escape(route);
-            for (n, bound) in buckets.iter().zip(BUCKETS) {
-                let _ = writeln!(
-                    out,
-                    "medclear_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                );
-            }
+        out.push_str("# TYPE medclear_national_transactions_total counter\n");
+        for ((infno, infcode), n) in &series.transactions {
             let _ = writeln!(
                 out,
-                "medclear_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}"
+                "medclear_national_transactions_total{{infno=\"{}\",infcode=\"{infcode}\"}} {n}",
+                escape(infno)
             );
-            let _ = writeln!(
-                out,
-                "medclear_http_request_duration_seconds_sum{{route=\"{route}\"}} {}.{:06}",
-                sum / 1_000_000,
-                sum % 1_000_000
-            );
-            let _ = writeln!(
-                out,
-                "medclear_http_request_duration_seconds_count{{route=\"{route}\"}} {count}"
-            );
+        }
+        let name = "medclear_national_transaction_duration_seconds";
+        let _ = writeln!(out, "# HELP {name} Time from request to answer, by transaction code.");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (infno, histogram) in &series.transaction_latency {
+            histogram.render(&mut out, name, "infno", infno);
         }
         out
     }
@@ -273,7 +316,7 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
     };
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    edge.observe(&route, &method, status, elapsed);
+    edge.observe(&route, &method, status, response.extensions().get(), elapsed);
     span.in_scope(|| {
         tracing::info!(status, elapsed_ms = elapsed.as_millis(), "request");
     });
@@ -311,8 +354,10 @@ mod tests {
     #[test]
     fn latencies_fall_in_every_bucket_at_or_above_them_and_render_as_prometheus_text() {
         let edge = Edge::new(Limits::default());
-        edge.observe("/api/v1/x", "GET", 200, Duration::from_micros(2_000));
-        edge.observe("/api/v1/x", "GET", 404, Duration::from_micros(30_000_000));
+        edge.observe("/api/v1/x", "GET", 200, None, Duration::from_micros(2_000));
+        edge.observe("/api/v1/x", "GET", 404, None, Duration::from_micros(30_000_000));
+        let refused = Transaction { infno: "2207".into(), infcode: -1 };
+        edge.observe("/fsi", "POST", 200, Some(&refused), Duration::from_micros(7_000));
         let text = edge.render();
         assert!(text.contains(
             "medclear_http_requests_total{route=\"/api/v1/x\",method=\"GET\",status=\"200\"} 1\n"
@@ -331,6 +376,14 @@ mod tests {
         ));
         assert!(text.contains(
             "medclear_http_request_duration_seconds_sum{route=\"/api/v1/x\"} 30.002000\n"
+        ));
+        assert!(
+            text.contains(
+                "medclear_national_transactions_total{infno=\"2207\",infcode=\"-1\"} 1\n"
+            )
+        );
+        assert!(text.contains(
+            "medclear_national_transaction_duration_seconds_bucket{infno=\"2207\",le=\"0.01\"} 1\n"
         ));
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }

@@ -184,8 +184,13 @@ fn answer(
     let text = serde_json::to_string(&body).unwrap_or_else(|e| {
         format!(r#"{{"infcode":-1,"err_msg":"internal: the answer could not be written: {e}"}}"#)
     });
-    (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], text)
-        .into_response()
+    let mut response =
+        (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], text)
+            .into_response();
+    // For the metrics by transaction code; an envelope too broken to name one counts as "".
+    let infno = envelope.map(|e| e.infno.clone()).unwrap_or_default();
+    response.extensions_mut().insert(super::edge::Transaction { infno, infcode });
+    response
 }
 
 /// `POST /fsi/api/rsfComIfsService/callService`.
