@@ -173,6 +173,13 @@ pub enum CertsCommand {
         #[arg(long, default_value = ".medclear/tls")]
         dir: PathBuf,
     },
+    /// An operator's client certificate (`OP-<admdvs>.pem`, `.key`): a province's bureau
+    /// (`420000`) or the national clearing (`000000`).
+    Operator {
+        admdvs: String,
+        #[arg(long, default_value = ".medclear/tls")]
+        dir: PathBuf,
+    },
 }
 
 fn certs(command: CertsCommand) -> Result<()> {
@@ -191,11 +198,13 @@ fn certs(command: CertsCommand) -> Result<()> {
                 dir.server_cert().display()
             );
         }
-        CertsCommand::Institution { fixmedins_code, dir } => {
+        CertsCommand::Institution { fixmedins_code: name, dir }
+        | CertsCommand::Operator { admdvs: name, dir } => {
+            let name = if name.starts_with(['H', 'P']) { name } else { format!("OP-{name}") };
             let dir = TlsDir(dir);
-            tls::issue_institution(&dir, &fixmedins_code)?;
-            let (cert, key) = dir.institution(&fixmedins_code);
-            println!("{fixmedins_code}: {} and {}", cert.display(), key.display());
+            tls::issue_client(&dir, &name)?;
+            let (cert, key) = dir.institution(&name);
+            println!("{name}: {} and {}", cert.display(), key.display());
         }
     }
     Ok(())

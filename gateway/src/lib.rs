@@ -8,6 +8,7 @@
 //! * [`cli`]: the `medclear` command; [`catalog_cli`]: its `catalog` subcommands;
 //!   [`clearing_cli`]: its `clearing` subcommands; [`bench`]: `medclear bench`.
 
+pub mod access;
 pub mod bench;
 mod bench_clearing;
 mod bench_settle;

@@ -1,10 +1,10 @@
-//! Hospitals authenticate with client certificates: the gateway serves HTTPS (TLS 1.3 only,
-//! rustls with ring) and reads the institution a request comes from out of its client
-//! certificate's subject common name (`CN=H44030000001`), signed by the CA it was given. The
-//! national interface refuses a request whose `fixmedins_code` is not the certificate's.
+//! Hospitals and operators authenticate with client certificates: the gateway serves HTTPS
+//! (TLS 1.3 only, rustls with ring) and reads who a request comes from out of its client
+//! certificate's subject common name (`CN=H44030000001`, `CN=OP-420000`), signed by the CA it
+//! was given; [`crate::access`] decides what they may do.
 //!
-//! `medclear certs …` issues a development CA, the gateway's server certificate and
-//! institution certificates, as PEM files in a directory.
+//! `medclear certs …` issues a development CA, the gateway's server certificate and client
+//! certificates, as PEM files in a directory.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -31,16 +31,7 @@ use rustls::{
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-/// Who is on the other end of a connection, as the gateway knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Peer {
-    /// Plain HTTP on loopback, in development: nobody is authenticated.
-    Development,
-    /// HTTPS without a client certificate.
-    Anonymous,
-    /// HTTPS with a client certificate naming this institution (`fixmedins_code`).
-    Institution(String),
-}
+use crate::access::Principal;
 
 fn tls_error(what: &str) -> impl Fn(rustls::Error) -> Error + '_ {
     move |e| Error::Internal(format!("{what}: {e}"))
@@ -72,7 +63,7 @@ impl TlsDir {
     pub fn server_key(&self) -> PathBuf {
         self.0.join("server.key")
     }
-    /// An institution's certificate and key.
+    /// A client's certificate and key (an institution's code, or `OP-…`).
     pub fn institution(&self, code: &str) -> (PathBuf, PathBuf) {
         (self.0.join(format!("{code}.pem")), self.0.join(format!("{code}.key")))
     }
@@ -129,13 +120,22 @@ pub fn issue_server(dir: &TlsDir, names: &[String]) -> Result<()> {
     write(&dir.server_key(), &key)
 }
 
-/// Writes an institution's client certificate (`<code>.pem`, `<code>.key`), signed by the CA
-/// in `dir`; the code is checked first.
-pub fn issue_institution(dir: &TlsDir, code: &str) -> Result<()> {
-    medclear_common::codes::FixmedinsCode::parse(code)
-        .map_err(|e| Error::invalid("fixmedins_code", "invalid_code", e.to_string()))?;
-    let (cert, key) = issue(dir, code, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)?;
-    let (cert_path, key_path) = dir.institution(code);
+/// Writes a client certificate (`<name>.pem`, `<name>.key`) for `common_name` — an
+/// institution's `fixmedins_code`, or `OP-<province>` / `OP-000000` for operators — signed by
+/// the CA in `dir`; the name is checked first.
+pub fn issue_client(dir: &TlsDir, common_name: &str) -> Result<()> {
+    if Principal::from_common_name(common_name).is_none() {
+        return Err(Error::invalid(
+            "common_name",
+            "invalid_code",
+            format!(
+                "{common_name:?} names nobody: a fixmedins_code (H44030000001), OP-<province> \
+                 (OP-420000) or OP-000000"
+            ),
+        ));
+    }
+    let (cert, key) = issue(dir, common_name, Vec::new(), ExtendedKeyUsagePurpose::ClientAuth)?;
+    let (cert_path, key_path) = dir.institution(common_name);
     write(&cert_path, &cert)?;
     write(&key_path, &key)
 }
@@ -168,12 +168,15 @@ pub fn server_config(dir: &TlsDir) -> Result<Arc<ServerConfig>> {
     Ok(Arc::new(config))
 }
 
-/// The institution a (verified) client certificate names: its subject's common name, when
-/// that is a well-formed `fixmedins_code`.
-pub fn institution_of(cert: &CertificateDer<'_>) -> Option<String> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert.as_ref()).ok()?;
-    let cn = parsed.subject().iter_common_name().next()?.as_str().ok()?.to_owned();
-    medclear_common::codes::FixmedinsCode::parse(&cn).ok().map(|_| cn)
+/// Who a (verified) client certificate names, by its subject's common name.
+pub fn principal_of(cert: &CertificateDer<'_>) -> Principal {
+    x509_parser::parse_x509_certificate(cert.as_ref())
+        .ok()
+        .and_then(|(_, parsed)| {
+            let cn = parsed.subject().iter_common_name().next()?.as_str().ok()?.to_owned();
+            Principal::from_common_name(&cn)
+        })
+        .unwrap_or(Principal::Anonymous)
 }
 
 /// Whether plain HTTP may be served on `addr`: only on loopback.
@@ -185,7 +188,7 @@ pub fn plain_http_allowed(addr: &SocketAddr) -> bool {
 }
 
 /// Serves `app` over HTTPS on `listener` until `shutdown` completes. Each connection's
-/// requests carry its [`Peer`] as an extension, and its address as `ConnectInfo`.
+/// requests carry its [`Principal`] as an extension, and its address as `ConnectInfo`.
 pub async fn serve(
     listener: TcpListener,
     config: Arc<ServerConfig>,
@@ -219,13 +222,12 @@ pub async fn serve(
                     return;
                 }
             };
-            let peer = match tls.get_ref().1.peer_certificates().and_then(|c| c.first()) {
-                Some(cert) => match institution_of(cert) {
-                    Some(code) => Peer::Institution(code),
-                    None => Peer::Anonymous,
-                },
-                None => Peer::Anonymous,
-            };
+            let peer = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map_or(Principal::Anonymous, principal_of);
             let service = app.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
                 let mut request = request.map(axum::body::Body::new);
                 request.extensions_mut().insert(peer.clone());
@@ -251,13 +253,16 @@ mod tests {
         let dir = TlsDir(std::env::temp_dir().join(format!("medclear-tls-{}", std::process::id())));
         issue_ca(&dir).unwrap();
         issue_server(&dir, &["localhost".into()]).unwrap();
-        issue_institution(&dir, "H44030000001").unwrap();
-        assert!(issue_institution(&dir, "not-a-code").is_err());
-        let pem = read(&dir.institution("H44030000001").0).unwrap();
-        let cert = CertificateDer::from_pem_slice(&pem).unwrap();
-        assert_eq!(institution_of(&cert).as_deref(), Some("H44030000001"));
+        issue_client(&dir, "H44030000001").unwrap();
+        issue_client(&dir, "OP-420000").unwrap();
+        assert!(issue_client(&dir, "not-a-code").is_err());
+        let cert = |name: &str| {
+            CertificateDer::from_pem_slice(&read(&dir.institution(name).0).unwrap()).unwrap()
+        };
+        assert_eq!(principal_of(&cert("H44030000001")), Principal::Hospital("H44030000001".into()));
+        assert_eq!(principal_of(&cert("OP-420000")), Principal::ProvinceOperator("420000".into()));
         let server = CertificateDer::from_pem_slice(&read(&dir.server_cert()).unwrap()).unwrap();
-        assert_eq!(institution_of(&server), None, "the server names no institution");
+        assert_eq!(principal_of(&server), Principal::Anonymous, "the server names nobody");
         assert!(server_config(&dir).is_ok());
         assert!(plain_http_allowed(&"127.0.0.1:8080".parse().unwrap()));
         assert!(plain_http_allowed(&"[::1]:8080".parse().unwrap()));

@@ -61,11 +61,11 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
     let dir = TlsDir(base.join("ours"));
     tls::issue_ca(&dir).unwrap();
     tls::issue_server(&dir, &["127.0.0.1".into()]).unwrap();
-    tls::issue_institution(&dir, HOSPITAL).unwrap();
+    tls::issue_client(&dir, HOSPITAL).unwrap();
     // The same code, from a CA the gateway does not trust.
     let rogue = TlsDir(base.join("rogue"));
     tls::issue_ca(&rogue).unwrap();
-    tls::issue_institution(&rogue, HOSPITAL).unwrap();
+    tls::issue_client(&rogue, HOSPITAL).unwrap();
 
     let upstreams = Upstreams {
         filing: h.grpc.clone(),
@@ -100,17 +100,77 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
     let (status, answer) =
         call(client(&dir, Some(&dir), HOSPITAL), person_query(OTHER)).await.unwrap();
     assert_eq!((status, answer["infcode"].as_i64()), (403, Some(-1)));
-    assert!(answer["err_msg"].as_str().unwrap().starts_with("institution_mismatch:"), "{answer}");
+    assert!(answer["err_msg"].as_str().unwrap().starts_with("forbidden:"), "{answer}");
 
     // No certificate: refused with the reason.
     let (status, answer) =
         call(client(&dir, None, HOSPITAL), person_query(HOSPITAL)).await.unwrap();
     assert_eq!((status, answer["infcode"].as_i64()), (401, Some(-1)));
-    assert!(answer["err_msg"].as_str().unwrap().starts_with("no_certificate:"), "{answer}");
+    assert!(answer["err_msg"].as_str().unwrap().starts_with("unauthenticated:"), "{answer}");
 
     // A certificate the gateway's CA did not sign: no TLS session at all.
     let refused = call(client(&dir, Some(&rogue), HOSPITAL), person_query(HOSPITAL)).await;
     assert!(refused.is_err(), "{refused:?}");
+
+    // The JSON API under the same rules, with operators' certificates too.
+    for name in ["OP-420000", "OP-000000", OTHER] {
+        tls::issue_client(&dir, name).unwrap();
+    }
+    let root = url.trim_end_matches("/fsi/api/rsfComIfsService/callService").to_owned();
+    let get = |name: Option<&str>, path: &str| {
+        let client = client(&dir, name.map(|_| &dir), name.unwrap_or_default());
+        let url = format!("{root}{path}");
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let hubei = Some("OP-420000");
+    let national = Some("OP-000000");
+    let hospital = Some(HOSPITAL);
+    let cases: [(Option<&str>, &str, u16); 12] = [
+        // A province operator: its own province's fund, not another's.
+        (hubei, "/api/v1/clearing/prepaid-funds/420000", 200),
+        (hubei, "/api/v1/clearing/prepaid-funds/440000", 403),
+        (hubei, "/api/v1/clearing/periods", 200),
+        // The national operator: every province, the settlement feed, the registry.
+        (national, "/api/v1/clearing/prepaid-funds/440000", 200),
+        (national, "/api/v1/settlement-events", 200),
+        (national, "/api/v1/persons?certno=42020219600101001X", 200),
+        // A hospital: its own mappings and the registry, not another's, not clearing.
+        (hospital, &format!("/api/v1/catalog/mappings?fixmedins_code={HOSPITAL}"), 200),
+        (hospital, &format!("/api/v1/catalog/mappings?fixmedins_code={OTHER}"), 403),
+        (hospital, "/api/v1/clearing/periods", 403),
+        (hospital, "/api/v1/persons?certno=42020219600101001X", 200),
+        // Nobody: public reference data only.
+        (None, "/api/v1/clearing/periods", 401),
+        (None, "/api/v1/regions", 200),
+    ];
+    for (name, path, expected) in cases {
+        let (status, body) = get(name, path).await;
+        assert_eq!(status, expected, "{name:?} GET {path}: {body}");
+    }
+    // A hospital acting for another institution is refused before anything is written.
+    let other_visit = client(&dir, Some(&dir), HOSPITAL)
+        .post(format!("{root}/api/v1/visits"))
+        .json(&json!({"fixmedins_code": OTHER, "msgid": "V1", "psn_no": "P420200001",
+            "med_type": 11, "mdtrtarea_admvs": "440300", "hospital_level": "tertiary",
+            "begin_date": TODAY}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_visit.status().as_u16(), 403);
+    // A province operator's actions are its province's, whatever the body says: it may not
+    // close a period (national), and its deposit into another province's fund is refused.
+    let deposit = client(&dir, Some(&dir), "OP-420000")
+        .post(format!("{root}/api/v1/clearing/prepaid-funds/440000/deposits"))
+        .json(&json!({"request_id": "D1", "amount_fen": 100, "value_date": TODAY,
+            "actor": {"id": "x", "name": "x", "admdvs": ""}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deposit.status().as_u16(), 403, "{}", deposit.text().await.unwrap());
 
     // Plain HTTP is for loopback only.
     assert!(Transport::choose(None, &"0.0.0.0:8080".parse().unwrap()).is_err());

@@ -13,6 +13,7 @@ use super::{
     error::ApiError,
     json::{Body, Params, flag, text},
 };
+use crate::access::{Caller, Target};
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
@@ -325,8 +326,10 @@ pub struct UploadAnswer {
 
 pub async fn upload_mappings(
     State(state): State<AppState>,
+    caller: Caller,
     Body(body): Body<UploadBody>,
 ) -> Answer<UploadAnswer> {
+    caller.may(Target::Institution(&body.fixmedins_code))?;
     let request = pb::UploadMappingsRequest {
         msgid: body.msgid,
         fixmedins_code: body.fixmedins_code,
@@ -371,8 +374,10 @@ pub struct RevokeBody {
 
 pub async fn revoke_mapping(
     State(state): State<AppState>,
+    caller: Caller,
     Body(body): Body<RevokeBody>,
 ) -> Answer<MappingJson> {
+    caller.may(Target::Institution(&body.fixmedins_code))?;
     let request = pb::RevokeMappingRequest {
         msgid: body.msgid,
         fixmedins_code: body.fixmedins_code,
@@ -401,8 +406,10 @@ pub struct MappingList {
 
 pub async fn list_mappings(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<MappingsQuery>,
 ) -> Answer<MappingList> {
+    caller.may(Target::Institution(&q.fixmedins_code))?;
     let request = pb::ListMappingsRequest {
         fixmedins_code: q.fixmedins_code,
         include_revoked: q.include_revoked,

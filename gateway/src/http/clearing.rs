@@ -7,9 +7,10 @@
 //! `"below_alert"`, `"missing_at_center"`); amounts are integer fen (`…_fen`).
 //!
 //! Every action carries its `actor` (`{"id", "name", "admdvs"}`, empty `admdvs` = the national
-//! clearing operator) and the clearing service decides who may do what (403 otherwise). Until
-//! operators sign in (a later issue), the actor is taken from the body as sent: this API must
-//! only be reachable by operators.
+//! clearing operator) and the clearing service decides who may do what (403 otherwise). Over
+//! HTTPS the actor's province is the one the operator's client certificate names, and only
+//! operators get this far ([`crate::access`]); on plain HTTP (development, loopback only) the
+//! actor is taken from the body as sent.
 
 use axum::{
     Json,
@@ -17,6 +18,8 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use medclear_common::money::yuan_to_fen;
+
+use crate::access::{Caller, Principal, Target};
 use medclear_proto::clearing::v1 as pb;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -169,9 +172,26 @@ pub struct ActorBody {
     admdvs: String,
 }
 
-/// The actor of a request; when left out, the service refuses it by name (`actor.id`).
-fn actor(body: Option<ActorBody>) -> Option<pb::Operator> {
-    body.map(|a| pb::Operator { id: a.id, name: a.name, admdvs: a.admdvs })
+/// The actor of a request. Over HTTPS it is the operator the client certificate names (its
+/// province overrides the body's; `id` and `name` are the body's, for the audit trail);
+/// anyone else is refused. On plain HTTP (development) the body is taken as sent; when it is
+/// left out, the service refuses it by name (`actor.id`).
+fn actor(caller: &Caller, body: Option<ActorBody>) -> Result<Option<pb::Operator>, ApiError> {
+    let admdvs = match &caller.0 {
+        Principal::Development => {
+            return Ok(body.map(|a| pb::Operator { id: a.id, name: a.name, admdvs: a.admdvs }));
+        }
+        Principal::ProvinceOperator(province) => province.clone(),
+        Principal::NationalOperator => String::new(),
+        _ => {
+            // Refuses: not an operator.
+            caller.operator()?;
+            return Ok(None);
+        }
+    };
+    let body = body.unwrap_or_default();
+    let id = if body.id.trim().is_empty() { caller.0.label() } else { body.id };
+    Ok(Some(pb::Operator { id, name: body.name, admdvs }))
 }
 
 #[derive(Debug, Serialize)]
@@ -271,8 +291,10 @@ pub struct PeriodList {
 /// The periods, newest first; `?status=` filters.
 pub async fn list_periods(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<PeriodsQuery>,
 ) -> Answer<PeriodList> {
+    caller.operator()?;
     let request = pb::ListPeriodsRequest { status: period_status_from(&q.status)?.into() };
     let list = state.clearing().list_periods(request).await?.into_inner();
     Ok(Json(PeriodList { periods: list.periods.into_iter().map(Into::into).collect() }))
@@ -280,8 +302,10 @@ pub async fn list_periods(
 
 pub async fn get_period(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
 ) -> Answer<PeriodJson> {
+    caller.operator()?;
     let period = state.clearing().get_period(pb::GetPeriodRequest { period_id }).await?;
     Ok(Json(period.into_inner().into()))
 }
@@ -296,30 +320,33 @@ pub struct ActionBody {
 /// OPEN → CLOSED (national operator).
 pub async fn close_period(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Body(b): Body<ActionBody>,
 ) -> Answer<PeriodJson> {
-    let request = pb::ClosePeriodRequest { period_id, actor: actor(b.actor) };
+    let request = pb::ClosePeriodRequest { period_id, actor: actor(&caller, b.actor)? };
     Ok(Json(state.clearing().close_period(request).await?.into_inner().into()))
 }
 
 /// CLOSED → NETTED (national operator): answers the netting result, matrix included.
 pub async fn net_period(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Body(b): Body<ActionBody>,
 ) -> Answer<NettingJson> {
-    let request = pb::NetPeriodRequest { period_id, actor: actor(b.actor) };
+    let request = pb::NetPeriodRequest { period_id, actor: actor(&caller, b.actor)? };
     Ok(Json(state.clearing().net_period(request).await?.into_inner().into()))
 }
 
 /// CONFIRMED → SETTLED (national operator).
 pub async fn settle_period(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Body(b): Body<ActionBody>,
 ) -> Answer<PeriodJson> {
-    let request = pb::SettlePeriodRequest { period_id, actor: actor(b.actor) };
+    let request = pb::SettlePeriodRequest { period_id, actor: actor(&caller, b.actor)? };
     Ok(Json(state.clearing().settle_period(request).await?.into_inner().into()))
 }
 
@@ -337,6 +364,7 @@ pub struct ConfirmBody {
 /// A province confirms the current netting run (its own operator).
 pub async fn confirm_period(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Body(b): Body<ConfirmBody>,
 ) -> Answer<PeriodJson> {
@@ -344,7 +372,7 @@ pub async fn confirm_period(
         period_id,
         netting_run: required("netting_run", &b.netting_run)?,
         province_admdvs: b.province_admdvs,
-        actor: actor(b.actor),
+        actor: actor(&caller, b.actor)?,
     };
     Ok(Json(state.clearing().confirm_period(request).await?.into_inner().into()))
 }
@@ -362,6 +390,7 @@ pub struct WithdrawBody {
 /// A province rolls its confirmation back (until the period is settled).
 pub async fn withdraw_confirmation(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Body(b): Body<WithdrawBody>,
 ) -> Answer<PeriodJson> {
@@ -369,7 +398,7 @@ pub async fn withdraw_confirmation(
         period_id,
         province_admdvs: b.province_admdvs,
         reason: b.reason,
-        actor: actor(b.actor),
+        actor: actor(&caller, b.actor)?,
     };
     Ok(Json(state.clearing().withdraw_confirmation(request).await?.into_inner().into()))
 }
@@ -426,6 +455,7 @@ impl From<pb::Dispute> for DisputeJson {
 /// back to CLOSED to be netted again. Idempotent by `request_id` / `Idempotency-Key`.
 pub async fn create_dispute(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     headers: HeaderMap,
     Body(b): Body<DisputeBody>,
@@ -436,7 +466,7 @@ pub async fn create_dispute(
         province_admdvs: b.province_admdvs,
         setl_ids: b.setl_ids.into_iter().map(|TextItem(id)| id).collect(),
         reason: b.reason,
-        actor: actor(b.actor),
+        actor: actor(&caller, b.actor)?,
     };
     let dispute = state.clearing().dispute_items(request).await?.into_inner();
     Ok((StatusCode::CREATED, Json(dispute.into())))
@@ -456,9 +486,11 @@ pub struct DisputeList {
 
 pub async fn list_disputes(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Params(q): Params<ProvinceQuery>,
 ) -> Answer<DisputeList> {
+    caller.operator()?;
     let request = pb::ListDisputesRequest { period_id, province_admdvs: q.province_admdvs };
     let list = state.clearing().list_disputes(request).await?.into_inner();
     Ok(Json(DisputeList { disputes: list.disputes.into_iter().map(Into::into).collect() }))
@@ -576,9 +608,11 @@ pub struct NettingQuery {
 /// The current netting run of a period (409 `period_not_netted` before the first).
 pub async fn get_netting(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Params(q): Params<NettingQuery>,
 ) -> Answer<NettingJson> {
+    caller.operator()?;
     let request = pb::GetNettingResultRequest { period_id, include_matrix: q.include_matrix };
     Ok(Json(state.clearing().get_netting_result(request).await?.into_inner().into()))
 }
@@ -591,9 +625,11 @@ pub struct InstructionList {
 /// Every instruction of the period (all netting runs), `?province_admdvs=` as payer or payee.
 pub async fn list_instructions(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Params(q): Params<ProvinceQuery>,
 ) -> Answer<InstructionList> {
+    caller.operator()?;
     let request =
         pb::ListSettlementInstructionsRequest { period_id, province_admdvs: q.province_admdvs };
     let list = state.clearing().list_settlement_instructions(request).await?.into_inner();
@@ -649,8 +685,10 @@ pub struct ProvinceStatementJson {
 
 pub async fn province_statement(
     State(state): State<AppState>,
+    caller: Caller,
     Path((period_id, province_admdvs)): Path<(String, String)>,
 ) -> Answer<ProvinceStatementJson> {
+    caller.may(Target::Province(&province_admdvs))?;
     let request = pb::GetProvinceStatementRequest { period_id, province_admdvs };
     let s = state.clearing().get_province_statement(request).await?.into_inner();
     Ok(Json(ProvinceStatementJson {
@@ -724,9 +762,11 @@ pub struct HospitalStatementList {
 /// What the treating province owes each of its hospitals for the period, a page at a time.
 pub async fn hospital_statements(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Params(q): Params<HospitalStatementsQuery>,
 ) -> Answer<HospitalStatementList> {
+    caller.may_see_hospital(&q.fixmedins_code)?;
     let request = pb::ListHospitalStatementsRequest {
         period_id,
         page_size: number("page_size", &q.page_size)?.unwrap_or(0),
@@ -814,9 +854,11 @@ pub struct ItemList {
 /// A hospital's items of the period in setl_id order: the lines its statement totals.
 pub async fn list_items(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
     Params(q): Params<ItemsQuery>,
 ) -> Answer<ItemList> {
+    caller.may_see_hospital(&q.fixmedins_code)?;
     let request = pb::ListPeriodItemsRequest {
         period_id,
         page_size: number("page_size", &q.page_size)?.unwrap_or(0),
@@ -894,8 +936,10 @@ pub async fn list_funds(State(state): State<AppState>) -> Answer<FundList> {
 
 pub async fn get_fund(
     State(state): State<AppState>,
+    caller: Caller,
     Path(province_admdvs): Path<String>,
 ) -> Answer<FundJson> {
+    caller.may(Target::Province(&province_admdvs))?;
     let request = pb::GetPrepaidFundRequest { province_admdvs };
     Ok(Json(state.clearing().get_prepaid_fund(request).await?.into_inner().into()))
 }
@@ -1005,6 +1049,7 @@ pub struct DepositBody {
 /// `request_id` / `Idempotency-Key`; answers the fund after it.
 pub async fn record_deposit(
     State(state): State<AppState>,
+    caller: Caller,
     Path(province_admdvs): Path<String>,
     headers: HeaderMap,
     Body(b): Body<DepositBody>,
@@ -1015,7 +1060,7 @@ pub async fn record_deposit(
         province_admdvs,
         value_date: b.value_date,
         bank_reference: b.bank_reference,
-        actor: actor(b.actor),
+        actor: actor(&caller, b.actor)?,
     };
     Ok(Json(state.clearing().record_prepaid_deposit(request).await?.into_inner().into()))
 }
@@ -1077,8 +1122,10 @@ pub struct ReconTotalsAnswer {
 /// 3201: a hospital's totals for one day against clearing's.
 pub async fn reconcile_totals(
     State(state): State<AppState>,
+    caller: Caller,
     Body(b): Body<ReconTotalsBody>,
 ) -> Answer<ReconTotalsAnswer> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let hospital = pb::ReconTotals {
         setl_cnt: required("setl_cnt", &b.setl_cnt)?,
         medfee_sumamt_fen: required("medfee_sumamt_fen", &b.medfee_sumamt_fen)?,
@@ -1206,8 +1253,10 @@ pub struct ReconDetailsAnswer {
 /// 3202: a hospital's detail list for one day against clearing's.
 pub async fn reconcile_details(
     State(state): State<AppState>,
+    caller: Caller,
     Body(b): Body<ReconDetailsBody>,
 ) -> Answer<ReconDetailsAnswer> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let details = b
         .details
         .into_iter()
@@ -1303,8 +1352,10 @@ pub struct BalancesAnswer {
 /// Ledger balances (debit positive), `?owner=` a province, a hospital or `000000`.
 pub async fn balances(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<BalancesQuery>,
 ) -> Answer<BalancesAnswer> {
+    caller.operator()?;
     let r = state.clearing().list_balances(pb::ListBalancesRequest { owner: q.owner }).await?;
     let r = r.into_inner();
     Ok(Json(BalancesAnswer {
@@ -1331,8 +1382,10 @@ pub struct AuditAnswer {
 /// Recomputes the period's matrix from the raw items and compares it with the kept one.
 pub async fn audit_period(
     State(state): State<AppState>,
+    caller: Caller,
     Path(period_id): Path<String>,
 ) -> Answer<AuditAnswer> {
+    caller.may(Target::National)?;
     let r = state.clearing().audit_period(pb::AuditPeriodRequest { period_id }).await?;
     let r = r.into_inner();
     Ok(Json(AuditAnswer {

@@ -248,11 +248,14 @@ fn request_id(request: &Request) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
 }
 
-/// Who a request counts against for the rate limit: the institution its client certificate
-/// names, else the peer's address.
+/// Who a request counts against for the rate limit: the institution or operator its client
+/// certificate names, else the peer's address.
 fn client_of(request: &Request) -> String {
-    if let Some(crate::tls::Peer::Institution(code)) = request.extensions().get() {
-        return code.clone();
+    use crate::access::Principal;
+    match request.extensions().get::<Principal>() {
+        Some(p @ (Principal::Hospital(_) | Principal::ProvinceOperator(_))) => return p.label(),
+        Some(Principal::NationalOperator) => return Principal::NationalOperator.label(),
+        _ => {}
     }
     request
         .extensions()

@@ -18,6 +18,7 @@ use super::{
     error::ApiError,
     json::{Body, Params, flag, text},
 };
+use crate::access::{Caller, Target};
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
@@ -202,9 +203,11 @@ pub struct CreateFilingBody {
 
 pub async fn create_filing(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body<CreateFilingBody>,
 ) -> Result<(StatusCode, Json<FilingJson>), ApiError> {
+    caller.may_for_person(&body.psn_no, &body.insuplc_admdvs)?;
     let request = pb::CreateFilingRequest {
         category: category_from(&body.category)?.into(),
         actor: Some(actor(&body.channel, &body.operator, &body.psn_no)?),
@@ -223,10 +226,13 @@ pub async fn create_filing(
 
 pub async fn get_filing(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<FilingJson> {
     let filing = state.filing().get_filing(pb::GetFilingRequest { filing_id: id }).await?;
-    Ok(Json(filing.into_inner().into()))
+    let filing = filing.into_inner();
+    caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
+    Ok(Json(filing.into()))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,8 +251,10 @@ pub struct FilingList {
 
 pub async fn list_filings(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<ListQuery>,
 ) -> Answer<FilingList> {
+    caller.may_for_person(&q.psn_no, "")?;
     let request = pb::ListFilingsRequest { psn_no: q.psn_no, include_revoked: q.include_revoked };
     let list = state.filing().list_filings(request).await?.into_inner();
     Ok(Json(FilingList { filings: list.filings.into_iter().map(Into::into).collect() }))
@@ -265,9 +273,13 @@ pub struct RevokeBody {
 
 pub async fn revoke_filing(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(body): Body<RevokeBody>,
 ) -> Answer<FilingJson> {
+    let filing = state.filing().get_filing(pb::GetFilingRequest { filing_id: id.clone() }).await?;
+    let filing = filing.into_inner();
+    caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
     let request = pb::RevokeFilingRequest {
         filing_id: id,
         reason: body.reason,
@@ -305,8 +317,10 @@ pub struct CoverageJson {
 
 pub async fn check_coverage(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<CoverageQueryJson>,
 ) -> Answer<CoverageJson> {
+    caller.registry_reader()?;
     let request = pb::CheckCoverageRequest {
         psn_no: q.psn_no,
         insuplc_admdvs: q.insuplc_admdvs,
@@ -396,9 +410,11 @@ pub struct CreateChronicBody {
 
 pub async fn create_chronic_filing(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body<CreateChronicBody>,
 ) -> Result<(StatusCode, Json<ChronicFilingJson>), ApiError> {
+    caller.may_for_person(&body.psn_no, &body.insuplc_admdvs)?;
     let request = pb::CreateChronicFilingRequest {
         actor: Some(actor(&body.channel, &body.operator, &body.psn_no)?),
         request_id: request_id(body.request_id, &headers),
@@ -415,10 +431,13 @@ pub async fn create_chronic_filing(
 
 pub async fn get_chronic_filing(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<ChronicFilingJson> {
     let filing = state.filing().get_chronic_filing(pb::GetFilingRequest { filing_id: id }).await?;
-    Ok(Json(filing.into_inner().into()))
+    let filing = filing.into_inner();
+    caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
+    Ok(Json(filing.into()))
 }
 
 #[derive(Debug, Serialize)]
@@ -428,8 +447,10 @@ pub struct ChronicList {
 
 pub async fn list_chronic_filings(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<ListQuery>,
 ) -> Answer<ChronicList> {
+    caller.may_for_person(&q.psn_no, "")?;
     let request =
         pb::ListChronicFilingsRequest { psn_no: q.psn_no, include_revoked: q.include_revoked };
     let list = state.filing().list_chronic_filings(request).await?.into_inner();
@@ -438,9 +459,14 @@ pub async fn list_chronic_filings(
 
 pub async fn revoke_chronic_filing(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(body): Body<RevokeBody>,
 ) -> Answer<ChronicFilingJson> {
+    let filing =
+        state.filing().get_chronic_filing(pb::GetFilingRequest { filing_id: id.clone() }).await?;
+    let filing = filing.into_inner();
+    caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
     let request = pb::RevokeChronicFilingRequest {
         filing_id: id,
         reason: body.reason,
@@ -470,8 +496,10 @@ pub struct ChronicCheckJson {
 
 pub async fn check_chronic_filing(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<ChronicCheckQuery>,
 ) -> Answer<ChronicCheckJson> {
+    caller.registry_reader()?;
     let request = pb::CheckChronicFilingRequest {
         psn_no: q.psn_no,
         disease_code: q.disease_code,
@@ -581,9 +609,11 @@ pub async fn get_region_rules(
 
 pub async fn set_region_rules(
     State(state): State<AppState>,
+    caller: Caller,
     Path(admdvs): Path<String>,
     Body(body): Body<RulesJson>,
 ) -> Answer<RulesJson> {
+    caller.may(Target::Province(&admdvs))?;
     let request = pb::SetRegionRulesRequest {
         actor: Some(actor("agency", &body.operator, "")?),
         rules: Some(pb::RegionRules {

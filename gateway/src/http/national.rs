@@ -10,7 +10,6 @@
 //! Amounts go out as JSON numbers with two decimals, written from integer fen.
 
 use axum::{
-    Extension,
     body::Bytes,
     extract::{State, rejection::BytesRejection},
     http::StatusCode,
@@ -29,7 +28,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, value::RawValue};
 
 use super::{AppState, json::text};
-use crate::tls::Peer;
+use crate::access::{Caller, Target, authorize};
 
 /// Where HIS systems send every transaction.
 pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
@@ -196,7 +195,7 @@ fn answer(
 /// `POST /fsi/api/rsfComIfsService/callService`.
 pub async fn call_service(
     State(state): State<AppState>,
-    peer: Option<Extension<Peer>>,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let received = Utc::now();
@@ -221,37 +220,24 @@ pub async fn call_service(
         Ok(envelope) => envelope,
         Err(refusal) => return answer(None, received, &Err(refusal), StatusCode::BAD_REQUEST),
     };
-    if let Err((status, refusal)) = check_peer(peer.map(|p| p.0), &envelope) {
+    if let Err((status, refusal)) = check_caller(&caller, &envelope) {
         return answer(Some(&envelope), received, &Err(refusal), status);
     }
     let outcome = run(&state, &envelope).await;
     answer(Some(&envelope), received, &outcome, StatusCode::OK)
 }
 
-/// Over HTTPS, a request must come with a client certificate, and name the institution the
-/// certificate names. Plain HTTP (development, loopback only) trusts the envelope.
-fn check_peer(peer: Option<Peer>, envelope: &Envelope) -> Result<(), (StatusCode, Refusal)> {
-    match peer.unwrap_or(Peer::Development) {
-        Peer::Development => Ok(()),
-        Peer::Anonymous => Err((
-            StatusCode::UNAUTHORIZED,
-            Refusal::new(
-                "no_certificate",
-                "hospitals authenticate with a client certificate issued for their fixmedins_code",
-            ),
-        )),
-        Peer::Institution(code) if code == envelope.fixmedins_code.trim() => Ok(()),
-        Peer::Institution(code) => Err((
-            StatusCode::FORBIDDEN,
-            Refusal::new(
-                "institution_mismatch",
-                format!(
-                    "the certificate is {code}'s; it cannot send for {}",
-                    envelope.fixmedins_code
-                ),
-            ),
-        )),
-    }
+/// The caller must be the institution the envelope names (see [`crate::access`]): over
+/// HTTPS, the one its client certificate names.
+fn check_caller(caller: &Caller, envelope: &Envelope) -> Result<(), (StatusCode, Refusal)> {
+    authorize(&caller.0, Target::Institution(envelope.fixmedins_code.trim())).map_err(|denied| {
+        let status = if denied.reason == "unauthenticated" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        (status, Refusal::new(denied.reason, denied.message))
+    })
 }
 
 /// Reads and checks the envelope (not yet its `input`).

@@ -8,6 +8,8 @@ use axum::{
 };
 use medclear_proto::routing::v1 as pb;
 use medclear_routing::partition::province_of_id;
+
+use crate::access::{Caller, Target};
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 
@@ -49,8 +51,10 @@ fn named(province: &str) -> Option<&str> {
 /// 1101: a person by certificate number.
 pub async fn query_person(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<PersonQuery>,
 ) -> Answer<PersonJson> {
+    caller.registry_reader()?;
     let p = state
         .routing_for(named(&q.insuplc_admdvs))
         .query_person(pb::QueryPersonRequest { certno: q.certno })
@@ -135,8 +139,10 @@ pub struct RegisterBody {
 /// 2201 / 2401.
 pub async fn register_visit(
     State(state): State<AppState>,
+    caller: Caller,
     Body(b): Body<RegisterBody>,
 ) -> Answer<VisitJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let med_type = b.med_type.trim().parse::<i32>().map_err(|_| {
         ApiError::invalid(
             "med_type",
@@ -209,9 +215,11 @@ fn visit_ref(id: String, b: VisitBody) -> pb::VisitRef {
 /// 2402.
 pub async fn discharge(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<VisitJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
             .routing_for(province_of_id(&id))
@@ -225,9 +233,11 @@ pub async fn discharge(
 /// 2202 / 2404.
 pub async fn cancel_visit(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<VisitJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
             .routing_for(province_of_id(&id))
@@ -247,9 +257,11 @@ pub struct LinesAnswer {
 /// 2204 / 2301.
 pub async fn upload_lines(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<LinesAnswer> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let request = pb::UploadFeeLinesRequest {
         fixmedins_code: b.fixmedins_code,
         msgid: b.msgid,
@@ -278,9 +290,11 @@ pub async fn upload_lines(
 /// 2205 / 2302.
 pub async fn cancel_lines(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<LinesAnswer> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let request = pb::CancelFeeLinesRequest {
         fixmedins_code: b.fixmedins_code,
         msgid: b.msgid,
@@ -380,9 +394,11 @@ fn settle_request(id: String, b: VisitBody) -> pb::SettleRequest {
 /// 2206 / 2303: computes, keeps nothing.
 pub async fn presettle(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
             .routing_for(province_of_id(&id))
@@ -396,9 +412,11 @@ pub async fn presettle(
 /// 2207 / 2304.
 pub async fn settle(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
             .routing_for(province_of_id(&id))
@@ -412,9 +430,11 @@ pub async fn settle(
 /// 2208 / 2305.
 pub async fn cancel_settlement(
     State(state): State<AppState>,
+    caller: Caller,
     Path(setl_id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let request =
         pb::CancelSettlementRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, setl_id };
     Ok(Json(
@@ -444,8 +464,10 @@ pub struct ReverseBody {
 /// 2601: undo the settlement sent as `omsgid`.
 pub async fn reverse(
     State(state): State<AppState>,
+    caller: Caller,
     Body(b): Body<ReverseBody>,
 ) -> Answer<SettlementJson> {
+    caller.may(Target::Institution(&b.fixmedins_code))?;
     let request =
         pb::ReverseRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, omsgid: b.omsgid };
     Ok(Json(
@@ -482,8 +504,10 @@ pub struct EventsAnswer {
 /// The settlement events after `after_seq` (at most 1000).
 pub async fn events(
     State(state): State<AppState>,
+    caller: Caller,
     Params(q): Params<EventsQuery>,
 ) -> Answer<EventsAnswer> {
+    caller.may(Target::National)?;
     let after_seq = match q.after_seq.trim() {
         "" => 0,
         text => text.parse().map_err(|_| {

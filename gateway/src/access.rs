@@ -1,0 +1,273 @@
+//! Who may act on what: every access rule of the gateway in one place.
+//!
+//! A caller is a [`Principal`], named by its client certificate (hospitals and operators) or,
+//! on plain HTTP in development, nobody in particular. What a request acts on is a
+//! [`Target`]: an institution, a province (any region code: its first two digits), a person,
+//! or the national clearing itself. [`authorize`] is the whole rule:
+//!
+//! | principal | own institution | other institution | own province | other province | own person | other person | national |
+//! |---|---|---|---|---|---|---|---|
+//! | hospital | yes | no | no | no | no | no | no |
+//! | province operator | no | no | yes | no | no | no | no |
+//! | national operator | yes (oversight) | yes | yes | yes | no | no | yes |
+//! | citizen | no | no | no | no | yes | no | no |
+//! | anonymous (HTTPS, no certificate) | no | no | no | no | no | no | no |
+//! | development (plain HTTP on loopback) | yes | yes | yes | yes | yes | yes | yes |
+//!
+//! Certificates name their holder in the subject common name: `H44030000001` (a hospital or
+//! `P…` pharmacy), `OP-420000` (Hubei's operator), `OP-000000` (the national operator).
+
+use axum::{extract::FromRequestParts, http::StatusCode, http::request::Parts};
+
+use crate::http::error::ApiError;
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Plain HTTP on loopback, in development: nobody is authenticated, anything goes (the
+    /// gateway says so loudly at start-up).
+    Development,
+    /// HTTPS without a usable certificate.
+    Anonymous,
+    /// A designated institution (`fixmedins_code`).
+    Hospital(String),
+    /// A provincial medical-insurance bureau's operator (the province's `xx0000` code).
+    ProvinceOperator(String),
+    /// The national clearing operator.
+    NationalOperator,
+    /// An insured person (`psn_no`), signed in.
+    Citizen(String),
+}
+
+/// What a request acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    Institution(&'a str),
+    /// A province, or any region in it (compared by the first two digits).
+    Province(&'a str),
+    Person(&'a str),
+    /// The national clearing: closing, netting and settling periods.
+    National,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// `unauthenticated` (no credentials) or `forbidden`.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        let status = if denied.reason == "unauthenticated" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        ApiError::new(status, denied.reason, denied.message)
+    }
+}
+
+fn same_province(a: &str, b: &str) -> bool {
+    a.len() >= 2 && b.len() >= 2 && a.get(..2) == b.get(..2)
+}
+
+impl Principal {
+    /// The principal a certificate's common name names, if any.
+    pub fn from_common_name(cn: &str) -> Option<Self> {
+        if medclear_common::codes::FixmedinsCode::parse(cn).is_ok() {
+            return Some(Self::Hospital(cn.to_owned()));
+        }
+        let code = cn.strip_prefix("OP-")?;
+        if code == "000000" {
+            return Some(Self::NationalOperator);
+        }
+        let province = medclear_common::codes::Admdvs::parse(code).ok()?;
+        code.ends_with("0000").then(|| Self::ProvinceOperator(province.to_string()))
+    }
+
+    /// A label for logs and the audit trail.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Development => "development".into(),
+            Self::Anonymous => "anonymous".into(),
+            Self::Hospital(code) => code.clone(),
+            Self::ProvinceOperator(p) => format!("OP-{p}"),
+            Self::NationalOperator => "OP-000000".into(),
+            Self::Citizen(psn) => psn.clone(),
+        }
+    }
+}
+
+/// The access rule (see the module's table).
+pub fn authorize(principal: &Principal, target: Target<'_>) -> Result<(), Denied> {
+    let allowed = match (principal, target) {
+        (Principal::Development, _) => true,
+        (Principal::Anonymous, _) => {
+            return Err(Denied {
+                reason: "unauthenticated",
+                message: "this needs a client certificate (hospitals, operators) or a signed-in \
+                          citizen"
+                    .into(),
+            });
+        }
+        (Principal::Hospital(own), Target::Institution(code)) => own == code,
+        (Principal::ProvinceOperator(own), Target::Province(code)) => same_province(own, code),
+        (Principal::NationalOperator, Target::Institution(_) | Target::Province(_)) => true,
+        (Principal::NationalOperator, Target::National) => true,
+        (Principal::Citizen(own), Target::Person(psn)) => own == psn,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Denied {
+            reason: "forbidden",
+            message: format!("{} may not act on {}", principal.label(), describe(target)),
+        })
+    }
+}
+
+fn describe(target: Target<'_>) -> String {
+    match target {
+        Target::Institution(code) => format!("institution {code}"),
+        Target::Province(code) => format!("province {}", code.get(..2).unwrap_or(code)),
+        Target::Person(psn) => format!("person {psn}"),
+        Target::National => "the national clearing".into(),
+    }
+}
+
+/// The caller of a request: the principal its connection established (plain HTTP:
+/// [`Principal::Development`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// Refuses the request unless the caller may act on `target`.
+    pub fn may(&self, target: Target<'_>) -> Result<(), ApiError> {
+        authorize(&self.0, target).map_err(ApiError::from)
+    }
+
+    /// Refuses anyone but an operator (of a province or national): the clearing views that
+    /// every party to clearing shares (periods, netting, funds).
+    pub fn operator(&self) -> Result<(), ApiError> {
+        match &self.0 {
+            Principal::Development
+            | Principal::ProvinceOperator(_)
+            | Principal::NationalOperator => Ok(()),
+            Principal::Anonymous => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "this needs an operator's client certificate",
+            )),
+            other => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("{} is not a clearing operator", other.label()),
+            )),
+        }
+    }
+
+    /// A person's own filings — the citizen, or an operator of the person's home province
+    /// (`home`, when known) filing for them at a counter.
+    pub fn may_for_person(&self, psn_no: &str, home: &str) -> Result<(), ApiError> {
+        let as_person = authorize(&self.0, Target::Person(psn_no));
+        if as_person.is_ok()
+            || (!home.is_empty() && authorize(&self.0, Target::Province(home)).is_ok())
+        {
+            return Ok(());
+        }
+        as_person.map_err(ApiError::from)
+    }
+
+    /// The person registry (1101): hospitals look up the patient in front of them, operators
+    /// the insured of the country; citizens and the anonymous may not browse it.
+    pub fn registry_reader(&self) -> Result<(), ApiError> {
+        match &self.0 {
+            Principal::Hospital(_) => Ok(()),
+            _ => self.operator(),
+        }
+    }
+
+    /// A hospital's own statements and items (`code`), or — with no code — all hospitals',
+    /// which is an operator's view.
+    pub fn may_see_hospital(&self, code: &str) -> Result<(), ApiError> {
+        if code.trim().is_empty() { self.operator() } else { self.may(Target::Institution(code)) }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<Principal>().cloned().unwrap_or(Principal::Development)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every cell of the module's table.
+    #[test]
+    fn the_access_matrix_cell_by_cell() {
+        let principals = [
+            Principal::Hospital("H44030000001".into()),
+            Principal::ProvinceOperator("420000".into()),
+            Principal::NationalOperator,
+            Principal::Citizen("P420200001".into()),
+            Principal::Anonymous,
+            Principal::Development,
+        ];
+        let targets = [
+            Target::Institution("H44030000001"),
+            Target::Institution("H44030000002"),
+            Target::Province("420200"),
+            Target::Province("440300"),
+            Target::Person("P420200001"),
+            Target::Person("P420200002"),
+            Target::National,
+        ];
+        // Rows: principals; columns: own institution, other institution, own province, other
+        // province, own person, other person, national.
+        let expected: [[bool; 7]; 6] = [
+            [true, false, false, false, false, false, false],
+            [false, false, true, false, false, false, false],
+            [true, true, true, true, false, false, true],
+            [false, false, false, false, true, false, false],
+            [false, false, false, false, false, false, false],
+            [true, true, true, true, true, true, true],
+        ];
+        for (principal, row) in principals.iter().zip(expected) {
+            for (target, allowed) in targets.iter().zip(row) {
+                let outcome = authorize(principal, *target);
+                assert_eq!(outcome.is_ok(), allowed, "{principal:?} on {target:?}: {outcome:?}");
+                if let Err(denied) = outcome {
+                    let reason = if *principal == Principal::Anonymous {
+                        "unauthenticated"
+                    } else {
+                        "forbidden"
+                    };
+                    assert_eq!(denied.reason, reason);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn certificates_name_principals() {
+        assert_eq!(
+            Principal::from_common_name("H44030000001"),
+            Some(Principal::Hospital("H44030000001".into()))
+        );
+        assert_eq!(
+            Principal::from_common_name("OP-420000"),
+            Some(Principal::ProvinceOperator("420000".into()))
+        );
+        assert_eq!(Principal::from_common_name("OP-000000"), Some(Principal::NationalOperator));
+        for bad in ["OP-420200", "OP-42", "medclear gateway", "", "OP-"] {
+            assert_eq!(Principal::from_common_name(bad), None, "{bad}");
+        }
+    }
+}
