@@ -291,3 +291,111 @@ async fn malformed_envelopes_get_the_national_error_envelope_and_write_nothing()
     }
     h.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+
+    // 9001: a sign-in number, checked on later envelopes when they send one.
+    let (signed, _) = ok(
+        &h,
+        "9001",
+        "M9001",
+        json!({"signIn": {"opter_no": "001",
+        "mac": "00:11:22:33:44:55", "ip": "10.0.0.8"}}),
+    )
+    .await;
+    let sign_no = signed["signinoutb"]["sign_no"].as_str().unwrap().to_owned();
+    assert!(sign_no.len() <= 30 && signed["signinoutb"]["sign_time"].is_string(), "{signed}");
+    let referral = json!({"refmedin": {"psn_no": "P420200001", "insutype": "310",
+        "diag_code": "I10.x00x002", "diag_name": "高血压", "reflin_medins_no": HOSPITAL,
+        "reflin_medins_name": "深圳市人民医院", "mdtrtarea_admdvs": "440300", "refl_type": "1",
+        "refl_date": TODAY, "refl_rea": "病情需要", "refl_opnn": "同意"}});
+    let mut forged = envelope("2501", "MF", referral.clone());
+    forged["sign_no"] = json!("20260302DEADBEEFDEADBEEF");
+    let (_, reason) = refused(&h, forged.to_string()).await;
+    assert_eq!(reason, "invalid_sign_no");
+    let mut other_operator = envelope("2501", "MF", referral.clone());
+    other_operator["sign_no"] = json!(sign_no);
+    other_operator["opter"] = json!("002");
+    let (_, reason) = refused(&h, other_operator.to_string()).await;
+    assert_eq!(reason, "invalid_sign_no", "a sign-in is its operator's");
+
+    // 2501: a referral filing for Shenzhen, filed by the hospital; it covers the patient.
+    let mut signed_referral = envelope("2501", "M2501", referral);
+    signed_referral["sign_no"] = json!(sign_no);
+    let (status, answer, text) = call(&h, signed_referral.to_string()).await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{text}");
+    let serial = answer["output"]["result"]["trt_dcla_detl_sn"].as_str().unwrap().to_owned();
+    let coverage =
+        "/api/v1/coverage?psn_no=P420200001&insuplc_admdvs=420200&mdtrtarea_admvs=440300";
+    let (_, covered) = h.get(&format!("{coverage}&date={TODAY}")).await;
+    assert_eq!(
+        (covered["basis"].as_str(), covered["filing_id"].as_str()),
+        (Some("filing"), Some(serial.as_str()))
+    );
+    // 2502: revoked.
+    ok(
+        &h,
+        "2502",
+        "M2502",
+        json!({"data": {"trt_dcla_detl_sn": serial, "psn_no": "P420200001",
+        "memo": "病人转回"}}),
+    )
+    .await;
+    let (_, after) = h.get(&format!("{coverage}&date={TODAY}")).await;
+    assert_eq!(after["covered"], false, "{after}");
+
+    // 2503 / 2504: a chronic-disease filing, then its revocation.
+    let (chronic, _) = ok(&h, "2503", "M2503", json!({"data": {"psn_no": "P420200001",
+        "insutype": "310", "opsp_dise_code": "M03900", "opsp_dise_name": "高血压",
+        "insu_optins": "420200", "ide_fixmedins_no": HOSPITAL, "ide_fixmedins_name": "深圳市人民医院",
+        "hosp_ide_date": TODAY, "diag_dr_codg": "D01", "diag_dr_name": "李医生",
+        "begndate": TODAY}}))
+    .await;
+    let chronic_id = chronic["result"]["trt_dcla_detl_sn"].as_str().unwrap().to_owned();
+    ok(
+        &h,
+        "2504",
+        "M2504",
+        json!({"data": {"trt_dcla_detl_sn": chronic_id,
+        "psn_no": "P420200001", "memo": "诊断更正"}}),
+    )
+    .await;
+
+    // 3301 / 3302: a mapping uploaded and revoked; an unknown national code is refused.
+    let mapping = |local: &str, national: &str| {
+        json!({"data": {"fixmedins_hilist_id": local, "fixmedins_hilist_name": "阿莫西林",
+            "list_type": "101", "med_list_codg": national, "begndate": "2026-01-01",
+            "enddate": "2099-12-31"}})
+    };
+    ok(&h, "3301", "M3301", mapping("L002", support::DRUG)).await;
+    let (_, reason) =
+        refused(&h, envelope("3301", "M3301B", mapping("L003", "XX0000000000000")).to_string())
+            .await;
+    assert_eq!(reason, "mapping_refused");
+    ok(
+        &h,
+        "3302",
+        "M3302",
+        json!({"data": {"fixmedins_code": HOSPITAL,
+        "fixmedins_hilist_id": "L002", "list_type": "101", "med_list_codg": support::DRUG}}),
+    )
+    .await;
+
+    // 3201: no settlements that day — zero totals balance, anything else does not.
+    let totals = |medfee: &str, count: u32, end: &str| {
+        json!({"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440300",
+            "stmt_begndate": TODAY, "stmt_enddate": end, "medfee_sumamt": medfee,
+            "fund_pay_sumamt": "0.00", "acct_pay": "0.00", "fixmedins_setl_cnt": count}})
+    };
+    let (balanced, _) = ok(&h, "3201", "M3201", totals("0.00", 0, TODAY)).await;
+    assert_eq!(balanced["stmtinfo"]["stmt_rslt"], "0", "{balanced}");
+    let (unbalanced, _) = ok(&h, "3201", "M3201B", totals("1.00", 1, TODAY)).await;
+    assert_eq!(unbalanced["stmtinfo"]["stmt_rslt"], "1", "{unbalanced}");
+    let (_, reason) =
+        refused(&h, envelope("3201", "M3201C", totals("0", 0, "2026-03-03")).to_string()).await;
+    assert_eq!(reason, "unsupported_range");
+    h.finish().await;
+}

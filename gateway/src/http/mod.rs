@@ -72,6 +72,8 @@ struct Inner {
     clearing: ClearingServiceClient<Traced>,
     dependencies: Vec<Dependency>,
     edge: Arc<edge::Edge>,
+    /// Signs 9001 sign-in numbers (see [`national::SignIn`]).
+    sign_in: national::SignIn,
 }
 
 /// What every handler shares: the gRPC clients.
@@ -132,6 +134,7 @@ impl AppState {
                 },
             ],
             edge: edge::Edge::new(limits),
+            sign_in: national::SignIn::from_env()?,
         })))
     }
 
@@ -141,6 +144,10 @@ impl AppState {
 
     pub(crate) fn catalog(&self) -> CatalogServiceClient<Traced> {
         self.0.catalog.clone()
+    }
+
+    pub(crate) fn sign_in(&self) -> &national::SignIn {
+        &self.0.sign_in
     }
 
     pub(crate) fn clearing(&self) -> ClearingServiceClient<Traced> {

@@ -37,9 +37,10 @@ pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The transactions this endpoint runs.
-pub const TRANSACTIONS: [&str; 17] = [
+pub const TRANSACTIONS: [&str; 25] = [
     "1101", "2201", "2202", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304",
-    "2305", "2401", "2402", "2404", "2601",
+    "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3301", "3302",
+    "9001",
 ];
 
 /// A refusal: the reason code and a message for the operator.
@@ -223,6 +224,9 @@ pub async fn call_service(
     if let Err((status, refusal)) = check_caller(&caller, &envelope) {
         return answer(Some(&envelope), received, &Err(refusal), status);
     }
+    if let Err(refusal) = state.sign_in().check(&envelope, received) {
+        return answer(Some(&envelope), received, &Err(refusal), StatusCode::OK);
+    }
     let outcome = run(&state, &envelope).await;
     answer(Some(&envelope), received, &outcome, StatusCode::OK)
 }
@@ -369,6 +373,13 @@ async fn run(state: &AppState, envelope: &Envelope) -> Outcome {
         "2207" | "2304" => settle(state, envelope, true).await,
         "2208" | "2305" => cancel_settlement(state, envelope).await,
         "2601" => reverse(state, envelope).await,
+        "9001" => sign_in(state, envelope),
+        "2501" => file_referral(state, envelope).await,
+        "2503" => file_chronic(state, envelope).await,
+        "2502" | "2504" => revoke_filing(state, envelope).await,
+        "3201" => reconcile_totals(state, envelope).await,
+        "3301" => upload_mapping(state, envelope).await,
+        "3302" => revoke_mapping(state, envelope).await,
         other => Err(Refusal::new("unknown_infno", format!("infno {other} is not run here"))),
     }
 }
@@ -893,6 +904,371 @@ async fn reverse(state: &AppState, envelope: &Envelope) -> Outcome {
         omsgid: s.omsgid.trim().to_owned(),
     };
     routing(state, envelope, "").reverse(request).await?;
+    Ok(None)
+}
+
+// 9001 ---------------------------------------------------------------------------------------
+
+/// Signs sign-in numbers (9001): `sign_no` is the China date and an HMAC-SHA256 of the
+/// institution, the operator and that date, so a later envelope's `sign_no` is checked
+/// without a store. It is good for the day it was issued. The key is `GATEWAY_SIGN_KEY` (at
+/// least 32 characters; every replica must share it), else a random key for this process.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    key: ring::hmac::Key,
+}
+
+impl SignIn {
+    pub fn from_env() -> Result<Self, medclear_common::Error> {
+        let secret = match medclear_common::config::var("GATEWAY_SIGN_KEY") {
+            Some(text) if text.len() >= 32 => text.into_bytes(),
+            Some(_) => {
+                return Err(medclear_common::Error::Internal(
+                    "GATEWAY_SIGN_KEY must be at least 32 characters".into(),
+                ));
+            }
+            None => {
+                use ring::rand::SecureRandom as _;
+                let mut bytes = [0u8; 32];
+                ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| {
+                    medclear_common::Error::Internal("no random bytes for the sign-in key".into())
+                })?;
+                bytes.to_vec()
+            }
+        };
+        Ok(Self { key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret) })
+    }
+
+    /// The sign-in number of `opter` at `institution` on `day` (`yyyyMMdd`).
+    fn number(&self, institution: &str, opter: &str, day: &str) -> String {
+        let tag = ring::hmac::sign(&self.key, format!("{institution}|{opter}|{day}").as_bytes());
+        let hex: String = tag.as_ref().iter().take(8).map(|b| format!("{b:02X}")).collect();
+        format!("{day}{hex}")
+    }
+
+    /// Refuses an envelope whose `sign_no` (when sent) was not issued today to its
+    /// institution and operator.
+    fn check(&self, envelope: &Envelope, at: DateTime<Utc>) -> Result<(), Refusal> {
+        let sent = envelope.sign_no.trim();
+        if sent.is_empty() || envelope.infno == "9001" {
+            return Ok(());
+        }
+        let today = at.with_timezone(&CHINA).format("%Y%m%d").to_string();
+        let expected = self.number(envelope.fixmedins_code.trim(), envelope.opter.trim(), &today);
+        if !same_bytes(sent.as_bytes(), expected.as_bytes()) {
+            return Err(Refusal::new(
+                "invalid_sign_no",
+                "sign_no was not issued today to this institution and operator: sign in (9001)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Equal, compared in time that does not depend on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignInNode {
+    #[serde(default, deserialize_with = "text")]
+    opter_no: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SignInOutput {
+    signinoutb: SignedIn,
+}
+
+#[derive(Debug, Serialize)]
+struct SignedIn {
+    sign_time: String,
+    sign_no: String,
+}
+
+fn sign_in(state: &AppState, envelope: &Envelope) -> Outcome {
+    let node: SignInNode = node(envelope, "signIn")?;
+    // The sign-in is the envelope's operator's: later envelopes are checked against `opter`.
+    if !node.opter_no.trim().is_empty() && node.opter_no.trim() != envelope.opter.trim() {
+        return Err(Refusal::new(
+            "invalid_input",
+            "signIn.opter_no must be the envelope's opter (the operator signing in)",
+        ));
+    }
+    if envelope.opter.trim().is_empty() {
+        return Err(Refusal::new("missing_field", "the envelope has no opter to sign in"));
+    }
+    let now = Utc::now().with_timezone(&CHINA);
+    let day = now.format("%Y%m%d").to_string();
+    output(&SignInOutput {
+        signinoutb: SignedIn {
+            sign_time: now.format("%Y-%m-%d %H:%M:%S").to_string(),
+            sign_no: state.sign_in().number(
+                envelope.fixmedins_code.trim(),
+                envelope.opter.trim(),
+                &day,
+            ),
+        },
+    })
+}
+
+// 2501 / 2502 / 2503 / 2504 ------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct Referral {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrtarea_admdvs: String,
+    #[serde(default, deserialize_with = "text")]
+    refl_date: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    enddate: String,
+    #[serde(default, deserialize_with = "text")]
+    refl_rea: String,
+    #[serde(default, deserialize_with = "text")]
+    reflin_medins_name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ChronicDeclaration {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    opsp_dise_code: String,
+    #[serde(default, deserialize_with = "text")]
+    insu_optins: String,
+    #[serde(default, deserialize_with = "text")]
+    ide_fixmedins_no: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    enddate: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Declared {
+    #[serde(default, deserialize_with = "text")]
+    trt_dcla_detl_sn: String,
+    #[serde(default, deserialize_with = "text")]
+    memo: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DeclarationOutput {
+    result: DeclarationSerial,
+}
+
+#[derive(Debug, Serialize)]
+struct DeclarationSerial {
+    trt_dcla_detl_sn: String,
+}
+
+/// Filed by the hospital (定点医疗机构代办), under its code.
+fn hospital_actor(envelope: &Envelope) -> medclear_proto::filing::v1::Actor {
+    medclear_proto::filing::v1::Actor {
+        id: envelope.fixmedins_code.clone(),
+        channel: medclear_proto::filing::v1::Channel::Hospital.into(),
+    }
+}
+
+fn optional_date(field: &str, text: &str) -> Result<String, Refusal> {
+    if text.trim().is_empty() { Ok(String::new()) } else { date_of(field, text) }
+}
+
+async fn file_referral(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let r: Referral = node(envelope, "refmedin")?;
+    let begin = if r.begndate.trim().is_empty() { &r.refl_date } else { &r.begndate };
+    let request = fpb::CreateFilingRequest {
+        request_id: envelope.msgid.clone(),
+        psn_no: r.psn_no.trim().to_owned(),
+        psn_name: String::new(),
+        insuplc_admdvs: envelope.insuplc_admdvs.trim().to_owned(),
+        mdtrtarea_admvs: r.mdtrtarea_admdvs.trim().to_owned(),
+        category: fpb::Category::Referral.into(),
+        begin_date: date_of("refl_date", begin)?,
+        end_date: optional_date("enddate", &r.enddate)?,
+        actor: Some(hospital_actor(envelope)),
+        memo: format!("{} → {}", r.refl_rea.trim(), r.reflin_medins_name.trim()),
+    };
+    let filing = state.filing().create_filing(request).await?.into_inner();
+    output(&DeclarationOutput { result: DeclarationSerial { trt_dcla_detl_sn: filing.filing_id } })
+}
+
+async fn file_chronic(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let c: ChronicDeclaration = node(envelope, "data")?;
+    let home =
+        if c.insu_optins.trim().is_empty() { &envelope.insuplc_admdvs } else { &c.insu_optins };
+    let request = fpb::CreateChronicFilingRequest {
+        request_id: envelope.msgid.clone(),
+        psn_no: c.psn_no.trim().to_owned(),
+        insuplc_admdvs: home.trim().to_owned(),
+        disease_code: c.opsp_dise_code.trim().to_owned(),
+        diagnosed_by: c.ide_fixmedins_no.trim().to_owned(),
+        begin_date: date_of("begndate", &c.begndate)?,
+        end_date: optional_date("enddate", &c.enddate)?,
+        actor: Some(hospital_actor(envelope)),
+    };
+    let filing = state.filing().create_chronic_filing(request).await?.into_inner();
+    output(&DeclarationOutput { result: DeclarationSerial { trt_dcla_detl_sn: filing.filing_id } })
+}
+
+async fn revoke_filing(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let d: Declared = node(envelope, "data")?;
+    let reason = if d.memo.trim().is_empty() { "revoked by the hospital" } else { d.memo.trim() };
+    let filing_id = d.trt_dcla_detl_sn.trim().to_owned();
+    let actor = Some(hospital_actor(envelope));
+    if envelope.infno == "2504" {
+        let request =
+            fpb::RevokeChronicFilingRequest { filing_id, reason: reason.to_owned(), actor };
+        state.filing().revoke_chronic_filing(request).await?;
+    } else {
+        let request = fpb::RevokeFilingRequest { filing_id, reason: reason.to_owned(), actor };
+        state.filing().revoke_filing(request).await?;
+    }
+    Ok(None)
+}
+
+// 3201 ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct TotalsNode {
+    #[serde(default, deserialize_with = "text")]
+    insutype: String,
+    #[serde(default, deserialize_with = "text")]
+    clr_type: String,
+    #[serde(default, deserialize_with = "text")]
+    setl_optins: String,
+    #[serde(default, deserialize_with = "text")]
+    stmt_begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    stmt_enddate: String,
+    #[serde(default, deserialize_with = "text")]
+    medfee_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    fund_pay_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    acct_pay: String,
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_setl_cnt: String,
+}
+
+#[derive(Debug, Serialize)]
+struct StmtOutput {
+    stmtinfo: StmtInfo,
+}
+
+#[derive(Debug, Serialize)]
+struct StmtInfo {
+    setl_optins: String,
+    /// `0` balanced (平), `1` not (不平).
+    stmt_rslt: &'static str,
+    stmt_rslt_dscr: String,
+}
+
+async fn reconcile_totals(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::clearing::v1 as cpb;
+    let t: TotalsNode = node(envelope, "data")?;
+    let begin = date_of("stmt_begndate", &t.stmt_begndate)?;
+    let end = date_of("stmt_enddate", &t.stmt_enddate)?;
+    if begin != end {
+        return Err(Refusal::new(
+            "unsupported_range",
+            "totals are reconciled one day at a time: stmt_begndate and stmt_enddate the same day",
+        ));
+    }
+    let count =
+        t.fixmedins_setl_cnt.trim().parse::<u64>().map_err(|_| {
+            Refusal::new("invalid_input", "fixmedins_setl_cnt must be a whole number")
+        })?;
+    let request = cpb::ReconcileTotalsRequest {
+        msgid: envelope.msgid.clone(),
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        stmt_date: begin,
+        insutype: t.insutype.trim().to_owned(),
+        clr_type: t.clr_type.trim().to_owned(),
+        hospital: Some(cpb::ReconTotals {
+            setl_cnt: count,
+            medfee_sumamt_fen: fen("medfee_sumamt", &t.medfee_sumamt)?,
+            fund_pay_sumamt_fen: fen("fund_pay_sumamt", &t.fund_pay_sumamt)?,
+            acct_pay_fen: fen("acct_pay", &t.acct_pay)?,
+        }),
+    };
+    let answer = state.clearing().reconcile_totals(request).await?.into_inner();
+    let balanced = answer.stmt_rslt() == cpb::ReconResult::Match;
+    output(&StmtOutput {
+        stmtinfo: StmtInfo {
+            setl_optins: t.setl_optins.trim().to_owned(),
+            stmt_rslt: if balanced { "0" } else { "1" },
+            stmt_rslt_dscr: answer.stmt_rslt_dscr,
+        },
+    })
+}
+
+// 3301 / 3302 ----------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct MappingNode {
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_hilist_id: String,
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_hilist_name: String,
+    #[serde(default, deserialize_with = "text")]
+    med_list_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+}
+
+async fn upload_mapping(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::catalog::v1 as kpb;
+    // One item in `data`, or a list of them (clients send both).
+    let items: Vec<MappingNode> = match envelope.input.get("data") {
+        Some(Value::Array(_)) => list(envelope, "data")?,
+        _ => vec![node(envelope, "data")?],
+    };
+    let mut mappings = Vec::with_capacity(items.len());
+    for (i, m) in items.iter().enumerate() {
+        mappings.push(kpb::Mapping {
+            local_code: m.fixmedins_hilist_id.trim().to_owned(),
+            local_name: m.fixmedins_hilist_name.trim().to_owned(),
+            national_code: m.med_list_codg.trim().to_owned(),
+            begin_date: date_of(&format!("data[{i}].begndate"), &m.begndate)?,
+            ..Default::default()
+        });
+    }
+    let request = kpb::UploadMappingsRequest {
+        msgid: envelope.msgid.clone(),
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        mappings,
+    };
+    let answer = state.catalog().upload_mappings(request).await?.into_inner();
+    let refused: Vec<String> = answer
+        .outcomes
+        .iter()
+        .filter(|o| !o.accepted)
+        .map(|o| format!("data[{}]: {} ({})", o.index, o.reason, o.message))
+        .collect();
+    if !refused.is_empty() {
+        return Err(Refusal::new("mapping_refused", refused.join("; ")));
+    }
+    Ok(None)
+}
+
+async fn revoke_mapping(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::catalog::v1 as kpb;
+    let m: MappingNode = node(envelope, "data")?;
+    let request = kpb::RevokeMappingRequest {
+        msgid: envelope.msgid.clone(),
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        local_code: m.fixmedins_hilist_id.trim().to_owned(),
+    };
+    state.catalog().revoke_mapping(request).await?;
     Ok(None)
 }
 
