@@ -181,6 +181,9 @@ impl RoutingService for Synthetic {
     async fn register_visit(&self, _: Request<pb::RegisterVisitRequest>) -> Reply<pb::Visit> {
         not_here()
     }
+    async fn update_visit(&self, _: Request<pb::UpdateVisitRequest>) -> Reply<pb::Visit> {
+        not_here()
+    }
     async fn discharge_visit(&self, _: Request<pb::VisitRef>) -> Reply<pb::Visit> {
         not_here()
     }

@@ -137,6 +137,20 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     let (again, _) = ok(&h, "2201", "M2201", registration).await;
     assert_eq!(again, visit, "the same msgid, the same visit");
 
+    // 2203: details after registration; an outpatient visit cannot become an admission.
+    let details = |med_type: &str| {
+        json!({"mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": "P420200001", "med_type": med_type,
+            "begntime": "2026-03-02 09:05:00", "main_cond_dscr": "头痛"},
+            "diseinfo": [{"diag_type": "1", "diag_srt_no": 1, "diag_code": "I10.x00x002",
+                "diag_name": "高血压", "diag_dept": "急诊科", "dise_dor_no": "D01",
+                "dise_dor_name": "李医生", "diag_time": "2026-03-02 09:05:00", "vali_flag": "1"}]})
+    };
+    ok(&h, "2203", "M2203", details("11")).await;
+    let (_, reason) = refused(&h, envelope("2203", "M2203B", details("21")).to_string()).await;
+    assert_eq!(reason, "med_type_change");
+    let (_, reason) = refused(&h, envelope("2203", "M2203C", details("14")).to_string()).await;
+    assert_eq!(reason, "missing_field", "a chronic visit names its disease");
+
     // 2204: amounts as JSON numbers with decimals, read from their text.
     let line = |sn: &str, pric: &str, cnt: &str, sum: &str| {
         format!(
@@ -383,6 +397,27 @@ async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface
         "fixmedins_hilist_id": "L002", "list_type": "101", "med_list_codg": support::DRUG}}),
     )
     .await;
+
+    // 1317: the institution's matching, a page at a time (the revoked one flagged 0).
+    let page = |num: u32| {
+        json!({"data": {"fixmedins_code": HOSPITAL, "updt_time": "2026-01-01", "page_num": num,
+            "page_size": 1}})
+    };
+    let (first, _) = ok(&h, "1317", "M1317", page(1)).await;
+    assert_eq!((first["recordCounts"].as_u64(), first["pages"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(first["firstPage"], true);
+    let (second, _) = ok(&h, "1317", "M1317B", page(2)).await;
+    assert_eq!(second["lastPage"], true);
+    let rows = [&first["data"][0], &second["data"][0]];
+    let l002 = rows.iter().find(|r| r["medins_list_codg"] == "L002").unwrap();
+    assert_eq!(
+        (l002["vali_flag"].as_str(), l002["med_list_codg"].as_str()),
+        (Some("0"), Some(support::DRUG))
+    );
+    let mut others = page(1);
+    others["data"]["fixmedins_code"] = json!("H11000000001");
+    let (_, reason) = refused(&h, envelope("1317", "M1317C", others).to_string()).await;
+    assert_eq!(reason, "forbidden");
 
     // 3201: no settlements that day — zero totals balance, anything else does not.
     let totals = |medfee: &str, count: u32, end: &str| {

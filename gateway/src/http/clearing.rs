@@ -177,20 +177,20 @@ pub struct ActorBody {
 /// anyone else is refused. On plain HTTP (development) the body is taken as sent; when it is
 /// left out, the service refuses it by name (`actor.id`).
 fn actor(caller: &Caller, body: Option<ActorBody>) -> Result<Option<pb::Operator>, ApiError> {
+    // Anyone but an operator (or development) is refused here.
+    caller.operator()?;
     let admdvs = match &caller.0 {
         Principal::Development => {
             return Ok(body.map(|a| pb::Operator { id: a.id, name: a.name, admdvs: a.admdvs }));
         }
         Principal::ProvinceOperator(province) => province.clone(),
-        Principal::NationalOperator => String::new(),
-        _ => {
-            // Refuses: not an operator.
-            caller.operator()?;
-            return Ok(None);
-        }
+        // The national operator (the only other one `operator()` lets through).
+        _ => String::new(),
     };
+    // The audit trail names the certificate, and the person at it when the body says.
     let body = body.unwrap_or_default();
-    let id = if body.id.trim().is_empty() { caller.0.label() } else { body.id };
+    let label = caller.0.label();
+    let id = if body.id.trim().is_empty() { label } else { format!("{label}/{}", body.id.trim()) };
     Ok(Some(pb::Operator { id, name: body.name, admdvs }))
 }
 

@@ -37,10 +37,10 @@ pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The transactions this endpoint runs.
-pub const TRANSACTIONS: [&str; 25] = [
-    "1101", "2201", "2202", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304",
-    "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3301", "3302",
-    "9001",
+pub const TRANSACTIONS: [&str; 28] = [
+    "1101", "1317", "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208",
+    "2301", "2302", "2303", "2304", "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504",
+    "2601", "3201", "3301", "3302", "9001",
 ];
 
 /// A refusal: the reason code and a message for the operator.
@@ -367,6 +367,8 @@ async fn run(state: &AppState, envelope: &Envelope) -> Outcome {
         "2201" | "2401" => register(state, envelope).await,
         "2202" | "2404" => cancel_visit(state, envelope).await,
         "2402" => discharge(state, envelope).await,
+        "2203" | "2203A" => visit_details(state, envelope).await,
+        "1317" => institution_matching(state, envelope).await,
         "2204" | "2301" => upload_fees(state, envelope).await,
         "2205" | "2302" => cancel_fees(state, envelope).await,
         "2206" | "2303" => settle(state, envelope, false).await,
@@ -508,6 +510,23 @@ struct Registration {
     exp_content: Value,
 }
 
+/// A national `med_type` code (`None` when empty).
+fn med_type_of(text: &str) -> Result<Option<pb::MedType>, Refusal> {
+    Ok(Some(match text.trim() {
+        "" => return Ok(None),
+        "11" | "12" => pb::MedType::GeneralOutpatient,
+        "14" => pb::MedType::ChronicOutpatient,
+        "21" => pb::MedType::Inpatient,
+        "41" => pb::MedType::Pharmacy,
+        other => {
+            return Err(Refusal::new(
+                "unknown_med_type",
+                format!("med_type {other} is not 11, 12, 14, 21 or 41"),
+            ));
+        }
+    }))
+}
+
 /// `exp_content.er_flag` (急诊, as HIS clients send it: an object, or a list of one).
 fn emergency(exp: &Value) -> bool {
     let flag = exp.get("er_flag").or_else(|| exp.get(0).and_then(|e| e.get("er_flag")));
@@ -531,20 +550,11 @@ struct Registered {
 async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
     let inpatient = envelope.infno == "2401";
     let r: Registration = node(envelope, if inpatient { "mdtrtinfo" } else { "data" })?;
-    let default_type = if inpatient { "21" } else { "11" };
-    let med_type = match if r.med_type.trim().is_empty() { default_type } else { r.med_type.trim() }
-    {
-        "11" | "12" => pb::MedType::GeneralOutpatient,
-        "14" => pb::MedType::ChronicOutpatient,
-        "21" => pb::MedType::Inpatient,
-        "41" => pb::MedType::Pharmacy,
-        other => {
-            return Err(Refusal::new(
-                "unknown_med_type",
-                format!("med_type {other} is not 11, 12, 14, 21 or 41"),
-            ));
-        }
-    };
+    let med_type = med_type_of(&r.med_type)?.unwrap_or(if inpatient {
+        pb::MedType::Inpatient
+    } else {
+        pb::MedType::GeneralOutpatient
+    });
     let diagnosis = if inpatient { &r.dscg_maindiag_code } else { &r.adm_diag_dscr };
     let request = pb::RegisterVisitRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
@@ -598,6 +608,46 @@ async fn discharge(state: &AppState, envelope: &Envelope) -> Outcome {
     let v: VisitNode = node(envelope, "dscginfo")?;
     let end = date_of("endtime", &v.endtime)?;
     routing(state, envelope, &v.mdtrt_id).discharge_visit(visit_ref(envelope, &v, end)).await?;
+    Ok(None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct VisitDetails {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    med_type: String,
+    #[serde(default, deserialize_with = "text")]
+    dise_codg: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Diagnosis {
+    #[serde(default, deserialize_with = "text")]
+    diag_srt_no: String,
+    #[serde(default, deserialize_with = "text")]
+    diag_code: String,
+}
+
+/// 2203: the visit's medical type, disease (`dise_codg`) and main diagnosis (the `diseinfo`
+/// row with `diag_srt_no` 1, else the first).
+async fn visit_details(state: &AppState, envelope: &Envelope) -> Outcome {
+    let v: VisitDetails = node(envelope, "mdtrtinfo")?;
+    let diagnoses: Vec<Diagnosis> = if envelope.input.get("diseinfo").is_some() {
+        list(envelope, "diseinfo")?
+    } else {
+        Vec::new()
+    };
+    let main = diagnoses.iter().find(|d| d.diag_srt_no.trim() == "1").or(diagnoses.first());
+    let request = pb::UpdateVisitRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        mdtrt_id: v.mdtrt_id.trim().to_owned(),
+        med_type: med_type_of(&v.med_type)?.unwrap_or(pb::MedType::Unspecified).into(),
+        diagnosis_code: main.map(|d| d.diag_code.trim().to_owned()).unwrap_or_default(),
+        disease_code: v.dise_codg.trim().to_owned(),
+    };
+    routing(state, envelope, &v.mdtrt_id).update_visit(request).await?;
     Ok(None)
 }
 
@@ -1270,6 +1320,117 @@ async fn revoke_mapping(state: &AppState, envelope: &Envelope) -> Outcome {
     };
     state.catalog().revoke_mapping(request).await?;
     Ok(None)
+}
+
+// 1317 ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_code: String,
+    #[serde(default, deserialize_with = "text")]
+    medins_list_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    med_list_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    page_num: String,
+    #[serde(default, deserialize_with = "text")]
+    page_size: String,
+}
+
+/// A page of rows in the national paged-query wrapper (its keys are camelCase).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T> {
+    data: Vec<T>,
+    page_num: usize,
+    page_size: usize,
+    size: usize,
+    start_row: usize,
+    pages: usize,
+    record_counts: usize,
+    first_page: bool,
+    last_page: bool,
+}
+
+impl<T> Page<T> {
+    /// Page `page_num` (from 1) of `page_size` rows of `rows`.
+    fn of(rows: Vec<T>, page_num: usize, page_size: usize) -> Self {
+        let total = rows.len();
+        let pages = total.div_ceil(page_size);
+        let start = (page_num - 1).saturating_mul(page_size).min(total);
+        let data: Vec<T> = rows.into_iter().skip(start).take(page_size).collect();
+        Self {
+            size: data.len(),
+            data,
+            page_num,
+            page_size,
+            start_row: start + 1,
+            pages,
+            record_counts: total,
+            first_page: page_num == 1,
+            last_page: page_num >= pages,
+        }
+    }
+}
+
+fn page_number(field: &str, text: &str, max: usize) -> Result<usize, Refusal> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| Refusal::new("invalid_input", format!("{field} must be 1 to {max}")))
+}
+
+#[derive(Debug, Serialize)]
+struct MatchRow {
+    fixmedins_code: String,
+    medins_list_codg: String,
+    medins_list_name: String,
+    med_list_codg: String,
+    begndate: String,
+    enddate: String,
+    /// `1` in force, `0` revoked.
+    vali_flag: &'static str,
+}
+
+/// 1317: the institution's own catalogue matching (its mappings), a page at a time.
+async fn institution_matching(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::catalog::v1 as kpb;
+    let q: PageQuery = node(envelope, "data")?;
+    let page_num = page_number("page_num", &q.page_num, 9999)?;
+    let page_size = page_number("page_size", &q.page_size, 1000)?;
+    // An institution sees its own matching only.
+    if !q.fixmedins_code.trim().is_empty() && q.fixmedins_code.trim() != envelope.fixmedins_code {
+        return Err(Refusal::new(
+            "forbidden",
+            "an institution queries its own catalogue matching (fixmedins_code)",
+        ));
+    }
+    let request = kpb::ListMappingsRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        include_revoked: true,
+    };
+    let mappings = state.catalog().list_mappings(request).await?.into_inner().mappings;
+    let rows: Vec<MatchRow> = mappings
+        .into_iter()
+        .filter(|m| {
+            let local = q.medins_list_codg.trim();
+            let national = q.med_list_codg.trim();
+            (local.is_empty() || m.local_code == local)
+                && (national.is_empty() || m.national_code == national)
+        })
+        .map(|m| MatchRow {
+            fixmedins_code: m.fixmedins_code,
+            medins_list_codg: m.local_code,
+            medins_list_name: m.local_name,
+            med_list_codg: m.national_code,
+            begndate: m.begin_date,
+            enddate: m.end_date,
+            vali_flag: if m.revoked { "0" } else { "1" },
+        })
+        .collect();
+    output(&Page::of(rows, page_num, page_size))
 }
 
 #[cfg(test)]

@@ -218,6 +218,25 @@ impl Api for RoutingGrpc {
         Ok(Response::new(visit_to_pb(self.0.register_visit(visit).await?)))
     }
 
+    async fn update_visit(&self, request: Request<pb::UpdateVisitRequest>) -> Reply<pb::Visit> {
+        let r = request.into_inner();
+        let kind = match pb::MedType::try_from(r.med_type) {
+            Ok(pb::MedType::Unspecified) => None,
+            _ => Some(med_type(r.med_type)?),
+        };
+        let visit = self
+            .0
+            .update_visit(
+                r.fixmedins_code.trim(),
+                r.mdtrt_id.trim(),
+                kind,
+                &r.diagnosis_code,
+                &r.disease_code,
+            )
+            .await?;
+        Ok(Response::new(visit_to_pb(visit)))
+    }
+
     async fn discharge_visit(&self, request: Request<pb::VisitRef>) -> Reply<pb::Visit> {
         let r = request.into_inner();
         let end = date("end_date", &r.end_date)?;

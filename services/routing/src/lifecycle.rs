@@ -229,6 +229,49 @@ impl Lifecycle {
         Ok(visit)
     }
 
+    /// The visit's details after registration (2203): its medical type (outpatient types
+    /// only change among themselves; an admission stays one), main diagnosis and disease.
+    /// `None` or empty leaves a detail as it is.
+    pub async fn update_visit(
+        &self,
+        sender: &str,
+        mdtrt_id: &str,
+        med_type: Option<MedType>,
+        diagnosis_code: &str,
+        disease_code: &str,
+    ) -> Result<VisitRow> {
+        let mut tx = self.pool.begin().await?;
+        let visit = self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged"]).await?;
+        let inpatient = MedType::Inpatient.code();
+        let med_type = med_type.map_or(visit.med_type, MedType::code);
+        if (med_type == inpatient) != (visit.med_type == inpatient) {
+            return Err(Error::invalid(
+                "med_type",
+                "med_type_change",
+                format!(
+                    "visit {mdtrt_id} is {}: an admission and an outpatient visit are registered \
+                     separately (2401 / 2201)",
+                    if visit.med_type == inpatient { "an admission" } else { "outpatient" }
+                ),
+            ));
+        }
+        let keep = |new: &str, old: &str| {
+            if new.trim().is_empty() { old.to_owned() } else { new.trim().to_owned() }
+        };
+        let diagnosis = keep(diagnosis_code, &visit.diagnosis_code);
+        let disease = keep(disease_code, &visit.disease_code);
+        if med_type == MedType::ChronicOutpatient.code() && disease.is_empty() {
+            return Err(Error::invalid(
+                "disease_code",
+                "missing_field",
+                "a chronic-disease visit names its disease_code",
+            ));
+        }
+        repo::update_visit_details(&mut tx, mdtrt_id, med_type, &diagnosis, &disease).await?;
+        tx.commit().await?;
+        Ok(VisitRow { med_type, diagnosis_code: diagnosis, disease_code: disease, ..visit })
+    }
+
     /// Discharge (2402): an inpatient visit gets its end date.
     pub async fn discharge(
         &self,

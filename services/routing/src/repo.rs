@@ -435,6 +435,27 @@ pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Optio
     Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
 }
 
+/// Sets a visit's medical type, diagnosis and disease (2203).
+pub async fn update_visit_details(
+    conn: &mut PgConnection,
+    mdtrt_id: &str,
+    med_type: i16,
+    diagnosis_code: &str,
+    disease_code: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE visits SET med_type = $2, diagnosis_code = $3, disease_code = $4
+         WHERE mdtrt_id = $1",
+    )
+    .bind(mdtrt_id)
+    .bind(med_type)
+    .bind(diagnosis_code)
+    .bind(disease_code)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Sets a visit's status and end date (discharge, cancellation).
 pub async fn update_visit(
     conn: &mut PgConnection,
