@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use medclear_routing::{policies::PolicyBook, settlement::Settlements};
 use serde_json::{Value, json};
 use support::Harness;
 
@@ -100,17 +99,12 @@ fn sum(values: &[Value], field: &str) -> i64 {
 async fn a_period_is_closed_netted_confirmed_and_settled_over_the_json_api() {
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[SHENZHEN_HOSPITAL, HUANGSHI_HOSPITAL]).await;
-    let store = Settlements::new(
-        h.routing_pool.clone(),
-        Arc::new(h.clock.clone()),
-        PolicyBook::seeded().unwrap(),
-    );
     for p in [
         support::person("P420200001", "42020219600101001X", "420200"),
         support::person("P440300001", "440301197001010013", "440300"),
         support::person("P110101001", "110101197001010011", "110101"),
     ] {
-        store.upsert_person(&p).await.unwrap();
+        h.add_person(&p).await;
     }
 
     // A deposit into Hubei's prepaid fund, by the national operator, in yuan: counted once.

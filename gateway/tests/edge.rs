@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use medclear_gateway::http::{self, AppState, Upstreams, edge::Limits};
+use medclear_gateway::http::{self, AppState, edge::Limits};
 use serde_json::Value;
 use support::Harness;
 use tokio::net::TcpListener;
@@ -16,13 +16,7 @@ const TODAY: &str = "2026-03-02";
 
 /// A second gateway in front of the harness's services, with these limits.
 async fn gateway_with(h: &Harness, limits: Limits) -> String {
-    let upstreams = Upstreams {
-        filing: h.grpc.clone(),
-        catalog: h.catalog_grpc.clone(),
-        routing: h.routing_grpc.clone(),
-        routing_partitions: Vec::new(),
-        clearing: h.clearing_grpc.clone(),
-    };
+    let upstreams = h.upstreams();
     let state = AppState::with_limits(&upstreams, limits).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

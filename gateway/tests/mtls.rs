@@ -5,13 +5,10 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use medclear_gateway::{
-    http::{self, AppState, Transport, Upstreams},
+    http::{self, AppState, Transport},
     tls::{self, TlsDir},
 };
-use medclear_routing::{policies::PolicyBook, settlement::Settlements};
 use serde_json::{Value, json};
 use support::Harness;
 use tokio::net::TcpListener;
@@ -47,15 +44,7 @@ fn client(dir: &TlsDir, institution: Option<&TlsDir>, code: &str) -> reqwest::Cl
 #[tokio::test]
 async fn only_a_certificate_for_the_sending_institution_gets_through() {
     let h = Harness::start(TODAY).await;
-    let store = Settlements::new(
-        h.routing_pool.clone(),
-        Arc::new(h.clock.clone()),
-        PolicyBook::seeded().unwrap(),
-    );
-    store
-        .upsert_person(&support::person("P420200001", "42020219600101001X", "420200"))
-        .await
-        .unwrap();
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
 
     let base = std::env::temp_dir().join(format!("medclear-mtls-{}", std::process::id()));
     let dir = TlsDir(base.join("ours"));
@@ -67,13 +56,7 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
     tls::issue_ca(&rogue).unwrap();
     tls::issue_client(&rogue, HOSPITAL).unwrap();
 
-    let upstreams = Upstreams {
-        filing: h.grpc.clone(),
-        catalog: h.catalog_grpc.clone(),
-        routing: h.routing_grpc.clone(),
-        routing_partitions: Vec::new(),
-        clearing: h.clearing_grpc.clone(),
-    };
+    let upstreams = h.upstreams();
     let state = AppState::new(&upstreams).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url =

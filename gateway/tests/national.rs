@@ -7,10 +7,7 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use medclear_proto::routing::v1::{self as rpb, routing_service_client::RoutingServiceClient};
-use medclear_routing::{policies::PolicyBook, settlement::Settlements};
 use serde_json::{Value, json};
 use support::Harness;
 
@@ -73,16 +70,11 @@ async fn count(h: &Harness, table: &str) -> i64 {
 async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[HOSPITAL]).await;
-    let store = Settlements::new(
-        h.routing_pool.clone(),
-        Arc::new(h.clock.clone()),
-        PolicyBook::seeded().unwrap(),
-    );
     let patient = medclear_routing::repo::PersonRow {
         account_balance_fen: 50_000,
         ..support::person("P420200001", "42020219600101001X", "420200")
     };
-    store.upsert_person(&patient).await.unwrap();
+    h.add_person(&patient).await;
     let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
     let institution = |code: &str, level: &str| rpb::Institution {
         fixmedins_code: code.into(),

@@ -119,14 +119,8 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
         .unwrap();
     let store =
         Settlements::new(pool.clone(), Arc::new(h.clock.clone()), PolicyBook::seeded().unwrap());
-    store
-        .upsert_person(&support::person("P420200001", "42020219600101001X", "420200"))
-        .await
-        .unwrap();
-    store
-        .upsert_person(&support::person("P420200002", "420202196001010027", "420200"))
-        .await
-        .unwrap();
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200002", "420202196001010027", "420200")).await;
     let channel = medclear_common::server::channel;
     let life = Lifecycle::new(
         pool.clone(),
@@ -285,15 +279,7 @@ async fn the_lifecycle_over_the_json_api() {
     let (status, health) = h.get("/healthz").await;
     assert_eq!((status, health["services"]["routing"].as_str()), (200, Some("serving")));
     h.seed_drug(&[HOSPITAL]).await;
-    let store = Settlements::new(
-        h.routing_pool.clone(),
-        Arc::new(h.clock.clone()),
-        PolicyBook::seeded().unwrap(),
-    );
-    store
-        .upsert_person(&support::person("P420200001", "42020219600101001X", "420200"))
-        .await
-        .unwrap();
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
 
     let (status, p) = h.get("/api/v1/persons?certno=42020219600101001X").await;
     assert_eq!((status, p["psn_no"].as_str()), (200, Some("P420200001")));

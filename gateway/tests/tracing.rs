@@ -6,9 +6,6 @@
 
 mod support;
 
-use std::sync::Arc;
-
-use medclear_routing::{policies::PolicyBook, settlement::Settlements};
 use opentelemetry::{KeyValue, trace::TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use serde_json::json;
@@ -38,15 +35,7 @@ async fn a_settlement_is_one_trace_from_the_gateway_through_three_services() {
 
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[HOSPITAL]).await;
-    let store = Settlements::new(
-        h.routing_pool.clone(),
-        Arc::new(h.clock.clone()),
-        PolicyBook::seeded().unwrap(),
-    );
-    store
-        .upsert_person(&support::person("P420200001", "42020219600101001X", "420200"))
-        .await
-        .unwrap();
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
     let (status, visit) = h
         .post(
             "/api/v1/visits",

@@ -145,6 +145,29 @@ impl Harness {
         }
     }
 
+    /// The harness's services, for a second gateway in front of them.
+    pub fn upstreams(&self) -> Upstreams {
+        Upstreams {
+            filing: self.grpc.clone(),
+            catalog: self.catalog_grpc.clone(),
+            routing: self.routing_grpc.clone(),
+            routing_partitions: Vec::new(),
+            clearing: self.clearing_grpc.clone(),
+        }
+    }
+
+    /// Adds a person to the routing service's registry.
+    pub async fn add_person(&self, person: &medclear_routing::repo::PersonRow) {
+        medclear_routing::settlement::Settlements::new(
+            self.routing_pool.clone(),
+            Arc::new(self.clock.clone()),
+            medclear_routing::policies::PolicyBook::seeded().unwrap(),
+        )
+        .upsert_person(person)
+        .await
+        .unwrap();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
