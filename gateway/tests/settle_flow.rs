@@ -119,8 +119,13 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
         .unwrap();
     let store =
         Settlements::new(pool.clone(), Arc::new(h.clock.clone()), PolicyBook::seeded().unwrap());
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
-    h.add_person(&support::person("P420200002", "420202196001010027", "420200")).await;
+    // This test's own routing schema, not the harness's.
+    for person in [
+        support::person("P420200001", "42020219600101001X", "420200"),
+        support::person("P420200002", "420202196001010027", "420200"),
+    ] {
+        store.upsert_person(&person).await.unwrap();
+    }
     let channel = medclear_common::server::channel;
     let life = Lifecycle::new(
         pool.clone(),
