@@ -35,7 +35,7 @@ fn err(what: &str) -> impl Fn(tonic::Status) -> Error + '_ {
 }
 
 /// A tiny deterministic generator for picking lines and patients.
-fn next(state: &mut u64, bound: usize) -> usize {
+pub(crate) fn next(state: &mut u64, bound: usize) -> usize {
     *state ^= *state << 13;
     *state ^= *state >> 7;
     *state ^= *state << 17;
@@ -43,7 +43,7 @@ fn next(state: &mut u64, bound: usize) -> usize {
 }
 
 /// Local codes of a hospital that resolve cleanly in its region (restricted items left out).
-async fn clean_codes(
+pub(crate) async fn clean_codes(
     catalog: &mut CatalogServiceClient<Channel>,
     hospital: &medclear_catalog::demo::DemoHospital,
     today: &str,

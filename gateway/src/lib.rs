@@ -18,6 +18,7 @@ pub mod cli;
 pub mod http;
 pub mod institutions_cli;
 pub mod persons_cli;
+pub mod simulate;
 pub mod tls;
 pub mod up;
 
