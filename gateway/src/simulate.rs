@@ -13,7 +13,7 @@
 //! per transaction code, refusals by reason, and any answer that was not what it should be.
 
 use std::{
-    collections::{BTreeMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
@@ -94,13 +94,17 @@ struct Tally {
     settlements: u64,
 }
 
+/// Whether a (patient, province) referral was filed, once it is known.
+type Referral = Arc<tokio::sync::OnceCell<bool>>;
+
 struct Sim {
     http: reqwest::Client,
     url: String,
     hospitals: Vec<(DemoHospital, Vec<String>)>,
     tally: Mutex<Tally>,
-    /// (patient, treating province) pairs already referred.
-    referred: Mutex<HashSet<(String, String)>>,
+    /// (patient, treating province) → the referral (2501) made for it, once: later visits of
+    /// the pair wait for it rather than race it.
+    referred: Mutex<HashMap<(String, String), Referral>>,
     today: String,
 }
 
@@ -170,19 +174,33 @@ impl Sim {
         let inpatient = plan.kind == Kind::Inpatient;
         if plan.basis == Basis::Referred {
             let key = (plan.psn_no.clone(), hospital.admdvs[..2].to_owned());
-            let first = self.referred.lock().unwrap_or_else(PoisonError::into_inner).insert(key);
-            if first {
-                let input = json!({"refmedin": {"psn_no": plan.psn_no, "insutype": "310",
-                    "diag_code": "I10.x00x002", "diag_name": "高血压",
-                    "reflin_medins_no": hospital.fixmedins_code,
-                    "reflin_medins_name": hospital.name, "mdtrtarea_admdvs": hospital.admdvs,
-                    "refl_type": "1", "refl_date": self.today, "refl_rea": "病情需要",
-                    "refl_opnn": "同意"}});
-                let body = self.envelope("2501", &msgid(1), plan, input).to_string();
-                if let Err(reason) = self.call("2501", body).await {
-                    self.surprise(format!("visit {n}: 2501 refused: {reason}"));
-                    return;
-                }
+            let cell = self
+                .referred
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(key)
+                .or_default()
+                .clone();
+            let filed = cell
+                .get_or_init(|| async {
+                    let input = json!({"refmedin": {"psn_no": plan.psn_no, "insutype": "310",
+                        "diag_code": "I10.x00x002", "diag_name": "高血压",
+                        "reflin_medins_no": hospital.fixmedins_code,
+                        "reflin_medins_name": hospital.name,
+                        "mdtrtarea_admdvs": hospital.admdvs, "refl_type": "1",
+                        "refl_date": self.today, "refl_rea": "病情需要", "refl_opnn": "同意"}});
+                    let body = self.envelope("2501", &msgid(1), plan, input).to_string();
+                    match self.call("2501", body).await {
+                        Ok(_) => true,
+                        Err(reason) => {
+                            self.surprise(format!("visit {n}: 2501 refused: {reason}"));
+                            false
+                        }
+                    }
+                })
+                .await;
+            if !filed {
+                return;
             }
         }
         let med_type = match plan.kind {
@@ -315,6 +333,9 @@ fn plans(
             DESTINATIONS.iter().find(|(p, _)| h.admdvs.starts_with(p)).map_or(1, |(_, w)| *w);
         weighted.extend(std::iter::repeat_n(i, weight));
     }
+    // A patient is "unfiled" in a province only if no visit there refers them: the referral
+    // (2501) of one visit covers the patient's later visits too.
+    let (mut referred, mut unfiled) = (HashSet::new(), HashSet::new());
     (0..visits)
         .map(|_| {
             let hospital = weighted[next(&mut state, weighted.len())];
@@ -328,10 +349,18 @@ fn plans(
                 70..85 => Kind::Inpatient,
                 _ => Kind::Pharmacy,
             };
+            let pair = (person.psn_no.clone(), treating.to_owned());
             let basis = match next(&mut state, 100) {
                 0..55 => Basis::Emergency,
-                55..95 => Basis::Referred,
-                _ => Basis::Unfiled,
+                55..95 if !unfiled.contains(&pair) => {
+                    referred.insert(pair);
+                    Basis::Referred
+                }
+                95.. if !referred.contains(&pair) => {
+                    unfiled.insert(pair);
+                    Basis::Unfiled
+                }
+                _ => Basis::Emergency,
             };
             let count = match kind {
                 Kind::Outpatient => 2 + next(&mut state, 10),
