@@ -411,6 +411,36 @@ async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface
     let (_, reason) = refused(&h, envelope("1317", "M1317C", others).to_string()).await;
     assert_eq!(reason, "forbidden");
 
+    // 1301 then 9102: the drugs since version 0, as a zip of TAB-separated lines.
+    let (file, _) = ok(&h, "1301", "M1301", json!({"data": {"ver": "0"}})).await;
+    assert_eq!(file["data_cnt"], 1, "{file}");
+    let file_qury_no = file["file_qury_no"].as_str().unwrap().to_owned();
+    let download = envelope(
+        "9102",
+        "M9102",
+        json!({"fsDownloadIn": {"file_qury_no": file_qury_no,
+        "filename": file["filename"], "fixmedins_code": HOSPITAL}}),
+    );
+    let response = h.http.post(h.url(PATH)).json(&download).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let zip = response.bytes().await.unwrap();
+    assert_eq!(&zip[..4], b"PK\x03\x04");
+    let text = String::from_utf8_lossy(&zip);
+    assert!(text.contains(&format!("{}\t甲药\t", support::DRUG)), "{text}");
+    // Nothing since the current version; no diagnoses at all; no such file.
+    let upto = file_qury_no.rsplit('-').next().unwrap().to_owned();
+    let (none, _) = ok(&h, "1301", "M1301B", json!({"data": {"ver": upto}})).await;
+    assert_eq!(none["data_cnt"], 0);
+    let (diagnoses, _) = ok(&h, "1307", "M1307", json!({"data": {"ver": "0"}})).await;
+    assert_eq!(diagnoses["data_cnt"], 0);
+    let (_, reason) = refused(
+        &h,
+        envelope("9102", "M9102B", json!({"fsDownloadIn": {"file_qury_no": "C1301-9-1"}}))
+            .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "unknown_file");
+
     // 3201: no settlements that day — zero totals balance, anything else does not.
     let totals = |medfee: &str, count: u32, end: &str| {
         json!({"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440300",

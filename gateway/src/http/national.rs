@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, value::RawValue};
 
 use super::{AppState, json::text};
+
+mod files;
 use crate::access::{Caller, Target, authorize};
 
 /// Where HIS systems send every transaction.
@@ -37,10 +39,11 @@ pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The transactions this endpoint runs.
-pub const TRANSACTIONS: [&str; 28] = [
-    "1101", "1317", "2201", "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208",
-    "2301", "2302", "2303", "2304", "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504",
-    "2601", "3201", "3301", "3302", "9001",
+pub const TRANSACTIONS: [&str; 35] = [
+    "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1317", "2201", "2202", "2203",
+    "2203A", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304", "2305",
+    "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3301", "3302", "9001",
+    "9102",
 ];
 
 /// A refusal: the reason code and a message for the operator.
@@ -227,8 +230,61 @@ pub async fn call_service(
     if let Err(refusal) = state.sign_in().check(&envelope, received) {
         return answer(Some(&envelope), received, &Err(refusal), StatusCode::OK);
     }
+    if envelope.infno == "9102" {
+        return match download_file(&state, &envelope).await {
+            Ok(response) => response,
+            Err(refusal) => answer(Some(&envelope), received, &Err(refusal), StatusCode::OK),
+        };
+    }
     let outcome = run(&state, &envelope).await;
     answer(Some(&envelope), received, &outcome, StatusCode::OK)
+}
+
+/// 1301 / 1302 / 1305–1308: which file holds the catalogue items since `ver`.
+#[derive(Debug, Serialize)]
+struct FileAnswer {
+    file_qury_no: String,
+    filename: String,
+    dld_end_time: String,
+    data_cnt: usize,
+}
+
+async fn catalogue_file(state: &AppState, envelope: &Envelope) -> Outcome {
+    let v: files::VersionNode = node(envelope, "data")?;
+    let after = files::version_of(&v.ver)?;
+    let (rows, upto) = files::rows(state, &envelope.infno, after, None).await?;
+    let infno = envelope.infno.parse().unwrap_or_default();
+    let query = files::FileQuery { infno, after, upto };
+    let tomorrow = Utc::now().with_timezone(&CHINA).date_naive() + chrono::Days::new(1);
+    output(&FileAnswer {
+        file_qury_no: query.number(),
+        filename: query.filename(),
+        dld_end_time: tomorrow.to_string(),
+        data_cnt: rows.len(),
+    })
+}
+
+/// 9102: the file a download named, as a zip (the body is the file, not an envelope).
+async fn download_file(state: &AppState, envelope: &Envelope) -> Result<Response, Refusal> {
+    let d: files::DownloadNode = node(envelope, "fsDownloadIn")?;
+    let query = files::FileQuery::parse(d.file_qury_no.trim()).ok_or_else(|| {
+        Refusal::new("unknown_file", format!("no file {:?} to download", d.file_qury_no))
+    })?;
+    let infno = query.infno.to_string();
+    let (rows, _) = files::rows(state, &infno, query.after, Some(query.upto)).await?;
+    let mut text = rows.join("\n");
+    text.push('\n');
+    let zip = files::zip_one(&format!("{infno}.txt"), text.as_bytes())?;
+    let disposition = format!("attachment; filename=\"{}\"", query.filename());
+    Ok((
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, "application/zip".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        zip,
+    )
+        .into_response())
 }
 
 /// The caller must be the institution the envelope names (see [`crate::access`]): over
@@ -369,6 +425,9 @@ async fn run(state: &AppState, envelope: &Envelope) -> Outcome {
         "2402" => discharge(state, envelope).await,
         "2203" | "2203A" => visit_details(state, envelope).await,
         "1317" => institution_matching(state, envelope).await,
+        "1301" | "1302" | "1305" | "1306" | "1307" | "1308" => {
+            catalogue_file(state, envelope).await
+        }
         "2204" | "2301" => upload_fees(state, envelope).await,
         "2205" | "2302" => cancel_fees(state, envelope).await,
         "2206" | "2303" => settle(state, envelope, false).await,
