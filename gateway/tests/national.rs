@@ -441,6 +441,49 @@ async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface
     .await;
     assert_eq!(reason, "unknown_file");
 
+    // 1312 / 1318 / 1319: the coverage rules, with a province's 乙 rule that has a price cap
+    // and a first self-pay ratio per insutype.
+    let mut catalog =
+        medclear_proto::catalog::v1::catalog_service_client::CatalogServiceClient::connect(
+            h.catalog_grpc.clone(),
+        )
+        .await
+        .unwrap();
+    support::import(
+        &mut catalog,
+        medclear_proto::catalog::v1::ImportTarget::Coverage,
+        &[&[
+            ("scope", "420000"),
+            ("code", support::DRUG),
+            ("class", "B"),
+            ("selfpay_ratio", "0.10"),
+            ("selfpay_ratio_by_insutype", "390:0.2"),
+            ("price_cap", "12.30"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    let rules = |scope: &str| {
+        json!({"data": {"hilist_code": support::DRUG, "insu_admdvs": scope,
+            "updt_time": "2024-01-01", "page_num": 1, "page_size": 10}})
+    };
+    let (national, _) = ok(&h, "1312", "M1312", rules("000000")).await;
+    assert_eq!(national["recordCounts"], 1);
+    let row = &national["data"][0];
+    assert_eq!(
+        (row["chrgitm_lv"].as_str(), row["hilist_name"].as_str()),
+        (Some("01"), Some("甲药"))
+    );
+    let (_, text) = ok(&h, "1318", "M1318", rules("")).await;
+    assert!(text.contains(r#""hilist_pric_uplmt_amt":12.30"#), "{text}");
+    assert!(text.contains(r#""recordCounts":1"#), "only the capped rule: {text}");
+    let (ratios, text) = ok(&h, "1319", "M1319", rules("420000")).await;
+    assert_eq!(ratios["recordCounts"], 2, "ALL and 390: {ratios}");
+    assert!(
+        text.contains(r#""selfpay_prop":0.10"#) || text.contains(r#""selfpay_prop":0.1"#),
+        "{text}"
+    );
+
     // 3201: no settlements that day — zero totals balance, anything else does not.
     let totals = |medfee: &str, count: u32, end: &str| {
         json!({"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440300",

@@ -39,11 +39,11 @@ pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The transactions this endpoint runs.
-pub const TRANSACTIONS: [&str; 35] = [
-    "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1317", "2201", "2202", "2203",
-    "2203A", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303", "2304", "2305",
-    "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3301", "3302", "9001",
-    "9102",
+pub const TRANSACTIONS: [&str; 38] = [
+    "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319", "2201",
+    "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303",
+    "2304", "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3301",
+    "3302", "9001", "9102",
 ];
 
 /// A refusal: the reason code and a message for the operator.
@@ -425,6 +425,7 @@ async fn run(state: &AppState, envelope: &Envelope) -> Outcome {
         "2402" => discharge(state, envelope).await,
         "2203" | "2203A" => visit_details(state, envelope).await,
         "1317" => institution_matching(state, envelope).await,
+        "1312" | "1318" | "1319" => coverage_query(state, envelope).await,
         "1301" | "1302" | "1305" | "1306" | "1307" | "1308" => {
             catalogue_file(state, envelope).await
         }
@@ -1490,6 +1491,157 @@ async fn institution_matching(state: &AppState, envelope: &Envelope) -> Outcome 
         })
         .collect();
     output(&Page::of(rows, page_num, page_size))
+}
+
+// 1312 / 1318 / 1319 --------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct RuleQuery {
+    #[serde(default, deserialize_with = "text")]
+    hilist_code: String,
+    #[serde(default, deserialize_with = "text")]
+    insu_admdvs: String,
+    #[serde(default, deserialize_with = "text")]
+    page_num: String,
+    #[serde(default, deserialize_with = "text")]
+    page_size: String,
+}
+
+/// A decimal written as a JSON number from its exact text.
+#[derive(Debug, Clone)]
+struct Exact(String);
+
+impl Serialize for Exact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw = RawValue::from_string(self.0.clone()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct HilistRow {
+    hilist_code: String,
+    hilist_name: String,
+    insu_admdvs: String,
+    begndate: String,
+    enddate: String,
+    /// 01 甲, 02 乙, 03 丙.
+    chrgitm_lv: &'static str,
+    /// 1 when the rule restricts use (levels, diagnoses, ages).
+    lmt_used_flag: &'static str,
+    vali_flag: &'static str,
+    rid: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PriceCapRow {
+    hilist_code: String,
+    insu_admdvs: String,
+    begndate: String,
+    enddate: String,
+    hilist_pric_uplmt_amt: Yuan,
+    vali_flag: &'static str,
+    rid: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SelfPayRow {
+    hilist_code: String,
+    /// The insutype the ratio is for, or `ALL`.
+    selfpay_prop_psn_type: String,
+    insu_admdvs: String,
+    begndate: String,
+    enddate: String,
+    selfpay_prop: Exact,
+    vali_flag: &'static str,
+    rid: String,
+}
+
+/// 1312 (catalogue rules), 1318 (price caps), 1319 (first self-pay ratios): the catalogue's
+/// coverage rules, filtered by `hilist_code` and `insu_admdvs` (the rule's scope, `000000`
+/// national), a page at a time. `updt_time` is not a filter here: every rule is listed.
+async fn coverage_query(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::catalog::v1 as kpb;
+    let q: RuleQuery = node(envelope, "data")?;
+    let page_num = page_number("page_num", &q.page_num, 9999)?;
+    let page_size = page_number("page_size", &q.page_size, 1000)?;
+    let (names, rules) = files::coverage(state).await?;
+    let today = Utc::now().with_timezone(&CHINA).date_naive().to_string();
+    let rules = rules.into_iter().filter(|c| {
+        (q.hilist_code.trim().is_empty() || c.code == q.hilist_code.trim())
+            && (q.insu_admdvs.trim().is_empty() || c.scope == q.insu_admdvs.trim())
+    });
+    let valid = |c: &kpb::Coverage| -> &'static str {
+        if c.end_date.is_empty() || c.end_date >= today { "1" } else { "0" }
+    };
+    match envelope.infno.as_str() {
+        "1312" => {
+            let rows: Vec<HilistRow> = rules
+                .map(|c| HilistRow {
+                    hilist_name: names.get(&c.code).cloned().unwrap_or_default(),
+                    insu_admdvs: c.scope.clone(),
+                    begndate: c.begin_date.clone(),
+                    enddate: c.end_date.clone(),
+                    chrgitm_lv: match kpb::CoverageClass::try_from(c.class) {
+                        Ok(kpb::CoverageClass::A) => "01",
+                        Ok(kpb::CoverageClass::B) => "02",
+                        _ => "03",
+                    },
+                    lmt_used_flag: if c.hospital_levels.is_empty()
+                        && c.diagnosis_prefixes.is_empty()
+                        && c.min_age.is_none()
+                        && c.max_age.is_none()
+                    {
+                        "0"
+                    } else {
+                        "1"
+                    },
+                    vali_flag: valid(&c),
+                    rid: c.id.to_string(),
+                    hilist_code: c.code,
+                })
+                .collect();
+            output(&Page::of(rows, page_num, page_size))
+        }
+        "1318" => {
+            let rows: Vec<PriceCapRow> = rules
+                .filter_map(|c| {
+                    Some(PriceCapRow {
+                        hilist_pric_uplmt_amt: Yuan(c.price_cap_fen?),
+                        insu_admdvs: c.scope.clone(),
+                        begndate: c.begin_date.clone(),
+                        enddate: c.end_date.clone(),
+                        vali_flag: valid(&c),
+                        rid: c.id.to_string(),
+                        hilist_code: c.code,
+                    })
+                })
+                .collect();
+            output(&Page::of(rows, page_num, page_size))
+        }
+        _ => {
+            let mut rows = Vec::new();
+            for c in rules.filter(|c| c.class == i32::from(kpb::CoverageClass::B)) {
+                let mut ratios: Vec<(String, String)> =
+                    c.selfpay_ratio_by_insutype.clone().into_iter().collect();
+                ratios.sort();
+                ratios.insert(0, ("ALL".to_owned(), c.selfpay_ratio.clone()));
+                for (who, ratio) in ratios {
+                    rows.push(SelfPayRow {
+                        hilist_code: c.code.clone(),
+                        selfpay_prop_psn_type: who,
+                        insu_admdvs: c.scope.clone(),
+                        begndate: c.begin_date.clone(),
+                        enddate: c.end_date.clone(),
+                        selfpay_prop: Exact(ratio),
+                        vali_flag: valid(&c),
+                        rid: c.id.to_string(),
+                    });
+                }
+            }
+            output(&Page::of(rows, page_num, page_size))
+        }
+    }
 }
 
 #[cfg(test)]

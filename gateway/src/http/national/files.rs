@@ -102,6 +102,34 @@ pub(super) async fn rows(
     Ok((rows, upto.unwrap_or(after)))
 }
 
+/// Every item's name by code, and every coverage rule, read from the catalogue's change
+/// feed from the start.
+pub(super) async fn coverage(
+    state: &AppState,
+) -> Result<(std::collections::HashMap<String, String>, Vec<kpb::Coverage>), Refusal> {
+    let mut client = state.catalog();
+    let (mut names, mut rules, mut page_token) =
+        (std::collections::HashMap::new(), Vec::new(), String::new());
+    loop {
+        let page = client
+            .list_changes(kpb::ListChangesRequest {
+                since_ver: 0,
+                limit: 10_000,
+                fixmedins_code: String::new(),
+                page_token: page_token.clone(),
+            })
+            .await?
+            .into_inner();
+        names.extend(page.items.into_iter().map(|i| (i.code, i.name)));
+        rules.extend(page.coverage);
+        if !page.has_more || page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    Ok((names, rules))
+}
+
 /// A zip archive of one stored (uncompressed) file, as HIS clients unzip it.
 pub(super) fn zip_one(name: &str, contents: &[u8]) -> Result<Vec<u8>, Refusal> {
     let too_large = || Refusal::new("file_too_large", "the file is larger than a zip of 4 GiB");
