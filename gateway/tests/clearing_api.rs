@@ -6,8 +6,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use support::Harness;
 
@@ -75,20 +73,6 @@ fn national() -> Value {
 
 fn operator_of(province: &str) -> Value {
     json!({"id": format!("op{province}"), "name": "省级经办", "admdvs": province})
-}
-
-/// Polls `path` until `done` holds for its answer (clearing follows routing's events within
-/// milliseconds); fails after 15 s.
-async fn eventually(h: &Harness, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let (status, answer) = h.get(path).await;
-        if status == 200 && done(&answer) {
-            return answer;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{path} never got there: {answer}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn sum(values: &[Value], field: &str) -> i64 {
@@ -174,7 +158,7 @@ async fn a_period_is_closed_netted_confirmed_and_settled_over_the_json_api() {
     let gross: i64 = settled.iter().map(obligation).sum();
 
     // Clearing picks the events up: the period is open with the counts.
-    let periods = eventually(&h, "/api/v1/clearing/periods?status=open", |a| {
+    let periods = support::eventually(&h, "/api/v1/clearing/periods?status=open", |a| {
         a["periods"][0]["settlement_count"] == 3
     })
     .await;

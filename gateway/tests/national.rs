@@ -7,6 +7,7 @@
 
 mod support;
 
+use medclear_gateway::http::national::{unzip_first, zip_one};
 use medclear_proto::routing::v1::{self as rpb, routing_service_client::RoutingServiceClient};
 use serde_json::{Value, json};
 use support::Harness;
@@ -216,7 +217,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     assert!(text.contains(r#""fund_payamt":-"#), "{text}");
 
     // Settled again, then reversed by its msgid (2601).
-    ok(&h, "2207", "MS2", settle("24.90")).await;
+    let (second, _) = ok(&h, "2207", "MS2", settle("24.90")).await;
     let (reversal, _) = ok(
         &h,
         "2601",
@@ -234,6 +235,67 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     )
     .await;
     assert_eq!(reason, "settlement_not_found");
+
+    // 3202: the day's details, zipped and uploaded (9101), against clearing's. The hospital
+    // lists its two settlements and the cancellation (2208 answered its id) but not the
+    // reversal (2601 answers none): the result file has that one line, the centre's only.
+    support::eventually(&h, "/api/v1/clearing/ingest", |a| {
+        a["partitions"][0]["events_ingested"].as_u64() >= Some(4)
+    })
+    .await;
+    let line = |info: &Value, mdtrt: &str, refund: u8| {
+        format!(
+            "{}\t{mdtrt}\tP420200001\t{}\t{}\t{}\t{refund}",
+            info["setl_id"].as_str().unwrap(),
+            info["medfee_sumamt"],
+            info["fund_pay_sumamt"],
+            info["acct_pay"]
+        )
+    };
+    let file = [
+        line(&settled["setlinfo"], &mdtrt_id, 0),
+        line(&cancelled["setlinfo"], &mdtrt_id, 1),
+        line(&second["setlinfo"], &mdtrt_id, 0),
+    ]
+    .join("\n");
+    let zip = zip_one("detail.txt", file.as_bytes()).unwrap();
+    let (uploaded, _) = ok(
+        &h,
+        "9101",
+        "M9101",
+        json!({"fsUploadIn": {"in": zip,
+        "filename": "detail.zip", "fixmedins_code": HOSPITAL}}),
+    )
+    .await;
+    let file_qury_no = uploaded["file_qury_no"].as_str().unwrap().to_owned();
+    let details = |count: u32, medfee: &str| {
+        json!({"data": {"setl_optins": "420200", "file_qury_no": file_qury_no,
+            "stmt_begndate": TODAY, "stmt_enddate": TODAY, "medfee_sumamt": medfee,
+            "fund_pay_sumamt": settled["setlinfo"]["fund_pay_sumamt"], "cash_payamt": "0",
+            "fixmedins_setl_cnt": count}})
+    };
+    let (_, reason) =
+        refused(&h, envelope("3202", "M3202A", details(2, "24.90")).to_string()).await;
+    assert_eq!(reason, "file_mismatch", "the totals sent are not the file's");
+    let (result, _) = ok(&h, "3202", "M3202", details(3, "24.90")).await;
+    let result_no = result["fileinfo"]["file_qury_no"].as_str().unwrap().to_owned();
+    let download = envelope(
+        "9102",
+        "M9102",
+        json!({"fsDownloadIn": {"file_qury_no": result_no,
+        "filename": result["fileinfo"]["filename"], "fixmedins_code": HOSPITAL}}),
+    );
+    let zip = h.http.post(h.url(PATH)).json(&download).send().await.unwrap().bytes().await.unwrap();
+    let text = String::from_utf8(unzip_first(&zip).unwrap()).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    let cols: Vec<&str> = rows[0].split('\t').collect();
+    assert_eq!((cols[0], cols[4], cols[7]), ("P420200001", "1", "-24.90"), "{text}");
+    // Another institution cannot read this one's file.
+    let mut other = download.clone();
+    other["fixmedins_code"] = json!("H44030000002");
+    let (_, reason) = refused(&h, other.to_string()).await;
+    assert_eq!(reason, "unknown_file");
 
     // An institution the registry does not know cannot register visits.
     let mut stranger = envelope(

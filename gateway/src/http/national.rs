@@ -30,7 +30,9 @@ use serde_json::{Value, value::RawValue};
 use super::{AppState, json::text};
 
 mod files;
+
 use crate::access::{Caller, Target, authorize};
+pub use files::{unzip_first, zip_one};
 
 /// Where HIS systems send every transaction.
 pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
@@ -39,11 +41,11 @@ pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The transactions this endpoint runs.
-pub const TRANSACTIONS: [&str; 38] = [
+pub const TRANSACTIONS: [&str; 40] = [
     "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319", "2201",
     "2202", "2203", "2203A", "2204", "2205", "2206", "2207", "2208", "2301", "2302", "2303",
-    "2304", "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3301",
-    "3302", "9001", "9102",
+    "2304", "2305", "2401", "2402", "2404", "2501", "2502", "2503", "2504", "2601", "3201", "3202",
+    "3301", "3302", "9001", "9101", "9102",
 ];
 
 /// A refusal: the reason code and a message for the operator.
@@ -264,18 +266,29 @@ async fn catalogue_file(state: &AppState, envelope: &Envelope) -> Outcome {
     })
 }
 
-/// 9102: the file a download named, as a zip (the body is the file, not an envelope).
+/// 9102: the file a download (130x) or a reconciliation (3202) named, as a zip (the body is
+/// the file, not an envelope).
 async fn download_file(state: &AppState, envelope: &Envelope) -> Result<Response, Refusal> {
     let d: files::DownloadNode = node(envelope, "fsDownloadIn")?;
-    let query = files::FileQuery::parse(d.file_qury_no.trim()).ok_or_else(|| {
-        Refusal::new("unknown_file", format!("no file {:?} to download", d.file_qury_no))
-    })?;
-    let infno = query.infno.to_string();
-    let (rows, _) = files::rows(state, &infno, query.after, Some(query.upto)).await?;
-    let mut text = rows.join("\n");
-    text.push('\n');
-    let zip = files::zip_one(&format!("{infno}.txt"), text.as_bytes())?;
-    let disposition = format!("attachment; filename=\"{}\"", query.filename());
+    let number = d.file_qury_no.trim();
+    let (zip, filename) = if number.starts_with('F') {
+        let request = medclear_proto::clearing::v1::GetFileRequest {
+            fixmedins_code: envelope.fixmedins_code.clone(),
+            file_qury_no: number.to_owned(),
+        };
+        let file = state.clearing().get_file(request).await?.into_inner();
+        (file.content, file.filename)
+    } else {
+        let query = files::FileQuery::parse(number).ok_or_else(|| {
+            Refusal::new("unknown_file", format!("no file {number:?} to download"))
+        })?;
+        let infno = query.infno.to_string();
+        let (rows, _) = files::rows(state, &infno, query.after, Some(query.upto)).await?;
+        let mut text = rows.join("\n");
+        text.push('\n');
+        (files::zip_one(&format!("{infno}.txt"), text.as_bytes())?, query.filename())
+    };
+    let disposition = format!("attachment; filename=\"{filename}\"");
     Ok((
         StatusCode::OK,
         [
@@ -440,6 +453,8 @@ async fn run(state: &AppState, envelope: &Envelope) -> Outcome {
         "2503" => file_chronic(state, envelope).await,
         "2502" | "2504" => revoke_filing(state, envelope).await,
         "3201" => reconcile_totals(state, envelope).await,
+        "3202" => reconcile_details(state, envelope).await,
+        "9101" => upload_file(state, envelope).await,
         "3301" => upload_mapping(state, envelope).await,
         "3302" => revoke_mapping(state, envelope).await,
         other => Err(Refusal::new("unknown_infno", format!("infno {other} is not run here"))),
@@ -1642,6 +1657,204 @@ async fn coverage_query(state: &AppState, envelope: &Envelope) -> Outcome {
             output(&Page::of(rows, page_num, page_size))
         }
     }
+}
+
+// 9101 / 3202 ---------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct UploadNode {
+    /// The file: a list of byte values, or base64 text (clients send both).
+    #[serde(default, rename = "in")]
+    content: Value,
+    #[serde(default, deserialize_with = "text")]
+    filename: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FileInfo {
+    file_qury_no: String,
+    filename: String,
+    dld_endtime: String,
+}
+
+fn file_bytes(content: &Value) -> Result<Vec<u8>, Refusal> {
+    let bad = || Refusal::new("invalid_file", "fsUploadIn.in is a list of bytes or base64 text");
+    match content {
+        Value::Array(values) => values
+            .iter()
+            .map(|v| v.as_u64().and_then(|b| u8::try_from(b).ok()).ok_or_else(bad))
+            .collect(),
+        Value::String(text) => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|_| bad())
+        }
+        _ => Err(bad()),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FileInfoOutput {
+    fileinfo: FileInfo,
+}
+
+fn file_info(file: medclear_proto::clearing::v1::FileRef) -> FileInfo {
+    let until = Utc::now().with_timezone(&CHINA) + chrono::Duration::days(1);
+    FileInfo {
+        file_qury_no: file.file_qury_no,
+        filename: file.filename,
+        dld_endtime: until.format("%Y-%m-%d %H:%M:%S").to_string(),
+    }
+}
+
+/// 9101: a file for reconciliation (3202), kept for this institution.
+async fn upload_file(state: &AppState, envelope: &Envelope) -> Outcome {
+    let u: UploadNode = node(envelope, "fsUploadIn")?;
+    let content = file_bytes(&u.content)?;
+    let request = medclear_proto::clearing::v1::PutFileRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        filename: u.filename.trim().to_owned(),
+        kind: "upload".into(),
+        content,
+    };
+    output(&file_info(state.clearing().put_file(request).await?.into_inner()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DetailsNode {
+    #[serde(default, deserialize_with = "text")]
+    file_qury_no: String,
+    #[serde(default, deserialize_with = "text")]
+    stmt_begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    stmt_enddate: String,
+    #[serde(default, deserialize_with = "text")]
+    medfee_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    fund_pay_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_setl_cnt: String,
+    #[serde(default, deserialize_with = "text")]
+    clr_type: String,
+}
+
+/// One line of the detail file: `setl_id`, `mdtrt_id`, `psn_no`, `medfee_sumamt`,
+/// `fund_pay_sumamt`, `acct_pay`, `refd_setl_flag` (1: a cancellation), TAB-separated;
+/// `null` is empty.
+fn detail_line(n: usize, line: &str) -> Result<medclear_proto::clearing::v1::ReconDetail, Refusal> {
+    let cols: Vec<&str> =
+        line.split('\t').map(|c| if c.trim() == "null" { "" } else { c.trim() }).collect();
+    if cols.len() < 7 {
+        return Err(Refusal::new(
+            "invalid_file",
+            format!("line {n}: 7 TAB-separated columns expected, {} found", cols.len()),
+        ));
+    }
+    let amount = |i: usize, name: &str| fen(&format!("line {n} {name}"), cols[i]);
+    Ok(medclear_proto::clearing::v1::ReconDetail {
+        setl_id: cols[0].to_owned(),
+        msgid: String::new(),
+        mdtrt_id: cols[1].to_owned(),
+        psn_no: cols[2].to_owned(),
+        medfee_sumamt_fen: amount(3, "medfee_sumamt")?,
+        fund_pay_sumamt_fen: amount(4, "fund_pay_sumamt")?,
+        acct_pay_fen: amount(5, "acct_pay")?,
+        refd_setl_flag: cols[6] == "1",
+    })
+}
+
+/// 3202: the uploaded detail file (9101) against clearing's settlements of that day. The
+/// result file (9102) lists each discrepancy: `psn_no`, `mdtrt_id`, `setl_id`, `msgid`,
+/// `stmt_rslt` (1 the centre has it only, 2 the institution has it only, 3 they differ),
+/// `refd_setl_flag`, `memo` (the differing fields), `medfee_sumamt`, `fund_pay_sumamt`,
+/// `acct_pay` — the centre's where it has the row.
+async fn reconcile_details(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::clearing::v1 as cpb;
+    let d: DetailsNode = node(envelope, "data")?;
+    let day = date_of("stmt_begndate", &d.stmt_begndate)?;
+    if day != date_of("stmt_enddate", &d.stmt_enddate)? {
+        return Err(Refusal::new(
+            "unsupported_range",
+            "details are reconciled one day at a time: stmt_begndate and stmt_enddate the same day",
+        ));
+    }
+    let mut clearing = state.clearing();
+    let file = clearing
+        .get_file(cpb::GetFileRequest {
+            fixmedins_code: envelope.fixmedins_code.clone(),
+            file_qury_no: d.file_qury_no.trim().to_owned(),
+        })
+        .await?
+        .into_inner();
+    let text = files::unzip_first(&file.content)?;
+    let text = String::from_utf8(text)
+        .map_err(|_| Refusal::new("invalid_file", "the detail file is not UTF-8 text"))?;
+    let details = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| detail_line(i + 1, l))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The envelope's totals must be the file's.
+    let medfee: i64 = details.iter().map(|x| x.medfee_sumamt_fen).sum();
+    let fund: i64 = details.iter().map(|x| x.fund_pay_sumamt_fen).sum();
+    let sent =
+        (fen("medfee_sumamt", &d.medfee_sumamt)?, fen("fund_pay_sumamt", &d.fund_pay_sumamt)?);
+    let count = d.fixmedins_setl_cnt.trim().parse::<usize>().ok();
+    if sent != (medfee, fund) || count != Some(details.len()) {
+        return Err(Refusal::new(
+            "file_mismatch",
+            format!(
+                "the file has {} lines, medfee_sumamt {}, fund_pay_sumamt {}: not the totals sent",
+                details.len(),
+                fen_to_yuan(medfee),
+                fen_to_yuan(fund)
+            ),
+        ));
+    }
+    let answer = clearing
+        .reconcile_details(cpb::ReconcileDetailsRequest {
+            msgid: envelope.msgid.clone(),
+            fixmedins_code: envelope.fixmedins_code.clone(),
+            stmt_date: day,
+            insutype: String::new(),
+            clr_type: d.clr_type.trim().to_owned(),
+            details,
+        })
+        .await?
+        .into_inner();
+    let mut result = String::new();
+    for x in &answer.discrepancies {
+        let (code, row) = match cpb::DiscrepancyKind::try_from(x.kind) {
+            Ok(cpb::DiscrepancyKind::MissingAtHospital) => ("1", x.center.clone()),
+            Ok(cpb::DiscrepancyKind::MissingAtCenter) => ("2", x.hospital.clone()),
+            _ => ("3", x.center.clone()),
+        };
+        let row = row.unwrap_or_default();
+        result.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{code}\t{}\t{}\t{}\t{}\t{}\n",
+            row.psn_no,
+            row.mdtrt_id,
+            x.setl_id,
+            row.msgid,
+            u8::from(row.refd_setl_flag),
+            x.differing_fields.join(","),
+            fen_to_yuan(row.medfee_sumamt_fen),
+            fen_to_yuan(row.fund_pay_sumamt_fen),
+            fen_to_yuan(row.acct_pay_fen)
+        ));
+    }
+    let name = format!("{}_result", d.file_qury_no.trim());
+    let zip = files::zip_one(&format!("{name}.txt"), result.as_bytes())?;
+    let stored = clearing
+        .put_file(cpb::PutFileRequest {
+            fixmedins_code: envelope.fixmedins_code.clone(),
+            filename: format!("{name}.zip"),
+            kind: "result".into(),
+            content: zip,
+        })
+        .await?
+        .into_inner();
+    output(&FileInfoOutput { fileinfo: file_info(stored) })
 }
 
 #[cfg(test)]

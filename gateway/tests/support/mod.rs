@@ -310,3 +310,17 @@ pub fn person(psn_no: &str, certno: &str, home: &str) -> medclear_routing::repo:
         assistance_category: None,
     }
 }
+
+/// Polls `path` until `done` holds for its answer (clearing follows routing's events within
+/// milliseconds); fails after 15 s.
+pub async fn eventually(h: &Harness, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (status, answer) = h.get(path).await;
+        if status == 200 && done(&answer) {
+            return answer;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{path} never got there: {answer}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -837,7 +837,8 @@ pub fn compare_details(
             None => discrepancies.push(Discrepancy::MissingAtHospital(ours)),
             Some(h) => {
                 let fields: Vec<&'static str> = [
-                    ("msgid", h.msgid != ours.msgid),
+                    // The national detail file (3202) has no msgid column: compared when sent.
+                    ("msgid", !h.msgid.is_empty() && h.msgid != ours.msgid),
                     ("mdtrt_id", h.mdtrt_id != ours.mdtrt_id),
                     ("psn_no", h.psn_no != ours.psn_no),
                     ("medfee_sumamt_fen", h.medfee_sumamt != ours.medfee_sumamt),

@@ -583,6 +583,23 @@ impl Api for ClearingGrpc {
     }
 
     #[tracing::instrument(skip_all, name = "ReconcileDetails")]
+    async fn put_file(&self, request: Request<pb::PutFileRequest>) -> Reply<pb::FileRef> {
+        let r = request.into_inner();
+        let file =
+            self.0.put_file(r.fixmedins_code.trim(), &r.filename, &r.kind, r.content).await?;
+        Ok(Response::new(pb::FileRef { file_qury_no: file.file_qury_no, filename: file.filename }))
+    }
+
+    async fn get_file(&self, request: Request<pb::GetFileRequest>) -> Reply<pb::FileContent> {
+        let r = request.into_inner();
+        let file = self.0.get_file(r.fixmedins_code.trim(), r.file_qury_no.trim()).await?;
+        Ok(Response::new(pb::FileContent {
+            filename: file.filename,
+            kind: file.kind,
+            content: file.content,
+        }))
+    }
+
     async fn reconcile_details(
         &self,
         request: Request<pb::ReconcileDetailsRequest>,

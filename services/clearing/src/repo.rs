@@ -1223,3 +1223,49 @@ pub async fn audit(conn: &mut PgConnection, e: &AuditEntry<'_>) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// A reconciliation file kept for a hospital.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReconFile {
+    pub file_qury_no: String,
+    pub fixmedins_code: String,
+    pub filename: String,
+    pub kind: String,
+    pub content: Vec<u8>,
+}
+
+pub async fn insert_recon_file(
+    conn: &mut PgConnection,
+    file: &ReconFile,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO recon_files (file_qury_no, fixmedins_code, filename, kind, content, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&file.file_qury_no)
+    .bind(&file.fixmedins_code)
+    .bind(&file.filename)
+    .bind(&file.kind)
+    .bind(&file.content)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The file, if it exists and is this hospital's.
+pub async fn recon_file(
+    conn: &mut PgConnection,
+    fixmedins_code: &str,
+    file_qury_no: &str,
+) -> Result<Option<ReconFile>> {
+    Ok(sqlx::query_as(
+        "SELECT file_qury_no, fixmedins_code, filename, kind, content FROM recon_files
+         WHERE file_qury_no = $1 AND fixmedins_code = $2",
+    )
+    .bind(file_qury_no)
+    .bind(fixmedins_code)
+    .fetch_optional(conn)
+    .await?)
+}

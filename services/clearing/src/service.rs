@@ -1102,6 +1102,61 @@ impl ClearingService {
         Ok((center, domain::compare_totals(hospital, &center), as_of))
     }
 
+    /// The largest reconciliation file kept.
+    pub const MAX_FILE: usize = 2 * 1024 * 1024;
+
+    /// Keeps a hospital's reconciliation file (its 3202 upload, or a 3202 result); its file
+    /// query number.
+    pub async fn put_file(
+        &self,
+        fixmedins_code: &str,
+        filename: &str,
+        kind: &str,
+        content: Vec<u8>,
+    ) -> Result<repo::ReconFile> {
+        check_hospital(fixmedins_code)?;
+        if filename.trim().is_empty() || filename.chars().count() > 200 {
+            return Err(Error::invalid(
+                "filename",
+                "invalid_filename",
+                "filename is required (at most 200 characters)",
+            ));
+        }
+        if !matches!(kind, "upload" | "result") {
+            return Err(Error::invalid("kind", "invalid_kind", "kind is upload or result"));
+        }
+        if content.is_empty() || content.len() > Self::MAX_FILE {
+            return Err(Error::invalid(
+                "content",
+                "invalid_file",
+                format!("a file has 1 to {} bytes", Self::MAX_FILE),
+            ));
+        }
+        let hex = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
+        let file = repo::ReconFile {
+            file_qury_no: format!("F{}", &hex[..29]),
+            fixmedins_code: fixmedins_code.to_owned(),
+            filename: filename.trim().to_owned(),
+            kind: kind.to_owned(),
+            content,
+        };
+        let mut conn = self.pool.acquire().await?;
+        repo::insert_recon_file(&mut conn, &file, self.clock.now()).await?;
+        Ok(file)
+    }
+
+    /// A hospital's reconciliation file; another hospital's is not found.
+    pub async fn get_file(
+        &self,
+        fixmedins_code: &str,
+        file_qury_no: &str,
+    ) -> Result<repo::ReconFile> {
+        let mut conn = self.pool.acquire().await?;
+        repo::recon_file(&mut conn, fixmedins_code, file_qury_no).await?.ok_or_else(|| {
+            Error::not_found("unknown_file", format!("{fixmedins_code} has no file {file_qury_no}"))
+        })
+    }
+
     /// 3202: the hospital's list for a day against clearing's.
     pub async fn reconcile_details(
         &self,

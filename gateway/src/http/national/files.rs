@@ -131,7 +131,7 @@ pub(super) async fn coverage(
 }
 
 /// A zip archive of one stored (uncompressed) file, as HIS clients unzip it.
-pub(super) fn zip_one(name: &str, contents: &[u8]) -> Result<Vec<u8>, Refusal> {
+pub fn zip_one(name: &str, contents: &[u8]) -> Result<Vec<u8>, Refusal> {
     let too_large = || Refusal::new("file_too_large", "the file is larger than a zip of 4 GiB");
     let size = u32::try_from(contents.len()).map_err(|_| too_large())?;
     let name_len = u16::try_from(name.len()).map_err(|_| too_large())?;
@@ -180,6 +180,69 @@ pub(super) fn zip_one(name: &str, contents: &[u8]) -> Result<Vec<u8>, Refusal> {
     Ok(out)
 }
 
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *bytes.get(at)?,
+        *bytes.get(at + 1)?,
+        *bytes.get(at + 2)?,
+        *bytes.get(at + 3)?,
+    ]))
+}
+
+/// The first file of a zip archive (stored or deflated), its CRC checked.
+pub fn unzip_first(zip: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let bad =
+        |why: &str| Refusal::new("invalid_file", format!("the file is not a usable zip: {why}"));
+    // The end-of-central-directory record, searched from the end (a comment may follow it).
+    let eocd = (0..zip.len().saturating_sub(21))
+        .rev()
+        .take(65_557)
+        .find(|&i| u32_at(zip, i) == Some(0x0605_4b50))
+        .ok_or_else(|| bad("no end of central directory"))?;
+    let central = usize::try_from(u32_at(zip, eocd + 16).ok_or_else(|| bad("short"))?)
+        .map_err(|_| bad("offset"))?;
+    if u32_at(zip, central) != Some(0x0201_4b50) {
+        return Err(bad("no central directory entry"));
+    }
+    let field = |at: usize| u32_at(zip, central + at).ok_or_else(|| bad("short entry"));
+    let method = u16_at(zip, central + 10).ok_or_else(|| bad("short entry"))?;
+    let crc = field(16)?;
+    let compressed = usize::try_from(field(20)?).map_err(|_| bad("size"))?;
+    let size = usize::try_from(field(24)?).map_err(|_| bad("size"))?;
+    let local = usize::try_from(field(42)?).map_err(|_| bad("offset"))?;
+    if u32_at(zip, local) != Some(0x0403_4b50) {
+        return Err(bad("no local header"));
+    }
+    let name_len = usize::from(u16_at(zip, local + 26).ok_or_else(|| bad("short header"))?);
+    let extra_len = usize::from(u16_at(zip, local + 28).ok_or_else(|| bad("short header"))?);
+    let start = local + 30 + name_len + extra_len;
+    let data = zip.get(start..start + compressed).ok_or_else(|| bad("truncated"))?;
+    if size > 2 * 1024 * 1024 * 16 {
+        return Err(bad("the file inside is too large"));
+    }
+    let contents = match method {
+        0 => data.to_vec(),
+        8 => {
+            use std::io::Read as _;
+            let mut out = Vec::with_capacity(size);
+            flate2::read::DeflateDecoder::new(data)
+                .take(u64::try_from(size).unwrap_or(0) + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| bad(&e.to_string()))?;
+            out
+        }
+        other => return Err(bad(&format!("compression method {other} (stored or deflate only)"))),
+    };
+    if contents.len() != size || crc32fast::hash(&contents) != crc {
+        return Err(bad("its size or CRC does not match"));
+    }
+    Ok(contents)
+}
+
 /// `ver` as HIS clients send it: our catalogue version, or empty / 0 for everything.
 pub(super) fn version_of(text_ver: &str) -> Result<i64, Refusal> {
     match text_ver.trim() {
@@ -213,6 +276,39 @@ mod tests {
         for bad in ["C1301-9-3", "C9999-0-1", "1301-0-1", "C1301-0-1-2", "C1301--1-2", ""] {
             assert_eq!(FileQuery::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn what_is_zipped_unzips_and_what_is_damaged_does_not() {
+        let text = "S1\tV1\tP1\t12.30\t10.00\t0.00\t0\n".repeat(50);
+        let zip = zip_one("3202.txt", text.as_bytes()).unwrap();
+        assert_eq!(unzip_first(&zip).unwrap(), text.as_bytes());
+        // A deflated entry, as zip tools write them: the same archive, compressed.
+        let mut deflated = Vec::new();
+        {
+            use std::io::Write as _;
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(&mut deflated, flate2::Compression::default());
+            encoder.write_all(text.as_bytes()).unwrap();
+            encoder.finish().unwrap();
+        }
+        let mut zipped = zip.clone();
+        let name = 8; // "3202.txt"
+        let stored_len = text.len();
+        zipped.splice(30 + name..30 + name + stored_len, deflated.iter().copied());
+        let shift = |v: usize| u32::try_from(v).unwrap().to_le_bytes();
+        zipped[8..10].copy_from_slice(&8u16.to_le_bytes());
+        zipped[18..22].copy_from_slice(&shift(deflated.len()));
+        let central = 30 + name + deflated.len();
+        zipped[central + 10..central + 12].copy_from_slice(&8u16.to_le_bytes());
+        zipped[central + 20..central + 24].copy_from_slice(&shift(deflated.len()));
+        let eocd = zipped.len() - 22;
+        zipped[eocd + 16..eocd + 20].copy_from_slice(&shift(central));
+        assert_eq!(unzip_first(&zipped).unwrap(), text.as_bytes());
+        let mut damaged = zip.clone();
+        damaged[40] ^= 0xFF;
+        assert_eq!(unzip_first(&damaged).unwrap_err().reason, "invalid_file");
+        assert_eq!(unzip_first(b"not a zip").unwrap_err().reason, "invalid_file");
     }
 
     #[test]

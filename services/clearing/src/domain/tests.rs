@@ -1023,6 +1023,14 @@ fn compare_details_names_each_differing_field() {
 }
 
 #[test]
+fn a_hospital_list_without_msgids_is_compared_without_them() {
+    // The national detail file (3202) has no msgid column.
+    let ours = ReconDetail { msgid: "M1".into(), ..detail("S1", 1_000, 700, 100) };
+    let theirs = ReconDetail { msgid: String::new(), ..detail("S1", 1_000, 700, 100) };
+    assert_eq!(compare_details(vec![theirs], vec![ours]).unwrap(), (1, Vec::new()));
+}
+
+#[test]
 fn compare_details_all_match_or_empty() {
     let list = vec![detail("S2", 10, 5, 0), detail("S1", 20, 10, 5)];
     let (matched, discrepancies) =
