@@ -197,11 +197,31 @@ impl Caller {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Caller {
-    type Rejection = std::convert::Infallible;
+impl FromRequestParts<crate::http::AppState> for Caller {
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<Principal>().cloned().unwrap_or(Principal::Development)))
+    /// The connection's principal; a signed-in citizen's `Authorization: Bearer` token makes
+    /// the caller that citizen (a token that is not valid is refused, not ignored).
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::http::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal =
+            parts.extensions.get::<Principal>().cloned().unwrap_or(Principal::Development);
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let Some(token) = bearer else { return Ok(Self(principal)) };
+        match state.citizens().citizen_of(token) {
+            Some(psn_no) => Ok(Self(Principal::Citizen(psn_no))),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the bearer token is not valid (or has expired): sign in again",
+            )),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod bench;
 mod bench_clearing;
 mod bench_settle;
 pub mod catalog_cli;
+pub mod citizen;
 pub mod clearing_cli;
 pub mod cli;
 pub mod http;

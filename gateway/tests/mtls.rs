@@ -62,7 +62,7 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
     let url =
         format!("https://{}/fsi/api/rsfComIfsService/callService", listener.local_addr().unwrap());
     let transport = Transport::choose(Some(&dir), &"0.0.0.0:443".parse().unwrap()).unwrap();
-    tokio::spawn(http::serve_over(transport, listener, state, std::future::pending()));
+    tokio::spawn(http::serve_over(transport, listener, state.clone(), std::future::pending()));
 
     let call = |client: reqwest::Client, body: Value| {
         let url = url.clone();
@@ -154,6 +154,48 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
         .await
         .unwrap();
     assert_eq!(deposit.status().as_u16(), 403, "{}", deposit.text().await.unwrap());
+
+    // A citizen: no certificate, a one-time code, then a bearer token for their own data.
+    let anonymous = client(&dir, None, "");
+    let certno = "42020219600101001X";
+    let signed_in = anonymous
+        .post(format!("{root}/api/v1/citizen/sign-in"))
+        .json(&json!({"certno": certno}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 202);
+    let unknown = anonymous
+        .post(format!("{root}/api/v1/citizen/sign-in"))
+        .json(&json!({"certno": "110101199001010000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 202, "the same answer for an unknown person");
+    let code = state.citizens().pending_code(certno).expect("the code the server printed");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let verify = |code: String| {
+        anonymous
+            .post(format!("{root}/api/v1/citizen/verify"))
+            .json(&json!({"certno": certno, "code": code}))
+            .send()
+    };
+    assert_eq!(verify(wrong.to_owned()).await.unwrap().status().as_u16(), 401);
+    let token: Value = verify(code).await.unwrap().json().await.unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let as_citizen = |path: &str, token: &str| {
+        anonymous.get(format!("{root}{path}")).bearer_auth(token.to_owned()).send()
+    };
+    let own = as_citizen("/api/v1/filings?psn_no=P420200001", &token).await.unwrap();
+    assert_eq!(own.status().as_u16(), 200, "{}", own.text().await.unwrap());
+    let other = as_citizen("/api/v1/filings?psn_no=P420200002", &token).await.unwrap();
+    assert_eq!(other.status().as_u16(), 403);
+    let clearing = as_citizen("/api/v1/clearing/periods", &token).await.unwrap();
+    assert_eq!(clearing.status().as_u16(), 403);
+    let forged = as_citizen("/api/v1/filings?psn_no=P420200001", &token.replace('P', "Q")).await;
+    assert_eq!(forged.unwrap().status().as_u16(), 401);
+    let nobody = anonymous.get(format!("{root}/api/v1/filings?psn_no=P420200001")).send().await;
+    assert_eq!(nobody.unwrap().status().as_u16(), 401);
 
     // Plain HTTP is for loopback only.
     assert!(Transport::choose(None, &"0.0.0.0:8080".parse().unwrap()).is_err());

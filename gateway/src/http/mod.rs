@@ -2,6 +2,7 @@
 //! services' gRPC APIs.
 
 pub mod catalog;
+pub mod citizens;
 pub mod clearing;
 pub mod edge;
 pub mod error;
@@ -74,6 +75,8 @@ struct Inner {
     edge: Arc<edge::Edge>,
     /// Signs 9001 sign-in numbers (see [`national::SignIn`]).
     sign_in: national::SignIn,
+    /// Citizens' one-time codes and tokens.
+    citizens: crate::citizen::CitizenAuth,
 }
 
 /// What every handler shares: the gRPC clients.
@@ -91,6 +94,7 @@ impl AppState {
         upstreams: &Upstreams,
         limits: edge::Limits,
     ) -> Result<Self, medclear_common::Error> {
+        let secret = crate::citizen::gateway_secret()?;
         let filing = channel("filing", &upstreams.filing)?;
         let catalog = channel("catalog", &upstreams.catalog)?;
         let routing = channel("routing", &upstreams.routing)?;
@@ -134,7 +138,8 @@ impl AppState {
                 },
             ],
             edge: edge::Edge::new(limits),
-            sign_in: national::SignIn::from_env()?,
+            sign_in: national::SignIn::new(&secret),
+            citizens: crate::citizen::CitizenAuth::new(&secret),
         })))
     }
 
@@ -148,6 +153,11 @@ impl AppState {
 
     pub(crate) fn sign_in(&self) -> &national::SignIn {
         &self.0.sign_in
+    }
+
+    /// Citizens' sign-in (one-time codes, tokens).
+    pub fn citizens(&self) -> &crate::citizen::CitizenAuth {
+        &self.0.citizens
     }
 
     pub(crate) fn clearing(&self) -> ClearingServiceClient<Traced> {
@@ -179,6 +189,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(edge::metrics))
+        .route("/api/v1/citizen/sign-in", post(citizens::sign_in))
+        .route("/api/v1/citizen/verify", post(citizens::verify))
         .route(
             national::PATH,
             post(national::call_service).layer(DefaultBodyLimit::max(national::MAX_BODY)),

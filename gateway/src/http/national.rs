@@ -1036,32 +1036,18 @@ async fn reverse(state: &AppState, envelope: &Envelope) -> Outcome {
 
 /// Signs sign-in numbers (9001): `sign_no` is the China date and an HMAC-SHA256 of the
 /// institution, the operator and that date, so a later envelope's `sign_no` is checked
-/// without a store. It is good for the day it was issued. The key is `GATEWAY_SIGN_KEY` (at
-/// least 32 characters; every replica must share it), else a random key for this process.
+/// without a store. It is good for the day it was issued. The key comes from
+/// `GATEWAY_SIGN_KEY` (see [`crate::citizen::gateway_secret`]).
 #[derive(Debug, Clone)]
 pub struct SignIn {
     key: ring::hmac::Key,
 }
 
 impl SignIn {
-    pub fn from_env() -> Result<Self, medclear_common::Error> {
-        let secret = match medclear_common::config::var("GATEWAY_SIGN_KEY") {
-            Some(text) if text.len() >= 32 => text.into_bytes(),
-            Some(_) => {
-                return Err(medclear_common::Error::Internal(
-                    "GATEWAY_SIGN_KEY must be at least 32 characters".into(),
-                ));
-            }
-            None => {
-                use ring::rand::SecureRandom as _;
-                let mut bytes = [0u8; 32];
-                ring::rand::SystemRandom::new().fill(&mut bytes).map_err(|_| {
-                    medclear_common::Error::Internal("no random bytes for the sign-in key".into())
-                })?;
-                bytes.to_vec()
-            }
-        };
-        Ok(Self { key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret) })
+    /// The 9001 signer of a gateway secret (see [`crate::citizen::gateway_secret`]).
+    pub fn new(secret: &[u8]) -> Self {
+        let key = [secret, b"|9001"].concat();
+        Self { key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key) }
     }
 
     /// The sign-in number of `opter` at `institution` on `day` (`yyyyMMdd`).
