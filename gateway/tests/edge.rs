@@ -71,6 +71,17 @@ async fn a_client_over_its_rate_gets_429_with_a_reason_and_when_to_retry() {
     assert!(refused.headers().contains_key("x-request-id"));
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "rate_limited", "{body}");
+    // On the national interface the refusal is the national envelope.
+    let national = client
+        .post(format!("{base}/fsi/api/rsfComIfsService/callService"))
+        .body(r#"{"infno": "1101"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(national.status().as_u16(), 429);
+    let envelope: Value = national.json().await.unwrap();
+    assert_eq!(envelope["infcode"], -1, "{envelope}");
+    assert!(envelope["err_msg"].as_str().unwrap().starts_with("rate_limited:"), "{envelope}");
     // Health and metrics stay reachable for the operators watching the limit bite.
     assert_eq!(get("/healthz").await.unwrap().status().as_u16(), 200);
     let text = get("/metrics").await.unwrap().text().await.unwrap();
@@ -90,5 +101,17 @@ async fn a_request_over_its_time_gets_504_with_a_reason() {
     assert_eq!(late.status().as_u16(), 504);
     let body: Value = late.json().await.unwrap();
     assert_eq!(body["code"], "timeout", "{body}");
+    let national = reqwest::Client::new()
+        .post(format!("{base}/fsi/api/rsfComIfsService/callService"))
+        .body(
+            r#"{"infno": "1101", "msgid": "M1", "fixmedins_code": "H44030000001",
+                "mdtrtarea_admvs": "440300", "input": {"data": {"certno": "42020219600101001X"}}}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(national.status().as_u16(), 504);
+    let envelope: Value = national.json().await.unwrap();
+    assert!(envelope["err_msg"].as_str().unwrap().starts_with("timeout:"), "{envelope}");
     h.finish().await;
 }

@@ -263,6 +263,16 @@ fn client_of(request: &Request) -> String {
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
+/// A refusal of the edge: in the national envelope on the national interface (HIS clients
+/// read nothing else), in the JSON API's error body elsewhere.
+fn refuse(route: &str, status: StatusCode, reason: &str, message: String) -> Response {
+    if route == super::national::PATH {
+        super::national::refusal(status, reason, message)
+    } else {
+        ApiError::new(status, reason, message).into_response()
+    }
+}
+
 /// The edge middleware: request id and log span, rate limit, time limit, metrics.
 pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -286,15 +296,15 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
     let mut response = match admitted {
         Err(wait) => {
             let seconds = wait.as_secs() + 1;
-            let mut response = ApiError::new(
+            let mut response = refuse(
+                &route,
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 format!(
                     "more than {} requests a second from this client; try again in {seconds} s",
                     limits.rate_per_s
                 ),
-            )
-            .into_response();
+            );
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
@@ -304,7 +314,8 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
             let run = tracing::Instrument::instrument(next.run(request), span.clone());
             match tokio::time::timeout(limits.timeout, run).await {
                 Ok(response) => response,
-                Err(_) => ApiError::new(
+                Err(_) => refuse(
+                    &route,
                     StatusCode::GATEWAY_TIMEOUT,
                     "timeout",
                     format!(
@@ -312,8 +323,7 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
                          retry it with the same msgid or request id",
                         limits.timeout.as_millis()
                     ),
-                )
-                .into_response(),
+                ),
             }
         }
     };

@@ -198,6 +198,12 @@ fn answer(
     response
 }
 
+/// A refusal in the national envelope, for what refuses a call before its transaction runs
+/// (the gateway's rate and time limits).
+pub fn refusal(status: StatusCode, reason: &str, message: String) -> Response {
+    answer(None, Utc::now(), &Err(Refusal::new(reason, message)), status)
+}
+
 /// `POST /fsi/api/rsfComIfsService/callService`.
 pub async fn call_service(
     State(state): State<AppState>,
