@@ -79,6 +79,73 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
     assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{answer}");
     assert_eq!(answer["output"]["baseinfo"]["psn_no"], "P420200001");
 
+    // With its certificate, the hospital settles an emergency visit end to end.
+    h.seed_drug(&[HOSPITAL]).await;
+    let mut routing =
+        medclear_proto::routing::v1::routing_service_client::RoutingServiceClient::connect(
+            h.routing_grpc.clone(),
+        )
+        .await
+        .unwrap();
+    routing
+        .import_institutions(medclear_proto::routing::v1::ImportInstitutionsRequest {
+            institutions: vec![medclear_proto::routing::v1::Institution {
+                fixmedins_code: HOSPITAL.into(),
+                fixmedins_name: "深圳市人民医院".into(),
+                admdvs: "440300".into(),
+                hospital_level: "tertiary".into(),
+            }],
+        })
+        .await
+        .unwrap();
+    let transaction = |infno: &str, msgid: &str, input: Value| {
+        let mut body = person_query(HOSPITAL);
+        body["infno"] = json!(infno);
+        body["msgid"] = json!(msgid);
+        body["input"] = input;
+        body
+    };
+    let ours = || client(&dir, Some(&dir), HOSPITAL);
+    let (_, visit) = call(
+        ours(),
+        transaction(
+            "2201",
+            "MV1",
+            json!({"data": {"psn_no": "P420200001",
+            "begntime": format!("{TODAY} 09:00:00"), "ipt_otp_no": "MZ1",
+            "exp_content": {"er_flag": "1"}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let mdtrt_id = visit["output"]["data"]["mdtrt_id"].as_str().expect("a visit").to_owned();
+    let (_, uploaded) = call(
+        ours(),
+        transaction(
+            "2204",
+            "MF1",
+            json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id,
+            "fee_ocur_time": format!("{TODAY} 09:10:00"), "medins_list_codg": "L001",
+            "pric": "12.30", "cnt": "2", "det_item_fee_sumamt": "24.60"}]}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(uploaded["infcode"], 0, "{uploaded}");
+    let (status, settled) = call(
+        ours(),
+        transaction(
+            "2207",
+            "MS1",
+            json!({"data": {"mdtrt_id": mdtrt_id,
+            "medfee_sumamt": "24.60", "acct_used_flag": "0"}}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!((status, settled["infcode"].as_i64()), (200, Some(0)), "{settled}");
+    assert!(settled["output"]["setlinfo"]["setl_id"].is_string());
+
     // Its certificate, another institution's code: refused, in the national envelope.
     let (status, answer) =
         call(client(&dir, Some(&dir), HOSPITAL), person_query(OTHER)).await.unwrap();
