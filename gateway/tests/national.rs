@@ -268,6 +268,15 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     )
     .await;
     let file_qury_no = uploaded["file_qury_no"].as_str().unwrap().to_owned();
+    let (again, _) = ok(
+        &h,
+        "9101",
+        "M9101",
+        json!({"fsUploadIn": {"in": zip,
+        "filename": "detail.zip", "fixmedins_code": HOSPITAL}}),
+    )
+    .await;
+    assert_eq!(again["file_qury_no"], uploaded["file_qury_no"], "the same msgid, the same file");
     let details = |count: u32, medfee: &str| {
         json!({"data": {"setl_optins": "420200", "file_qury_no": file_qury_no,
             "stmt_begndate": TODAY, "stmt_enddate": TODAY, "medfee_sumamt": medfee,
@@ -279,6 +288,8 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     assert_eq!(reason, "file_mismatch", "the totals sent are not the file's");
     let (result, _) = ok(&h, "3202", "M3202", details(3, "24.90")).await;
     let result_no = result["fileinfo"]["file_qury_no"].as_str().unwrap().to_owned();
+    let (retried, _) = ok(&h, "3202", "M3202", details(3, "24.90")).await;
+    assert_eq!(retried["fileinfo"]["file_qury_no"], result["fileinfo"]["file_qury_no"]);
     let download = envelope(
         "9102",
         "M9102",

@@ -1707,6 +1707,7 @@ async fn upload_file(state: &AppState, envelope: &Envelope) -> Outcome {
         filename: u.filename.trim().to_owned(),
         kind: "upload".into(),
         content,
+        msgid: envelope.msgid.clone(),
     };
     output(&file_info(state.clearing().put_file(request).await?.into_inner()))
 }
@@ -1843,6 +1844,7 @@ async fn reconcile_details(state: &AppState, envelope: &Envelope) -> Outcome {
             filename: format!("{name}.zip"),
             kind: "result".into(),
             content: zip,
+            msgid: envelope.msgid.clone(),
         })
         .await?
         .into_inner();

@@ -585,8 +585,10 @@ impl Api for ClearingGrpc {
     #[tracing::instrument(skip_all, name = "ReconcileDetails")]
     async fn put_file(&self, request: Request<pb::PutFileRequest>) -> Reply<pb::FileRef> {
         let r = request.into_inner();
-        let file =
-            self.0.put_file(r.fixmedins_code.trim(), &r.filename, &r.kind, r.content).await?;
+        let file = self
+            .0
+            .put_file(r.fixmedins_code.trim(), &r.filename, &r.kind, r.content, &r.msgid)
+            .await?;
         Ok(Response::new(pb::FileRef { file_qury_no: file.file_qury_no, filename: file.filename }))
     }
 

@@ -1232,6 +1232,7 @@ pub struct ReconFile {
     pub filename: String,
     pub kind: String,
     pub content: Vec<u8>,
+    pub msgid: Option<String>,
 }
 
 pub async fn insert_recon_file(
@@ -1240,18 +1241,36 @@ pub async fn insert_recon_file(
     at: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO recon_files (file_qury_no, fixmedins_code, filename, kind, content, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO recon_files (file_qury_no, fixmedins_code, filename, kind, content, msgid,
+             created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&file.file_qury_no)
     .bind(&file.fixmedins_code)
     .bind(&file.filename)
     .bind(&file.kind)
     .bind(&file.content)
+    .bind(&file.msgid)
     .bind(at)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The hospital's file sent under `msgid`, if any.
+pub async fn recon_file_by_msgid(
+    conn: &mut PgConnection,
+    fixmedins_code: &str,
+    msgid: &str,
+) -> Result<Option<ReconFile>> {
+    Ok(sqlx::query_as(
+        "SELECT file_qury_no, fixmedins_code, filename, kind, content, msgid FROM recon_files
+         WHERE fixmedins_code = $1 AND msgid = $2",
+    )
+    .bind(fixmedins_code)
+    .bind(msgid)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// The file, if it exists and is this hospital's.
@@ -1261,7 +1280,7 @@ pub async fn recon_file(
     file_qury_no: &str,
 ) -> Result<Option<ReconFile>> {
     Ok(sqlx::query_as(
-        "SELECT file_qury_no, fixmedins_code, filename, kind, content FROM recon_files
+        "SELECT file_qury_no, fixmedins_code, filename, kind, content, msgid FROM recon_files
          WHERE file_qury_no = $1 AND fixmedins_code = $2",
     )
     .bind(file_qury_no)

@@ -1113,6 +1113,7 @@ impl ClearingService {
         filename: &str,
         kind: &str,
         content: Vec<u8>,
+        msgid: &str,
     ) -> Result<repo::ReconFile> {
         check_hospital(fixmedins_code)?;
         if filename.trim().is_empty() || filename.chars().count() > 200 {
@@ -1132,6 +1133,7 @@ impl ClearingService {
                 format!("a file has 1 to {} bytes", Self::MAX_FILE),
             ));
         }
+        let msgid = Some(msgid.trim()).filter(|m| !m.is_empty()).map(str::to_owned);
         let hex = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
         let file = repo::ReconFile {
             file_qury_no: format!("F{}", &hex[..29]),
@@ -1139,10 +1141,35 @@ impl ClearingService {
             filename: filename.trim().to_owned(),
             kind: kind.to_owned(),
             content,
+            msgid: msgid.clone(),
         };
         let mut conn = self.pool.acquire().await?;
-        repo::insert_recon_file(&mut conn, &file, self.clock.now()).await?;
-        Ok(file)
+        // A retry under the same msgid gets the file kept the first time (two at once: the
+        // unique key lets one in and the other finds it).
+        for _ in 0..2 {
+            if let Some(msgid) = &msgid
+                && let Some(earlier) =
+                    repo::recon_file_by_msgid(&mut conn, fixmedins_code, msgid).await?
+            {
+                let same = earlier.kind == file.kind
+                    && earlier.filename == file.filename
+                    && earlier.content == file.content;
+                return if same {
+                    Ok(earlier)
+                } else {
+                    Err(Error::already_exists(
+                        "msgid_reused",
+                        format!("msgid {msgid} was used for another file; use a new msgid"),
+                    ))
+                };
+            }
+            match repo::insert_recon_file(&mut conn, &file, self.clock.now()).await {
+                Err(Error::Database(e))
+                    if e.as_database_error().is_some_and(|d| d.is_unique_violation()) => {}
+                other => return other.map(|()| file),
+            }
+        }
+        Err(Error::Internal("a file's msgid was taken and then not found".into()))
     }
 
     /// A hospital's reconciliation file; another hospital's is not found.
