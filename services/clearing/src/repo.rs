@@ -1257,34 +1257,28 @@ pub async fn insert_recon_file(
     Ok(())
 }
 
-/// The hospital's file sent under `msgid`, if any.
-pub async fn recon_file_by_msgid(
-    conn: &mut PgConnection,
-    fixmedins_code: &str,
-    msgid: &str,
-) -> Result<Option<ReconFile>> {
-    Ok(sqlx::query_as(
-        "SELECT file_qury_no, fixmedins_code, filename, kind, content, msgid FROM recon_files
-         WHERE fixmedins_code = $1 AND msgid = $2",
-    )
-    .bind(fixmedins_code)
-    .bind(msgid)
-    .fetch_optional(conn)
-    .await?)
+/// How a hospital's file is looked up.
+#[derive(Debug, Clone, Copy)]
+pub enum FileKey<'a> {
+    /// By its file query number.
+    Number(&'a str),
+    /// By the msgid it was sent under.
+    Msgid(&'a str),
 }
 
-/// The file, if it exists and is this hospital's.
+/// The hospital's file, if it exists (another hospital's is not found).
 pub async fn recon_file(
     conn: &mut PgConnection,
     fixmedins_code: &str,
-    file_qury_no: &str,
+    key: FileKey<'_>,
 ) -> Result<Option<ReconFile>> {
-    Ok(sqlx::query_as(
+    let (column, value) = match key {
+        FileKey::Number(number) => ("file_qury_no", number),
+        FileKey::Msgid(msgid) => ("msgid", msgid),
+    };
+    let sql = format!(
         "SELECT file_qury_no, fixmedins_code, filename, kind, content, msgid FROM recon_files
-         WHERE file_qury_no = $1 AND fixmedins_code = $2",
-    )
-    .bind(file_qury_no)
-    .bind(fixmedins_code)
-    .fetch_optional(conn)
-    .await?)
+         WHERE fixmedins_code = $1 AND {column} = $2"
+    );
+    Ok(sqlx::query_as(&sql).bind(fixmedins_code).bind(value).fetch_optional(conn).await?)
 }

@@ -1149,7 +1149,7 @@ impl ClearingService {
         for _ in 0..2 {
             if let Some(msgid) = &msgid
                 && let Some(earlier) =
-                    repo::recon_file_by_msgid(&mut conn, fixmedins_code, msgid).await?
+                    repo::recon_file(&mut conn, fixmedins_code, repo::FileKey::Msgid(msgid)).await?
             {
                 let same = earlier.kind == file.kind
                     && earlier.filename == file.filename
@@ -1179,7 +1179,8 @@ impl ClearingService {
         file_qury_no: &str,
     ) -> Result<repo::ReconFile> {
         let mut conn = self.pool.acquire().await?;
-        repo::recon_file(&mut conn, fixmedins_code, file_qury_no).await?.ok_or_else(|| {
+        let key = repo::FileKey::Number(file_qury_no);
+        repo::recon_file(&mut conn, fixmedins_code, key).await?.ok_or_else(|| {
             Error::not_found("unknown_file", format!("{fixmedins_code} has no file {file_qury_no}"))
         })
     }
