@@ -61,6 +61,7 @@ async fn a_settlement_is_one_trace_from_the_gateway_through_three_services() {
         .http
         .post(h.url(&format!("/api/v1/visits/{mdtrt_id}/settle")))
         .header("traceparent", format!("00-{TRACE}-00f067aa0ba902b7-01"))
+        .header("x-request-id", "his-req-7")
         .json(&json!({"fixmedins_code": HOSPITAL, "msgid": "S1"}))
         .send()
         .await
@@ -80,6 +81,16 @@ async fn a_settlement_is_one_trace_from_the_gateway_through_three_services() {
         "/medclear.catalog.v1.CatalogService/ResolveLines",
     ] {
         assert!(rpcs.iter().any(|r| r == service), "{service} in the trace: {rpcs:?}");
+    }
+    // Every service's span of it carries the gateway's request id, so its log lines do too.
+    for span in ours.iter().filter(|s| s.name == "grpc") {
+        let id = span.attributes.iter().find(|kv| kv.key.as_str() == "request_id");
+        assert_eq!(
+            id.map(|kv| kv.value.to_string()).as_deref(),
+            Some("his-req-7"),
+            "{:?}",
+            rpc_of(span)
+        );
     }
     // Nothing of this request escaped into another trace.
     let strays: Vec<_> = spans

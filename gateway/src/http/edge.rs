@@ -311,7 +311,10 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
             response
         }
         Ok(()) => {
-            let run = tracing::Instrument::instrument(next.run(request), span.clone());
+            // The request id goes on to the services with every call made for this request.
+            let scoped =
+                medclear_common::telemetry::REQUEST_ID.scope(id.clone(), next.run(request));
+            let run = tracing::Instrument::instrument(scoped, span.clone());
             match tokio::time::timeout(limits.timeout, run).await {
                 Ok(response) => response,
                 Err(_) => refuse(

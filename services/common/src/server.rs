@@ -39,6 +39,7 @@ pub async fn serve(
     });
     tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::grpc_span)
+        .layer(tower::layer::layer_fn(|inner| RequestIdScope { inner }))
         .add_routes(routes)
         .add_service(health)
         .serve_with_incoming_shutdown(incoming, shutdown)
@@ -143,4 +144,36 @@ pub fn channel(name: &str, url: &str) -> Result<tonic::transport::Channel> {
         .timeout(Duration::from_secs(15))
         .tcp_nodelay(true)
         .connect_lazy())
+}
+
+/// Serves each call with its `x-request-id` in [`crate::telemetry::REQUEST_ID`], so the calls
+/// it makes to other services carry it on.
+#[derive(Debug, Clone)]
+struct RequestIdScope<S> {
+    inner: S,
+}
+
+impl<S, B> tower::Service<tonic::codegen::http::Request<B>> for RequestIdScope<S>
+where
+    S: tower::Service<tonic::codegen::http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::result::Result<S::Response, S::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::result::Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: tonic::codegen::http::Request<B>) -> Self::Future {
+        let id = crate::telemetry::request_id_of(request.headers());
+        let call = self.inner.call(request);
+        Box::pin(crate::telemetry::REQUEST_ID.scope(id, call))
+    }
 }

@@ -85,8 +85,33 @@ impl tonic::service::Interceptor for TraceContext {
         mut request: tonic::Request<()>,
     ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         inject(request.metadata_mut());
+        // The request id of the call being served, so the next service logs it too.
+        if let Ok(Ok(id)) =
+            REQUEST_ID.try_with(|id| tonic::metadata::AsciiMetadataValue::try_from(id.as_str()))
+        {
+            request.metadata_mut().insert(REQUEST_ID_KEY, id);
+        }
         Ok(request)
     }
+}
+
+/// The metadata and header key of a request id.
+pub const REQUEST_ID_KEY: &str = "x-request-id";
+
+tokio::task_local! {
+    /// The request id of the request being served on this task (set by the gateway's edge and
+    /// by [`grpc_span`]'s server; read by [`TraceContext`] for the calls it makes).
+    pub static REQUEST_ID: String;
+}
+
+/// The request id a served gRPC call came with ("" when none).
+pub fn request_id_of(headers: &tonic::codegen::http::HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID_KEY)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 128)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A channel whose calls carry the caller's trace context.
@@ -142,7 +167,8 @@ pub fn adopt(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
 /// The span a served gRPC call runs in (`grpc{rpc=/medclear.routing.v1.RoutingService/Settle}`),
 /// joined to the caller's trace.
 pub fn grpc_span(request: &tonic::codegen::http::Request<()>) -> tracing::Span {
-    let span = tracing::info_span!("grpc", rpc = %request.uri().path());
+    let request_id = request_id_of(request.headers());
+    let span = tracing::info_span!("grpc", rpc = %request.uri().path(), %request_id);
     adopt(&span, request.headers());
     span
 }
