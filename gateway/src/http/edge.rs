@@ -24,10 +24,8 @@ use super::error::ApiError;
 /// The header a request id travels in.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// Upper bounds of the latency histogram buckets, in seconds.
-const BUCKETS: [f64; 12] =
-    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
-/// The same bounds in microseconds, which is what is compared (no float arithmetic on the path).
+/// Upper bounds of the latency histogram buckets, in microseconds (written in seconds as the
+/// `le` label by [`seconds`]; no floats anywhere).
 const BUCKETS_US: [u64; 12] = [
     1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
     10_000_000,
@@ -123,7 +121,8 @@ impl Histogram {
     /// The `_bucket`, `_sum` and `_count` lines of `name` for the label `label="value"`.
     fn render(&self, out: &mut String, name: &str, label: &str, value: &str) {
         let value = escape(value);
-        for (n, bound) in self.buckets.iter().zip(BUCKETS) {
+        for (n, bound) in self.buckets.iter().zip(BUCKETS_US) {
+            let bound = seconds(bound);
             let _ = writeln!(out, "{name}_bucket{{{label}=\"{value}\",le=\"{bound}\"}} {n}");
         }
         let count = self.count;
@@ -224,6 +223,18 @@ impl Edge {
             histogram.render(&mut out, name, "infno", infno);
         }
         out
+    }
+}
+
+/// Microseconds as seconds in the shortest exact decimal (`2500` → `0.0025`, `10000000` →
+/// `10`).
+fn seconds(micros: u64) -> String {
+    let fraction = format!("{:06}", micros % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() {
+        (micros / 1_000_000).to_string()
+    } else {
+        format!("{}.{fraction}", micros / 1_000_000)
     }
 }
 
@@ -402,5 +413,12 @@ mod tests {
             "medclear_national_transaction_duration_seconds_bucket{infno=\"2207\",le=\"0.01\"} 1\n"
         ));
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(
+            BUCKETS_US.map(seconds),
+            [
+                "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1",
+                "2.5", "10"
+            ]
+        );
     }
 }
