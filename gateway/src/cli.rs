@@ -56,29 +56,7 @@ enum Command {
     },
     /// Hospitals' traffic through the national interface of a running system (`medclear up`),
     /// deterministic from a seed; prints throughput, latency per transaction code and refusals.
-    Simulate {
-        /// The gateway's base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        gateway: String,
-        #[arg(long, env = "CATALOG_ENDPOINT", default_value = "http://127.0.0.1:50052")]
-        catalog_endpoint: String,
-        #[arg(long, env = "ROUTING_ENDPOINT", default_value = "http://127.0.0.1:50053")]
-        routing_endpoint: String,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Visits to run.
-        #[arg(long, default_value_t = 2000)]
-        visits: usize,
-        /// Hospitals sending at once.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// Visits started per second at most (0: as fast as answers come).
-        #[arg(long, default_value_t = 0)]
-        rate: u32,
-        /// Persons per province in the demo population.
-        #[arg(long, default_value_t = 100)]
-        per_province: u32,
-    },
+    Simulate(simulate::SimulateOptions),
     /// Development certificates: a CA, the gateway's server certificate, institutions'
     /// client certificates (PEM files in a directory).
     #[command(subcommand)]
@@ -272,28 +250,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Persons(command) => persons_cli::run(command).await,
         Command::Institutions(command) => institutions_cli::run(command).await,
         Command::Certs(command) => certs(command),
-        Command::Simulate {
-            gateway,
-            catalog_endpoint,
-            routing_endpoint,
-            seed,
-            visits,
-            concurrency,
-            rate,
-            per_province,
-        } => {
-            simulate::run(simulate::SimulateOptions {
-                gateway,
-                catalog_endpoint,
-                routing_endpoint,
-                seed,
-                visits,
-                concurrency,
-                rate,
-                per_province,
-            })
-            .await
-        }
+        Command::Simulate(options) => simulate::run(options).await,
         Command::Clearing(args) => clearing_cli::run(args).await,
         Command::Bench(command) => {
             let _telemetry = telemetry::init("medclear-bench")?;

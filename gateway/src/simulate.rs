@@ -29,19 +29,29 @@ use crate::{
     catalog_cli, institutions_cli, persons_cli,
 };
 
-/// Where the running system is, and how much traffic to send.
-#[derive(Debug, Clone)]
+/// Where the running system is, and how much traffic to send (`medclear simulate` flags).
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimulateOptions {
-    /// The gateway's base URL, e.g. `http://127.0.0.1:8080`.
+    /// The gateway's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub gateway: String,
+    #[arg(long, env = "CATALOG_ENDPOINT", default_value = "http://127.0.0.1:50052")]
     pub catalog_endpoint: String,
+    #[arg(long, env = "ROUTING_ENDPOINT", default_value = "http://127.0.0.1:50053")]
     pub routing_endpoint: String,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Visits to run.
+    #[arg(long, default_value_t = 2000)]
     pub visits: usize,
+    /// Hospitals sending at once.
+    #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
     /// Visits started per second at most (0: as fast as answers come).
+    #[arg(long, default_value_t = 0)]
     pub rate: u32,
     /// Persons per province in the demo population.
+    #[arg(long, default_value_t = 100)]
     pub per_province: u32,
 }
 
