@@ -251,6 +251,7 @@ async fn measure(
                     msgid: format!("S{i}"),
                     mdtrt_id: mdtrt_id.clone(),
                     use_account: true,
+                    medfee_sumamt_fen: None,
                 };
                 match routing.settle(request).await {
                     Ok(_) => {

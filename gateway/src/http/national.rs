@@ -969,44 +969,19 @@ fn settlement_output(s: pb::Settlement, msgid: &str, mdtrt_id: &str) -> Outcome 
 
 async fn settle(state: &AppState, envelope: &Envelope, persist: bool) -> Outcome {
     let s: SettleNode = node(envelope, "data")?;
-    let sent_total = match s.medfee_sumamt.trim() {
-        "" => None,
-        text => Some(fen("medfee_sumamt", text)?),
-    };
     let request = pb::SettleRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
         mdtrt_id: s.mdtrt_id.trim().to_owned(),
         use_account: s.acct_used_flag.trim() == "1",
-    };
-    let mut client = routing(state, envelope, &s.mdtrt_id);
-    // The hospital's total must be what was uploaded: checked on the pre-settlement's
-    // computation before a settlement is kept.
-    // A settled visit has nothing to check: the settlement answers a retry of its own msgid
-    // with the stored answer, and anything else with `already_settled`.
-    let computed = match sent_total {
-        None => None,
-        Some(total) => match client.pre_settle(request.clone()).await {
-            Ok(computed) => Some((total, computed.into_inner())),
-            Err(status) if persist && status_reason(&status) == "already_settled" => None,
-            Err(status) => return Err(status.into()),
+        // The hospital's total must be what was uploaded: the settlement checks it as it
+        // computes, before anything is kept.
+        medfee_sumamt_fen: match s.medfee_sumamt.trim() {
+            "" => None,
+            text => Some(fen("medfee_sumamt", text)?),
         },
     };
-    if let Some((total, computed)) = computed {
-        if computed.medfee_sumamt_fen != total {
-            return Err(Refusal::new(
-                "amount_mismatch",
-                format!(
-                    "medfee_sumamt {} is not the total of the uploaded lines ({})",
-                    fen_to_yuan(total),
-                    fen_to_yuan(computed.medfee_sumamt_fen)
-                ),
-            ));
-        }
-        if !persist {
-            return settlement_output(computed, &envelope.msgid, &s.mdtrt_id);
-        }
-    }
+    let mut client = routing(state, envelope, &s.mdtrt_id);
     let settlement = if persist {
         client.settle(request).await?.into_inner()
     } else {

@@ -388,6 +388,7 @@ fn settle_request(id: String, b: VisitBody) -> pb::SettleRequest {
         msgid: b.msgid,
         mdtrt_id: id,
         use_account: b.use_account,
+        medfee_sumamt_fen: None,
     }
 }
 

@@ -122,6 +122,25 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SettlementEvent, Status>
 /// How often a followed stream looks for new events.
 const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
+impl RoutingGrpc {
+    /// PreSettle (`persist` false) and Settle.
+    async fn settle_request(&self, r: pb::SettleRequest, persist: bool) -> Reply<pb::Settlement> {
+        let mdtrt_id = r.mdtrt_id.trim();
+        let (answer, basis) = self
+            .0
+            .settle_checked(
+                r.fixmedins_code.trim(),
+                r.msgid.trim(),
+                mdtrt_id,
+                r.use_account,
+                persist,
+                r.medfee_sumamt_fen,
+            )
+            .await?;
+        Ok(Response::new(settlement_to_pb(answer, mdtrt_id, basis)))
+    }
+}
+
 #[tonic::async_trait]
 impl Api for RoutingGrpc {
     async fn query_person(
@@ -297,28 +316,12 @@ impl Api for RoutingGrpc {
 
     #[tracing::instrument(skip_all, name = "PreSettle")]
     async fn pre_settle(&self, request: Request<pb::SettleRequest>) -> Reply<pb::Settlement> {
-        let r = request.into_inner();
-        let (answer, basis) = self
-            .0
-            .settle(
-                r.fixmedins_code.trim(),
-                r.msgid.trim(),
-                r.mdtrt_id.trim(),
-                r.use_account,
-                false,
-            )
-            .await?;
-        Ok(Response::new(settlement_to_pb(answer, r.mdtrt_id.trim(), basis)))
+        self.settle_request(request.into_inner(), false).await
     }
 
     #[tracing::instrument(skip_all, name = "Settle")]
     async fn settle(&self, request: Request<pb::SettleRequest>) -> Reply<pb::Settlement> {
-        let r = request.into_inner();
-        let (answer, basis) = self
-            .0
-            .settle(r.fixmedins_code.trim(), r.msgid.trim(), r.mdtrt_id.trim(), r.use_account, true)
-            .await?;
-        Ok(Response::new(settlement_to_pb(answer, r.mdtrt_id.trim(), basis)))
+        self.settle_request(request.into_inner(), true).await
     }
 
     #[tracing::instrument(skip_all, name = "CancelSettlement")]

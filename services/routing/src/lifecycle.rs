@@ -538,6 +538,20 @@ impl Lifecycle {
         use_account: bool,
         persist: bool,
     ) -> Result<(SettlementAnswer, String)> {
+        self.settle_checked(sender, msgid, mdtrt_id, use_account, persist, None).await
+    }
+
+    /// [`Self::settle`], refused (`amount_mismatch`, nothing written) when the settlement's
+    /// total is not `expected_medfee_fen`, the hospital's own.
+    pub async fn settle_checked(
+        &self,
+        sender: &str,
+        msgid: &str,
+        mdtrt_id: &str,
+        use_account: bool,
+        persist: bool,
+        expected_medfee_fen: Option<i64>,
+    ) -> Result<(SettlementAnswer, String)> {
         let replay_key = format!("settle {mdtrt_id} account={use_account}");
         // One plain read: the settlement's write checks again that the visit is not settled.
         let mut conn = self.pool.acquire().await?;
@@ -603,6 +617,7 @@ impl Lifecycle {
             lines: resolved,
             replay_key,
             mdtrt_id: persist.then(|| mdtrt_id.to_owned()),
+            expected_medfee_fen,
         };
         let answer = if persist {
             self.store.settle(request).await?

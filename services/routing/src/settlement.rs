@@ -50,6 +50,10 @@ pub struct SettleRequest {
     /// The visit this settles, if any: settled with it, reopened by a cancellation.
     #[serde(default)]
     pub mdtrt_id: Option<String>,
+    /// The total the sender expects (`medfee_sumamt`): another total is refused
+    /// (`amount_mismatch`) before anything is written.
+    #[serde(default)]
+    pub expected_medfee_fen: Option<i64>,
 }
 
 /// What a settlement or cancellation answers, and answers again to a retry.
@@ -402,6 +406,18 @@ impl Settlements {
             &policy,
             &request.visit,
         )?;
+        if let Some(expected) = request.expected_medfee_fen
+            && expected != breakdown.medfee_sumamt
+        {
+            return Err(Error::precondition(
+                "amount_mismatch",
+                format!(
+                    "medfee_sumamt {} is not the total of the uploaded lines ({})",
+                    medclear_common::money::fen_to_yuan(expected),
+                    medclear_common::money::fen_to_yuan(breakdown.medfee_sumamt)
+                ),
+            ));
+        }
         let answer = SettlementAnswer {
             setl_id: new_id('S', &person.insuplc_admdvs),
             kind: "settlement".into(),

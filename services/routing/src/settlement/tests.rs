@@ -56,6 +56,7 @@ fn request(msgid: &str, price_fen: i64) -> SettleRequest {
         }],
         replay_key: String::new(),
         mdtrt_id: None,
+        expected_medfee_fen: None,
     }
 }
 
@@ -223,6 +224,10 @@ async fn refusals_write_nothing(pool: PgPool) {
     assert_eq!(store.settle(request("M2", 0)).await.unwrap_err().reason(), "invalid_price");
     let unknown = SettleRequest { psn_no: "P999".into(), ..request("M3", 100) };
     assert_eq!(store.settle(unknown).await.unwrap_err().reason(), "person_not_found");
+    let other_total = SettleRequest { expected_medfee_fen: Some(99), ..request("M6", 100) };
+    assert_eq!(store.settle(other_total).await.unwrap_err().reason(), "amount_mismatch");
+    let same_total = SettleRequest { expected_medfee_fen: Some(100), ..request("M7", 100) };
+    assert_eq!(store.presettle(same_total).await.unwrap().breakdown.medfee_sumamt, 100);
     let bad_sender = SettleRequest { sender: "H1".into(), ..request("M4", 100) };
     assert_eq!(store.settle(bad_sender).await.unwrap_err().reason(), "invalid_code");
     for table in ["settlements", "setldetail", "events"] {
