@@ -20,18 +20,26 @@ impl EmbeddedDb {
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
         let root = dir.clone();
-        let server =
-            tokio::task::spawn_blocking(move || PgliteServer::builder().path(root).start())
-                .await
-                .map_err(|e| Error::Internal(format!("embedded database start-up panicked: {e}")))?
-                .map_err(|e| {
-                    Error::Internal(format!("embedded database in {}: {e:#}", dir.display()))
-                })?;
+        let socket = unix_socket(&dir);
+        let server = tokio::task::spawn_blocking(move || {
+            let builder = PgliteServer::builder().path(root);
+            // A Unix socket where its path fits: over loopback TCP, each answer the embedded
+            // server writes in two parts waits out the client's delayed acknowledgement.
+            match socket {
+                Some(socket) => builder.unix(socket).start(),
+                None => builder.start(),
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("embedded database start-up panicked: {e}")))?
+        .map_err(|e| Error::Internal(format!("embedded database in {}: {e:#}", dir.display())))?;
         Ok(Self { server, dir })
     }
 
     pub(crate) fn url(&self) -> String {
-        self.server.database_url()
+        // `postgresql://user@/db?host=/dir…` (a socket) has no host for sqlx's URL parser;
+        // with one named, the `host` parameter still decides where to connect.
+        self.server.database_url().replacen("@/", "@localhost/", 1)
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -52,4 +60,11 @@ impl EmbeddedDb {
             }
         }
     }
+}
+
+/// The server's Unix socket in `dir`, if its absolute path fits in a socket address (108 bytes
+/// on Linux, with room for the terminating zero).
+fn unix_socket(dir: &Path) -> Option<PathBuf> {
+    let path = std::path::absolute(dir).ok()?.join(".s.PGSQL.5432");
+    (path.as_os_str().len() < 100).then_some(path)
 }
