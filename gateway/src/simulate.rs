@@ -3,8 +3,9 @@
 //!
 //! Setup, over the services' gRPC APIs: the demo catalogue, the demo population and the demo
 //! hospitals in the institution registry. Then `visits` cross-province visits, each as a HIS
-//! would send it: outpatient (2201 → 2204 → 2206 → 2207), inpatient (2401 → 2301 → 2402 →
-//! 2303 → 2304) or pharmacy (2201 with med_type 41 → 2204 → 2207); the patient referred
+//! would send it: general outpatient (2201 → 2204 → 2206 → 2207), chronic-disease outpatient
+//! (the disease declared once, 2503, then as outpatient with med_type 14), inpatient (2401 →
+//! 2301 → 2402 → 2303 → 2304) or pharmacy (2201 with med_type 41 → 2204 → 2207); the patient referred
 //! beforehand (2501), an emergency, or neither (refused: `not_filed`). About 1 % of
 //! settlements are cancelled (2208/2305) and 0.5 % reversed (2601); 2 % of settlements are
 //! sent twice with the same msgid (the same answer must come back); 0.5 % of uploads carry an
@@ -64,9 +65,15 @@ const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Outpatient,
+    /// Chronic-disease outpatient (门诊慢特病, med_type 14): the patient's disease is declared
+    /// first (2503), once.
+    Chronic,
     Inpatient,
     Pharmacy,
 }
+
+/// The chronic disease the simulated chronic patients have declared (hypertension).
+const CHRONIC_DISEASE: &str = "M03900";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Basis {
@@ -93,15 +100,26 @@ struct Plan {
 
 /// What the run saw.
 #[derive(Debug, Default)]
-struct Tally {
+pub struct Tally {
     /// infno → latencies (µs) of every answer.
-    latency: BTreeMap<String, Vec<u64>>,
+    pub latency: BTreeMap<String, Vec<u64>>,
     /// infno → (answered 0, refused).
-    outcomes: BTreeMap<String, (u64, u64)>,
-    refusals: BTreeMap<String, u64>,
+    pub outcomes: BTreeMap<String, (u64, u64)>,
+    pub refusals: BTreeMap<String, u64>,
     /// Answers that were not what they should have been.
-    surprises: Vec<String>,
-    settlements: u64,
+    pub surprises: Vec<String>,
+    /// Settlements made (a retry's answer is not counted again).
+    pub settlements: u64,
+    /// Settlement events the run caused: settlements, cancellations and reversals.
+    pub events: u64,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Outcome {
+    pub tally: Tally,
+    pub visits: usize,
+    pub elapsed: Duration,
 }
 
 /// Whether a (patient, province) referral was filed, once it is known.
@@ -115,6 +133,8 @@ struct Sim {
     /// (patient, treating province) → the referral (2501) made for it, once: later visits of
     /// the pair wait for it rather than race it.
     referred: Mutex<HashMap<(String, String), Referral>>,
+    /// patient → the chronic-disease declaration (2503) made for them, once.
+    declared: Mutex<HashMap<String, Referral>>,
     today: String,
 }
 
@@ -213,16 +233,21 @@ impl Sim {
                 return;
             }
         }
+        if plan.kind == Kind::Chronic && !self.declare_chronic(n, plan).await {
+            return;
+        }
         let med_type = match plan.kind {
             Kind::Outpatient => "11",
+            Kind::Chronic => "14",
             Kind::Inpatient => "21",
             Kind::Pharmacy => "41",
         };
+        let disease = if plan.kind == Kind::Chronic { CHRONIC_DISEASE } else { "" };
         let er_flag = if plan.basis == Basis::Emergency { "1" } else { "0" };
         let (register, node) = if inpatient { ("2401", "mdtrtinfo") } else { ("2201", "data") };
         let input = json!({ node: {"psn_no": plan.psn_no, "insutype": "310", "med_type": med_type,
             "begntime": format!("{} 09:01:00", self.today), "mdtrt_cert_type": "02",
-            "ipt_otp_no": format!("V{n}"), "ipt_no": format!("V{n}"),
+            "ipt_otp_no": format!("V{n}"), "ipt_no": format!("V{n}"), "dise_codg": disease,
             "exp_content": {"er_flag": er_flag}}});
         let Ok(visit) =
             self.call(register, self.envelope(register, &msgid(2), plan, input).to_string()).await
@@ -296,7 +321,11 @@ impl Sim {
         if plan.basis == Basis::Unfiled {
             self.surprise(format!("visit {n}: an unfiled patient was settled"));
         }
-        self.tally.lock().unwrap_or_else(PoisonError::into_inner).settlements += 1;
+        {
+            let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
+            tally.settlements += 1;
+            tally.events += 1;
+        }
         if plan.retry {
             match self.call(settle, settle_body).await {
                 Ok(again) if again == settled => {}
@@ -310,17 +339,52 @@ impl Sim {
             let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id,
                 "psn_no": plan.psn_no}});
             let body = self.envelope(cancel, &msgid(7), plan, input).to_string();
-            if let Err(reason) = self.call(cancel, body).await {
-                self.surprise(format!("visit {n}: {cancel} refused: {reason}"));
+            match self.call(cancel, body).await {
+                Ok(_) => self.tally.lock().unwrap_or_else(PoisonError::into_inner).events += 1,
+                Err(reason) => self.surprise(format!("visit {n}: {cancel} refused: {reason}")),
             }
         } else if plan.reverse {
             let input = json!({"data": {"psn_no": plan.psn_no, "omsgid": msgid(6),
                 "oinfno": settle}});
             let body = self.envelope("2601", &msgid(8), plan, input).to_string();
-            if let Err(reason) = self.call("2601", body).await {
-                self.surprise(format!("visit {n}: 2601 refused: {reason}"));
+            match self.call("2601", body).await {
+                Ok(_) => self.tally.lock().unwrap_or_else(PoisonError::into_inner).events += 1,
+                Err(reason) => self.surprise(format!("visit {n}: 2601 refused: {reason}")),
             }
         }
+    }
+}
+
+impl Sim {
+    /// Declares the patient's chronic disease (2503) unless a visit did already; whether it is
+    /// declared.
+    async fn declare_chronic(&self, n: usize, plan: &Plan) -> bool {
+        let cell = self
+            .declared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(plan.psn_no.clone())
+            .or_default()
+            .clone();
+        *cell
+            .get_or_init(|| async {
+                let (hospital, _) = &self.hospitals[plan.hospital];
+                let input = json!({"data": {"psn_no": plan.psn_no,
+                    "opsp_dise_code": CHRONIC_DISEASE, "insu_optins": plan.home,
+                    "ide_fixmedins_no": hospital.fixmedins_code, "begndate": self.today}});
+                let msgid = format!("{}{n:014}0009", hospital.fixmedins_code);
+                match self
+                    .call("2503", self.envelope("2503", &msgid, plan, input).to_string())
+                    .await
+                {
+                    Ok(_) => true,
+                    Err(reason) => {
+                        self.surprise(format!("visit {n}: 2503 refused: {reason}"));
+                        false
+                    }
+                }
+            })
+            .await
     }
 }
 
@@ -355,12 +419,18 @@ fn plans(
                 person = &people[next(&mut state, people.len())];
             }
             let kind = match next(&mut state, 100) {
-                0..70 => Kind::Outpatient,
+                0..60 => Kind::Outpatient,
+                60..70 => Kind::Chronic,
                 70..85 => Kind::Inpatient,
                 _ => Kind::Pharmacy,
             };
             let pair = (person.psn_no.clone(), treating.to_owned());
             let basis = match next(&mut state, 100) {
+                // A chronic patient treated away from home has filed for it.
+                _ if kind == Kind::Chronic && !unfiled.contains(&pair) => {
+                    referred.insert(pair);
+                    Basis::Referred
+                }
                 0..55 => Basis::Emergency,
                 55..95 if !unfiled.contains(&pair) => {
                     referred.insert(pair);
@@ -374,6 +444,7 @@ fn plans(
             };
             let count = match kind {
                 Kind::Outpatient => 2 + next(&mut state, 10),
+                Kind::Chronic => 2 + next(&mut state, 5),
                 Kind::Inpatient => 20 + next(&mut state, 40),
                 Kind::Pharmacy => 1 + next(&mut state, 5),
             };
@@ -402,8 +473,15 @@ fn plans(
         .collect()
 }
 
-/// Sets the system up and runs the traffic; prints the report.
+/// `medclear simulate`: sets the system up, runs the traffic, prints the report; an error when
+/// any answer was not what it should have been.
 pub async fn run(options: SimulateOptions) -> Result<()> {
+    let outcome = drive(&options).await?;
+    report(&outcome)
+}
+
+/// Sets the system up and runs the traffic.
+pub async fn drive(options: &SimulateOptions) -> Result<Outcome> {
     let started = Instant::now();
     let mut catalog = CatalogServiceClient::connect(options.catalog_endpoint.clone())
         .await
@@ -441,6 +519,7 @@ pub async fn run(options: SimulateOptions) -> Result<()> {
         hospitals,
         tally: Mutex::default(),
         referred: Mutex::default(),
+        declared: Mutex::default(),
         today,
     });
     let bar = indicatif::ProgressBar::new(u64::try_from(options.visits).unwrap_or(u64::MAX));
@@ -476,10 +555,15 @@ pub async fn run(options: SimulateOptions) -> Result<()> {
     }
     bar.finish_and_clear();
     let elapsed = began.elapsed();
-    report(&sim.tally.lock().unwrap_or_else(PoisonError::into_inner), options.visits, elapsed)
+    let tally = std::mem::take(&mut *sim.tally.lock().unwrap_or_else(PoisonError::into_inner));
+    Ok(Outcome { tally, visits: options.visits, elapsed })
 }
 
-fn report(tally: &Tally, visits: usize, elapsed: Duration) -> Result<()> {
+/// Prints throughput, latency per transaction code and refusals; an error when any answer was
+/// not what it should have been.
+pub fn report(outcome: &Outcome) -> Result<()> {
+    let Outcome { tally, visits, elapsed } = outcome;
+    let (visits, elapsed) = (*visits, *elapsed);
     let calls: u64 = tally.outcomes.values().map(|(ok, refused)| ok + refused).sum();
     println!(
         "simulate: {visits} visits, {calls} calls in {} ms: {} calls/s, {} settlements/s ({} settled)",
