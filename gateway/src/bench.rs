@@ -67,6 +67,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         partitions: usize,
     },
+    /// All of the above, one after another, each on a fresh database (embedded, or a new
+    /// database on the server of DATABASE_URL): the figures of docs/BENCHMARKS.md.
+    All {
+        /// Seconds per measured phase of the catalogue and settle benchmarks.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Settlement events of the clearing benchmark.
+        #[arg(long, default_value_t = 2_000_000)]
+        events: i64,
+    },
 }
 
 /// One line describing this machine.
@@ -123,13 +133,7 @@ pub(crate) async fn bench_db() -> Result<BenchDb> {
         return Ok(BenchDb { databases: Databases::Embedded, server: None, dir });
     };
     let name = format!("medclear_bench_{}", std::process::id());
-    let mut admin = PgConnection::connect(&url).await?;
-    admin.execute(format!("CREATE DATABASE {name}").as_str()).await?;
-    admin.close().await?;
-    let (server, _) = url
-        .rsplit_once('/')
-        .ok_or_else(|| Error::Internal("DATABASE_URL names no database".into()))?;
-    let bench_url = format!("{server}/{name}");
+    let bench_url = up::create_database(&url, &name, false).await?;
     Ok(BenchDb { databases: Databases::Server { url: bench_url }, server: Some((url, name)), dir })
 }
 
@@ -222,17 +226,29 @@ async fn requests(
 }
 
 pub async fn run(command: BenchCommand) -> Result<()> {
-    let (seconds, concurrency, batch, small) = match command {
+    match command {
         BenchCommand::Catalog { seconds, concurrency, batch, small } => {
-            (seconds, concurrency, batch, small)
+            catalog(seconds, concurrency, batch, small).await
         }
         BenchCommand::Settle { seconds, concurrency, visits } => {
-            return crate::bench_settle::run(seconds, concurrency, visits).await;
+            crate::bench_settle::run(seconds, concurrency, visits).await
         }
         BenchCommand::Clearing { events, hospitals, partitions } => {
-            return crate::bench_clearing::run(events, hospitals, partitions).await;
+            crate::bench_clearing::run(events, hospitals, partitions).await
         }
-    };
+        BenchCommand::All { seconds, events } => {
+            println!("== medclear bench catalog (fee-line resolution) ==");
+            catalog(seconds, 64, 20, false).await?;
+            println!("\n== medclear bench settle (the whole settle path) ==");
+            crate::bench_settle::run(seconds, 32, 30_000).await?;
+            println!("\n== medclear bench clearing (consumption, close + net, audit) ==");
+            crate::bench_clearing::run(events, 100_000, 1).await
+        }
+    }
+}
+
+/// `medclear bench catalog`.
+async fn catalog(seconds: u64, concurrency: usize, batch: usize, small: bool) -> Result<()> {
     let db = bench_db().await?;
     println!("machine:  {}", machine());
     println!("database: {}", db.describe());

@@ -295,9 +295,7 @@ async fn measure(
 fn pgbench(url: &str, seconds: u64, clients: usize) -> Result<u64> {
     use std::process::Command;
     let name = format!("medclear_pgbench_{}", std::process::id());
-    let (server, _) = url
-        .rsplit_once('/')
-        .ok_or_else(|| Error::Internal("DATABASE_URL names no database".into()))?;
+    let scratch = crate::up::with_database(url, &name)?;
     let admin = |sql: String| {
         Command::new("psql")
             .args([url, "-qc", &sql])
@@ -305,7 +303,6 @@ fn pgbench(url: &str, seconds: u64, clients: usize) -> Result<u64> {
             .map_err(|e| Error::Internal(format!("psql: {e}")))
     };
     admin(format!("CREATE DATABASE {name}"))?;
-    let scratch = format!("{server}/{name}");
     let init = Command::new("pgbench").args(["-i", "-q", "-s", "10", &scratch]).output();
     let run = Command::new("pgbench")
         .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), &scratch])

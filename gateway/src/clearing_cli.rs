@@ -156,7 +156,8 @@ fn usage(message: impl Into<String>) -> Error {
     Error::invalid("command line", "usage", message)
 }
 
-struct Session {
+/// A clearing client acting as `operator` (of `province`; `None`: the national operator).
+pub(crate) struct Session {
     client: ClearingServiceClient<Channel>,
     endpoint: String,
     operator: Option<String>,
@@ -164,6 +165,15 @@ struct Session {
 }
 
 impl Session {
+    pub(crate) fn new(
+        client: ClearingServiceClient<Channel>,
+        endpoint: &str,
+        operator: Option<String>,
+        province: Option<String>,
+    ) -> Self {
+        Self { client, endpoint: endpoint.to_owned(), operator, province }
+    }
+
     /// The acting operator; actions need `--operator`.
     fn actor(&self) -> Result<pb::Operator> {
         let id = self
@@ -199,12 +209,7 @@ impl Session {
 pub async fn run(args: ClearingArgs) -> Result<()> {
     let client = ClearingServiceClient::new(channel("clearing", &args.clearing_endpoint)?)
         .max_decoding_message_size(64 * 1024 * 1024);
-    let mut s = Session {
-        client,
-        endpoint: args.clearing_endpoint,
-        operator: args.operator,
-        province: args.province,
-    };
+    let mut s = Session::new(client, &args.clearing_endpoint, args.operator, args.province);
     match args.command {
         ClearingCommand::Close { period } => {
             let request = pb::ClosePeriodRequest { period_id: period, actor: Some(s.actor()?) };
@@ -388,7 +393,7 @@ fn fund_state(value: i32) -> &'static str {
     }
 }
 
-fn period_line(p: &pb::Period) -> String {
+pub(crate) fn period_line(p: &pb::Period) -> String {
     format!(
         "period {} ({} – {}): {}, netting run {}, {} settlements, {} reversals, gross {} yuan",
         p.period_id,
@@ -474,7 +479,7 @@ async fn status(s: &mut Session, period: Option<&str>) -> Result<()> {
 
 /// The positions of a netting run (with each province's confirmation), its efficiency and its
 /// instructions.
-fn netting_report(n: &pb::NettingResult, p: &pb::Period) -> String {
+pub(crate) fn netting_report(n: &pb::NettingResult, p: &pb::Period) -> String {
     let confirmed = |province: &str| {
         p.confirmations
             .iter()
@@ -786,7 +791,7 @@ fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
 }
 
 /// Writes the statement files; returns their paths.
-async fn statement(
+pub(crate) async fn statement(
     s: &mut Session,
     period_id: &str,
     province: &str,

@@ -16,6 +16,7 @@ use crate::{
     bench::{self, BenchCommand},
     catalog_cli::{self, CatalogCommand},
     clearing_cli::{self, ClearingArgs},
+    demo,
     http::{self, AppState, Upstreams},
     institutions_cli::{self, InstitutionsCommand},
     persons_cli::{self, PersonsCommand},
@@ -57,6 +58,11 @@ enum Command {
     /// Hospitals' traffic through the national interface of a running system (`medclear up`),
     /// deterministic from a seed; prints throughput, latency per transaction code and refusals.
     Simulate(simulate::SimulateOptions),
+    /// The first command to run: starts everything (embedded PostgreSQL unless DATABASE_URL is
+    /// set), simulates a scaled-down month of hospitals' traffic, closes, nets and settles the
+    /// period, prints the net positions, writes an HTML report and CSV statements into the
+    /// data directory, and serves the pages until Ctrl-C (or exits with --exit).
+    Demo(demo::DemoOptions),
     /// Development certificates: a CA, the gateway's server certificate, institutions'
     /// client certificates (PEM files in a directory).
     #[command(subcommand)]
@@ -147,7 +153,7 @@ fn parse_partitions(specs: &[String]) -> Result<Vec<(String, String)>> {
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.
-fn cancel_on_signal(token: &CancellationToken) {
+pub(crate) fn cancel_on_signal(token: &CancellationToken) {
     let token = token.clone();
     tokio::spawn(async move {
         server::shutdown_signal().await;
@@ -251,6 +257,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Institutions(command) => institutions_cli::run(command).await,
         Command::Certs(command) => certs(command),
         Command::Simulate(options) => simulate::run(options).await,
+        Command::Demo(options) => {
+            // The demo's own output is the point: the services log warnings and errors only.
+            let _telemetry = telemetry::init_with("medclear-demo", "warn")?;
+            demo::run(options).await.map(|_| ())
+        }
         Command::Clearing(args) => clearing_cli::run(args).await,
         Command::Bench(command) => {
             let _telemetry = telemetry::init("medclear-bench")?;

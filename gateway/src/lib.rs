@@ -6,19 +6,24 @@
 //!   process, each on its own port, talking gRPC, on PostgreSQL (`DATABASE_URL`) or on an
 //!   embedded PostgreSQL per service.
 //! * [`cli`]: the `medclear` command; [`catalog_cli`]: its `catalog` subcommands;
-//!   [`clearing_cli`]: its `clearing` subcommands; [`bench`]: `medclear bench`.
+//!   [`clearing_cli`]: its `clearing` subcommands; [`bench`]: `medclear bench`;
+//!   [`simulate`]: hospitals' traffic through the national interface; [`demo`]: `medclear
+//!   demo`, which writes its HTML [`report`] with SVG [`charts`].
 
 pub mod access;
 pub mod bench;
 mod bench_clearing;
 mod bench_settle;
 pub mod catalog_cli;
+pub mod charts;
 pub mod citizen;
 pub mod clearing_cli;
 pub mod cli;
+pub mod demo;
 pub mod http;
 pub mod institutions_cli;
 pub mod persons_cli;
+pub mod report;
 pub mod simulate;
 pub mod tls;
 pub mod up;

@@ -87,7 +87,7 @@ pub struct System {
 
 /// Takes the data directory's lock, so a second `medclear up` on the same embedded databases
 /// stops with a clear error instead of corrupting them.
-fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
+pub(crate) fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::Internal(format!("creating {}: {e}", dir.display())))?;
     let path = dir.join("medclear.lock");
@@ -131,13 +131,54 @@ pub(crate) async fn database(
     }
 }
 
+/// Creates database `name` on the server of `url`, first dropping one of that name (and its
+/// connections) if `replace`; the new database's URL.
+pub(crate) async fn create_database(url: &str, name: &str, replace: bool) -> Result<String> {
+    use sqlx::Connection;
+    if name.is_empty()
+        || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(Error::Internal(format!(
+            "database name {name:?}: lower-case letters, digits and _ only"
+        )));
+    }
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .map_err(|e| Error::Internal(format!("DATABASE_URL: {e}")))?;
+    let drop = replace.then(|| format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    for statement in drop.into_iter().chain([format!("CREATE DATABASE {name}")]) {
+        sqlx::query(&statement)
+            .execute(&mut conn)
+            .await
+            .map_err(|e| Error::Internal(format!("{statement}: {e}")))?;
+    }
+    conn.close().await.map_err(|e| Error::Internal(e.to_string()))?;
+    with_database(url, name)
+}
+
+/// `url` naming database `name` instead of its own.
+pub(crate) fn with_database(url: &str, name: &str) -> Result<String> {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority = base
+        .find("://")
+        .map(|i| i + 3)
+        .ok_or_else(|| Error::Internal(format!("DATABASE_URL is not a URL: {url}")))?;
+    let path =
+        base.get(authority..).and_then(|rest| rest.find('/')).map_or(base.len(), |i| i + authority);
+    let mut out = format!("{}/{name}", base.get(..path).unwrap_or(base));
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    Ok(out)
+}
+
 async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Internal(format!("{what}: cannot listen on {addr}: {e}")))
 }
 
-/// Starts everything and returns once the gateway answers and every service reports SERVING.
 /// The gRPC address of the `n`-th service (counting from 0).
 fn service_addr(options: &UpOptions, n: u16) -> SocketAddr {
     let port = if options.grpc_port == 0 { 0 } else { options.grpc_port.saturating_add(n) };
@@ -342,4 +383,32 @@ async fn healthz(addr: SocketAddr) -> std::result::Result<u16, String> {
         .ok()
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| "bad HTTP answer".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_database() {
+        let cases = [
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/medclear_demo",
+            ),
+            (
+                "postgres://u:p@h/db?sslmode=disable",
+                "postgres://u:p@h/medclear_demo?sslmode=disable",
+            ),
+            ("postgres://h:5432", "postgres://h:5432/medclear_demo"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(
+                with_database(url, "medclear_demo").ok().as_deref(),
+                Some(expected),
+                "{url}"
+            );
+        }
+        assert!(with_database("not a url", "x").is_err());
+    }
 }

@@ -30,8 +30,14 @@ impl Drop for Telemetry {
 /// Installs the global subscriber for `service_name`. Call once per process; a second call
 /// (tests starting several services) leaves the first subscriber in place.
 pub fn init(service_name: &str) -> Result<Telemetry> {
+    init_with(service_name, "info,sqlx=warn")
+}
+
+/// [`init`] with another log filter than `info` when `RUST_LOG` is not set (e.g. `warn` for a
+/// command whose own output matters more than the services' request logs).
+pub fn init_with(service_name: &str, default_filter: &str) -> Result<Telemetry> {
     let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let fmt = tracing_subscriber::fmt::layer().with_target(false);
     let provider = match config::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         None => None,
