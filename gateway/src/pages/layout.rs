@@ -396,7 +396,8 @@ fn page_headers(headers: &mut HeaderMap) {
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
         (header::CACHE_CONTROL, "no-store"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // `no-referrer` would make the browser send `Origin: null` with the pages' own forms.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             header::CONTENT_SECURITY_POLICY,
@@ -475,12 +476,13 @@ pub async fn stylesheet() -> Response {
     response
 }
 
-/// Whether a POST comes from this site: an `Origin` header, when the browser sends one, must
-/// name the `Host` it was sent to, and `Sec-Fetch-Site` must not say `cross-site`.
+/// Whether a POST comes from this site: a browser's `Sec-Fetch-Site` must say `same-origin`;
+/// without it, an `Origin` header, when there is one, must name the `Host` it was sent to.
+/// (A client that sends neither is not a browser a forged form could drive.)
 pub fn same_origin(headers: &HeaderMap) -> bool {
     let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-    if text(header::HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
-        return false;
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return site == "same-origin";
     }
     match (text(header::ORIGIN), text(header::HOST)) {
         (None, _) => true,
@@ -583,9 +585,13 @@ mod tests {
         assert!(same_origin(&headers));
         headers.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(!same_origin(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&headers), "the browser says where the form was");
         headers.remove(header::ORIGIN);
-        headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!same_origin(&headers));
+        for site in ["cross-site", "same-site", "none"] {
+            headers.insert("sec-fetch-site", HeaderValue::from_static(site));
+            assert!(!same_origin(&headers), "{site}");
+        }
     }
 
     #[test]
