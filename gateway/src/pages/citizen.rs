@@ -894,10 +894,10 @@ pub async fn settlements(
         let id = esc(&s.setl_id);
         main.push_str(&format!(
             "<section class=\"card\" aria-labelledby=\"s-{id}\" data-setl-id=\"{id}\">\
-             <h2 id=\"s-{id}\">{kind} {id}{badges}</h2><dl class=\"facts\">\
+             <h2 id=\"s-{id}\">{kind} <span class=\"id\">{id}</span>{badges}</h2><dl class=\"facts\">\
              <dt>{settled_at}</dt><dd>{time}</dd><dt>{hospital}</dt><dd>{code}</dd>\
              <dt>{destination}</dt><dd>{region}</dd></dl>\
-             <div class=\"table-wrap\"><table><caption>{kind} {id}</caption><thead><tr><th scope=\"col\">{item_label}</th>\
+             <div class=\"table-wrap\"><table><caption class=\"vh\">{kind} {id}</caption><thead><tr><th scope=\"col\">{item_label}</th>\
              <th scope=\"col\" class=\"num\">{amount}</th></tr></thead><tbody>\
              {total}{fulamt}{overlmt}{preself}{inscp}{dedc}\
              <tr><th scope=\"rowgroup\" colspan=\"2\">{funds_paid}</th></tr>{fund_rows}{fund_sum}\

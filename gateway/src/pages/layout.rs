@@ -337,6 +337,7 @@ dl.facts dd{margin:0}
 .badge{display:inline-block;padding:0 .4rem;border-radius:3px;background:#eef1f5;font-size:.85rem}
 .chart{max-width:100%;height:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}
 .inline{display:inline}
+.id{font-size:.85em;overflow-wrap:anywhere}
 footer.site{max-width:60rem;margin:0 auto;padding:1rem;color:#555;font-size:.85rem}
 @media (max-width:40rem){main{padding:.6rem}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin:0 0 .4rem}}
 "#;
@@ -552,9 +553,13 @@ pub fn error_summary(ctx: &Ctx, errors: &[(Option<&str>, String)]) -> String {
     )
 }
 
-/// Fen as yuan, e.g. `¥1234.56`.
+/// Fen as yuan, e.g. `¥1234.56`, `-¥440.00`.
 pub fn money(fen: i64) -> String {
-    format!("¥{}", crate::svg::yuan(fen))
+    let yuan = crate::svg::yuan(fen);
+    match yuan.strip_prefix('-') {
+        Some(amount) => format!("-¥{amount}"),
+        None => format!("¥{yuan}"),
+    }
 }
 
 /// A context for unit tests of pages.
@@ -605,5 +610,6 @@ mod tests {
         assert!(page.contains("name=\"viewport\""));
         assert!(!page.contains("http://") && !page.contains("https://"), "nothing external");
         assert_eq!(T::Site.get(Lang::Zh), "跨省异地就医直接结算");
+        assert_eq!((money(-44_000), money(5)), ("-¥440.00".to_owned(), "¥0.05".to_owned()));
     }
 }
