@@ -337,6 +337,7 @@ dl.facts dd{margin:0}
 .badge{display:inline-block;padding:0 .4rem;border-radius:3px;background:#eef1f5;font-size:.85rem}
 .chart{max-width:100%;height:auto;background:#fff;border:1px solid #d8dbe0;border-radius:6px}
 .inline{display:inline}
+figure{margin:0 0 1rem}
 .id{font-size:.85em;overflow-wrap:anywhere}
 footer.site{max-width:60rem;margin:0 auto;padding:1rem;color:#555;font-size:.85rem}
 @media (max-width:40rem){main{padding:.6rem}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin:0 0 .4rem}}
