@@ -16,6 +16,20 @@
 //!
 //! Certificates name their holder in the subject common name: `H44030000001` (a hospital or
 //! `P…` pharmacy), `OP-420000` (Hubei's operator), `OP-000000` (the national operator).
+//!
+//! The JSON API ([`Caller`]) reads the connection and a citizen's `Authorization: Bearer`
+//! token, never a cookie — so a cookie cannot make a cross-site JSON call. The web pages
+//! ([`PageSession`]) also read the session cookies of [`crate::session`]:
+//!
+//! * citizen pages act as the citizen of a valid `medclear_citizen` cookie (on HTTP or
+//!   HTTPS), unless the connection's certificate names someone (then it does);
+//! * bureau pages act as the operator of the connection's certificate over HTTPS, and only
+//!   on plain HTTP on loopback (the connection is [`Principal::Development`]) as the operator of
+//!   a valid development `medclear_operator` cookie — over HTTPS that cookie is ignored and
+//!   the development sign-in does not exist;
+//! * a page never acts as [`Principal::Development`]: without a session it asks to sign in.
+//!
+//! A page's principal is then held to [`authorize`] exactly like a certificate's.
 
 use axum::{extract::FromRequestParts, http::StatusCode, http::request::Parts};
 
@@ -225,6 +239,90 @@ impl FromRequestParts<crate::http::AppState> for Caller {
     }
 }
 
+/// Who a web page request comes from: the connection's principal and the sessions its cookies
+/// carry (see the module's text for which one a page acts as).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSession {
+    /// What the connection established: a certificate's holder, [`Principal::Anonymous`] on
+    /// HTTPS without one, [`Principal::Development`] on plain HTTP.
+    pub connection: Principal,
+    /// A valid citizen cookie: the citizen and the cookie's value.
+    pub citizen: Option<(Principal, String)>,
+    /// A valid development operator cookie (plain HTTP only): the operator and its value.
+    pub operator: Option<(Principal, String)>,
+}
+
+/// Who acts on a page, and the session its forms' CSRF tokens are derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageActor {
+    pub principal: Principal,
+    /// The cookie's value, or for a certificate holder `cert|<label>`.
+    pub session: String,
+}
+
+impl PageSession {
+    /// Plain HTTP on loopback: development (shows one-time codes, offers operator sign-in).
+    pub fn development(&self) -> bool {
+        self.connection == Principal::Development
+    }
+
+    /// Served over HTTPS (cookies are `Secure`).
+    pub fn secure(&self) -> bool {
+        !self.development()
+    }
+
+    fn certificate(&self) -> Option<PageActor> {
+        match &self.connection {
+            Principal::Development | Principal::Anonymous => None,
+            holder => Some(PageActor {
+                principal: holder.clone(),
+                session: format!("cert|{}", holder.label()),
+            }),
+        }
+    }
+
+    /// Who acts on a citizen page: a certificate's holder, else the signed-in citizen; `None`
+    /// means nobody (sign in).
+    pub fn citizen_actor(&self) -> Option<PageActor> {
+        self.certificate().or_else(|| {
+            self.citizen.clone().map(|(principal, session)| PageActor { principal, session })
+        })
+    }
+
+    /// Who acts on a bureau page: a certificate's holder, else (development only) the operator
+    /// signed in for development; `None` means nobody.
+    pub fn operator_actor(&self) -> Option<PageActor> {
+        self.certificate().or_else(|| {
+            self.operator
+                .clone()
+                .filter(|_| self.development())
+                .map(|(principal, session)| PageActor { principal, session })
+        })
+    }
+}
+
+impl FromRequestParts<crate::http::AppState> for PageSession {
+    type Rejection = std::convert::Infallible;
+
+    /// Never refuses: a cookie that is not valid (tampered, expired, another key) is as none.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::http::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use crate::session::{CITIZEN_COOKIE, OPERATOR_COOKIE, cookie};
+        let connection =
+            parts.extensions.get::<Principal>().cloned().unwrap_or(Principal::Development);
+        let citizen = cookie(&parts.headers, CITIZEN_COOKIE).and_then(|token| {
+            let psn_no = state.citizens().citizen_of(token)?;
+            Some((Principal::Citizen(psn_no), token.to_owned()))
+        });
+        let operator = cookie(&parts.headers, OPERATOR_COOKIE)
+            .filter(|_| connection == Principal::Development)
+            .and_then(|token| Some((state.pages().operator_of(token)?, token.to_owned())));
+        Ok(Self { connection, citizen, operator })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +371,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn pages_act_as_the_certificate_then_the_session_and_operators_only_in_development() {
+        let citizen = Some((Principal::Citizen("P1".into()), "tok".to_owned()));
+        let operator = Some((Principal::ProvinceOperator("440000".into()), "op".to_owned()));
+        let dev = PageSession {
+            connection: Principal::Development,
+            citizen: citizen.clone(),
+            operator: operator.clone(),
+        };
+        assert_eq!(dev.citizen_actor().unwrap().principal, Principal::Citizen("P1".into()));
+        assert_eq!(
+            dev.operator_actor().unwrap().principal,
+            Principal::ProvinceOperator("440000".into())
+        );
+        let https = PageSession { connection: Principal::Anonymous, ..dev.clone() };
+        assert_eq!(https.operator_actor(), None, "the development cookie means nothing on HTTPS");
+        assert_eq!(https.citizen_actor().unwrap().principal, Principal::Citizen("P1".into()));
+        let cert = PageSession { connection: Principal::NationalOperator, ..dev.clone() };
+        assert_eq!(cert.operator_actor().unwrap().principal, Principal::NationalOperator);
+        assert_eq!(cert.citizen_actor().unwrap().principal, Principal::NationalOperator);
+        let nobody =
+            PageSession { connection: Principal::Development, citizen: None, operator: None };
+        assert_eq!((nobody.citizen_actor(), nobody.operator_actor()), (None, None));
     }
 
     #[test]

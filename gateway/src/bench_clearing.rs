@@ -217,6 +217,12 @@ impl RoutingService for Synthetic {
     async fn reverse(&self, _: Request<pb::ReverseRequest>) -> Reply<pb::Settlement> {
         not_here()
     }
+    async fn list_person_settlements(
+        &self,
+        _: Request<pb::ListPersonSettlementsRequest>,
+    ) -> Reply<pb::ListPersonSettlementsResponse> {
+        not_here()
+    }
 
     type StreamSettlementEventsStream = std::pin::Pin<
         Box<

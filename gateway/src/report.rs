@@ -10,8 +10,8 @@ use medclear_proto::clearing::v1 as pb;
 
 use crate::{
     bench::{ms, per_second, percentile},
-    charts::{self, Bar, Level},
     simulate::Outcome,
+    svg::{self, Level},
 };
 
 /// Everything the report shows.
@@ -64,12 +64,12 @@ pub fn html(r: &Report<'_>) -> String {
         "<!doctype html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <title>medclear 清算报告 / clearing report {}</title><style>{STYLE}</style></head><body>\n",
-        charts::escape(period)
+        svg::escape(period)
     );
     let _ = writeln!(
         out,
         "<h1>medclear 清算报告 · clearing report, period {}</h1>",
-        charts::escape(period)
+        svg::escape(period)
     );
     summary(&mut out, r);
     positions(&mut out, r);
@@ -131,8 +131,7 @@ fn summary(out: &mut String, r: &Report<'_>) {
     ];
     out.push_str("<dl>\n");
     for (term, value) in rows {
-        let _ =
-            writeln!(out, "<dt>{}</dt><dd>{}</dd>", charts::escape(term), charts::escape(&value));
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", svg::escape(term), svg::escape(&value));
     }
     out.push_str("</dl>\n");
 }
@@ -142,17 +141,9 @@ fn positions(out: &mut String, r: &Report<'_>) {
         "<h2>净头寸 Net positions</h2>\n<p>Receivable (owed to the province as treating \
                   province) minus payable (owed by it as home province); they sum to 0.</p>\n",
     );
-    let bars: Vec<Bar> = r
-        .netting
-        .positions
-        .iter()
-        .map(|p| Bar {
-            label: p.province_admdvs.get(..2).unwrap_or(&p.province_admdvs).to_owned(),
-            value: p.net_fen,
-            title: format!("{}: {} yuan", name(r, &p.province_admdvs), fen_to_yuan(p.net_fen)),
-        })
-        .collect();
-    out.push_str(&charts::signed_bars("Net position by province, yuan", &bars));
+    let bars: Vec<(String, i64)> =
+        r.netting.positions.iter().map(|p| (name(r, &p.province_admdvs), p.net_fen)).collect();
+    out.push_str(&svg::signed_bars("Net position by province, yuan", &bars, svg::yuan, "none"));
     out.push_str(
         "<div class=\"scroll\"><table><caption>Net positions (yuan)</caption><thead><tr>\
          <th scope=\"col\">province 省份</th><th scope=\"col\">receivable 应收</th>\
@@ -165,8 +156,8 @@ fn positions(out: &mut String, r: &Report<'_>) {
         let _ = writeln!(
             out,
             "<tr><th scope=\"row\">{} {}</th><td>{}</td><td>{}</td><td class=\"{class}\">{}</td></tr>",
-            charts::escape(&p.province_admdvs),
-            charts::escape(&name(r, &p.province_admdvs)),
+            svg::escape(&p.province_admdvs),
+            svg::escape(&name(r, &p.province_admdvs)),
             fen_to_yuan(p.receivable_fen),
             fen_to_yuan(p.payable_fen),
             fen_to_yuan(p.net_fen)
@@ -204,7 +195,7 @@ fn matrix(out: &mut String, r: &Report<'_>) {
         .collect();
     let labels: Vec<String> =
         provinces.iter().map(|p| p.get(..2).unwrap_or(p).to_owned()).collect();
-    let heat = charts::heat_map("Bilateral obligations, home → treating", &labels, |row, col| {
+    let heat = svg::heat_map("Bilateral obligations, home → treating", &labels, |row, col| {
         let (home, treating) = (provinces.get(row)?, provinces.get(col)?);
         let cell = cells.get(&(home.as_str(), treating.as_str()))?;
         Some((
@@ -245,7 +236,7 @@ fn funds(out: &mut String, r: &Report<'_>) {
             ),
         })
         .collect();
-    out.push_str(&charts::levels("Prepaid fund levels, yuan", &levels));
+    out.push_str(&svg::levels("Prepaid fund levels, yuan", &levels));
     out.push_str(
         "<div class=\"scroll\"><table><caption>Prepaid funds (yuan)</caption><thead><tr>\
          <th scope=\"col\">province</th><th scope=\"col\">deposit</th><th scope=\"col\">required</th>\
@@ -264,7 +255,7 @@ fn funds(out: &mut String, r: &Report<'_>) {
             out,
             "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{state}</td>\
              <td>{topup}</td></tr>",
-            charts::escape(&name(r, &f.province_admdvs)),
+            svg::escape(&name(r, &f.province_admdvs)),
             fen_to_yuan(f.deposit_fen),
             fen_to_yuan(f.required_fen),
             fen_to_yuan(f.alert_line_fen)
@@ -305,7 +296,7 @@ fn latency(out: &mut String, r: &Report<'_>) {
          answered or refused, by milliseconds.</p>\n",
     );
     let buckets = histogram(tally.latency.values().flatten().copied());
-    out.push_str(&charts::histogram("Calls by latency, ms", &buckets));
+    out.push_str(&svg::histogram("Calls by latency, ms", &buckets));
     out.push_str(
         "<div class=\"scroll\"><table><caption>By transaction (ms)</caption><thead><tr>\
          <th scope=\"col\">infno</th><th scope=\"col\">calls</th><th scope=\"col\">refused</th>\
@@ -320,7 +311,7 @@ fn latency(out: &mut String, r: &Report<'_>) {
             out,
             "<tr><th scope=\"row\">{}</th><td>{}</td><td>{refused}</td><td>{}</td><td>{}</td>\
              <td>{}</td></tr>",
-            charts::escape(infno),
+            svg::escape(infno),
             sorted.len(),
             ms(percentile(&sorted, 50)),
             ms(percentile(&sorted, 95)),
@@ -333,7 +324,7 @@ fn latency(out: &mut String, r: &Report<'_>) {
         let reasons: Vec<String> = tally
             .refusals
             .iter()
-            .map(|(reason, n)| format!("{} {n}", charts::escape(reason)))
+            .map(|(reason, n)| format!("{} {n}", svg::escape(reason)))
             .collect();
         out.push_str(&reasons.join(", "));
         out.push_str("</p>\n");
@@ -353,9 +344,9 @@ fn instructions(out: &mut String, r: &Report<'_>) {
             out,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td>\
              <td>{}</td></tr>",
-            charts::escape(&i.instruction_id),
-            charts::escape(&name(r, &i.payer_admdvs)),
-            charts::escape(&name(r, &i.payee_admdvs)),
+            svg::escape(&i.instruction_id),
+            svg::escape(&name(r, &i.payer_admdvs)),
+            svg::escape(&name(r, &i.payee_admdvs)),
             fen_to_yuan(i.amount_fen),
             fen_to_yuan(i.from_prepaid_fen)
         );

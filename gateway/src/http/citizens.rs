@@ -33,7 +33,7 @@ pub async fn sign_in(
     let home = Some(b.insuplc_admdvs.trim()).filter(|h| !h.is_empty());
     let found = state
         .routing_for(home)
-        .query_person(pb::QueryPersonRequest { certno: certno.clone() })
+        .query_person(pb::QueryPersonRequest { certno: certno.clone(), psn_no: String::new() })
         .await;
     match found {
         Ok(person) => {

@@ -70,6 +70,8 @@ struct Inner {
     catalog: CatalogServiceClient<Traced>,
     routing: RoutingServiceClient<Traced>,
     routing_by_province: std::collections::HashMap<String, RoutingServiceClient<Traced>>,
+    /// Every routing instance once: the default, then each other partition's URL.
+    routing_instances: Vec<RoutingServiceClient<Traced>>,
     clearing: ClearingServiceClient<Traced>,
     dependencies: Vec<Dependency>,
     edge: Arc<edge::Edge>,
@@ -77,6 +79,8 @@ struct Inner {
     sign_in: national::SignIn,
     /// Citizens' one-time codes and tokens.
     citizens: crate::citizen::CitizenAuth,
+    /// Page sessions (operators' development sign-in) and CSRF tokens.
+    pages: crate::session::PageKeys,
 }
 
 /// What every handler shares: the gRPC clients.
@@ -100,11 +104,17 @@ impl AppState {
         let routing = channel("routing", &upstreams.routing)?;
         let clearing = channel("clearing", &upstreams.clearing)?;
         let mut routing_by_province = std::collections::HashMap::new();
+        let mut routing_instances =
+            vec![RoutingServiceClient::with_interceptor(routing.clone(), TraceContext)];
+        let mut urls = vec![upstreams.routing.as_str()];
         for (province, url) in &upstreams.routing_partitions {
-            routing_by_province.insert(
-                province.clone(),
-                RoutingServiceClient::with_interceptor(channel("routing", url)?, TraceContext),
-            );
+            let client =
+                RoutingServiceClient::with_interceptor(channel("routing", url)?, TraceContext);
+            if !urls.contains(&url.as_str()) {
+                urls.push(url);
+                routing_instances.push(client.clone());
+            }
+            routing_by_province.insert(province.clone(), client);
         }
         Ok(Self(Arc::new(Inner {
             // Every call carries the request's trace context (W3C traceparent).
@@ -113,6 +123,7 @@ impl AppState {
                 .max_decoding_message_size(64 * 1024 * 1024),
             routing: RoutingServiceClient::with_interceptor(routing.clone(), TraceContext),
             routing_by_province,
+            routing_instances,
             clearing: ClearingServiceClient::with_interceptor(clearing.clone(), TraceContext)
                 .max_decoding_message_size(64 * 1024 * 1024),
             dependencies: vec![
@@ -140,6 +151,7 @@ impl AppState {
             edge: edge::Edge::new(limits),
             sign_in: national::SignIn::new(&secret),
             citizens: crate::citizen::CitizenAuth::new(&secret),
+            pages: crate::session::PageKeys::new(&secret),
         })))
     }
 
@@ -158,6 +170,16 @@ impl AppState {
     /// Citizens' sign-in (one-time codes, tokens).
     pub fn citizens(&self) -> &crate::citizen::CitizenAuth {
         &self.0.citizens
+    }
+
+    /// Page sessions and CSRF tokens.
+    pub fn pages(&self) -> &crate::session::PageKeys {
+        &self.0.pages
+    }
+
+    /// Every routing instance, the default first (a person's data is in their home's).
+    pub(crate) fn routing_all(&self) -> Vec<RoutingServiceClient<Traced>> {
+        self.0.routing_instances.clone()
     }
 
     pub(crate) fn clearing(&self) -> ClearingServiceClient<Traced> {
@@ -250,6 +272,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/clearing/reconcile/details", post(c::reconcile_details))
         .route("/api/v1/clearing/ingest", get(c::ingest_status))
         .route("/api/v1/clearing/balances", get(c::balances))
+        .merge(crate::pages::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))

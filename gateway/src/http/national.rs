@@ -534,7 +534,7 @@ async fn person_info(state: &AppState, envelope: &Envelope) -> Outcome {
         }
     };
     let person = routing(state, envelope, "")
-        .query_person(pb::QueryPersonRequest { certno: certno.clone() })
+        .query_person(pb::QueryPersonRequest { certno: certno.clone(), psn_no: String::new() })
         .await?
         .into_inner();
     let today = Utc::now().with_timezone(&CHINA).date_naive();

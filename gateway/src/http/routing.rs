@@ -57,7 +57,7 @@ pub async fn query_person(
     caller.registry_reader()?;
     let p = state
         .routing_for(named(&q.insuplc_admdvs))
-        .query_person(pb::QueryPersonRequest { certno: q.certno })
+        .query_person(pb::QueryPersonRequest { certno: q.certno, psn_no: String::new() })
         .await?
         .into_inner();
     Ok(Json(PersonJson {

@@ -147,8 +147,20 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::QueryPersonRequest>,
     ) -> Reply<pb::PersonInfo> {
-        let certno = request.into_inner().certno;
-        Ok(Response::new(person_to_pb(self.0.store().person_by_certno(certno.trim()).await?)))
+        let r = request.into_inner();
+        let person = match (r.certno.trim(), r.psn_no.trim()) {
+            ("", "") => {
+                return Err(Error::invalid(
+                    "certno",
+                    "missing_field",
+                    "certno or psn_no is required",
+                )
+                .into());
+            }
+            ("", psn_no) => self.0.store().person(psn_no).await?,
+            (certno, _) => self.0.store().person_by_certno(certno).await?,
+        };
+        Ok(Response::new(person_to_pb(person)))
     }
 
     async fn import_persons(
@@ -343,6 +355,37 @@ impl Api for RoutingGrpc {
         let answer =
             self.0.reverse(r.fixmedins_code.trim(), r.msgid.trim(), r.omsgid.trim()).await?;
         Ok(Response::new(settlement_to_pb(answer, "", String::new())))
+    }
+
+    async fn list_person_settlements(
+        &self,
+        request: Request<pb::ListPersonSettlementsRequest>,
+    ) -> Reply<pb::ListPersonSettlementsResponse> {
+        let r = request.into_inner();
+        let psn_no = r.psn_no.trim();
+        if psn_no.is_empty() {
+            return Err(Error::invalid("psn_no", "missing_field", "psn_no is required").into());
+        }
+        let limit = if r.limit == 0 { 100 } else { r.limit };
+        let settlements = self
+            .0
+            .store()
+            .of_person(psn_no, limit)
+            .await?
+            .into_iter()
+            .map(|(answer, row)| pb::PersonSettlement {
+                settlement: Some(settlement_to_pb(
+                    answer,
+                    row.mdtrt_id.as_deref().unwrap_or_default(),
+                    String::new(),
+                )),
+                fixmedins_code: row.sender,
+                insuplc_admdvs: row.insuplc_admdvs,
+                mdtrtarea_admvs: row.mdtrtarea_admvs,
+                cancelled_by: row.cancelled_by.unwrap_or_default(),
+            })
+            .collect();
+        Ok(Response::new(pb::ListPersonSettlementsResponse { settlements }))
     }
 
     type StreamSettlementEventsStream = EventStream;

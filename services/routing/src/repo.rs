@@ -315,6 +315,19 @@ pub async fn lock_settlement(
     Ok(sqlx::query_as(&sql).bind(setl_id).fetch_optional(conn).await?)
 }
 
+/// A person's settlements and cancellations, newest first, at most `limit`.
+pub async fn settlements_of_person(
+    conn: &mut PgConnection,
+    psn_no: &str,
+    limit: i64,
+) -> Result<Vec<SettlementRow>> {
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE psn_no = $1
+         ORDER BY setl_time DESC, setl_id DESC LIMIT $2"
+    );
+    Ok(sqlx::query_as(&sql).bind(psn_no).bind(limit).fetch_all(conn).await?)
+}
+
 /// A settlement event for clearing.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct EventRow {

@@ -248,6 +248,33 @@ impl Settlements {
         })
     }
 
+    /// The person with this `psn_no`.
+    pub async fn person(&self, psn_no: &str) -> Result<repo::PersonRow> {
+        let mut conn = self.pool.acquire().await?;
+        repo::person(&mut conn, psn_no).await?.ok_or_else(|| person_not_found(psn_no))
+    }
+
+    /// A person's settlements and cancellations, newest first (at most `limit`, 1 to 1000),
+    /// each as it was answered, with the row it was stored in.
+    pub async fn of_person(
+        &self,
+        psn_no: &str,
+        limit: u32,
+    ) -> Result<Vec<(SettlementAnswer, SettlementRow)>> {
+        let limit = i64::from(limit.clamp(1, 1000));
+        let mut conn = self.pool.acquire().await?;
+        repo::settlements_of_person(&mut conn, psn_no, limit)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let answer = serde_json::from_value(row.answer.clone()).map_err(|e| {
+                    Error::Internal(format!("stored answer of {}: {e}", row.setl_id))
+                })?;
+                Ok((answer, row))
+            })
+            .collect()
+    }
+
     /// The settlement events after `after_seq`, in order.
     pub async fn events_after(
         &self,

@@ -276,3 +276,44 @@ async fn a_presettlement_computes_the_same_and_keeps_nothing(pool: PgPool) {
     assert_eq!(settled.breakdown, pre.breakdown);
     assert_eq!(balance(&store).await, 0, "the presettlement did not touch the account");
 }
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn a_person_sees_their_own_settlements_newest_first_with_the_breakdown(pool: PgPool) {
+    let store = store(&pool).await;
+    let other = PersonRow {
+        psn_no: "P420200002".into(),
+        certno: "420202196001010038".into(),
+        ..store.person("P420200001").await.unwrap()
+    };
+    store.upsert_person(&other).await.unwrap();
+    let first = store.settle(request("M1", 200000)).await.unwrap();
+    let second = store.settle(request("M2", 50000)).await.unwrap();
+    let cancel = store.cancel(HOSPITAL, "C1", &first.setl_id).await.unwrap();
+    let mut theirs = request("M3", 10000);
+    theirs.psn_no = other.psn_no.clone();
+    store.settle(theirs).await.unwrap();
+
+    let listed = store.of_person("P420200001", 100).await.unwrap();
+    // The clock stands still: newest first means by time, then by id, so compare as sets of
+    // ids and check each one's amounts and its cancellation mark.
+    let mut ids: Vec<&str> = listed.iter().map(|(a, _)| a.setl_id.as_str()).collect();
+    ids.sort_unstable();
+    let mut expected =
+        vec![first.setl_id.as_str(), second.setl_id.as_str(), cancel.setl_id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "only this person's, the cancellation included");
+    for (answer, row) in &listed {
+        let original = [&first, &second, &cancel].into_iter().find(|a| a.setl_id == answer.setl_id);
+        assert_eq!(Some(answer), original, "as answered to the hospital");
+        let b = &answer.breakdown;
+        assert_eq!(b.medfee_sumamt, b.fund_pay_sumamt + b.psn_part_amt);
+        assert_eq!((row.sender.as_str(), row.mdtrtarea_admvs.as_str()), (HOSPITAL, "440300"));
+        let cancelled = (answer.setl_id == first.setl_id).then(|| cancel.setl_id.clone());
+        assert_eq!(row.cancelled_by, cancelled, "{}", answer.setl_id);
+    }
+    let (one, _) = &store.of_person("P420200001", 1).await.unwrap()[0];
+    assert_eq!(one.setl_id, listed[0].0.setl_id, "limited, in the same order");
+    assert!(store.of_person("P999", 100).await.unwrap().is_empty());
+    assert_eq!(store.person("P420200002").await.unwrap().certno, "420202196001010038");
+    assert_eq!(store.person("P999").await.unwrap_err().reason(), "person_not_found");
+}
