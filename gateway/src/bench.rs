@@ -73,6 +73,10 @@ pub enum BenchCommand {
         /// Seconds per measured phase of the catalogue and settle benchmarks.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Visits prepared for the settle benchmark (each settles once; on the embedded
+        /// database about 120 settle a second).
+        #[arg(long, default_value_t = 30_000)]
+        visits: usize,
         /// Settlement events of the clearing benchmark.
         #[arg(long, default_value_t = 2_000_000)]
         events: i64,
@@ -236,11 +240,11 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Clearing { events, hospitals, partitions } => {
             crate::bench_clearing::run(events, hospitals, partitions).await
         }
-        BenchCommand::All { seconds, events } => {
+        BenchCommand::All { seconds, visits, events } => {
             println!("== medclear bench catalog (fee-line resolution) ==");
             catalog(seconds, 64, 20, false).await?;
             println!("\n== medclear bench settle (the whole settle path) ==");
-            crate::bench_settle::run(seconds, 32, 30_000).await?;
+            crate::bench_settle::run(seconds, 32, visits).await?;
             println!("\n== medclear bench clearing (consumption, close + net, audit) ==");
             crate::bench_clearing::run(events, 100_000, 1).await
         }

@@ -399,7 +399,8 @@ impl Api for RoutingGrpc {
         let (sender, receiver) = tokio::sync::mpsc::channel(256);
         tokio::spawn(async move {
             let mut after = r.after_seq.max(0);
-            loop {
+            // Until the follower goes away: an idle stream sends nothing, so it looks.
+            while !sender.is_closed() {
                 let batch = match store.events_after(after, 1000).await {
                     Ok(batch) => batch,
                     Err(e) => {
@@ -439,7 +440,10 @@ impl Api for RoutingGrpc {
                     if !r.follow {
                         return;
                     }
-                    tokio::time::sleep(FOLLOW_EVERY).await;
+                    tokio::select! {
+                        () = sender.closed() => return,
+                        () = tokio::time::sleep(FOLLOW_EVERY) => {}
+                    }
                 }
             }
         });
