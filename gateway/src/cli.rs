@@ -264,7 +264,8 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Clearing(args) => clearing_cli::run(args).await,
         Command::Bench(command) => {
-            let _telemetry = telemetry::init("medclear-bench")?;
+            // The figures are the output: the services log warnings and errors only.
+            let _telemetry = telemetry::init_with("medclear-bench", "warn")?;
             bench::run(command).await
         }
         Command::Gateway {

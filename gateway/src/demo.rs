@@ -75,6 +75,8 @@ pub struct DemoOutcome {
     pub report: PathBuf,
     pub statements: Vec<PathBuf>,
     pub settlements: u64,
+    /// The certificate number of a patient settled this month.
+    pub a_settled_patient: Option<String>,
 }
 
 /// The file that marks a directory as the demo's own, so it may be emptied.
@@ -103,7 +105,12 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome> {
     let outcome = demonstrate(&options, &system, started).await;
     let outcome = match outcome {
         Ok(outcome) if !options.exit => {
-            println!("the pages are at http://{} (Ctrl-C stops medclear)", system.http_addr);
+            let base = format!("http://{}", system.http_addr);
+            println!("the pages are at {base} (Ctrl-C stops medclear):");
+            if let Some(certno) = &outcome.a_settled_patient {
+                println!("  {base}/citizen/sign-in   a patient of the month: certno {certno}");
+            }
+            println!("  {base}/bureau/sign-in    any province's operator, or the national one");
             crate::cli::cancel_on_signal(&system.shutdown_token());
             system.run_until_stopped().await.map(|()| outcome)
         }
@@ -228,6 +235,7 @@ async fn demonstrate(
         report: report_path,
         statements,
         settlements: traffic.tally.settlements,
+        a_settled_patient: traffic.tally.a_settled_patient.clone(),
     })
 }
 

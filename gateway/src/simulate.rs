@@ -87,6 +87,8 @@ enum Basis {
 struct Plan {
     hospital: usize,
     psn_no: String,
+    /// The patient's certificate number (what they sign in to the pages with).
+    certno: String,
     home: String,
     kind: Kind,
     basis: Basis,
@@ -112,6 +114,8 @@ pub struct Tally {
     pub settlements: u64,
     /// Settlement events the run caused: settlements, cancellations and reversals.
     pub events: u64,
+    /// The certificate number of a patient who was settled (to show the pages with).
+    pub a_settled_patient: Option<String>,
 }
 
 /// A finished run.
@@ -325,6 +329,7 @@ impl Sim {
             let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
             tally.settlements += 1;
             tally.events += 1;
+            tally.a_settled_patient.get_or_insert_with(|| plan.certno.clone());
         }
         if plan.retry {
             match self.call(settle, settle_body).await {
@@ -460,6 +465,7 @@ fn plans(
             Plan {
                 hospital,
                 psn_no: person.psn_no.clone(),
+                certno: person.certno.clone(),
                 home: person.insuplc_admdvs.clone(),
                 kind,
                 basis,

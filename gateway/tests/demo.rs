@@ -29,6 +29,7 @@ async fn a_small_demo_clears_its_month_and_writes_its_report() {
     let outcome = demo::run(options).await.unwrap();
 
     assert!(outcome.settlements > 100, "{} settlements", outcome.settlements);
+    assert!(outcome.a_settled_patient.is_some(), "a patient to show the pages with");
     assert!(outcome.positions.len() >= 10, "{} provinces have a position", outcome.positions.len());
     assert_eq!(outcome.positions.iter().map(|(_, net)| net).sum::<i64>(), 0);
     assert!(outcome.positions.iter().any(|(_, net)| *net > 0));
