@@ -438,6 +438,23 @@ fn counterpart_bars(
 }
 
 /// The current netting of a period, if it has one.
+/// The period and its netting result (none before it is netted), or the page saying why not.
+async fn period_with_netting(
+    state: &AppState,
+    ctx: &Ctx,
+    period_id: &str,
+) -> Result<(cpb::Period, Option<cpb::NettingResult>), Response> {
+    let request = cpb::GetPeriodRequest { period_id: period_id.to_owned() };
+    let period = match state.clearing().get_period(request).await {
+        Ok(p) => p.into_inner(),
+        Err(status) => return Err(upstream_failure(ctx, &status)),
+    };
+    match netting(state, &period).await {
+        Ok(netting) => Ok((period, netting)),
+        Err(status) => Err(upstream_failure(ctx, &status)),
+    }
+}
+
 async fn netting(
     state: &AppState,
     period: &cpb::Period,
@@ -517,17 +534,9 @@ async fn province_period_page(
     if let Err(response) = allowed(ctx, &actor, Target::Province(admdvs)) {
         return response;
     }
-    let period = match state
-        .clearing()
-        .get_period(cpb::GetPeriodRequest { period_id: period_id.to_owned() })
-        .await
-    {
-        Ok(p) => p.into_inner(),
-        Err(status) => return upstream_failure(ctx, &status),
-    };
-    let netting = match netting(state, &period).await {
-        Ok(n) => n,
-        Err(status) => return upstream_failure(ctx, &status),
+    let (period, netting) = match period_with_netting(state, ctx, period_id).await {
+        Ok(both) => both,
+        Err(response) => return response,
     };
     let regions = Regions::load(state).await.unwrap_or_default();
     let name = regions.name(admdvs, ctx.lang);
@@ -929,17 +938,9 @@ async fn national_period_page(
     if let Err(response) = allowed(ctx, &actor, Target::National) {
         return response;
     }
-    let period = match state
-        .clearing()
-        .get_period(cpb::GetPeriodRequest { period_id: period_id.to_owned() })
-        .await
-    {
-        Ok(p) => p.into_inner(),
-        Err(status) => return upstream_failure(ctx, &status),
-    };
-    let netting = match netting(state, &period).await {
-        Ok(n) => n,
-        Err(status) => return upstream_failure(ctx, &status),
+    let (period, netting) = match period_with_netting(state, ctx, period_id).await {
+        Ok(both) => both,
+        Err(response) => return response,
     };
     let regions = Regions::load(state).await.unwrap_or_default();
     let csrf = csrf_field(&state.pages().csrf(&actor.session));

@@ -42,6 +42,21 @@ fn citizen(ctx: &Ctx, session: &PageSession) -> Result<(String, PageActor), Resp
     }
 }
 
+/// [`citizen`], for a form sent from this site with the session's CSRF token.
+fn citizen_posting(
+    ctx: &Ctx,
+    session: &PageSession,
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<(String, PageActor), Response> {
+    let (psn_no, actor) = citizen(ctx, session)?;
+    if !same_origin(headers) || !state.pages().csrf_ok(&actor.session, csrf) {
+        return Err(refused_form(ctx));
+    }
+    Ok((psn_no, actor))
+}
+
 /// The navigation of a signed-in citizen, and the sign-out button.
 fn chrome(
     ctx: &Ctx,
@@ -601,13 +616,10 @@ pub async fn create_filing(
     headers: HeaderMap,
     Form(form): Form<FilingForm>,
 ) -> Response {
-    let (psn_no, actor) = match citizen(&ctx, &session) {
+    let (psn_no, actor) = match citizen_posting(&ctx, &session, &state, &headers, &form.csrf) {
         Ok(c) => c,
         Err(response) => return response,
     };
-    if !same_origin(&headers) || !state.pages().csrf_ok(&actor.session, &form.csrf) {
-        return refused_form(&ctx);
-    }
     let (person, regions) = match (person(&state, &psn_no).await, Regions::load(&state).await) {
         (Ok(p), Ok(r)) => (p, r),
         (Err(status), _) | (_, Err(status)) => return upstream_failure(&ctx, &status),
@@ -780,13 +792,10 @@ pub async fn revoke(
     Path(filing_id): Path<String>,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    let (psn_no, actor) = match citizen(&ctx, &session) {
+    let (psn_no, actor) = match citizen_posting(&ctx, &session, &state, &headers, &form.csrf) {
         Ok(c) => c,
         Err(response) => return response,
     };
-    if !same_origin(&headers) || !state.pages().csrf_ok(&actor.session, &form.csrf) {
-        return refused_form(&ctx);
-    }
     let filing = match state
         .filing()
         .get_filing(fpb::GetFilingRequest { filing_id: filing_id.clone() })
