@@ -141,8 +141,14 @@ fn positions(out: &mut String, r: &Report<'_>) {
         "<h2>净头寸 Net positions</h2>\n<p>Receivable (owed to the province as treating \
                   province) minus payable (owed by it as home province); they sum to 0.</p>\n",
     );
-    let bars: Vec<(String, i64)> =
-        r.netting.positions.iter().map(|p| (name(r, &p.province_admdvs), p.net_fen)).collect();
+    // The Chinese name alone: the chart's label column is narrow.
+    let zh = |province: &str| r.regions.get(province).map(|(zh, _)| zh.clone());
+    let bars: Vec<(String, i64)> = r
+        .netting
+        .positions
+        .iter()
+        .map(|p| (zh(&p.province_admdvs).unwrap_or_else(|| p.province_admdvs.clone()), p.net_fen))
+        .collect();
     out.push_str(&svg::signed_bars("Net position by province, yuan", &bars, svg::yuan, "none"));
     out.push_str(
         "<div class=\"scroll\"><table><caption>Net positions (yuan)</caption><thead><tr>\
