@@ -126,7 +126,7 @@ pub enum ClearingCommand {
 }
 
 /// What the clearing service said no to, as a command-line error (`reason: message`).
-fn refused(endpoint: &str) -> impl Fn(tonic::Status) -> Error + '_ {
+pub(crate) fn refused(endpoint: &str) -> impl Fn(tonic::Status) -> Error + '_ {
     move |status| {
         use tonic::Code;
         let kind = match status.code() {
@@ -384,7 +384,7 @@ fn instruction_status(value: i32) -> &'static str {
     }
 }
 
-fn fund_state(value: i32) -> &'static str {
+pub(crate) fn fund_state(value: i32) -> &'static str {
     match pb::PrepaidFundState::try_from(value).unwrap_or(pb::PrepaidFundState::Unspecified) {
         pb::PrepaidFundState::Sufficient => "sufficient",
         pb::PrepaidFundState::BelowRequired => "below required",

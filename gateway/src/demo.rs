@@ -156,13 +156,13 @@ async fn demonstrate(
     let mut clearing = ClearingServiceClient::new(channel("clearing", &clearing_url)?)
         .max_decoding_message_size(64 * 1024 * 1024);
     let phase = Instant::now();
-    wait_ingested(&mut clearing, traffic.tally.events).await?;
+    wait_ingested(&mut clearing, &clearing_url, traffic.tally.events()).await?;
     println!("  (waited {} ms for it)", phase.elapsed().as_millis());
-    let period = month_period(&mut clearing).await?;
+    let period = month_period(&mut clearing, &clearing_url).await?;
     let period_id = period.period_id.clone();
     println!("\nclearing period {period_id}: closing, netting, confirming, settling …");
     let phase = Instant::now();
-    let cleared = clear_period(&mut clearing, &period_id).await?;
+    let cleared = clear_period(&mut clearing, &clearing_url, &period_id).await?;
     println!("  (cleared in {} ms)", phase.elapsed().as_millis());
 
     let session = Session::new(clearing.clone(), &clearing_url, Some("demo".into()), None);
@@ -268,13 +268,17 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 }
 
 /// Waits until clearing has consumed `events` settlement events.
-async fn wait_ingested(clearing: &mut ClearingServiceClient<Channel>, events: u64) -> Result<()> {
+async fn wait_ingested(
+    clearing: &mut ClearingServiceClient<Channel>,
+    endpoint: &str,
+    events: u64,
+) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let status = clearing
             .get_ingest_status(pb::GetIngestStatusRequest {})
             .await
-            .map_err(|e| Error::Internal(format!("clearing: {}", e.message())))?
+            .map_err(clearing_cli::refused(endpoint))?
             .into_inner();
         let ingested: u64 = status.partitions.iter().map(|p| p.events_ingested).sum();
         if ingested >= events {
@@ -292,12 +296,15 @@ async fn wait_ingested(clearing: &mut ClearingServiceClient<Channel>, events: u6
 
 /// The open period the month's settlements went to (the one with the most, should the run
 /// have crossed a month's end).
-async fn month_period(clearing: &mut ClearingServiceClient<Channel>) -> Result<pb::Period> {
+async fn month_period(
+    clearing: &mut ClearingServiceClient<Channel>,
+    endpoint: &str,
+) -> Result<pb::Period> {
     let request = pb::ListPeriodsRequest { status: pb::PeriodStatus::Open.into() };
     let periods = clearing
         .list_periods(request)
         .await
-        .map_err(|e| Error::Internal(format!("clearing: {}", e.message())))?
+        .map_err(clearing_cli::refused(endpoint))?
         .into_inner()
         .periods;
     periods
@@ -323,15 +330,13 @@ fn national() -> pb::Operator {
     }
 }
 
-fn refused(e: tonic::Status) -> Error {
-    Error::Internal(format!("clearing refused: {}", e.message()))
-}
-
 /// Close → net → prepaid deposits → every province confirms → settle → audit.
 async fn clear_period(
     clearing: &mut ClearingServiceClient<Channel>,
+    endpoint: &str,
     period_id: &str,
 ) -> Result<Cleared> {
+    let refused = clearing_cli::refused(endpoint);
     let period_id = period_id.to_owned();
     clearing
         .close_period(pb::ClosePeriodRequest {
@@ -339,11 +344,11 @@ async fn clear_period(
             actor: Some(national()),
         })
         .await
-        .map_err(refused)?;
+        .map_err(&refused)?;
     let netted = clearing
         .net_period(pb::NetPeriodRequest { period_id: period_id.clone(), actor: Some(national()) })
         .await
-        .map_err(refused)?
+        .map_err(&refused)?
         .into_inner();
     // Each bureau has paid into its prepaid fund, some generously, some not: between half and
     // twice what it owes this period, so the report shows funds above and below the alert line.
@@ -362,7 +367,7 @@ async fn clear_period(
             bank_reference: format!("DEMO-{}", position.province_admdvs),
             actor: Some(national()),
         };
-        clearing.record_prepaid_deposit(request).await.map_err(refused)?;
+        clearing.record_prepaid_deposit(request).await.map_err(&refused)?;
     }
     for position in &netted.positions {
         let province = position.province_admdvs.clone();
@@ -376,7 +381,7 @@ async fn clear_period(
                 admdvs: province,
             }),
         };
-        clearing.confirm_period(request).await.map_err(refused)?;
+        clearing.confirm_period(request).await.map_err(&refused)?;
     }
     let period = clearing
         .settle_period(pb::SettlePeriodRequest {
@@ -384,7 +389,7 @@ async fn clear_period(
             actor: Some(national()),
         })
         .await
-        .map_err(refused)?
+        .map_err(&refused)?
         .into_inner();
     let netting = clearing
         .get_netting_result(pb::GetNettingResultRequest {
@@ -392,18 +397,18 @@ async fn clear_period(
             include_matrix: true,
         })
         .await
-        .map_err(refused)?
+        .map_err(&refused)?
         .into_inner();
     let funds = clearing
         .list_prepaid_funds(pb::ListPrepaidFundsRequest {})
         .await
-        .map_err(refused)?
+        .map_err(&refused)?
         .into_inner()
         .funds;
     let audit = clearing
         .audit_period(pb::AuditPeriodRequest { period_id })
         .await
-        .map_err(refused)?
+        .map_err(&refused)?
         .into_inner();
     if !audit.consistent {
         return Err(Error::Internal(format!(

@@ -250,12 +250,7 @@ fn funds(out: &mut String, r: &Report<'_>) {
          </tr></thead><tbody>\n",
     );
     for f in r.funds {
-        let state = match pb::PrepaidFundState::try_from(f.state) {
-            Ok(pb::PrepaidFundState::Sufficient) => "sufficient",
-            Ok(pb::PrepaidFundState::BelowRequired) => "below required",
-            Ok(pb::PrepaidFundState::BelowAlert) => "below the alert line",
-            _ => "?",
-        };
+        let state = crate::clearing_cli::fund_state(f.state);
         let topup = f.topup.as_ref().map_or(String::new(), |t| fen_to_yuan(t.amount_fen));
         let _ = writeln!(
             out,

@@ -112,10 +112,21 @@ pub struct Tally {
     pub surprises: Vec<String>,
     /// Settlements made (a retry's answer is not counted again).
     pub settlements: u64,
-    /// Settlement events the run caused: settlements, cancellations and reversals.
-    pub events: u64,
     /// The certificate number of a patient who was settled (to show the pages with).
     pub a_settled_patient: Option<String>,
+}
+
+impl Tally {
+    /// Settlement events the run caused: its settlements, and the cancellations (2208/2305)
+    /// and reversals (2601) answered 0 (none of them is sent twice).
+    pub fn events(&self) -> u64 {
+        let undone: u64 = ["2208", "2305", "2601"]
+            .iter()
+            .filter_map(|infno| self.outcomes.get(*infno))
+            .map(|(ok, _)| ok)
+            .sum();
+        self.settlements + undone
+    }
 }
 
 /// A finished run.
@@ -328,7 +339,6 @@ impl Sim {
         {
             let mut tally = self.tally.lock().unwrap_or_else(PoisonError::into_inner);
             tally.settlements += 1;
-            tally.events += 1;
             tally.a_settled_patient.get_or_insert_with(|| plan.certno.clone());
         }
         if plan.retry {
@@ -344,17 +354,15 @@ impl Sim {
             let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id,
                 "psn_no": plan.psn_no}});
             let body = self.envelope(cancel, &msgid(7), plan, input).to_string();
-            match self.call(cancel, body).await {
-                Ok(_) => self.tally.lock().unwrap_or_else(PoisonError::into_inner).events += 1,
-                Err(reason) => self.surprise(format!("visit {n}: {cancel} refused: {reason}")),
+            if let Err(reason) = self.call(cancel, body).await {
+                self.surprise(format!("visit {n}: {cancel} refused: {reason}"));
             }
         } else if plan.reverse {
             let input = json!({"data": {"psn_no": plan.psn_no, "omsgid": msgid(6),
                 "oinfno": settle}});
             let body = self.envelope("2601", &msgid(8), plan, input).to_string();
-            match self.call("2601", body).await {
-                Ok(_) => self.tally.lock().unwrap_or_else(PoisonError::into_inner).events += 1,
-                Err(reason) => self.surprise(format!("visit {n}: 2601 refused: {reason}")),
+            if let Err(reason) = self.call("2601", body).await {
+                self.surprise(format!("visit {n}: 2601 refused: {reason}"));
             }
         }
     }
