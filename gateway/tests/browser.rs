@@ -20,8 +20,8 @@ use std::{
 };
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
-use support::Harness;
+use serde_json::json;
+use support::{Admission, Harness, obligation};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -164,46 +164,6 @@ async fn submit(client: &Client, form: &str) {
         .unwrap();
 }
 
-/// An emergency admission settled over the JSON API, as clearing_api.rs does.
-async fn settle_visit(
-    h: &Harness,
-    tag: &str,
-    psn_no: &str,
-    hospital: &str,
-    treating: &str,
-    price_fen: i64,
-) -> Value {
-    let today = today();
-    let (status, v) = h
-        .post(
-            "/api/v1/visits",
-            &json!({"fixmedins_code": hospital, "msgid": format!("V{tag}"), "psn_no": psn_no,
-                "med_type": 21, "mdtrtarea_admvs": treating, "hospital_level": "tertiary",
-                "begin_date": today, "diagnosis_code": "I10.x00x002", "emergency": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    let id = v["mdtrt_id"].as_str().unwrap().to_owned();
-    let lines = json!({"fixmedins_code": hospital, "msgid": format!("F{tag}"), "lines": [
-        {"feedetl_sn": "1", "local_code": "L001", "price_fen": price_fen, "quantity": "1", "fee_date": today}]});
-    assert_eq!(h.post(&format!("/api/v1/visits/{id}/fee-lines"), &lines).await.0, 200);
-    let discharge =
-        json!({"fixmedins_code": hospital, "msgid": format!("D{tag}"), "end_date": today});
-    assert_eq!(h.post(&format!("/api/v1/visits/{id}/discharge"), &discharge).await.0, 200);
-    let (status, s) = h
-        .post(
-            &format!("/api/v1/visits/{id}/settle"),
-            &json!({"fixmedins_code": hospital, "msgid": format!("S{tag}")}),
-        )
-        .await;
-    assert_eq!(status, 200, "{s}");
-    s
-}
-
-fn obligation(s: &Value) -> i64 {
-    s["fund_pay_sumamt_fen"].as_i64().unwrap() + s["acct_pay_fen"].as_i64().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizens_and_bureaus_use_the_pages_in_chromium() {
     let driver = start_chromedriver();
@@ -215,10 +175,32 @@ async fn citizens_and_bureaus_use_the_pages_in_chromium() {
     h.add_person(&support::person("P440300001", "440301197001010013", "440300")).await;
     // Hubei → Guangdong and Guangdong → Hubei, then the period closed and netted.
     let hubei_owes = obligation(
-        &settle_visit(&h, "1", "P420200001", SHENZHEN_HOSPITAL, "440300", 200_000).await,
+        &h.settle_admission(
+            &today,
+            &Admission {
+                tag: "1",
+                psn_no: "P420200001",
+                home: "420200",
+                hospital: SHENZHEN_HOSPITAL,
+                treating: "440300",
+                price_fen: 200_000,
+            },
+        )
+        .await,
     );
     let hubei_is_owed = obligation(
-        &settle_visit(&h, "2", "P440300001", HUANGSHI_HOSPITAL, "420200", 300_000).await,
+        &h.settle_admission(
+            &today,
+            &Admission {
+                tag: "2",
+                psn_no: "P440300001",
+                home: "440300",
+                hospital: HUANGSHI_HOSPITAL,
+                treating: "420200",
+                price_fen: 300_000,
+            },
+        )
+        .await,
     );
     support::eventually(&h, "/api/v1/clearing/periods?status=open", |a| {
         a["periods"][0]["settlement_count"] == 2

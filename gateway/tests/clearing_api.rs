@@ -7,65 +7,12 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::Harness;
+use support::{Admission, Harness, obligation};
 
 const TODAY: &str = "2026-03-02";
 const PERIOD: &str = "/api/v1/clearing/periods/2026-03";
 const SHENZHEN_HOSPITAL: &str = "H44030000001";
 const HUANGSHI_HOSPITAL: &str = "H42020000001";
-
-/// An emergency admission of `psn_no` at `hospital` in `treating`, one drug line of
-/// `price_fen`, discharged and settled over the JSON API; answers the settlement.
-async fn settle_visit(
-    h: &Harness,
-    tag: &str,
-    psn_no: &str,
-    home: &str,
-    hospital: &str,
-    treating: &str,
-    price_fen: i64,
-) -> Value {
-    let (status, v) = h
-        .post(
-            "/api/v1/visits",
-            &json!({"fixmedins_code": hospital, "msgid": format!("V{tag}"), "psn_no": psn_no,
-                "insuplc_admdvs": home, "med_type": 21, "mdtrtarea_admvs": treating,
-                "hospital_level": "tertiary", "begin_date": TODAY, "diagnosis_code": "I10.x00x002",
-                "emergency": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{v}");
-    let id = v["mdtrt_id"].as_str().unwrap().to_owned();
-    let (status, lines) = h
-        .post(
-            &format!("/api/v1/visits/{id}/fee-lines"),
-            &json!({"fixmedins_code": hospital, "msgid": format!("F{tag}"), "lines": [
-                {"feedetl_sn": "1", "local_code": "L001", "price_fen": price_fen, "quantity": "1",
-                 "fee_date": TODAY}]}),
-        )
-        .await;
-    assert_eq!(status, 200, "{lines}");
-    let (status, d) = h
-        .post(
-            &format!("/api/v1/visits/{id}/discharge"),
-            &json!({"fixmedins_code": hospital, "msgid": format!("D{tag}"), "end_date": TODAY}),
-        )
-        .await;
-    assert_eq!(status, 200, "{d}");
-    let (status, s) = h
-        .post(
-            &format!("/api/v1/visits/{id}/settle"),
-            &json!({"fixmedins_code": hospital, "msgid": format!("S{tag}")}),
-        )
-        .await;
-    assert_eq!(status, 200, "{s}");
-    s
-}
-
-fn obligation(settlement: &Value) -> i64 {
-    settlement["fund_pay_sumamt_fen"].as_i64().unwrap()
-        + settlement["acct_pay_fen"].as_i64().unwrap()
-}
 
 fn national() -> Value {
     json!({"id": "ops1", "name": "国家清算", "admdvs": ""})
@@ -148,9 +95,42 @@ async fn a_period_is_closed_netted_confirmed_and_settled_over_the_json_api() {
     // Three emergencies across provinces: Hubei → Guangdong, Guangdong → Hubei, Beijing →
     // Guangdong.
     let settled = [
-        settle_visit(&h, "1", "P420200001", "420200", SHENZHEN_HOSPITAL, "440300", 200_000).await,
-        settle_visit(&h, "2", "P440300001", "440300", HUANGSHI_HOSPITAL, "420200", 300_000).await,
-        settle_visit(&h, "3", "P110101001", "110101", SHENZHEN_HOSPITAL, "440300", 150_000).await,
+        h.settle_admission(
+            TODAY,
+            &Admission {
+                tag: "1",
+                psn_no: "P420200001",
+                home: "420200",
+                hospital: SHENZHEN_HOSPITAL,
+                treating: "440300",
+                price_fen: 200_000,
+            },
+        )
+        .await,
+        h.settle_admission(
+            TODAY,
+            &Admission {
+                tag: "2",
+                psn_no: "P440300001",
+                home: "440300",
+                hospital: HUANGSHI_HOSPITAL,
+                treating: "420200",
+                price_fen: 300_000,
+            },
+        )
+        .await,
+        h.settle_admission(
+            TODAY,
+            &Admission {
+                tag: "3",
+                psn_no: "P110101001",
+                home: "110101",
+                hospital: SHENZHEN_HOSPITAL,
+                treating: "440300",
+                price_fen: 150_000,
+            },
+        )
+        .await,
     ];
     for s in &settled {
         assert!(obligation(s) > 0, "the funds paid something: {s}");

@@ -324,3 +324,51 @@ pub async fn eventually(h: &Harness, path: &str, done: impl Fn(&Value) -> bool) 
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// An emergency admission settled through the JSON API, as the clearing tests need them.
+pub struct Admission<'a> {
+    /// Makes the admission's msgids unique.
+    pub tag: &'a str,
+    pub psn_no: &'a str,
+    /// The patient's home region.
+    pub home: &'a str,
+    pub hospital: &'a str,
+    pub treating: &'a str,
+    /// The one fee line's price.
+    pub price_fen: i64,
+}
+
+impl Harness {
+    /// Registers `a` on `date`, uploads its fee line, discharges and settles it; the
+    /// settlement's answer.
+    pub async fn settle_admission(&self, date: &str, a: &Admission<'_>) -> Value {
+        let (hospital, tag) = (a.hospital, a.tag);
+        let visit = serde_json::json!({"fixmedins_code": hospital, "msgid": format!("V{tag}"),
+            "psn_no": a.psn_no, "insuplc_admdvs": a.home, "med_type": 21,
+            "mdtrtarea_admvs": a.treating, "hospital_level": "tertiary", "begin_date": date,
+            "diagnosis_code": "I10.x00x002", "emergency": true});
+        let (status, v) = self.post("/api/v1/visits", &visit).await;
+        assert_eq!(status, 200, "{v}");
+        let id = v["mdtrt_id"].as_str().unwrap().to_owned();
+        let lines = serde_json::json!({"fixmedins_code": hospital, "msgid": format!("F{tag}"),
+            "lines": [{"feedetl_sn": "1", "local_code": "L001", "price_fen": a.price_fen,
+            "quantity": "1", "fee_date": date}]});
+        let (status, answer) = self.post(&format!("/api/v1/visits/{id}/fee-lines"), &lines).await;
+        assert_eq!(status, 200, "{answer}");
+        let discharge = serde_json::json!({"fixmedins_code": hospital, "msgid": format!("D{tag}"),
+            "end_date": date});
+        let (status, answer) =
+            self.post(&format!("/api/v1/visits/{id}/discharge"), &discharge).await;
+        assert_eq!(status, 200, "{answer}");
+        let settle = serde_json::json!({"fixmedins_code": hospital, "msgid": format!("S{tag}")});
+        let (status, s) = self.post(&format!("/api/v1/visits/{id}/settle"), &settle).await;
+        assert_eq!(status, 200, "{s}");
+        s
+    }
+}
+
+/// What a settlement's home province owes its treating province: fund plus account.
+pub fn obligation(settlement: &Value) -> i64 {
+    settlement["fund_pay_sumamt_fen"].as_i64().unwrap()
+        + settlement["acct_pay_fen"].as_i64().unwrap()
+}
