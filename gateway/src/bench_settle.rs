@@ -7,6 +7,7 @@
 //! both over gRPC, then the settlement transaction and its commit. Then TPC-B `pgbench` on the
 //! same PostgreSQL server with the same number of clients, so the ratio is known.
 
+use medclear_common::clock::{Clock as _, SystemClock};
 use std::{
     sync::{
         Arc,
@@ -137,8 +138,7 @@ async fn measure(
         .map(|(p, line)| (line, medclear_routing::persons::row_of(p)))
         .collect();
     persons_cli::import(&routing_url, rows).await?;
-    let today =
-        chrono::Utc::now().with_timezone(&medclear_common::clock::CHINA).date_naive().to_string();
+    let today = SystemClock.today().to_string();
     let mut hospitals = Vec::new();
     for hospital in &load.hospitals {
         let codes = clean_codes(&mut catalog, hospital, &today).await?;

@@ -13,6 +13,7 @@
 //! Guangdong, Hainan, Jiangsu and Zhejiang. At the end: calls per second, latency percentiles
 //! per transaction code, refusals by reason, and any answer that was not what it should be.
 
+use medclear_common::clock::{Clock as _, SystemClock};
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex, PoisonError},
@@ -20,7 +21,7 @@ use std::{
 };
 
 use medclear_catalog::demo::{DemoHospital, Scale};
-use medclear_common::{Error, Result, clock::CHINA, money::fen_to_yuan};
+use medclear_common::{Error, Result, money::fen_to_yuan};
 use medclear_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use serde_json::{Value, json};
 
@@ -507,7 +508,7 @@ pub async fn drive(options: &SimulateOptions) -> Result<Outcome> {
     persons_cli::import(&options.routing_endpoint, rows).await?;
     let registry = institutions_cli::demo_institutions(options.seed, Scale::Small);
     institutions_cli::import(&options.routing_endpoint, registry).await?;
-    let today = chrono::Utc::now().with_timezone(&CHINA).date_naive().to_string();
+    let today = SystemClock.today().to_string();
     let mut hospitals = Vec::new();
     for hospital in &load.hospitals {
         let codes = clean_codes(&mut catalog, hospital, &today).await?;

@@ -16,6 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, FixedOffset, Utc};
+use medclear_common::clock::{Clock as _, SystemClock};
 use medclear_common::{
     clock::CHINA,
     error::status_reason,
@@ -263,7 +264,7 @@ async fn catalogue_file(state: &AppState, envelope: &Envelope) -> Outcome {
     let (rows, upto) = files::rows(state, &envelope.infno, after, None).await?;
     let infno = envelope.infno.parse().unwrap_or_default();
     let query = files::FileQuery { infno, after, upto };
-    let tomorrow = Utc::now().with_timezone(&CHINA).date_naive() + chrono::Days::new(1);
+    let tomorrow = SystemClock.today() + chrono::Days::new(1);
     output(&FileAnswer {
         file_qury_no: query.number(),
         filename: query.filename(),
@@ -537,7 +538,7 @@ async fn person_info(state: &AppState, envelope: &Envelope) -> Outcome {
         .query_person(pb::QueryPersonRequest { certno: certno.clone(), psn_no: String::new() })
         .await?
         .into_inner();
-    let today = Utc::now().with_timezone(&CHINA).date_naive();
+    let today = SystemClock.today();
     let birth = certno.get(6..14).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok());
     let age = birth.and_then(|b| today.years_since(b)).unwrap_or(0);
     let gend = certno
@@ -1548,7 +1549,7 @@ async fn coverage_query(state: &AppState, envelope: &Envelope) -> Outcome {
     let page_num = page_number("page_num", &q.page_num, 9999)?;
     let page_size = page_number("page_size", &q.page_size, 1000)?;
     let (names, rules) = files::coverage(state).await?;
-    let today = Utc::now().with_timezone(&CHINA).date_naive().to_string();
+    let today = SystemClock.today().to_string();
     let rules = rules.into_iter().filter(|c| {
         (q.hilist_code.trim().is_empty() || c.code == q.hilist_code.trim())
             && (q.insu_admdvs.trim().is_empty() || c.scope == q.insu_admdvs.trim())

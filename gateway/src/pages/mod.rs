@@ -25,6 +25,7 @@ use axum::{
     response::Response,
     routing::{get, post},
 };
+use medclear_common::clock::{Clock as _, SystemClock};
 use medclear_proto::filing::v1 as filing_pb;
 
 use crate::http::AppState;
@@ -116,7 +117,7 @@ impl Regions {
 
 /// Today in China (the date forms start from).
 pub(crate) fn today() -> chrono::NaiveDate {
-    chrono::Utc::now().with_timezone(&medclear_common::clock::CHINA).date_naive()
+    SystemClock.today()
 }
 
 /// The answer to a POST whose CSRF token or origin is wrong.
