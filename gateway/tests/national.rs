@@ -365,7 +365,7 @@ async fn malformed_envelopes_get_the_national_error_envelope_and_write_nothing()
     let huge = format!(r#"{{"infno": "2204", "input": "{}"}}"#, "x".repeat(10 * 1024 * 1024));
     let (status, reason) = refused(&h, huge).await;
     assert_eq!((status, reason.as_str()), (413, "body_too_large"));
-    for table in ["visits", "fee_lines", "settlements", "events"] {
+    for table in ["visits", "fee_lines", "settlements", "outbox", "events"] {
         assert_eq!(count(&h, table).await, 0, "{table}");
     }
     h.finish().await;

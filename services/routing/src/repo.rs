@@ -359,8 +359,15 @@ pub struct StreamedEvent {
     pub psn_cash_pay: i64,
 }
 
-/// The events after `after_seq`, in order, each with its settlement. A cancellation names the
-/// visit of the settlement it undoes.
+/// Numbers at most `max` events waiting in the outbox, in the order they were written, on
+/// from the last number given: gap-free, under the counter's lock, in one transaction (the
+/// migration `0006_outbox.sql` says why). How many it numbered.
+pub async fn number_events(conn: &mut PgConnection, max: i32) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT routing_number_events($1)").bind(max).fetch_one(conn).await?)
+}
+
+/// The numbered events after `after_seq`, in order, each with its settlement. A cancellation
+/// names the visit of the settlement it undoes.
 pub async fn events_after(
     conn: &mut PgConnection,
     after_seq: i64,
@@ -650,8 +657,8 @@ pub struct Record<'a> {
     pub balance_change_fen: i64,
     /// …which was this when the settlement was computed.
     pub balance_read_fen: i64,
-    /// The outbox event's provinces and obligation (its kind and time are the row's); its
-    /// number is taken from the counter here.
+    /// The outbox event's provinces and obligation (its kind and time are the row's); it is
+    /// numbered later, by [`number_events`].
     pub home_province: &'a str,
     pub treating_province: &'a str,
     pub obligation_fen: i64,
@@ -668,9 +675,8 @@ pub enum Refused {
 }
 
 /// Writes a settlement or cancellation in one statement: the row, its fund details, the visit
-/// change, the cancellation mark, the accumulators, the balance, and the outbox event with the
-/// next number from the counter (whose row lock is then held to the commit: run it last, or
-/// on its own so that it commits at once).
+/// change, the cancellation mark, the accumulators, the balance, and the outbox event, not yet
+/// numbered (see [`number_events`]).
 ///
 /// The statement first checks that the accumulators are still at `read_version`, that a
 /// balance it changes is still `balance_read_fen`, and that a visit it settles is not settled
@@ -724,11 +730,10 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
              INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt)
              SELECT $1, * FROM UNNEST($23::TEXT[], $24::INT8[], $25::INT8[])),
          c AS (UPDATE settlements SET cancelled_by = $1 WHERE setl_id = $37),
-         n AS (UPDATE counters SET value = value + 1 WHERE name = 'events' RETURNING value),
          e AS (
-             INSERT INTO events (seq, setl_id, kind, home_province, treating_province,
+             INSERT INTO outbox (setl_id, kind, home_province, treating_province,
                  obligation_fen, at)
-             SELECT value, $1, $5, $38, $39, $40, $11 FROM n)
+             VALUES ($1, $5, $38, $39, $40, $11))
          SELECT CASE
              WHEN $34 <> 0 AND NOT EXISTS (SELECT 1 FROM b) THEN routing_refuse('stale')
              WHEN NOT EXISTS (SELECT 1 FROM a) THEN routing_refuse('stale')

@@ -9,9 +9,10 @@
 //! read. Then it computes again; after three tries it takes the locks below.
 //!
 //! Lock order, the same everywhere locks are taken (the fallback and cancellations): the
-//! person, then their accumulators, then (last, in the write) the event counter — so
-//! settlements of one person serialise, settlements of different people only meet at the
-//! counter, and no two transactions wait on each other in a circle.
+//! person, then their accumulators — so settlements of one person serialise, and no two
+//! transactions wait on each other in a circle. Settlements of different people do not meet:
+//! each writes its event unnumbered into the outbox, and the stream's reader numbers them
+//! ([`Settlements::events_after`]), a batch at a time.
 
 use std::sync::Arc;
 
@@ -275,13 +276,15 @@ impl Settlements {
             .collect()
     }
 
-    /// The settlement events after `after_seq`, in order.
+    /// The settlement events after `after_seq`, in order, having first numbered (up to
+    /// `limit` of) those waiting in the outbox.
     pub async fn events_after(
         &self,
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<repo::StreamedEvent>> {
         let mut conn = self.pool.acquire().await?;
+        repo::number_events(&mut conn, i32::try_from(limit.max(0)).unwrap_or(i32::MAX)).await?;
         repo::events_after(&mut conn, after_seq, limit).await
     }
 

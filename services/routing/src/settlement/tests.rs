@@ -86,7 +86,8 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
     assert_eq!(first.policy_version, "420200/310/2010-1");
     let again = store.settle(request("M1", 200000)).await.unwrap();
     assert_eq!(again, first, "a retry gets the stored answer");
-    for (table, rows) in [("settlements", 1), ("setldetail", 2), ("events", 1)] {
+    // Its event waits in the outbox, unnumbered, until the stream is read.
+    for (table, rows) in [("settlements", 1), ("setldetail", 2), ("outbox", 1), ("events", 0)] {
         assert_eq!(count(&pool, table).await, rows, "{table}");
     }
     assert_eq!(accumulators(&pool).await.pooling_paid_fen, 108000, "counted once");
@@ -190,6 +191,53 @@ async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations/routing")]
+async fn readers_numbering_while_settlements_are_written_give_each_event_one_number(
+    pool: PgPool,
+) {
+    let store = store(&pool).await;
+    // Settlements are written while three readers number and read in small batches: every
+    // event gets exactly one number, the numbers run 1..=N without a gap, and each reader sees
+    // them in order.
+    const N: i64 = 40;
+    let writers: Vec<_> = (0..N)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.settle(request(&format!("M{i}"), 100000 + i * 1000)).await.unwrap()
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                while i64::try_from(seen.len()).unwrap() < N {
+                    let after = seen.last().copied().unwrap_or(0);
+                    let batch = store.events_after(after, 3).await.unwrap();
+                    seen.extend(batch.iter().map(|e| e.event.seq));
+                    tokio::task::yield_now().await;
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut settled = Vec::new();
+    for writer in writers {
+        settled.push(writer.await.unwrap().setl_id);
+    }
+    for reader in readers {
+        assert_eq!(reader.await.unwrap(), (1..=N).collect::<Vec<_>>(), "gap-free, in order");
+    }
+    assert_eq!(count(&pool, "outbox").await, 0, "nothing left waiting");
+    let mut numbered: Vec<String> =
+        store.events_after(0, 100).await.unwrap().into_iter().map(|e| e.event.setl_id).collect();
+    numbered.sort();
+    settled.sort();
+    assert_eq!(numbered, settled, "one event per settlement");
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
 async fn concurrent_twins_of_one_msgid_get_one_answer_and_one_effect(pool: PgPool) {
     let store = store(&pool).await;
     // Twins race for the person's lock: some find the msgid at once, the others only when
@@ -206,7 +254,7 @@ async fn concurrent_twins_of_one_msgid_get_one_answer_and_one_effect(pool: PgPoo
     }
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "one answer for every twin");
     assert_eq!(count(&pool, "settlements").await, 1);
-    assert_eq!(count(&pool, "events").await, 1);
+    assert_eq!(count(&pool, "outbox").await, 1);
     assert_eq!(accumulators(&pool).await.admissions, 1);
     assert_eq!(balance(&store).await, 50000 - answers[0].breakdown.acct_pay);
     // A twin with another body is refused, still with no effect.
@@ -230,7 +278,7 @@ async fn refusals_write_nothing(pool: PgPool) {
     assert_eq!(store.presettle(same_total).await.unwrap().breakdown.medfee_sumamt, 100);
     let bad_sender = SettleRequest { sender: "H1".into(), ..request("M4", 100) };
     assert_eq!(store.settle(bad_sender).await.unwrap_err().reason(), "invalid_code");
-    for table in ["settlements", "setldetail", "events"] {
+    for table in ["settlements", "setldetail", "outbox", "events"] {
         assert_eq!(count(&pool, table).await, 0, "{table}");
     }
     assert_eq!(accumulators(&pool).await, Accumulators::default());
@@ -269,7 +317,7 @@ async fn a_presettlement_computes_the_same_and_keeps_nothing(pool: PgPool) {
     let store = store(&pool).await;
     let pre = store.presettle(request("P1", 200000)).await.unwrap();
     assert_eq!(pre.kind, "presettlement");
-    for table in ["settlements", "events", "accumulators"] {
+    for table in ["settlements", "outbox", "events", "accumulators"] {
         assert_eq!(count(&pool, table).await, 0, "{table}");
     }
     let settled = store.settle(request("M1", 200000)).await.unwrap();
