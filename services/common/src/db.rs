@@ -3,12 +3,15 @@
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
-    Executor, PgPool,
+    Connection, Executor, PgPool,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use crate::{Error, Result, config::DbConfig};
+
+/// How long a pooled connection may sit idle before it is pinged on being taken out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 /// Connects, creates the service's schema if needed, and runs its migrations.
 pub async fn connect(config: &DbConfig, mut migrator: Migrator) -> Result<PgPool> {
@@ -19,6 +22,19 @@ pub async fn connect(config: &DbConfig, mut migrator: Migrator) -> Result<PgPool
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(15))
+        // sqlx pings a connection when it goes back to the pool, and by default again when it
+        // is taken out: a round trip to the server each time. A connection used a moment ago
+        // is known to be alive, so only one idle for a while is pinged before it is handed out
+        // (a server that went away meanwhile is then found before the query, not by it).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .after_connect(move |conn, _meta| {
             let search_path = search_path.clone();
             Box::pin(async move {
