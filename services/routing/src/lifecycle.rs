@@ -32,7 +32,7 @@ use crate::{
     partition::new_id,
     policy::HospitalLevel,
     repo::{self, FeeLineRow, VisitRow},
-    settlement::{SettleRequest, SettlementAnswer, Settlements},
+    settlement::{Read, SettleRequest, SettlementAnswer, Settlements},
 };
 
 /// A visit to register.
@@ -554,10 +554,12 @@ impl Lifecycle {
     ) -> Result<(SettlementAnswer, String)> {
         let replay_key = format!("settle {mdtrt_id} account={use_account}");
         // One plain read: the settlement's write checks again that the visit is not settled.
+        // The person's state is read with the visit, for the settlement to compute from.
+        let year = self.store.year();
         let mut conn = self.pool.acquire().await?;
-        let inputs = repo::settle_inputs(&mut conn, mdtrt_id).await?;
+        let inputs = repo::settle_inputs(&mut conn, mdtrt_id, year, sender, msgid).await?;
         drop(conn);
-        let repo::SettleInputs { visit, person, lines } =
+        let repo::SettleInputs { visit, state, lines } =
             inputs.filter(|i| i.visit.fixmedins_code == sender).ok_or_else(|| {
                 Error::not_found("visit_not_found", format!("{sender} has no visit {mdtrt_id}"))
             })?;
@@ -599,8 +601,8 @@ impl Lifecycle {
         }
         let today = self.store.today();
         let on = visit.end_date.unwrap_or(today).max(visit.begin_date);
-        let covered = self.coverage(&visit, &person.insuplc_admdvs, on).await?;
-        let resolved = self.resolve(&visit, &person, &lines).await?;
+        let covered = self.coverage(&visit, &state.person.insuplc_admdvs, on).await?;
+        let resolved = self.resolve(&visit, &state.person, &lines).await?;
         let request = SettleRequest {
             sender: sender.to_owned(),
             msgid: msgid.to_owned(),
@@ -619,11 +621,7 @@ impl Lifecycle {
             mdtrt_id: persist.then(|| mdtrt_id.to_owned()),
             expected_medfee_fen,
         };
-        let answer = if persist {
-            self.store.settle(request).await?
-        } else {
-            self.store.presettle(request).await?
-        };
+        let answer = self.store.settle_read(request, persist, Read { year, state }).await?;
         Ok((answer, covered.basis))
     }
 

@@ -204,11 +204,9 @@ pub struct PersonState {
     pub msgid_taken: bool,
 }
 
+/// A person's accumulators as a `LEFT JOIN` reads them: all `NULL` when there is no row.
 #[derive(FromRow)]
-struct PersonStateRow {
-    #[sqlx(flatten)]
-    person: PersonRow,
-    msgid_taken: bool,
+struct JoinedAccumulators {
     admissions: Option<i32>,
     pooling_paid_fen: Option<i64>,
     benefit_paid_fen: Option<Vec<i64>>,
@@ -218,6 +216,45 @@ struct PersonStateRow {
     assistance_paid_fen: Option<i64>,
     version: Option<i64>,
 }
+
+impl JoinedAccumulators {
+    fn into_versioned(self) -> Result<Versioned> {
+        match self.version {
+            Some(version) => AccumulatorRow {
+                admissions: self.admissions.unwrap_or_default(),
+                pooling_paid_fen: self.pooling_paid_fen.unwrap_or_default(),
+                benefit_paid_fen: self.benefit_paid_fen.unwrap_or_default(),
+                deductible_paid_fen: self.deductible_paid_fen.unwrap_or_default(),
+                inscp_self_burden_fen: self.inscp_self_burden_fen.unwrap_or_default(),
+                layer_paid_fen: self.layer_paid_fen.unwrap_or_default(),
+                assistance_paid_fen: self.assistance_paid_fen.unwrap_or_default(),
+                version,
+            }
+            .into_versioned(),
+            None => Ok(Versioned::default()),
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct PersonStateRow {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    msgid_taken: bool,
+    #[sqlx(flatten)]
+    accumulators: JoinedAccumulators,
+}
+
+/// The select list and joins that read a person's state (their accumulators of the year `$2`
+/// as `a`, and whether the sender `$3` used the msgid `$4`), for a query over `persons`.
+const PERSON_STATE_COLUMNS: &str = "a.admissions, a.pooling_paid_fen, a.benefit_paid_fen, \
+     a.deductible_paid_fen, a.inscp_self_burden_fen, a.layer_paid_fen, a.assistance_paid_fen, \
+     a.version, EXISTS (SELECT 1 FROM settlements WHERE sender = $3 AND msgid = $4) AS msgid_taken";
+const PERSON_STATE_JOIN: &str = "LEFT JOIN LATERAL (
+         SELECT admissions, pooling_paid_fen, benefit_paid_fen, deductible_paid_fen,
+             inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen, version
+         FROM accumulators WHERE accumulators.psn_no = persons.psn_no AND year = $2
+     ) a ON true";
 
 /// The person, their accumulators of `year` with their version, and whether `sender` has
 /// used `msgid` for a settlement: what an optimistic settlement computes from.
@@ -229,11 +266,8 @@ pub async fn person_state(
     msgid: &str,
 ) -> Result<Option<PersonState>> {
     let sql = format!(
-        "SELECT {PERSON_COLUMNS}, {ACCUMULATOR_COLUMNS},
-             EXISTS (SELECT 1 FROM settlements WHERE sender = $3 AND msgid = $4) AS msgid_taken
-         FROM persons LEFT JOIN LATERAL (
-             SELECT {ACCUMULATOR_COLUMNS} FROM accumulators WHERE psn_no = $1 AND year = $2
-         ) a ON true
+        "SELECT {PERSON_COLUMNS}, {PERSON_STATE_COLUMNS}
+         FROM persons {PERSON_STATE_JOIN}
          WHERE psn_no = $1"
     );
     let row: Option<PersonStateRow> = sqlx::query_as(&sql)
@@ -243,22 +277,17 @@ pub async fn person_state(
         .bind(msgid)
         .fetch_optional(conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let accumulators = match row.version {
-        Some(version) => AccumulatorRow {
-            admissions: row.admissions.unwrap_or_default(),
-            pooling_paid_fen: row.pooling_paid_fen.unwrap_or_default(),
-            benefit_paid_fen: row.benefit_paid_fen.unwrap_or_default(),
-            deductible_paid_fen: row.deductible_paid_fen.unwrap_or_default(),
-            inscp_self_burden_fen: row.inscp_self_burden_fen.unwrap_or_default(),
-            layer_paid_fen: row.layer_paid_fen.unwrap_or_default(),
-            assistance_paid_fen: row.assistance_paid_fen.unwrap_or_default(),
-            version,
-        }
-        .into_versioned()?,
-        None => Versioned::default(),
-    };
-    Ok(Some(PersonState { person: row.person, accumulators, msgid_taken: row.msgid_taken }))
+    row.map(PersonStateRow::into_state).transpose()
+}
+
+impl PersonStateRow {
+    fn into_state(self) -> Result<PersonState> {
+        Ok(PersonState {
+            person: self.person,
+            accumulators: self.accumulators.into_versioned()?,
+            msgid_taken: self.msgid_taken,
+        })
+    }
 }
 
 /// A settlement or cancellation row.
@@ -555,11 +584,12 @@ pub async fn person(conn: &mut PgConnection, psn_no: &str) -> Result<Option<Pers
     Ok(sqlx::query_as(&sql).bind(psn_no).fetch_optional(conn).await?)
 }
 
-/// What settling a visit reads: the visit, its person and its active lines.
+/// What settling a visit reads: the visit, its person's state and its active lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettleInputs {
     pub visit: VisitRow,
-    pub person: PersonRow,
+    /// The person, their accumulators of the year asked and whether the msgid was used.
+    pub state: PersonState,
     pub lines: Vec<FeeLineRow>,
 }
 
@@ -569,7 +599,7 @@ struct SettleInputsRow {
     visit: VisitRow,
     /// Reads `psn_no` from the same column as the visit (the join is `USING (psn_no)`).
     #[sqlx(flatten)]
-    person: PersonRow,
+    state: PersonStateRow,
     sn: Vec<String>,
     local_code: Vec<String>,
     national_code: Vec<String>,
@@ -578,20 +608,25 @@ struct SettleInputsRow {
     fee_date: Vec<chrono::NaiveDate>,
 }
 
-/// The visit, its person and its active (not cancelled) lines by line number, in one
-/// statement; a plain read (the settlement transaction re-checks what it must under lock).
+/// The visit, its active (not cancelled) lines by line number, and its person's state as
+/// [`person_state`] reads it (accumulators of `year`, whether `sender` used `msgid`), in one
+/// statement: a plain read, which the settlement's write checks again.
 pub async fn settle_inputs(
     conn: &mut PgConnection,
     mdtrt_id: &str,
+    year: i32,
+    sender: &str,
+    msgid: &str,
 ) -> Result<Option<SettleInputs>> {
     let sql = format!(
         "SELECT {VISIT_COLUMNS}, certno, psn_name, insutype, retired, insuplc_admdvs,
-             account_balance_fen, assistance_category,
+             account_balance_fen, assistance_category, {PERSON_STATE_COLUMNS},
              COALESCE(l.sn, '{{}}') AS sn, COALESCE(l.local_code, '{{}}') AS local_code,
              COALESCE(l.national_code, '{{}}') AS national_code,
              COALESCE(l.price_fen, '{{}}') AS price_fen, COALESCE(l.quantity, '{{}}') AS quantity,
              COALESCE(l.fee_date, '{{}}') AS fee_date
          FROM visits JOIN persons USING (psn_no)
+         {PERSON_STATE_JOIN}
          LEFT JOIN LATERAL (
              SELECT array_agg(feedetl_sn ORDER BY feedetl_sn) AS sn,
                     array_agg(local_code ORDER BY feedetl_sn) AS local_code,
@@ -603,8 +638,13 @@ pub async fn settle_inputs(
          ) l ON true
          WHERE visits.mdtrt_id = $1"
     );
-    let Some(row) =
-        sqlx::query_as::<_, SettleInputsRow>(&sql).bind(mdtrt_id).fetch_optional(conn).await?
+    let Some(row) = sqlx::query_as::<_, SettleInputsRow>(&sql)
+        .bind(mdtrt_id)
+        .bind(year)
+        .bind(sender)
+        .bind(msgid)
+        .fetch_optional(conn)
+        .await?
     else {
         return Ok(None);
     };
@@ -627,7 +667,7 @@ pub async fn settle_inputs(
             cancelled: false,
         })
         .collect();
-    Ok(Some(SettleInputs { visit: row.visit, person: row.person, lines }))
+    Ok(Some(SettleInputs { visit: row.visit, state: row.state.into_state()?, lines }))
 }
 
 /// What a settlement or cancellation does to its visit.

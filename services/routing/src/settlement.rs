@@ -57,6 +57,15 @@ pub struct SettleRequest {
     pub expected_medfee_fen: Option<i64>,
 }
 
+/// What a settlement computes from, as its caller read it (with [`repo::settle_inputs`]):
+/// the person's state, with the accumulators of `year`, and whether the request's msgid was
+/// used by its sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    pub year: i32,
+    pub state: repo::PersonState,
+}
+
 /// What a settlement or cancellation answers, and answers again to a retry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementAnswer {
@@ -326,15 +335,36 @@ impl Settlements {
 
     /// Settles a visit (2207/2304), once per message id.
     pub async fn settle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
-        self.run(request, true).await
+        self.run(request, true, None).await
     }
 
     /// Computes a settlement as `settle` would, and keeps nothing (2206/2303).
     pub async fn presettle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
-        self.run(request, false).await
+        self.run(request, false, None).await
     }
 
-    async fn run(&self, request: SettleRequest, persist: bool) -> Result<SettlementAnswer> {
+    /// [`Self::settle`] (or, with `persist` false, [`Self::presettle`]) computed first from
+    /// what the caller read already, with the visit, instead of reading it again.
+    pub async fn settle_read(
+        &self,
+        request: SettleRequest,
+        persist: bool,
+        read: Read,
+    ) -> Result<SettlementAnswer> {
+        self.run(request, persist, Some(read)).await
+    }
+
+    /// The year whose accumulators a settlement computed now uses.
+    pub fn year(&self) -> i32 {
+        self.today().year()
+    }
+
+    async fn run(
+        &self,
+        request: SettleRequest,
+        persist: bool,
+        mut read: Option<Read>,
+    ) -> Result<SettlementAnswer> {
         FixmedinsCode::parse(&request.sender)
             .map_err(|e| Error::invalid("fixmedins_code", "invalid_code", e.to_string()))?;
         check_msgid(&request.msgid)?;
@@ -356,15 +386,24 @@ impl Settlements {
             let now = self.clock.now();
             let year = now.with_timezone(&CHINA).year();
             let mut conn = self.pool.acquire().await?;
-            let state = repo::person_state(
-                &mut conn,
-                &request.psn_no,
-                year,
-                &request.sender,
-                &request.msgid,
-            )
-            .await?
-            .ok_or_else(|| person_not_found(&request.psn_no))?;
+            let state = match read.take() {
+                // What the caller read is as good as reading now: the write checks it still
+                // holds. Unless the year turned since, or it is of someone else.
+                Some(Read { year: read_year, state })
+                    if read_year == year && state.person.psn_no == request.psn_no =>
+                {
+                    state
+                }
+                _ => repo::person_state(
+                    &mut conn,
+                    &request.psn_no,
+                    year,
+                    &request.sender,
+                    &request.msgid,
+                )
+                .await?
+                .ok_or_else(|| person_not_found(&request.psn_no))?,
+            };
             if persist && state.msgid_taken {
                 drop(conn);
                 return self.stored_answer(&request.sender, &request.msgid, &body).await;
