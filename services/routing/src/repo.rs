@@ -312,6 +312,7 @@ pub struct SettlementRow {
     pub lines: Value,
     pub breakdown: Value,
     pub contribution: Value,
+    /// The answer, without its breakdown: that is `breakdown` (see `settlement::answer_of`).
     pub answer: Value,
     pub cancelled_by: Option<String>,
     pub mdtrt_id: Option<String>,

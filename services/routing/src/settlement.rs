@@ -139,13 +139,35 @@ fn json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::Internal(format!("serialising: {e}")))
 }
 
+/// An answer as its row stores it: without its breakdown, which the row's `breakdown` column
+/// holds already (the same value, for a settlement and for a cancellation alike). Stored
+/// once, the row stays under PostgreSQL's 2 kB threshold, where it is neither compressed nor
+/// moved out of line.
+fn stored_answer(answer: &SettlementAnswer) -> Result<serde_json::Value> {
+    let mut value = json(answer)?;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("breakdown");
+    }
+    Ok(value)
+}
+
+/// The answer a row stores, with its breakdown put back (rows written before the breakdown
+/// was left out of the answer carry it in both places: the answer's own is kept).
+fn answer_of(row: &SettlementRow) -> Result<SettlementAnswer> {
+    let mut answer = row.answer.clone();
+    if let Some(object) = answer.as_object_mut() {
+        object.entry("breakdown").or_insert_with(|| row.breakdown.clone());
+    }
+    serde_json::from_value(answer)
+        .map_err(|e| Error::Internal(format!("stored answer of {}: {e}", row.setl_id)))
+}
+
 /// The stored answer of an earlier request with the same message id.
 fn replay(earlier: SettlementRow, body: &str) -> Result<SettlementAnswer> {
     if earlier.request_body != body {
         return Err(msgid_reused(&earlier.msgid));
     }
-    serde_json::from_value(earlier.answer)
-        .map_err(|e| Error::Internal(format!("stored answer of {}: {e}", earlier.msgid)))
+    answer_of(&earlier)
 }
 
 fn check_msgid(msgid: &str) -> Result<()> {
@@ -276,12 +298,7 @@ impl Settlements {
         repo::settlements_of_person(&mut conn, psn_no, limit)
             .await?
             .into_iter()
-            .map(|row| {
-                let answer = serde_json::from_value(row.answer.clone()).map_err(|e| {
-                    Error::Internal(format!("stored answer of {}: {e}", row.setl_id))
-                })?;
-                Ok((answer, row))
-            })
+            .map(|row| Ok((answer_of(&row)?, row)))
             .collect()
     }
 
@@ -517,7 +534,7 @@ impl Settlements {
             lines: json(&request.lines)?,
             breakdown: json(breakdown)?,
             contribution: json(&breakdown.accumulators.minus(&before.accumulators))?,
-            answer: json(&answer)?,
+            answer: stored_answer(&answer)?,
             cancelled_by: None,
             mdtrt_id: request.mdtrt_id.clone(),
             clr_type: request.visit.med_type.code().to_string(),
@@ -653,7 +670,7 @@ impl Settlements {
             lines: original.lines.clone(),
             breakdown: original.breakdown.clone(),
             contribution: json(&restored.minus(current))?,
-            answer: json(&answer)?,
+            answer: stored_answer(&answer)?,
             cancelled_by: None,
             mdtrt_id: None,
             clr_type: original.clr_type.clone(),

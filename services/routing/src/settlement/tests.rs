@@ -86,6 +86,20 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
     assert_eq!(first.policy_version, "420200/310/2010-1");
     let again = store.settle(request("M1", 200000)).await.unwrap();
     assert_eq!(again, first, "a retry gets the stored answer");
+    // The row keeps the breakdown once; a row written when the answer held it too still
+    // answers the same.
+    let in_answer: bool = sqlx::query_scalar("SELECT answer ? 'breakdown' FROM settlements")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!in_answer, "the answer is stored without its breakdown");
+    sqlx::query(
+        "UPDATE settlements SET answer = answer || jsonb_build_object('breakdown', breakdown)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(store.settle(request("M1", 200000)).await.unwrap(), first, "an older row");
     // Its event waits in the outbox, unnumbered, until the stream is read.
     for (table, rows) in [("settlements", 1), ("setldetail", 2), ("outbox", 1), ("events", 0)] {
         assert_eq!(count(&pool, table).await, rows, "{table}");
@@ -191,9 +205,7 @@ async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../../migrations/routing")]
-async fn readers_numbering_while_settlements_are_written_give_each_event_one_number(
-    pool: PgPool,
-) {
+async fn readers_numbering_while_settlements_are_written_give_each_event_one_number(pool: PgPool) {
     let store = store(&pool).await;
     // Settlements are written while three readers number and read in small batches: every
     // event gets exactly one number, the numbers run 1..=N without a gap, and each reader sees
