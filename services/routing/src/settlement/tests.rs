@@ -60,6 +60,21 @@ fn request(msgid: &str, price_fen: i64) -> SettleRequest {
     }
 }
 
+/// `n` settlements of the one person (msgids M0, M1, …; prices apart), started at once.
+fn spawn_settlements(
+    store: &Settlements,
+    n: i64,
+) -> Vec<tokio::task::JoinHandle<SettlementAnswer>> {
+    (0..n)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.settle(request(&format!("M{i}"), 100000 + i * 1000)).await.unwrap()
+            })
+        })
+        .collect()
+}
+
 async fn count(pool: &PgPool, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table}")).fetch_one(pool).await.unwrap()
 }
@@ -180,14 +195,7 @@ async fn concurrent_settlements_of_one_person_lose_no_update(pool: PgPool) {
     // Enough at once that many lose the optimistic race, some more than three times and take
     // the person's lock while others are still writing optimistically.
     const N: i64 = 24;
-    let tasks: Vec<_> = (0..N)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store.settle(request(&format!("M{i}"), 100000 + i * 1000)).await.unwrap()
-            })
-        })
-        .collect();
+    let tasks = spawn_settlements(&store, N);
     let mut answers = Vec::new();
     for task in tasks {
         answers.push(task.await.unwrap());
@@ -211,14 +219,7 @@ async fn readers_numbering_while_settlements_are_written_give_each_event_one_num
     // event gets exactly one number, the numbers run 1..=N without a gap, and each reader sees
     // them in order.
     const N: i64 = 40;
-    let writers: Vec<_> = (0..N)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                store.settle(request(&format!("M{i}"), 100000 + i * 1000)).await.unwrap()
-            })
-        })
-        .collect();
+    let writers = spawn_settlements(&store, N);
     let readers: Vec<_> = (0..3)
         .map(|_| {
             let store = store.clone();
