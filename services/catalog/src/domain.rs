@@ -358,12 +358,16 @@ pub struct Mapping {
     pub ver: i64,
 }
 
-/// A fee line to resolve.
+/// A fee line to resolve, on the day it was incurred.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineInput {
     pub line_no: String,
     pub local_code: String,
     pub national_code: String,
+    /// The mappings, items and coverage in force on this day apply.
+    pub date: NaiveDate,
+    /// The patient's age on `date`, when it is not the request's (a birthday during a stay).
+    pub age: Option<u32>,
 }
 
 /// A line resolved under a treating region's catalogue.

@@ -392,7 +392,12 @@ impl Api for CatalogGrpc {
         let r = request.into_inner();
         let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
         let region = admdvs("mdtrtarea_admvs", &r.mdtrtarea_admvs)?;
-        let date = date("date", &r.date)?;
+        // The request's date is the default of lines without their own; it may be left out
+        // when every line has one.
+        let default_date = match r.date.trim() {
+            "" => None,
+            text => Some(date("date", text)?),
+        };
         let context = LineContext::try_from(&r)?;
         if r.lines.len() > MAX_LINES {
             return Err(Error::invalid(
@@ -402,16 +407,38 @@ impl Api for CatalogGrpc {
             )
             .into());
         }
-        let lines: Vec<LineInput> = r
+        let lines = r
             .lines
             .into_iter()
-            .map(|l| LineInput {
-                line_no: l.line_no,
-                local_code: l.local_code,
-                national_code: l.national_code,
+            .enumerate()
+            .map(|(i, l)| {
+                let date = match (l.date.trim(), default_date) {
+                    ("", Some(default)) => default,
+                    ("", None) => {
+                        return Err(Error::invalid(
+                            "date",
+                            "missing_field",
+                            format!("date is required: lines[{i}] has no date of its own"),
+                        ));
+                    }
+                    (text, _) => date("date", text).map_err(|_| {
+                        Error::invalid(
+                            format!("lines[{i}].date"),
+                            "invalid_date",
+                            format!("lines[{i}].date {text:?} is not a date: use yyyy-MM-dd"),
+                        )
+                    })?,
+                };
+                Ok(LineInput {
+                    line_no: l.line_no,
+                    local_code: l.local_code,
+                    national_code: l.national_code,
+                    date,
+                    age: l.patient_age,
+                })
             })
-            .collect();
-        let at = Resolution::new(fixmedins.as_str(), &region, date, context);
+            .collect::<Result<Vec<_>, Error>>()?;
+        let at = Resolution::new(fixmedins.as_str(), &region, context);
         let (ver, outcomes) = self.0.resolve(&at, &lines);
         let results = lines
             .into_iter()
@@ -444,3 +471,6 @@ impl Api for CatalogGrpc {
         Ok(Response::new(pb::ResolveLinesResponse { ver, lines: results }))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,9 +10,10 @@
 //! craft colliding codes in its own mapping uploads and slow lookups of its own lines — a
 //! trade-off accepted for the hot path, and one to revisit if uploads are ever anonymous.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap as HashMap;
 
-use chrono::NaiveDate;
 use medclear_common::codes::Admdvs;
 
 use crate::domain::{
@@ -40,24 +41,18 @@ pub struct Index {
     mappings: HashMap<Box<str>, HashMap<Box<str>, Vec<Mapping>>>,
 }
 
-/// The request-wide facts of a resolution.
+/// The request-wide facts of a resolution; each line brings its own date.
 #[derive(Debug, Clone)]
 pub struct Resolution<'a> {
     pub fixmedins_code: &'a str,
     /// The treating region's scope chain, most specific first.
     pub chain: Vec<Scope>,
-    pub date: NaiveDate,
     pub context: LineContext,
 }
 
 impl<'a> Resolution<'a> {
-    pub fn new(
-        fixmedins_code: &'a str,
-        region: &Admdvs,
-        date: NaiveDate,
-        context: LineContext,
-    ) -> Self {
-        Self { fixmedins_code, chain: Scope::chain(region), date, context }
+    pub fn new(fixmedins_code: &'a str, region: &Admdvs, context: LineContext) -> Self {
+        Self { fixmedins_code, chain: Scope::chain(region), context }
     }
 }
 
@@ -119,8 +114,9 @@ impl Index {
         (self.items.len(), rules, mappings)
     }
 
-    /// Resolves one line.
+    /// Resolves one line under what is in force on its date.
     pub fn resolve(&self, at: &Resolution<'_>, line: &LineInput) -> Result<Resolved, LineError> {
+        let date = line.date;
         let code = match (line.local_code.trim(), line.national_code.trim()) {
             ("", "") => {
                 return Err(LineError::new("bad_line", "give local_code (or national_code)"));
@@ -130,13 +126,13 @@ impl Index {
                 let mapped = self
                     .mappings(at.fixmedins_code, local)
                     .iter()
-                    .find(|m| m.period.contains(at.date))
+                    .find(|m| m.period.contains(date))
                     .ok_or_else(|| {
                         LineError::new(
                             "unmapped",
                             format!(
-                                "{} has no mapping of local code {local} in force on {}",
-                                at.fixmedins_code, at.date
+                                "{} has no mapping of local code {local} in force on {date}",
+                                at.fixmedins_code
                             ),
                         )
                     })?;
@@ -155,6 +151,13 @@ impl Index {
         let item = self.item(code).ok_or_else(|| {
             LineError::new("unknown_code", format!("{code} is not in the national catalogue"))
         })?;
-        domain::resolve_item(item, self.rules(code), &at.chain, at.date, &at.context)
+        // Most lines share the request's context; one with its own age gets a copy.
+        let context = match line.age {
+            Some(age) if at.context.age != Some(age) => {
+                Cow::Owned(LineContext { age: Some(age), ..at.context.clone() })
+            }
+            _ => Cow::Borrowed(&at.context),
+        };
+        domain::resolve_item(item, self.rules(code), &at.chain, date, &context)
     }
 }

@@ -242,7 +242,8 @@ impl Catalog {
         }
     }
 
-    /// Resolves a batch of lines under one catalogue version.
+    /// Resolves a batch of lines, each under what is in force on its own date, all under one
+    /// catalogue version.
     pub fn resolve(
         &self,
         at: &Resolution<'_>,

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
-use medclear_common::{Error, Result};
-use rust_decimal::{Decimal, RoundingStrategy};
+use medclear_common::{Error, Result, money};
+use rust_decimal::Decimal;
 
 /// The national clearing account (全国清算账户): net debtors pay it, it pays net creditors.
 pub const NATIONAL: &str = "000000";
@@ -526,11 +526,8 @@ impl Netting {
         if self.gross <= 0 {
             return Decimal::new(0, 4);
         }
-        let ratio = Decimal::from(self.sum_abs_net) / Decimal::from(self.gross * 2);
-        let mut efficiency = (Decimal::ONE - ratio)
-            .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
-        efficiency.rescale(4);
-        efficiency
+        let ratio = Decimal::from(self.sum_abs_net) / (Decimal::from(self.gross) * Decimal::TWO);
+        money::round_ratio(Decimal::ONE - ratio)
     }
 }
 
@@ -609,11 +606,13 @@ impl PrepaidRules {
             let d = i128::from(n);
             i64::try_from((scaled + d - 1) / d).unwrap_or(i64::MAX)
         };
-        let alert = (Decimal::from(required) * self.alert_ratio)
-            .round_dp_with_strategy(0, RoundingStrategy::ToPositiveInfinity);
+        let alert = Decimal::from(required)
+            .checked_mul(self.alert_ratio)
+            .and_then(|alert| money::ceil_fen(alert).ok())
+            .unwrap_or(required);
         FundLevel {
             required,
-            alert_line: i64::try_from(alert).unwrap_or(required),
+            alert_line: alert,
             basis_outgoing: i64::try_from(sum).unwrap_or(i64::MAX),
             basis_periods: n,
         }

@@ -3,12 +3,13 @@
 //! accumulators after it out. No I/O.
 //!
 //! Every computed component is rounded once to the fen, half away from zero (amounts are never
-//! negative, so half-up); totals are sums of rounded components. Hence, for every settlement,
+//! negative, so half-up), by `medclear_common::money` — the rule the fee upload's answer uses
+//! too; totals are sums of rounded components. Hence, for every settlement,
 //! exactly: `medfee_sumamt = fulamt_ownpay + overlmt_selfpay + preselfpay + inscp_scp`,
 //! `medfee_sumamt = fund_pay_sumamt + psn_part_amt`, `psn_part_amt = acct_pay + psn_cash_pay`.
 
-use medclear_common::{Error, Result};
-use rust_decimal::{Decimal, RoundingStrategy};
+use medclear_common::{Error, Result, money};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{Benefit, DeductiblePer, HospitalLevel, Policy, Scheme, Segment};
@@ -180,12 +181,15 @@ pub struct Breakdown {
     pub accumulators: Accumulators,
 }
 
+/// An amount out of range, for the line or the total at `field`.
+fn out_of_range(field: impl Into<String>, e: &money::AmountError) -> Error {
+    let field = field.into();
+    Error::invalid(field.clone(), "amount_out_of_range", format!("{field}: {e}"))
+}
+
 /// Rounds to the fen, half away from zero.
 fn round_fen(amount: Decimal) -> Result<i64> {
-    let rounded = amount.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
-    i64::try_from(rounded).map_err(|_| {
-        Error::invalid("lines", "amount_out_of_range", format!("{amount} fen is out of range"))
-    })
+    money::round_fen(amount).map_err(|e| out_of_range("lines", &e))
 }
 
 fn fen(amount: i64) -> Decimal {
@@ -224,18 +228,22 @@ fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
             format!("{}: the self-pay ratio is outside 0–1", field()),
         ));
     }
-    let total = round_fen(fen(line.price_fen) * line.quantity)?;
+    let total = money::line_amount_fen(line.price_fen, line.quantity)
+        .map_err(|e| out_of_range(field(), &e))?;
     if line.class == CoverageClass::C {
         return Ok(LineParts { total, fulamt: total, ..LineParts::default() });
     }
     let overlmt = match line.price_cap_fen {
         Some(cap) if line.price_fen > cap => {
-            round_fen(fen(line.price_fen - cap.max(0)) * line.quantity)?.min(total)
+            money::line_amount_fen(line.price_fen - cap.max(0), line.quantity)
+                .map_err(|e| out_of_range(field(), &e))?
+                .min(total)
         }
         _ => 0,
     };
     let preselfpay = if line.class == CoverageClass::B {
-        round_fen(fen(total - overlmt) * line.selfpay_ratio)?
+        money::share_fen(total - overlmt, line.selfpay_ratio)
+            .map_err(|e| out_of_range(field(), &e))?
     } else {
         0
     };
@@ -309,7 +317,10 @@ pub fn settle(
     let mut sum = LineParts::default();
     for (i, line) in lines.iter().enumerate() {
         let parts = line_parts(i, line)?;
-        sum.total += parts.total;
+        // Each part is at most its line's total, so only the total can overflow first.
+        sum.total = sum.total.checked_add(parts.total).ok_or_else(|| {
+            Error::invalid("lines", "amount_out_of_range", "the lines' total is out of range")
+        })?;
         sum.fulamt += parts.fulamt;
         sum.overlmt += parts.overlmt;
         sum.preselfpay += parts.preselfpay;
@@ -383,7 +394,10 @@ pub fn settle(
         (Some(assistance), Some(category)) if assistance.categories.contains(category) => {
             let left = burden - layer_pay;
             let cap_left = (assistance.annual_cap_fen - before.assistance_paid_fen).max(0);
-            round_fen(fen(left) * assistance.ratio)?.min(cap_left).min(left)
+            money::share_fen(left, assistance.ratio)
+                .map_err(|e| out_of_range("lines", &e))?
+                .min(cap_left)
+                .min(left)
         }
         _ => 0,
     };

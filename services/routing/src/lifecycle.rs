@@ -8,13 +8,14 @@
 //! the settlement store. A cross-province patient without a filing (and not an emergency) is
 //! refused with the reason — never settled at some lower rate.
 
-use std::{collections::BTreeSet, str::FromStr};
+use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 use medclear_common::{
     Error, Result,
     codes::{Admdvs, FixmedinsCode},
     error::status_reason,
+    money,
     telemetry::{TraceContext, Traced},
 };
 use medclear_proto::{
@@ -61,6 +62,12 @@ pub struct NewFeeLine {
     pub quantity: Decimal,
     pub fee_date: NaiveDate,
 }
+
+/// Most lines one ResolveLines call carries: the catalogue's limit (`MAX_LINES` there).
+const RESOLVE_BATCH: usize = 1_000;
+
+/// Quantities are stored as `NUMERIC(18, 4)`: below 10¹⁴.
+const MAX_QUANTITY: i64 = 100_000_000_000_000;
 
 /// How a visit is covered, as the filing service said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +350,17 @@ impl Lifecycle {
                     format!("{}: the quantity must be above 0", field()),
                 ));
             }
+            if line.quantity >= Decimal::from(MAX_QUANTITY) {
+                return Err(Error::invalid(
+                    field(),
+                    "invalid_quantity",
+                    format!("{}: the quantity must be below {MAX_QUANTITY}", field()),
+                ));
+            }
+            // The amount the settlement will bill, refused here when fen cannot hold it.
+            money::line_amount_fen(line.price_fen, line.quantity).map_err(|e| {
+                Error::invalid(field(), "amount_out_of_range", format!("{}: {e}", field()))
+            })?;
             if line.fee_date < visit.begin_date {
                 return Err(Error::invalid(
                     field(),
@@ -376,12 +394,27 @@ impl Lifecycle {
             .into_iter()
             .filter(|l| !l.cancelled)
             .collect();
+        // The total as the settlement will compute it: each line rounded once by the one
+        // money rule, then summed.
+        let mut total: i64 = 0;
+        for line in &active {
+            let amount = money::line_amount_fen(line.price_fen, line.quantity).map_err(|e| {
+                Error::invalid(
+                    "lines",
+                    "amount_out_of_range",
+                    format!("line {}: {e}", line.feedetl_sn),
+                )
+            })?;
+            total = total.checked_add(amount).ok_or_else(|| {
+                Error::invalid(
+                    "lines",
+                    "amount_out_of_range",
+                    format!("the lines of visit {mdtrt_id} total more than fen can hold"),
+                )
+            })?;
+        }
         tx.commit().await?;
-        let total = active
-            .iter()
-            .map(|l| (Decimal::from(l.price_fen) * l.quantity).round_dp(0))
-            .sum::<Decimal>();
-        Ok((active.len(), i64::try_from(total).unwrap_or(i64::MAX)))
+        Ok((active.len(), total))
     }
 
     /// Cancel fee lines (2205/2302); none named: all of them.
@@ -460,32 +493,38 @@ impl Lifecycle {
         Ok(Covered { basis: basis.to_owned(), filing: kind })
     }
 
-    /// The visit's active lines, resolved by the catalogue of the treating region.
+    /// The visit's active lines, resolved by the catalogue of the treating region, each under
+    /// what is in force on its fee date — in one call, however many days the visit spans (one
+    /// per [`RESOLVE_BATCH`] lines for the rare visit with more).
     async fn resolve(
         &self,
         visit: &VisitRow,
         person: &repo::PersonRow,
         lines: &[FeeLineRow],
     ) -> Result<Vec<Line>> {
-        let mut resolved = Vec::with_capacity(lines.len());
-        let dates: BTreeSet<NaiveDate> = lines.iter().map(|l| l.fee_date).collect();
-        let mut refused = Vec::new();
-        for date in dates {
-            let day: Vec<&FeeLineRow> = lines.iter().filter(|l| l.fee_date == date).collect();
+        let Some(first) = lines.iter().map(|l| l.fee_date).min() else {
+            return Ok(Vec::new());
+        };
+        let mut answers = Vec::with_capacity(lines.len());
+        for batch in lines.chunks(RESOLVE_BATCH) {
             let request = catalog::ResolveLinesRequest {
                 fixmedins_code: visit.fixmedins_code.clone(),
                 mdtrtarea_admvs: visit.mdtrtarea_admvs.clone(),
-                date: date.to_string(),
+                // Every line carries its own date and age; these are the defaults of lines
+                // without.
+                date: first.to_string(),
                 hospital_level: visit.hospital_level.clone(),
                 diagnosis_code: visit.diagnosis_code.clone(),
-                patient_age: age_on(&person.certno, date),
+                patient_age: age_on(&person.certno, first),
                 insutype: person.insutype.clone(),
-                lines: day
+                lines: batch
                     .iter()
                     .map(|l| catalog::LineInput {
                         line_no: l.feedetl_sn.clone(),
                         local_code: l.local_code.clone(),
                         national_code: l.national_code.clone(),
+                        date: l.fee_date.to_string(),
+                        patient_age: age_on(&person.certno, l.fee_date),
                     })
                     .collect(),
             };
@@ -496,28 +535,37 @@ impl Lifecycle {
                 .await
                 .map_err(|s| upstream("catalogue", &s))?
                 .into_inner();
-            for (line, result) in day.iter().zip(answer.lines) {
-                match result.outcome {
-                    Some(catalog::line_result::Outcome::Resolved(r)) => resolved.push(Line {
-                        price_fen: line.price_fen,
-                        quantity: line.quantity,
-                        class: match catalog::CoverageClass::try_from(r.class)
-                            .unwrap_or(catalog::CoverageClass::C)
-                        {
-                            catalog::CoverageClass::A => CoverageClass::A,
-                            catalog::CoverageClass::B => CoverageClass::B,
-                            _ => CoverageClass::C,
-                        },
-                        selfpay_ratio: Decimal::from_str(&r.selfpay_ratio).map_err(|e| {
-                            Error::Internal(format!("ratio from the catalogue: {e}"))
-                        })?,
-                        price_cap_fen: r.price_cap_fen,
-                    }),
-                    Some(catalog::line_result::Outcome::Error(e)) => {
-                        refused.push(format!("{}: {} ({})", line.feedetl_sn, e.reason, e.message))
-                    }
-                    None => refused.push(format!("{}: no answer", line.feedetl_sn)),
+            if answer.lines.len() != batch.len() {
+                return Err(Error::Internal(format!(
+                    "the catalogue answered {} lines for {}",
+                    answer.lines.len(),
+                    batch.len()
+                )));
+            }
+            answers.extend(answer.lines);
+        }
+        let mut resolved = Vec::with_capacity(lines.len());
+        let mut refused = Vec::new();
+        for (line, result) in lines.iter().zip(answers) {
+            match result.outcome {
+                Some(catalog::line_result::Outcome::Resolved(r)) => resolved.push(Line {
+                    price_fen: line.price_fen,
+                    quantity: line.quantity,
+                    class: match catalog::CoverageClass::try_from(r.class)
+                        .unwrap_or(catalog::CoverageClass::C)
+                    {
+                        catalog::CoverageClass::A => CoverageClass::A,
+                        catalog::CoverageClass::B => CoverageClass::B,
+                        _ => CoverageClass::C,
+                    },
+                    selfpay_ratio: Decimal::from_str(&r.selfpay_ratio)
+                        .map_err(|e| Error::Internal(format!("ratio from the catalogue: {e}")))?,
+                    price_cap_fen: r.price_cap_fen,
+                }),
+                Some(catalog::line_result::Outcome::Error(e)) => {
+                    refused.push(format!("{}: {} ({})", line.feedetl_sn, e.reason, e.message))
                 }
+                None => refused.push(format!("{}: no answer", line.feedetl_sn)),
             }
         }
         if !refused.is_empty() {
@@ -658,15 +706,4 @@ impl Lifecycle {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn age_from_the_citizen_id() {
-        let on = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-        assert_eq!(age_on("11010519491231002X", on), Some(76));
-        assert_eq!(age_on("110105195003020011", on), Some(76), "birthday today");
-        assert_eq!(age_on("110105195003030011", on), Some(75), "birthday tomorrow");
-        assert_eq!(age_on("bad", on), None);
-    }
-}
+mod tests;

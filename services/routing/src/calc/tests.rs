@@ -234,6 +234,30 @@ fn rounding_is_once_per_component_half_up() {
 }
 
 #[test]
+fn amounts_round_half_away_from_zero_and_never_overflow() {
+    let policy = default_policy("110000", "310").unwrap();
+    let visit = Visit {
+        med_type: MedType::Pharmacy,
+        hospital_level: HospitalLevel::Ungraded,
+        filing: FilingKind::LongTerm,
+        use_account: false,
+    };
+    let settle =
+        |lines: &[Line]| settle(lines, &employed(), &Accumulators::default(), &policy, &visit);
+    // 0.01 yuan × 2.5 = 2.5 fen → 3, as the fee upload answers (half to even would say 2).
+    assert_eq!(settle(&[a(1, "2.5")]).unwrap().medfee_sumamt, 3);
+    for lines in [
+        vec![a(100, "99999999999999999999999999.99")],
+        vec![a(i64::MAX, "2")],
+        vec![line(i64::MAX, "1.5", CoverageClass::B, "0.1", Some(1))],
+        vec![a(i64::MAX / 2, "1"), a(i64::MAX / 2, "1.5")],
+    ] {
+        let refused = settle(&lines).unwrap_err();
+        assert_eq!(refused.reason(), "amount_out_of_range", "{lines:?}: {refused}");
+    }
+}
+
+#[test]
 fn the_account_pays_only_what_it_holds() {
     let policy = default_policy("110000", "310").unwrap();
     let visit = Visit {
