@@ -7,9 +7,11 @@
 //! * [`index`]: the catalogue in memory, versioned; resolution reads only this.
 //! * [`repo`]: every SQL statement.
 //! * [`service`]: publishing versions (imports, 3301/3302) and answering queries.
-//! * [`grpc`]: the wire edge. [`demo`]: a deterministic synthetic catalogue.
+//! * [`grpc`]: the wire edge.
+//!
+//! [`launch`] runs the service from its [`Settings`]: the one wiring shared by the
+//! `medclear-catalog` binary, `medclear up` and the tests.
 
-pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod import;
@@ -17,12 +19,18 @@ pub mod index;
 pub mod repo;
 pub mod service;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
-use medclear_common::{Result, config::DbConfig, db, server};
+use medclear_common::{
+    Error, Result,
+    clock::{Clock, SystemClock},
+    config::{self, DbConfig},
+    db, server,
+};
 use medclear_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
 pub use service::Catalog;
@@ -33,24 +41,85 @@ pub const SERVICE_NAME: &str = "medclear.catalog.v1.CatalogService";
 /// The largest gRPC message the service takes (an import row stream is many small messages).
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
-/// Connects to the service's database and brings its schema up to date.
+/// How often an instance picks up versions other instances publish, unless told otherwise.
+pub const DEFAULT_FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+/// Everything the catalogue service needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: DbConfig,
+    /// Where "today" comes from (coverage and mappings are effective-dated).
+    pub clock: Arc<dyn Clock>,
+    /// How often to pick up catalogue versions published by other instances sharing the
+    /// database (one instance sees its own at once).
+    pub follow_every: Duration,
+}
+
+impl Settings {
+    /// Settings following other instances every [`DEFAULT_FOLLOW_EVERY`].
+    pub fn new(db: DbConfig, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock, follow_every: DEFAULT_FOLLOW_EVERY }
+    }
+
+    /// From the environment — for `main` only: `CATALOG_DATABASE_URL` or `DATABASE_URL`
+    /// (required), `CATALOG_DB_SCHEMA` (default `catalog`), `DB_MAX_CONNECTIONS` (default 10),
+    /// `CATALOG_FOLLOW_MS` (default 500, at least 1); the system clock.
+    pub fn from_env() -> Result<Self> {
+        let follow_ms: u64 = config::parse_or("CATALOG_FOLLOW_MS", 500)?;
+        if follow_ms == 0 {
+            return Err(Error::Internal("CATALOG_FOLLOW_MS must be at least 1".into()));
+        }
+        Ok(Self {
+            follow_every: Duration::from_millis(follow_ms),
+            ..Self::new(DbConfig::from_env("catalog")?, Arc::new(SystemClock))
+        })
+    }
+}
+
+/// Connects to the service's database and brings its schema up to date ([`launch`] does this
+/// itself; tests and tools that look at the tables directly use it too).
 pub async fn connect(config: &DbConfig) -> Result<PgPool> {
     db::connect(config, sqlx::migrate!("../../migrations/catalog")).await
 }
 
+/// Runs the catalogue service: connects to its database (running migrations), loads the
+/// catalogue into memory, follows versions other instances publish, and serves gRPC with health
+/// checking on `listener` until `shutdown` completes and in-flight calls have drained; then
+/// stops following and closes the pool.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    tracing::info!(?settings, "launching the catalogue service");
+    let pool = connect(&settings.db).await?;
+    let result = run(pool.clone(), settings, listener, shutdown).await;
+    pool.close().await;
+    result
+}
+
+async fn run(
+    pool: PgPool,
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let catalog = Catalog::open(pool, settings.clock).await?;
+    let stop = CancellationToken::new();
+    let follower = tokio::spawn(catalog.clone().follow(settings.follow_every, stop.clone()));
+    let shutdown = server::cancel_when(shutdown, stop.clone());
+    let result = server::serve(listener, routes(catalog), &[SERVICE_NAME], shutdown).await;
+    stop.cancel();
+    if let Err(e) = follower.await {
+        tracing::warn!(error = %e, "the catalogue follower panicked");
+    }
+    result
+}
+
 /// The gRPC routes of the service.
-pub fn routes(catalog: Arc<Catalog>) -> Routes {
+fn routes(catalog: Arc<Catalog>) -> Routes {
     Routes::new(
         CatalogServiceServer::new(grpc::CatalogGrpc(catalog))
             .max_decoding_message_size(MAX_MESSAGE),
     )
-}
-
-/// Serves the catalogue on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    catalog: Arc<Catalog>,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<()> {
-    server::serve(listener, routes(catalog), &[SERVICE_NAME], shutdown).await
 }

@@ -4,18 +4,21 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use medclear_catalog::Catalog;
+use medclear_catalog::{Catalog, Settings};
 use medclear_common::{clock::FixedClock, config::DbConfig, error::status_reason};
 use medclear_proto::catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient};
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 struct Harness {
     client: CatalogServiceClient<Channel>,
+    /// The service's database, for looking at its tables.
     pool: PgPool,
     schema: String,
     token: CancellationToken,
+    service: JoinHandle<medclear_common::Result<()>>,
     clock: FixedClock,
 }
 
@@ -24,15 +27,20 @@ impl Harness {
         let url = std::env::var("DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let schema = format!("catalog_test_{}", uuid_like());
-        let pool = medclear_catalog::connect(&DbConfig::new(url, schema.clone())).await.unwrap();
+        let db = DbConfig::new(url, schema.clone());
+        let pool = medclear_catalog::connect(&db).await.unwrap();
         let clock = FixedClock::at_date("2024-06-01".parse().unwrap());
-        let catalog = Catalog::open(pool.clone(), Arc::new(clock.clone())).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let token = CancellationToken::new();
-        tokio::spawn(medclear_catalog::serve(listener, catalog, token.clone().cancelled_owned()));
+        let settings = Settings::new(db, Arc::new(clock.clone()));
+        let service = tokio::spawn(medclear_catalog::launch(
+            settings,
+            listener,
+            token.clone().cancelled_owned(),
+        ));
         let client = CatalogServiceClient::connect(format!("http://{addr}")).await.unwrap();
-        Self { client, pool, schema, token, clock }
+        Self { client, pool, schema, token, service, clock }
     }
 
     async fn import(
@@ -69,8 +77,11 @@ impl Harness {
             .unwrap()
     }
 
+    /// Stops the service — it drains, stops following and closes its pool — then drops the
+    /// schema.
     async fn finish(self) {
         self.token.cancel();
+        self.service.await.unwrap().unwrap();
         sqlx::query(&format!("DROP SCHEMA \"{}\" CASCADE", self.schema))
             .execute(&self.pool)
             .await
@@ -226,6 +237,7 @@ fn resolve_request(lines: &[(&str, &str)]) -> pb::ResolveLinesRequest {
                 line_no: i.to_string(),
                 local_code: (*local).into(),
                 national_code: (*national).into(),
+                ..Default::default()
             })
             .collect(),
         ..Default::default()

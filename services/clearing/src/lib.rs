@@ -6,6 +6,9 @@
 //! * [`service`]: the use cases; one transaction each, operator actions with their audit line.
 //! * [`ingest`]: following the routing instances' event streams, exactly once.
 //! * [`grpc`]: the wire edge.
+//!
+//! [`launch`] runs the service from its [`Settings`]: the one wiring shared by the
+//! `medclear-clearing` binary, `medclear up` and the tests.
 
 pub mod domain;
 pub mod grpc;
@@ -13,41 +16,94 @@ pub mod ingest;
 pub mod repo;
 pub mod service;
 
-use medclear_common::{Result, config::DbConfig, db, server};
+use std::{future::Future, sync::Arc};
+
+use medclear_common::{
+    Result,
+    clock::{Clock, SystemClock},
+    config::{self, DbConfig},
+    db, server,
+};
 use medclear_proto::clearing::v1::clearing_service_server::ClearingServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 
 pub use service::{ClearingConfig, ClearingService};
 
 /// The service name reported by the gRPC health check.
 pub const SERVICE_NAME: &str = "medclear.clearing.v1.ClearingService";
 
-/// Connects to the service's database and brings its schema up to date.
+/// Everything the clearing service needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: DbConfig,
+    /// Where "now" comes from (periods open and close by date).
+    pub clock: Arc<dyn Clock>,
+    /// How periods are cut and prepaid funds sized.
+    pub config: ClearingConfig,
+    /// The routing instances whose settlement events are consumed.
+    pub sources: Vec<ingest::Source>,
+}
+
+impl Settings {
+    /// Settings with the default periods and prepaid rules.
+    pub fn new(db: DbConfig, clock: Arc<dyn Clock>, sources: Vec<ingest::Source>) -> Self {
+        Self { db, clock, config: ClearingConfig::default(), sources }
+    }
+
+    /// From the environment — for `main` only: `CLEARING_DATABASE_URL` or `DATABASE_URL`
+    /// (required), `CLEARING_DB_SCHEMA` (default `clearing`), `DB_MAX_CONNECTIONS` (default 10),
+    /// `CLEARING_SOURCES` (`name=url,name=url`; default `routing=http://127.0.0.1:50053`), and
+    /// what [`ClearingConfig::from_env`] reads; the system clock.
+    pub fn from_env() -> Result<Self> {
+        let db = DbConfig::from_env("clearing")?;
+        let sources = ingest::parse_sources(
+            &config::var("CLEARING_SOURCES").unwrap_or_else(|| "http://127.0.0.1:50053".into()),
+        )?;
+        Ok(Self {
+            config: ClearingConfig::from_env()?,
+            ..Self::new(db, Arc::new(SystemClock), sources)
+        })
+    }
+}
+
+/// Connects to the service's database and brings its schema up to date ([`launch`] does this
+/// itself; tests, benchmarks and tools that use the tables directly use it too).
 pub async fn connect(config: &DbConfig) -> Result<PgPool> {
     db::connect(config, sqlx::migrate!("../../migrations/clearing")).await
 }
 
-/// Serves the clearing service on `listener`, and follows every source's event stream, until
-/// `stop` is cancelled.
-pub async fn serve(
+/// Runs the clearing service: connects to its database (running migrations), follows every
+/// source's event stream, and serves gRPC with health checking on `listener` until `shutdown`
+/// completes; then stops following, lets in-flight calls drain and closes the pool.
+pub async fn launch(
+    settings: Settings,
     listener: TcpListener,
-    service: ClearingService,
-    sources: Vec<ingest::Source>,
-    stop: CancellationToken,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let followers: Vec<_> = sources
+    tracing::info!(?settings, "launching the clearing service");
+    let pool = connect(&settings.db).await?;
+    let service = ClearingService::new(pool.clone(), settings.clock, settings.config);
+    let stop = CancellationToken::new();
+    let followers: Vec<_> = settings
+        .sources
         .into_iter()
-        .map(|source| tokio::spawn(ingest::follow(service.clone(), source, stop.child_token())))
+        .map(|source| {
+            tracing::info!(source = %source.name, endpoint = %source.endpoint, "consuming");
+            tokio::spawn(ingest::follow(service.clone(), source, stop.clone()))
+        })
         .collect();
-    let routes =
-        tonic::service::Routes::new(ClearingServiceServer::new(grpc::ClearingGrpc(service)));
-    let result =
-        server::serve(listener, routes, &[SERVICE_NAME], stop.clone().cancelled_owned()).await;
+    let routes = Routes::new(ClearingServiceServer::new(grpc::ClearingGrpc(service)));
+    let shutdown = server::cancel_when(shutdown, stop.clone());
+    let result = server::serve(listener, routes, &[SERVICE_NAME], shutdown).await;
     stop.cancel();
     for follower in followers {
-        let _ = follower.await;
+        if let Err(e) = follower.await {
+            tracing::warn!(error = %e, "an event stream follower panicked");
+        }
     }
+    pool.close().await;
     result
 }

@@ -36,8 +36,10 @@ impl Default for ClearingConfig {
 }
 
 impl ClearingConfig {
-    /// `CLEARING_PERIOD` (`monthly`, `daily`, `<n>d`), `CLEARING_PREPAID_WINDOW` (periods,
-    /// default 2), `CLEARING_PREPAID_ALERT` (share of the required deposit, default 0.70).
+    /// From the environment — for `main` ([`crate::Settings::from_env`]) and the CLI only:
+    /// `CLEARING_PERIOD` (`monthly`, `daily`, `<n>d`; default monthly), `CLEARING_PREPAID_WINDOW`
+    /// (periods, default 2), `CLEARING_PREPAID_ALERT` (share of the required deposit, default
+    /// 0.70).
     pub fn from_env() -> Result<Self> {
         let scheme = PeriodScheme::parse(&config::var("CLEARING_PERIOD").unwrap_or_default())?;
         let window = config::parse_or("CLEARING_PREPAID_WINDOW", 2u32)?;

@@ -1,6 +1,9 @@
 //! Settings from the environment. Every variable has a documented default (see the README);
 //! a value that is set but does not parse is an error that names the variable, never a silent
 //! fallback.
+//!
+//! Only a binary's `main` (and the `medclear` CLI) reads the environment, through the
+//! `from_env` functions; libraries take what they need as values (each service's `Settings`).
 
 use std::{fmt, str::FromStr};
 

@@ -1,6 +1,7 @@
 //! What every medclear service shares.
 //!
-//! * [`config`]: settings read from the environment, with documented defaults.
+//! * [`config`]: settings read from the environment (by binaries and the CLI only), with
+//!   documented defaults.
 //! * [`telemetry`]: `tracing` logs, plus OpenTelemetry OTLP export when
 //!   `OTEL_EXPORTER_OTLP_ENDPOINT` is set, owned by a guard that flushes on drop.
 //! * [`db`]: the PostgreSQL pool of a service, in the service's own schema, with its embedded
@@ -10,7 +11,8 @@
 //! * [`codes`]: validated national codes (admdvs, …); [`money`]: yuan text ↔ integer fen;
 //!   [`rows`]: refusals of imported rows; [`wire`]: lenient reading of HIS values.
 //! * [`clock`]: time as a parameter, so rules can be tested on any day.
-//! * [`server`]: `serve(listener, …, shutdown)` with gRPC health checking and graceful shutdown.
+//! * [`server`]: `serve(listener, …, shutdown)` with gRPC health checking and graceful shutdown,
+//!   under every service's `launch`; and, for the binaries, the listen address, signals, grace.
 
 pub mod clock;
 pub mod codes;

@@ -1,7 +1,9 @@
 //! Serving a service: the caller binds the listener (tests bind `127.0.0.1:0`) and owns
-//! shutdown; every service answers the standard gRPC health check.
+//! shutdown; every service answers the standard gRPC health check. A service's `launch` calls
+//! [`serve`]; its binary uses [`listen_addr_from_env`], [`bind`], [`cancel_on_signal`] and
+//! [`with_grace`] around that `launch`.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
 use tokio_stream::{StreamExt as _, wrappers::TcpListenerStream};
@@ -95,32 +97,34 @@ where
     }
 }
 
-/// What a service process needs before it serves: its listener, its database settings, and
-/// a token cancelled on SIGINT/SIGTERM.
-#[derive(Debug)]
-pub struct Process {
-    pub listener: TcpListener,
-    pub db: crate::config::DbConfig,
-    pub token: CancellationToken,
+/// The address a service binary listens on: `<SERVICE>_LISTEN_ADDR`, default
+/// `0.0.0.0:<default_port>`. Called by `main` only; libraries are handed a bound listener.
+pub fn listen_addr_from_env(service: &str, default_port: u16) -> Result<SocketAddr> {
+    let var = format!("{}_LISTEN_ADDR", service.to_ascii_uppercase());
+    crate::config::parse_or(&var, SocketAddr::from(([0, 0, 0, 0], default_port)))
 }
 
-/// Reads `<SERVICE>_LISTEN_ADDR` (default `0.0.0.0:<default_port>`) and the database settings
-/// of `service`, binds, and arranges for a signal to cancel the token.
-pub async fn process(service: &str, default_port: u16) -> Result<Process> {
-    let db = crate::config::DbConfig::from_env(service)?;
-    let var = format!("{}_LISTEN_ADDR", service.to_ascii_uppercase());
-    let addr: std::net::SocketAddr =
-        crate::config::parse_or(&var, std::net::SocketAddr::from(([0, 0, 0, 0], default_port)))?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::Internal(format!("binding {addr}: {e}")))?;
+/// Binds `addr`, with an error that names it.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| Error::Internal(format!("binding {addr}: {e}")))
+}
+
+/// A token cancelled on SIGINT or SIGTERM: a service binary's shutdown.
+pub fn cancel_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let signal = token.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         signal.cancel();
     });
-    Ok(Process { listener, db, token })
+    token
+}
+
+/// Completes when `shutdown` does, cancelling `token` as it completes, so a service's background
+/// tasks stop when its server starts draining.
+pub async fn cancel_when(shutdown: impl Future<Output = ()>, token: CancellationToken) {
+    shutdown.await;
+    token.cancel();
 }
 
 /// The exit code of a process that ended with `result`, after saying why it failed.

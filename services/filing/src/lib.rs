@@ -6,6 +6,9 @@
 //! * [`repo`]: every SQL statement, one function each, composable into transactions.
 //! * [`service`]: the use cases; one transaction each, with its audit line.
 //! * [`convert`] and [`grpc`]: the wire edge; requests are validated once, there.
+//!
+//! [`launch`] runs the service from its [`Settings`]: the one wiring shared by the
+//! `medclear-filing` binary, `medclear up` and the tests.
 
 pub mod convert;
 pub mod domain;
@@ -15,7 +18,12 @@ pub mod service;
 
 use std::{future::Future, sync::Arc};
 
-use medclear_common::{Result, clock::Clock, config::DbConfig, db, server};
+use medclear_common::{
+    Result,
+    clock::{Clock, SystemClock},
+    config::DbConfig,
+    db, server,
+};
 use medclear_proto::filing::v1::filing_service_server::FilingServiceServer;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -26,23 +34,50 @@ pub use service::FilingService;
 /// The service name reported by the gRPC health check.
 pub const SERVICE_NAME: &str = "medclear.filing.v1.FilingService";
 
-/// Connects to the service's database and brings its schema up to date.
+/// Everything the filing service needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: DbConfig,
+    /// Where "today" comes from (filings take effect and expire by date).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Settings {
+    pub fn new(db: DbConfig, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    /// From the environment — for `main` only: `FILING_DATABASE_URL` or `DATABASE_URL`
+    /// (required), `FILING_DB_SCHEMA` (default `filing`), `DB_MAX_CONNECTIONS` (default 10);
+    /// the system clock.
+    pub fn from_env() -> Result<Self> {
+        Ok(Self::new(DbConfig::from_env("filing")?, Arc::new(SystemClock)))
+    }
+}
+
+/// Connects to the service's database and brings its schema up to date ([`launch`] does this
+/// itself; tests and tools that look at the tables directly use it too).
 pub async fn connect(config: &DbConfig) -> Result<PgPool> {
     db::connect(config, sqlx::migrate!("../../migrations/filing")).await
 }
 
-/// The gRPC routes of the service.
-pub fn routes(service: FilingService) -> Routes {
-    Routes::new(FilingServiceServer::new(grpc::FilingGrpc(service)))
+/// Runs the filing service: connects to its database (running migrations), serves gRPC with
+/// health checking on `listener` until `shutdown` completes and in-flight calls have drained,
+/// then closes the pool.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    tracing::info!(?settings, "launching the filing service");
+    let pool = connect(&settings.db).await?;
+    let routes = routes(FilingService::new(pool.clone(), settings.clock));
+    let result = server::serve(listener, routes, &[SERVICE_NAME], shutdown).await;
+    pool.close().await;
+    result
 }
 
-/// Serves the filing service on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    pool: PgPool,
-    clock: Arc<dyn Clock>,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<()> {
-    let routes = routes(FilingService::new(pool, clock));
-    server::serve(listener, routes, &[SERVICE_NAME], shutdown).await
+/// The gRPC routes of the service.
+fn routes(service: FilingService) -> Routes {
+    Routes::new(FilingServiceServer::new(grpc::FilingGrpc(service)))
 }

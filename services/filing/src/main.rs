@@ -1,12 +1,14 @@
 //! `medclear-filing`: the filing registration service as its own process.
 //!
 //! Environment: `FILING_DATABASE_URL` or `DATABASE_URL` (required), `FILING_DB_SCHEMA`
-//! (default `filing`), `FILING_LISTEN_ADDR` (default `0.0.0.0:50051`), `RUST_LOG`,
-//! `OTEL_EXPORTER_OTLP_ENDPOINT`.
+//! (default `filing`), `DB_MAX_CONNECTIONS` (default 10), `FILING_LISTEN_ADDR` (default
+//! `0.0.0.0:50051`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it,
+//! letting in-flight calls finish within the grace period.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
-use medclear_common::{clock::SystemClock, server, telemetry};
+use medclear_common::{server, telemetry};
+use medclear_filing::Settings;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -15,12 +17,9 @@ async fn main() -> ExitCode {
 
 async fn run() -> medclear_common::Result<()> {
     let _telemetry = telemetry::init("medclear-filing")?;
-    let process = server::process("filing", 50051).await?;
-    let pool = medclear_filing::connect(&process.db).await?;
-    let shutdown = process.token.clone().cancelled_owned();
-    let serve =
-        medclear_filing::serve(process.listener, pool.clone(), Arc::new(SystemClock), shutdown);
-    let result = server::with_grace(process.token, serve).await;
-    pool.close().await;
-    result
+    let settings = Settings::from_env()?;
+    let listener = server::bind(server::listen_addr_from_env("filing", 50051)?).await?;
+    let stop = server::cancel_on_signal();
+    let launch = medclear_filing::launch(settings, listener, stop.clone().cancelled_owned());
+    server::with_grace(stop, launch).await
 }

@@ -18,6 +18,9 @@
 //! * [`partition`]: the home provinces an instance owns; ids name the home province so the
 //!   gateway routes every call to the owner.
 //!
+//! [`launch`] runs the service from its [`Settings`]: the one wiring shared by the
+//! `medclear-routing` binary, `medclear up` and the tests.
+//!
 //! Still to come (see the notes): the settle-path benchmark.
 
 pub mod calc;
@@ -31,24 +34,100 @@ pub mod policy;
 pub mod repo;
 pub mod settlement;
 
-/// Connects to the routing database and brings its schema up to date.
-pub async fn connect(
-    config: &medclear_common::config::DbConfig,
-) -> medclear_common::Result<sqlx::PgPool> {
-    medclear_common::db::connect(config, sqlx::migrate!("../../migrations/routing")).await
-}
+use std::{future::Future, sync::Arc};
+
+use medclear_common::{
+    Result,
+    clock::{Clock, SystemClock},
+    config::{self, DbConfig},
+    db,
+    server::{self, channel},
+};
+use medclear_proto::routing::v1::routing_service_server::RoutingServiceServer;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+use crate::{
+    lifecycle::Lifecycle, partition::Partition, policies::PolicyBook, settlement::Settlements,
+};
 
 /// The service name reported by the gRPC health check.
 pub const SERVICE_NAME: &str = "medclear.routing.v1.RoutingService";
 
-/// Serves the routing service on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    lifecycle: lifecycle::Lifecycle,
-    shutdown: impl std::future::Future<Output = ()> + Send,
-) -> medclear_common::Result<()> {
-    use medclear_proto::routing::v1::routing_service_server::RoutingServiceServer;
-    let routes =
-        tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc(lifecycle)));
-    medclear_common::server::serve(listener, routes, &[SERVICE_NAME], shutdown).await
+/// Everything the routing service needs to run. (Its benefit policies are, for now, the seeded
+/// [`PolicyBook`].)
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: DbConfig,
+    /// Where "now" comes from (settlement times, accumulator years).
+    pub clock: Arc<dyn Clock>,
+    /// The filing service, asked whether a patient is covered: e.g. `http://127.0.0.1:50051`.
+    pub filing_endpoint: String,
+    /// The catalogue service, which resolves fee lines: e.g. `http://127.0.0.1:50052`.
+    pub catalog_endpoint: String,
+    /// The home provinces this instance settles.
+    pub partition: Partition,
+}
+
+impl Settings {
+    /// Settings of an instance that owns every province.
+    pub fn new(
+        db: DbConfig,
+        clock: Arc<dyn Clock>,
+        filing_endpoint: impl Into<String>,
+        catalog_endpoint: impl Into<String>,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            filing_endpoint: filing_endpoint.into(),
+            catalog_endpoint: catalog_endpoint.into(),
+            partition: Partition::all(),
+        }
+    }
+
+    /// From the environment — for `main` only: `ROUTING_DATABASE_URL` or `DATABASE_URL`
+    /// (required), `ROUTING_DB_SCHEMA` (default `routing`), `DB_MAX_CONNECTIONS` (default 10),
+    /// `FILING_ENDPOINT` (default `http://127.0.0.1:50051`), `CATALOG_ENDPOINT` (default
+    /// `http://127.0.0.1:50052`), `ROUTING_PROVINCES` (default `all`; e.g. `42,44`); the system
+    /// clock.
+    pub fn from_env() -> Result<Self> {
+        let db = DbConfig::from_env("routing")?;
+        let filing =
+            config::var("FILING_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50051".into());
+        let catalog =
+            config::var("CATALOG_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50052".into());
+        let partition = Partition::parse(&config::var("ROUTING_PROVINCES").unwrap_or_default())?;
+        Ok(Self { partition, ..Self::new(db, Arc::new(SystemClock), filing, catalog) })
+    }
+}
+
+/// Connects to the routing database and brings its schema up to date ([`launch`] does this
+/// itself; tests, benchmarks and tools that use the tables directly use it too).
+pub async fn connect(config: &DbConfig) -> Result<PgPool> {
+    db::connect(config, sqlx::migrate!("../../migrations/routing")).await
+}
+
+/// Runs the routing service: connects to its database (running migrations), settles with the
+/// seeded policies for the provinces of its partition — asking the filing and catalogue services
+/// over gRPC — and serves gRPC with health checking on `listener` until `shutdown` completes and
+/// in-flight calls have drained; then closes the pool.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    tracing::info!(?settings, provinces = %settings.partition.describe(), "launching the routing service");
+    // Bad endpoints and policies are found before the database is touched.
+    let filing = channel("filing", &settings.filing_endpoint)?;
+    let catalog = channel("catalog", &settings.catalog_endpoint)?;
+    let book = PolicyBook::seeded()?;
+    let pool = connect(&settings.db).await?;
+    let store = Settlements::partitioned(pool.clone(), settings.clock, book, settings.partition);
+    let lifecycle = Lifecycle::new(pool.clone(), store, filing, catalog);
+    let routes = Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc(lifecycle)));
+    let result = server::serve(listener, routes, &[SERVICE_NAME], shutdown).await;
+    pool.close().await;
+    result
 }
