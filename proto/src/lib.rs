@@ -2,7 +2,8 @@
 //!
 //! This crate is the wire format only: each service converts these messages into validated
 //! domain types at its edge (`TryFrom<proto::X>`), and nothing inside a service handles a raw
-//! message.
+//! message. [`names`] gives each value of each enum its one word, for the JSON API, the pages,
+//! the CLI and the CSV files.
 // Generated code: the workspace lints are for hand-written code.
 #![allow(
     unreachable_pub,
@@ -13,6 +14,8 @@
     clippy::unwrap_used,
     clippy::expect_used
 )]
+
+pub mod names;
 
 /// `medclear.filing.v1`: filing registration (备案).
 pub mod filing {

@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use medclear_common::{Error, wire};
-use medclear_proto::clearing::v1::{self as pb, clearing_service_server::ClearingService as Api};
+use medclear_proto::{
+    clearing::v1::{self as pb, clearing_service_server::ClearingService as Api},
+    names,
+};
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -59,11 +62,12 @@ fn labelled(label: String) -> pb::Operator {
     }
 }
 
+/// Rows keep a confirmation's state and an instruction's status as their proto word
+/// (`medclear_proto::names`); the table's CHECK admits no other.
 fn confirmation(c: ConfirmationRow) -> pb::ProvinceConfirmation {
-    let state = if c.state == "confirmed" {
-        pb::ConfirmationState::Confirmed
-    } else {
-        pb::ConfirmationState::Withdrawn
+    let state = match names::parse(&c.state) {
+        Some(pb::ConfirmationState::Confirmed) => pb::ConfirmationState::Confirmed,
+        _ => pb::ConfirmationState::Withdrawn,
     };
     pb::ProvinceConfirmation {
         province_admdvs: c.province,
@@ -98,11 +102,9 @@ fn period(v: PeriodView) -> pb::Period {
 }
 
 fn instruction(i: InstructionRow) -> pb::SettlementInstruction {
-    let status = match i.status.as_str() {
-        "pending" => pb::InstructionStatus::Pending,
-        "issued" => pb::InstructionStatus::Issued,
-        "executed" => pb::InstructionStatus::Executed,
-        _ => pb::InstructionStatus::Cancelled,
+    let status = match names::parse(&i.status) {
+        Some(pb::InstructionStatus::Unspecified) | None => pb::InstructionStatus::Cancelled,
+        Some(status) => status,
     };
     pb::SettlementInstruction {
         instruction_id: i.instruction_id,
