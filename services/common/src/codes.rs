@@ -213,6 +213,13 @@ impl HospitalLevel {
     }
 }
 
+/// The two-digit home province an id names (`S42…`, `M44…`: settlement and visit ids carry
+/// their home province's digits after the letter), so any part can route a call to the
+/// routing instance that owns it.
+pub fn province_of_id(id: &str) -> Option<&str> {
+    id.get(1..3).filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -53,10 +53,8 @@ pub fn new_id(prefix: char, home: &str) -> String {
     format!("{prefix}{}{}", home.get(..2).unwrap_or("00"), &hex[..22])
 }
 
-/// The home province (two digits) an id names.
-pub fn province_of_id(id: &str) -> Option<&str> {
-    id.get(1..3).filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
-}
+/// The home province (two digits) an id names; shared with the gateway, which routes by it.
+pub use medclear_common::codes::province_of_id;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,5 @@
+//! `medclear`: see `medclear --help`.
+
+fn main() -> std::process::ExitCode {
+    medclear_cli::cli::main()
+}

@@ -1,0 +1,574 @@
+//! The national interface over real HTTP: a Shenzhen hospital runs a Huangshi patient's
+//! emergency outpatient visit through 1101, 2201, 2204, 2206, 2207, 2208 and 2601 in the
+//! national envelope, with every amount in yuan read and written exactly; malformed envelopes
+//! get the national error envelope and write nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use medclear_gateway::national::{unzip_first, zip_one};
+use medclear_proto::routing::v1::{self as rpb, routing_service_client::RoutingServiceClient};
+use serde_json::{Value, json};
+use support::Harness;
+
+const TODAY: &str = "2026-03-02";
+const HOSPITAL: &str = "H44030000001";
+const PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
+fn envelope(infno: &str, msgid: &str, input: Value) -> Value {
+    json!({
+        "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "440300", "insuplc_admdvs": "420200",
+        "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "001",
+        "opter_name": "收费员", "inf_time": "2026-03-02 09:00:00", "fixmedins_code": HOSPITAL,
+        "fixmedins_name": "深圳市人民医院", "sign_no": "", "input": input,
+    })
+}
+
+/// Sends a body; the HTTP status, the answer as JSON and as text.
+async fn call(h: &Harness, body: String) -> (u16, Value, String) {
+    let response = h
+        .http
+        .post(h.url(PATH))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap(), text)
+}
+
+/// Sends a transaction; its output (infcode 0 asserted) and the answer's text.
+async fn ok(h: &Harness, infno: &str, msgid: &str, input: Value) -> (Value, String) {
+    let (status, answer, text) = call(h, envelope(infno, msgid, input).to_string()).await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{infno}: {text}");
+    for field in ["inf_refmsgid", "refmsg_time", "respond_time"] {
+        assert!(answer[field].is_string(), "{field} in {text}");
+    }
+    assert_eq!(answer["inf_refmsgid"].as_str().unwrap().len(), 30);
+    (answer["output"].clone(), text)
+}
+
+/// Sends a transaction that must be refused; the reason in `err_msg`.
+async fn refused(h: &Harness, body: String) -> (u16, String) {
+    let (status, answer, text) = call(h, body).await;
+    assert_eq!(answer["infcode"].as_i64(), Some(-1), "{text}");
+    assert!(answer["output"].is_null(), "{text}");
+    let err = answer["err_msg"].as_str().unwrap();
+    (status, err.split(':').next().unwrap().to_owned())
+}
+
+async fn count(h: &Harness, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(&h.routing_pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hospital_runs_a_visit_through_the_national_transactions() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+    let patient = medclear_routing::repo::PersonRow {
+        account_balance_fen: 50_000,
+        ..support::person("P420200001", "42020219600101001X", "420200")
+    };
+    h.add_person(&patient).await;
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    let institution = |code: &str, level: &str| rpb::Institution {
+        fixmedins_code: code.into(),
+        fixmedins_name: "深圳市人民医院".into(),
+        admdvs: "440300".into(),
+        hospital_level: level.into(),
+    };
+    // A malformed institution refuses the whole import, by index and field.
+    let bad = routing
+        .import_institutions(rpb::ImportInstitutionsRequest {
+            institutions: vec![institution(HOSPITAL, "tertiary"), institution("H1", "tertiary")],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        medclear_common::error::status_field(&bad).as_deref(),
+        Some("institutions[1].fixmedins_code")
+    );
+    assert_eq!(count(&h, "institutions").await, 0);
+    routing
+        .import_institutions(rpb::ImportInstitutionsRequest {
+            institutions: vec![institution(HOSPITAL, "tertiary")],
+        })
+        .await
+        .unwrap();
+
+    // 1101: the person by citizen ID, the account balance in yuan with two decimals.
+    let (person, text) = ok(
+        &h,
+        "1101",
+        "M1101",
+        json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "42020219600101001X",
+            "psn_cert_type": "01"}}),
+    )
+    .await;
+    assert_eq!(person["baseinfo"]["psn_no"], "P420200001");
+    assert_eq!(person["baseinfo"]["gend"], "1");
+    assert_eq!(person["baseinfo"]["brdy"], "1960-01-01");
+    assert_eq!(person["insuinfo"][0]["insuplc_admdvs"], "420200");
+    assert_eq!(person["insuinfo"][0]["insutype"], "310");
+    assert!(text.contains(r#""balc":500.00"#), "{text}");
+
+    // 2201: an emergency (er_flag) outpatient registration; the level comes from the registry.
+    let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
+        "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0001", "atddr_no": "D01",
+        "dr_name": "李医生", "dept_code": "A01", "dept_name": "急诊科", "caty": "A01",
+        "exp_content": {"er_flag": "1"}}});
+    let (visit, _) = ok(&h, "2201", "M2201", registration.clone()).await;
+    let mdtrt_id = visit["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    assert_eq!(visit["data"]["ipt_otp_no"], "MZ0001");
+    let (again, _) = ok(&h, "2201", "M2201", registration).await;
+    assert_eq!(again, visit, "the same msgid, the same visit");
+
+    // 2203: details after registration; an outpatient visit cannot become an admission.
+    let details = |med_type: &str| {
+        json!({"mdtrtinfo": {"mdtrt_id": mdtrt_id, "psn_no": "P420200001", "med_type": med_type,
+            "begntime": "2026-03-02 09:05:00", "main_cond_dscr": "头痛"},
+            "diseinfo": [{"diag_type": "1", "diag_srt_no": 1, "diag_code": "I10.x00x002",
+                "diag_name": "高血压", "diag_dept": "急诊科", "dise_dor_no": "D01",
+                "dise_dor_name": "李医生", "diag_time": "2026-03-02 09:05:00", "vali_flag": "1"}]})
+    };
+    ok(&h, "2203", "M2203", details("11")).await;
+    let (_, reason) = refused(&h, envelope("2203", "M2203B", details("21")).to_string()).await;
+    assert_eq!(reason, "med_type_change");
+    let (_, reason) = refused(&h, envelope("2203", "M2203C", details("14")).to_string()).await;
+    assert_eq!(reason, "missing_field", "a chronic visit names its disease");
+
+    // 2204: amounts as JSON numbers with decimals, read from their text.
+    let line = |sn: &str, pric: &str, cnt: &str, sum: &str| {
+        format!(
+            r#"{{"feedetl_sn": "{sn}", "mdtrt_id": "{mdtrt_id}", "psn_no": "P420200001",
+            "chrg_bchno": "B1", "rx_circ_flag": "0", "fee_ocur_time": "2026-03-02 09:10:00",
+            "med_list_codg": "{drug}", "medins_list_codg": "L001",
+            "det_item_fee_sumamt": {sum}, "cnt": {cnt}, "pric": {pric},
+            "bilg_dept_codg": "A01", "bilg_dept_name": "急诊科", "bilg_dr_codg": "D01",
+            "bilg_dr_name": "李医生", "hosp_appr_flag": "1"}}"#,
+            drug = support::DRUG
+        )
+    };
+    let upload = |lines: Vec<String>, msgid: &str| {
+        let mut e = envelope("2204", msgid, Value::Null);
+        e["input"] = json!("INPUT");
+        e.to_string().replace(r#""INPUT""#, &format!(r#"{{"feedetail": [{}]}}"#, lines.join(",")))
+    };
+    let (status, reason) =
+        refused(&h, upload(vec![line("1", "12.30", "2", "24.605")], "MF0")).await;
+    assert_eq!((status, reason.as_str()), (200, "invalid_amount"), "three decimals");
+    let (status, reason) = refused(&h, upload(vec![line("1", "12.30", "2", "24.70")], "MF0")).await;
+    assert_eq!((status, reason.as_str()), (200, "amount_mismatch"), "not pric × cnt");
+    assert_eq!(count(&h, "fee_lines").await, 0, "refusals wrote nothing");
+    let (status, answer, text) = call(
+        &h,
+        upload(vec![line("1", "12.30", "2", "24.60"), line("2", "0.10", "3", "0.3")], "MF1"),
+    )
+    .await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{text}");
+    assert!(text.contains(r#""det_item_fee_sumamt":24.60"#), "{text}");
+    assert_eq!(answer["output"]["result"][1]["feedetl_sn"], "2");
+
+    // 2206 with a total that is not the upload's: refused; with the right one: computed.
+    let settle = |total: &str| {
+        json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": total,
+            "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1",
+            "acct_used_flag": "1", "insutype": "310"}})
+    };
+    let (_, reason) = refused(&h, envelope("2206", "MP0", settle("99.99")).to_string()).await;
+    assert_eq!(reason, "amount_mismatch");
+    let (pre, _) = ok(&h, "2206", "MP1", settle("24.90")).await;
+    assert!(pre["setlinfo"]["setl_id"].is_null(), "a pre-settlement keeps nothing: {pre}");
+    assert_eq!(count(&h, "settlements").await, 0);
+
+    // 2207: kept; the same msgid again answers the same.
+    let (settled, text) = ok(&h, "2207", "MS1", settle("24.90")).await;
+    let info = &settled["setlinfo"];
+    assert!(text.contains(r#""medfee_sumamt":24.90"#), "{text}");
+    assert_eq!(info["medins_setl_id"], "MS1");
+    let setl_id = info["setl_id"].as_str().unwrap().to_owned();
+    for (a, b) in [("setlinfo", "hifp_pay"), ("setlinfo", "psn_cash_pay")] {
+        assert!(settled[a][b].is_number(), "{b}: {text}");
+    }
+    assert_eq!(pre["setlinfo"]["fund_pay_sumamt"], info["fund_pay_sumamt"]);
+    let (retried, _) = ok(&h, "2207", "MS1", settle("24.90")).await;
+    assert_eq!(retried, settled, "a retry gets the stored answer");
+    assert_eq!(count(&h, "settlements").await, 1);
+
+    // 2208: a new settlement id, amounts negative.
+    let (cancelled, text) = ok(
+        &h,
+        "2208",
+        "MC1",
+        json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": "P420200001"}}),
+    )
+    .await;
+    assert_ne!(cancelled["setlinfo"]["setl_id"], json!(setl_id));
+    assert!(text.contains(r#""medfee_sumamt":-24.90"#), "{text}");
+    assert_eq!(cancelled["setlinfo"]["mdtrt_id"], json!(mdtrt_id));
+    assert!(text.contains(r#""fund_payamt":-"#), "{text}");
+
+    // Settled again, then reversed by its msgid (2601).
+    let (second, _) = ok(&h, "2207", "MS2", settle("24.90")).await;
+    let (reversal, _) = ok(
+        &h,
+        "2601",
+        "MR1",
+        json!({"data": {"psn_no": "P420200001", "omsgid": "MS2",
+            "oinfno": "2207"}}),
+    )
+    .await;
+    assert!(reversal.is_null());
+    assert_eq!(count(&h, "settlements").await, 4, "two settlements, two cancellations");
+    let (_, reason) = refused(
+        &h,
+        envelope("2601", "MR2", json!({"data": {"psn_no": "P420200001", "omsgid": "NOPE"}}))
+            .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "settlement_not_found");
+
+    // 3202: the day's details, zipped and uploaded (9101), against clearing's. The hospital
+    // lists its two settlements and the cancellation (2208 answered its id) but not the
+    // reversal (2601 answers none): the result file has that one line, the centre's only.
+    support::eventually(&h, "/api/v1/clearing/ingest", |a| {
+        a["partitions"][0]["events_ingested"].as_u64() >= Some(4)
+    })
+    .await;
+    let line = |info: &Value, mdtrt: &str, refund: u8| {
+        format!(
+            "{}\t{mdtrt}\tP420200001\t{}\t{}\t{}\t{refund}",
+            info["setl_id"].as_str().unwrap(),
+            info["medfee_sumamt"],
+            info["fund_pay_sumamt"],
+            info["acct_pay"]
+        )
+    };
+    let file = [
+        line(&settled["setlinfo"], &mdtrt_id, 0),
+        line(&cancelled["setlinfo"], &mdtrt_id, 1),
+        line(&second["setlinfo"], &mdtrt_id, 0),
+    ]
+    .join("\n");
+    let zip = zip_one("detail.txt", file.as_bytes()).unwrap();
+    let (uploaded, _) = ok(
+        &h,
+        "9101",
+        "M9101",
+        json!({"fsUploadIn": {"in": zip,
+        "filename": "detail.zip", "fixmedins_code": HOSPITAL}}),
+    )
+    .await;
+    let file_qury_no = uploaded["file_qury_no"].as_str().unwrap().to_owned();
+    let (again, _) = ok(
+        &h,
+        "9101",
+        "M9101",
+        json!({"fsUploadIn": {"in": zip,
+        "filename": "detail.zip", "fixmedins_code": HOSPITAL}}),
+    )
+    .await;
+    assert_eq!(again["file_qury_no"], uploaded["file_qury_no"], "the same msgid, the same file");
+    let details = |count: u32, medfee: &str| {
+        json!({"data": {"setl_optins": "420200", "file_qury_no": file_qury_no,
+            "stmt_begndate": TODAY, "stmt_enddate": TODAY, "medfee_sumamt": medfee,
+            "fund_pay_sumamt": settled["setlinfo"]["fund_pay_sumamt"], "cash_payamt": "0",
+            "fixmedins_setl_cnt": count}})
+    };
+    let (_, reason) =
+        refused(&h, envelope("3202", "M3202A", details(2, "24.90")).to_string()).await;
+    assert_eq!(reason, "file_mismatch", "the totals sent are not the file's");
+    let (result, _) = ok(&h, "3202", "M3202", details(3, "24.90")).await;
+    let result_no = result["fileinfo"]["file_qury_no"].as_str().unwrap().to_owned();
+    let (retried, _) = ok(&h, "3202", "M3202", details(3, "24.90")).await;
+    assert_eq!(retried["fileinfo"]["file_qury_no"], result["fileinfo"]["file_qury_no"]);
+    let download = envelope(
+        "9102",
+        "M9102",
+        json!({"fsDownloadIn": {"file_qury_no": result_no,
+        "filename": result["fileinfo"]["filename"], "fixmedins_code": HOSPITAL}}),
+    );
+    let zip = h.http.post(h.url(PATH)).json(&download).send().await.unwrap().bytes().await.unwrap();
+    let text = String::from_utf8(unzip_first(&zip).unwrap()).unwrap();
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    let cols: Vec<&str> = rows[0].split('\t').collect();
+    assert_eq!((cols[0], cols[4], cols[7]), ("P420200001", "1", "-24.90"), "{text}");
+    // Another institution cannot read this one's file.
+    let mut other = download.clone();
+    other["fixmedins_code"] = json!("H44030000002");
+    let (_, reason) = refused(&h, other.to_string()).await;
+    assert_eq!(reason, "unknown_file");
+
+    // An institution the registry does not know cannot register visits.
+    let mut stranger = envelope(
+        "2201",
+        "MX1",
+        json!({"data": {"psn_no": "P420200001",
+        "begntime": "2026-03-02 10:00:00"}}),
+    );
+    stranger["fixmedins_code"] = json!("H44030000099");
+    let (_, reason) = refused(&h, stranger.to_string()).await;
+    assert_eq!(reason, "unknown_institution");
+
+    // The metrics count each transaction code and outcome.
+    let metrics = h.http.get(h.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "medclear_national_transactions_total{infno=\"2207\",infcode=\"0\"} 3",
+        "medclear_national_transactions_total{infno=\"2206\",infcode=\"-1\"} 1",
+        "medclear_national_transaction_duration_seconds_count{infno=\"2204\"} 3",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn malformed_envelopes_get_the_national_error_envelope_and_write_nothing() {
+    let h = Harness::start(TODAY).await;
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("this is not json".into(), 400, "malformed_json"),
+        ("[1, 2]".into(), 400, "invalid_envelope"),
+        (
+            json!({"msgid": "M1", "fixmedins_code": HOSPITAL, "mdtrtarea_admvs": "440300"})
+                .to_string(),
+            400,
+            "missing_field",
+        ),
+        (envelope("9999", "M2", json!({})).to_string(), 400, "unknown_infno"),
+        (
+            envelope("2204", "M3", json!({"feedetail": {"feedetl_sn": 1}})).to_string(),
+            200,
+            "invalid_input",
+        ),
+        (envelope("2207", "M4", json!({"data": [1]})).to_string(), 200, "invalid_input"),
+        (envelope("2201", "M5", json!({})).to_string(), 200, "invalid_input"),
+        (
+            envelope("2207", "M6", json!({"data": {"mdtrt_id": "V42X", "medfee_sumamt": 1.005}}))
+                .to_string(),
+            200,
+            "invalid_amount",
+        ),
+    ];
+    for (body, status, reason) in cases {
+        assert_eq!(refused(&h, body.clone()).await, (status, reason.to_owned()), "{body}");
+    }
+    // 10 MB: refused before it is read, still in the national envelope.
+    let huge = format!(r#"{{"infno": "2204", "input": "{}"}}"#, "x".repeat(10 * 1024 * 1024));
+    let (status, reason) = refused(&h, huge).await;
+    assert_eq!((status, reason.as_str()), (413, "body_too_large"));
+    for table in ["visits", "fee_lines", "settlements", "outbox", "events"] {
+        assert_eq!(count(&h, table).await, 0, "{table}");
+    }
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+
+    // 9001: a sign-in number, checked on later envelopes when they send one.
+    let (signed, _) = ok(
+        &h,
+        "9001",
+        "M9001",
+        json!({"signIn": {"opter_no": "001",
+        "mac": "00:11:22:33:44:55", "ip": "10.0.0.8"}}),
+    )
+    .await;
+    let sign_no = signed["signinoutb"]["sign_no"].as_str().unwrap().to_owned();
+    assert!(sign_no.len() <= 30 && signed["signinoutb"]["sign_time"].is_string(), "{signed}");
+    let referral = json!({"refmedin": {"psn_no": "P420200001", "insutype": "310",
+        "diag_code": "I10.x00x002", "diag_name": "高血压", "reflin_medins_no": HOSPITAL,
+        "reflin_medins_name": "深圳市人民医院", "mdtrtarea_admdvs": "440300", "refl_type": "1",
+        "refl_date": TODAY, "refl_rea": "病情需要", "refl_opnn": "同意"}});
+    let mut forged = envelope("2501", "MF", referral.clone());
+    forged["sign_no"] = json!("20260302DEADBEEFDEADBEEF");
+    let (_, reason) = refused(&h, forged.to_string()).await;
+    assert_eq!(reason, "invalid_sign_no");
+    let mut other_operator = envelope("2501", "MF", referral.clone());
+    other_operator["sign_no"] = json!(sign_no);
+    other_operator["opter"] = json!("002");
+    let (_, reason) = refused(&h, other_operator.to_string()).await;
+    assert_eq!(reason, "invalid_sign_no", "a sign-in is its operator's");
+
+    // 2501: a referral filing for Shenzhen, filed by the hospital; it covers the patient.
+    let mut signed_referral = envelope("2501", "M2501", referral);
+    signed_referral["sign_no"] = json!(sign_no);
+    let (status, answer, text) = call(&h, signed_referral.to_string()).await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{text}");
+    let serial = answer["output"]["result"]["trt_dcla_detl_sn"].as_str().unwrap().to_owned();
+    let coverage =
+        "/api/v1/coverage?psn_no=P420200001&insuplc_admdvs=420200&mdtrtarea_admvs=440300";
+    let (_, covered) = h.get(&format!("{coverage}&date={TODAY}")).await;
+    assert_eq!(
+        (covered["basis"].as_str(), covered["filing_id"].as_str()),
+        (Some("filing"), Some(serial.as_str()))
+    );
+    // 2502: revoked.
+    ok(
+        &h,
+        "2502",
+        "M2502",
+        json!({"data": {"trt_dcla_detl_sn": serial, "psn_no": "P420200001",
+        "memo": "病人转回"}}),
+    )
+    .await;
+    let (_, after) = h.get(&format!("{coverage}&date={TODAY}")).await;
+    assert_eq!(after["covered"], false, "{after}");
+
+    // 2503 / 2504: a chronic-disease filing, then its revocation.
+    let (chronic, _) = ok(&h, "2503", "M2503", json!({"data": {"psn_no": "P420200001",
+        "insutype": "310", "opsp_dise_code": "M03900", "opsp_dise_name": "高血压",
+        "insu_optins": "420200", "ide_fixmedins_no": HOSPITAL, "ide_fixmedins_name": "深圳市人民医院",
+        "hosp_ide_date": TODAY, "diag_dr_codg": "D01", "diag_dr_name": "李医生",
+        "begndate": TODAY}}))
+    .await;
+    let chronic_id = chronic["result"]["trt_dcla_detl_sn"].as_str().unwrap().to_owned();
+    ok(
+        &h,
+        "2504",
+        "M2504",
+        json!({"data": {"trt_dcla_detl_sn": chronic_id,
+        "psn_no": "P420200001", "memo": "诊断更正"}}),
+    )
+    .await;
+
+    // 3301 / 3302: a mapping uploaded and revoked; an unknown national code is refused.
+    let mapping = |local: &str, national: &str| {
+        json!({"data": {"fixmedins_hilist_id": local, "fixmedins_hilist_name": "阿莫西林",
+            "list_type": "101", "med_list_codg": national, "begndate": "2026-01-01",
+            "enddate": "2099-12-31"}})
+    };
+    ok(&h, "3301", "M3301", mapping("L002", support::DRUG)).await;
+    let (_, reason) =
+        refused(&h, envelope("3301", "M3301B", mapping("L003", "XX0000000000000")).to_string())
+            .await;
+    assert_eq!(reason, "mapping_refused");
+    ok(
+        &h,
+        "3302",
+        "M3302",
+        json!({"data": {"fixmedins_code": HOSPITAL,
+        "fixmedins_hilist_id": "L002", "list_type": "101", "med_list_codg": support::DRUG}}),
+    )
+    .await;
+
+    // 1317: the institution's matching, a page at a time (the revoked one flagged 0).
+    let page = |num: u32| {
+        json!({"data": {"fixmedins_code": HOSPITAL, "updt_time": "2026-01-01", "page_num": num,
+            "page_size": 1}})
+    };
+    let (first, _) = ok(&h, "1317", "M1317", page(1)).await;
+    assert_eq!((first["recordCounts"].as_u64(), first["pages"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(first["firstPage"], true);
+    let (second, _) = ok(&h, "1317", "M1317B", page(2)).await;
+    assert_eq!(second["lastPage"], true);
+    let rows = [&first["data"][0], &second["data"][0]];
+    let l002 = rows.iter().find(|r| r["medins_list_codg"] == "L002").unwrap();
+    assert_eq!(
+        (l002["vali_flag"].as_str(), l002["med_list_codg"].as_str()),
+        (Some("0"), Some(support::DRUG))
+    );
+    let mut others = page(1);
+    others["data"]["fixmedins_code"] = json!("H11000000001");
+    let (_, reason) = refused(&h, envelope("1317", "M1317C", others).to_string()).await;
+    assert_eq!(reason, "forbidden");
+
+    // 1301 then 9102: the drugs since version 0, as a zip of TAB-separated lines.
+    let (file, _) = ok(&h, "1301", "M1301", json!({"data": {"ver": "0"}})).await;
+    assert_eq!(file["data_cnt"], 1, "{file}");
+    let file_qury_no = file["file_qury_no"].as_str().unwrap().to_owned();
+    let download = envelope(
+        "9102",
+        "M9102",
+        json!({"fsDownloadIn": {"file_qury_no": file_qury_no,
+        "filename": file["filename"], "fixmedins_code": HOSPITAL}}),
+    );
+    let response = h.http.post(h.url(PATH)).json(&download).send().await.unwrap();
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let zip = response.bytes().await.unwrap();
+    assert_eq!(&zip[..4], b"PK\x03\x04");
+    let text = String::from_utf8_lossy(&zip);
+    assert!(text.contains(&format!("{}\t甲药\t", support::DRUG)), "{text}");
+    // Nothing since the current version; no diagnoses at all; no such file.
+    let upto = file_qury_no.rsplit('-').next().unwrap().to_owned();
+    let (none, _) = ok(&h, "1301", "M1301B", json!({"data": {"ver": upto}})).await;
+    assert_eq!(none["data_cnt"], 0);
+    let (diagnoses, _) = ok(&h, "1307", "M1307", json!({"data": {"ver": "0"}})).await;
+    assert_eq!(diagnoses["data_cnt"], 0);
+    let (_, reason) = refused(
+        &h,
+        envelope("9102", "M9102B", json!({"fsDownloadIn": {"file_qury_no": "C1301-9-1"}}))
+            .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "unknown_file");
+
+    // 1312 / 1318 / 1319: the coverage rules, with a province's 乙 rule that has a price cap
+    // and a first self-pay ratio per insutype.
+    let mut catalog =
+        medclear_proto::catalog::v1::catalog_service_client::CatalogServiceClient::connect(
+            h.catalog_grpc.clone(),
+        )
+        .await
+        .unwrap();
+    support::import(
+        &mut catalog,
+        medclear_proto::catalog::v1::ImportTarget::Coverage,
+        &[&[
+            ("scope", "420000"),
+            ("code", support::DRUG),
+            ("class", "B"),
+            ("selfpay_ratio", "0.10"),
+            ("selfpay_ratio_by_insutype", "390:0.2"),
+            ("price_cap", "12.30"),
+            ("begin_date", "2024-01-01"),
+        ]],
+    )
+    .await;
+    let rules = |scope: &str| {
+        json!({"data": {"hilist_code": support::DRUG, "insu_admdvs": scope,
+            "updt_time": "2024-01-01", "page_num": 1, "page_size": 10}})
+    };
+    let (national, _) = ok(&h, "1312", "M1312", rules("000000")).await;
+    assert_eq!(national["recordCounts"], 1);
+    let row = &national["data"][0];
+    assert_eq!(
+        (row["chrgitm_lv"].as_str(), row["hilist_name"].as_str()),
+        (Some("01"), Some("甲药"))
+    );
+    let (_, text) = ok(&h, "1318", "M1318", rules("")).await;
+    assert!(text.contains(r#""hilist_pric_uplmt_amt":12.30"#), "{text}");
+    assert!(text.contains(r#""recordCounts":1"#), "only the capped rule: {text}");
+    let (ratios, text) = ok(&h, "1319", "M1319", rules("420000")).await;
+    assert_eq!(ratios["recordCounts"], 2, "ALL and 390: {ratios}");
+    assert!(
+        text.contains(r#""selfpay_prop":0.10"#) || text.contains(r#""selfpay_prop":0.1"#),
+        "{text}"
+    );
+
+    // 3201: no settlements that day — zero totals balance, anything else does not.
+    let totals = |medfee: &str, count: u32, end: &str| {
+        json!({"data": {"insutype": "310", "clr_type": "11", "setl_optins": "440300",
+            "stmt_begndate": TODAY, "stmt_enddate": end, "medfee_sumamt": medfee,
+            "fund_pay_sumamt": "0.00", "acct_pay": "0.00", "fixmedins_setl_cnt": count}})
+    };
+    let (balanced, _) = ok(&h, "3201", "M3201", totals("0.00", 0, TODAY)).await;
+    assert_eq!(balanced["stmtinfo"]["stmt_rslt"], "0", "{balanced}");
+    let (unbalanced, _) = ok(&h, "3201", "M3201B", totals("1.00", 1, TODAY)).await;
+    assert_eq!(unbalanced["stmtinfo"]["stmt_rslt"], "1", "{unbalanced}");
+    let (_, reason) =
+        refused(&h, envelope("3201", "M3201C", totals("0", 0, "2026-03-03")).to_string()).await;
+    assert_eq!(reason, "unsupported_range");
+    h.finish().await;
+}

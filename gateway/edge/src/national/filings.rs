@@ -1,0 +1,126 @@
+//! 2501 / 2502 (filing and revoking a referral) and 2503 / 2504 (filing and revoking a chronic
+//! or special disease declaration), filed by the hospital for the insured person.
+
+use serde::{Deserialize, Serialize};
+
+use super::envelope::{Envelope, Outcome, date_of, node, optional_date, output};
+use crate::{api::json::text, state::AppState};
+
+#[derive(Debug, Default, Deserialize)]
+struct Referral {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrtarea_admdvs: String,
+    #[serde(default, deserialize_with = "text")]
+    refl_date: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    enddate: String,
+    #[serde(default, deserialize_with = "text")]
+    refl_rea: String,
+    #[serde(default, deserialize_with = "text")]
+    reflin_medins_name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ChronicDeclaration {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    opsp_dise_code: String,
+    #[serde(default, deserialize_with = "text")]
+    insu_optins: String,
+    #[serde(default, deserialize_with = "text")]
+    ide_fixmedins_no: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    enddate: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Declared {
+    #[serde(default, deserialize_with = "text")]
+    trt_dcla_detl_sn: String,
+    #[serde(default, deserialize_with = "text")]
+    memo: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DeclarationOutput {
+    result: DeclarationSerial,
+}
+
+#[derive(Debug, Serialize)]
+struct DeclarationSerial {
+    trt_dcla_detl_sn: String,
+}
+
+/// Filed by the hospital (定点医疗机构代办), under its code.
+fn hospital_actor(envelope: &Envelope) -> medclear_proto::filing::v1::Actor {
+    medclear_proto::filing::v1::Actor {
+        id: envelope.fixmedins_code.clone(),
+        channel: medclear_proto::filing::v1::Channel::Hospital.into(),
+    }
+}
+
+/// 2501: a referral filed.
+pub(super) async fn file_referral(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let r: Referral = node(envelope, "refmedin")?;
+    let begin = if r.begndate.trim().is_empty() { &r.refl_date } else { &r.begndate };
+    let request = fpb::CreateFilingRequest {
+        request_id: envelope.msgid.clone(),
+        psn_no: r.psn_no.trim().to_owned(),
+        psn_name: String::new(),
+        insuplc_admdvs: envelope.insuplc_admdvs.trim().to_owned(),
+        mdtrtarea_admvs: r.mdtrtarea_admdvs.trim().to_owned(),
+        category: fpb::Category::Referral.into(),
+        begin_date: date_of("refl_date", begin)?,
+        end_date: optional_date("enddate", &r.enddate)?,
+        actor: Some(hospital_actor(envelope)),
+        memo: format!("{} → {}", r.refl_rea.trim(), r.reflin_medins_name.trim()),
+    };
+    let filing = state.filing().create_filing(request).await?.into_inner();
+    output(&DeclarationOutput { result: DeclarationSerial { trt_dcla_detl_sn: filing.filing_id } })
+}
+
+/// 2503: a chronic or special disease declaration filed.
+pub(super) async fn file_chronic(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let c: ChronicDeclaration = node(envelope, "data")?;
+    let home =
+        if c.insu_optins.trim().is_empty() { &envelope.insuplc_admdvs } else { &c.insu_optins };
+    let request = fpb::CreateChronicFilingRequest {
+        request_id: envelope.msgid.clone(),
+        psn_no: c.psn_no.trim().to_owned(),
+        insuplc_admdvs: home.trim().to_owned(),
+        disease_code: c.opsp_dise_code.trim().to_owned(),
+        diagnosed_by: c.ide_fixmedins_no.trim().to_owned(),
+        begin_date: date_of("begndate", &c.begndate)?,
+        end_date: optional_date("enddate", &c.enddate)?,
+        actor: Some(hospital_actor(envelope)),
+    };
+    let filing = state.filing().create_chronic_filing(request).await?.into_inner();
+    output(&DeclarationOutput { result: DeclarationSerial { trt_dcla_detl_sn: filing.filing_id } })
+}
+
+/// 2502 / 2504: a referral / a chronic disease declaration revoked.
+pub(super) async fn revoke_filing(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let d: Declared = node(envelope, "data")?;
+    let reason = if d.memo.trim().is_empty() { "revoked by the hospital" } else { d.memo.trim() };
+    let filing_id = d.trt_dcla_detl_sn.trim().to_owned();
+    let actor = Some(hospital_actor(envelope));
+    if envelope.infno == "2504" {
+        let request =
+            fpb::RevokeChronicFilingRequest { filing_id, reason: reason.to_owned(), actor };
+        state.filing().revoke_chronic_filing(request).await?;
+    } else {
+        let request = fpb::RevokeFilingRequest { filing_id, reason: reason.to_owned(), actor };
+        state.filing().revoke_filing(request).await?;
+    }
+    Ok(None)
+}

@@ -1,0 +1,226 @@
+//! The national interface for hospital HIS (国家医保信息平台 定点医药机构接口):
+//! `POST /fsi/api/rsfComIfsService/callService` takes the national envelope, runs the
+//! transaction its `infno` names through the services' gRPC APIs, and answers in the national
+//! envelope — `infcode` 0 with `output`, or -1 with `err_msg` (`reason: message`). Field
+//! names, nesting and codes follow `docs/NATIONAL_INTERFACE.md`.
+//!
+//! Amounts travel in yuan. Before anything reads a body, every JSON number with a fraction or
+//! an exponent is turned into a string of the same text ([`exact_numbers`]), so an amount is
+//! read from its digits, never through a float; a string or a number are both accepted.
+//! Amounts go out as JSON numbers with two decimals, written from integer fen.
+//!
+//! This module is the endpoint and one dispatch table (`HANDLERS`) from `infno` to handler;
+//! [`TRANSACTIONS`] is read from it. The transactions live one module per family: `persons`
+//! (1101), `visits` (2201 / 2401, 2202 / 2404, 2402, 2203 / 2203A), `fees` (2204 / 2301,
+//! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
+//! (2501–2504), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
+//! `reconciliation` (3201, 3202), `sign_in` (9001) and `files` (9101, 9102). `envelope` holds
+//! the envelope, the answer, and the readers they all share: the one place form is read
+//! leniently.
+
+use std::{future::Future, pin::Pin};
+
+use axum::{
+    body::Bytes,
+    extract::{State, rejection::BytesRejection},
+    http::StatusCode,
+    response::Response,
+};
+use chrono::Utc;
+
+use crate::access::{Caller, Target, authorize};
+use crate::state::AppState;
+
+mod catalogue;
+mod envelope;
+mod fees;
+mod files;
+mod filings;
+mod persons;
+mod reconciliation;
+mod settlement;
+mod sign_in;
+mod visits;
+
+pub use envelope::{Envelope, Refusal, exact_numbers, read_envelope};
+use envelope::{Outcome, answer};
+pub use files::{unzip_first, zip_one};
+pub use sign_in::SignIn;
+
+/// Where HIS systems send every transaction.
+pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
+/// The largest envelope read (a 2204 upload of a long inpatient stay is the largest).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// A transaction under way, borrowing the state and the envelope.
+type Pending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What runs a transaction.
+#[derive(Debug, Clone, Copy)]
+enum Handler {
+    /// Answers in the national envelope, with the output it writes.
+    Output(for<'a> fn(&'a AppState, &'a Envelope) -> Pending<'a, Outcome>),
+    /// Answers with a file instead of an envelope (9102); a refusal still comes in one.
+    File(for<'a> fn(&'a AppState, &'a Envelope) -> Pending<'a, Result<Response, Refusal>>),
+}
+
+/// The [`Handler::Output`] of an `async fn(&AppState, &Envelope) -> Outcome`.
+macro_rules! output {
+    ($run:path) => {
+        Handler::Output(|state, envelope| Box::pin($run(state, envelope)))
+    };
+}
+
+/// Every transaction this endpoint runs, by `infno`, in the order of the codes: the one list
+/// of them.
+const HANDLERS: &[(&str, Handler)] = &[
+    ("1101", output!(persons::person_info)),
+    ("1301", output!(catalogue::catalogue_file)),
+    ("1302", output!(catalogue::catalogue_file)),
+    ("1305", output!(catalogue::catalogue_file)),
+    ("1306", output!(catalogue::catalogue_file)),
+    ("1307", output!(catalogue::catalogue_file)),
+    ("1308", output!(catalogue::catalogue_file)),
+    ("1312", output!(catalogue::coverage_query)),
+    ("1317", output!(catalogue::institution_matching)),
+    ("1318", output!(catalogue::coverage_query)),
+    ("1319", output!(catalogue::coverage_query)),
+    ("2201", output!(visits::register)),
+    ("2202", output!(visits::cancel_visit)),
+    ("2203", output!(visits::visit_details)),
+    ("2203A", output!(visits::visit_details)),
+    ("2204", output!(fees::upload_fees)),
+    ("2205", output!(fees::cancel_fees)),
+    ("2206", output!(settlement::presettle)),
+    ("2207", output!(settlement::settle)),
+    ("2208", output!(settlement::cancel_settlement)),
+    ("2301", output!(fees::upload_fees)),
+    ("2302", output!(fees::cancel_fees)),
+    ("2303", output!(settlement::presettle)),
+    ("2304", output!(settlement::settle)),
+    ("2305", output!(settlement::cancel_settlement)),
+    ("2401", output!(visits::register)),
+    ("2402", output!(visits::discharge)),
+    ("2404", output!(visits::cancel_visit)),
+    ("2501", output!(filings::file_referral)),
+    ("2502", output!(filings::revoke_filing)),
+    ("2503", output!(filings::file_chronic)),
+    ("2504", output!(filings::revoke_filing)),
+    ("2601", output!(settlement::reverse)),
+    ("3201", output!(reconciliation::reconcile_totals)),
+    ("3202", output!(reconciliation::reconcile_details)),
+    ("3301", output!(catalogue::upload_mapping)),
+    ("3302", output!(catalogue::revoke_mapping)),
+    ("9001", output!(sign_in::sign_in)),
+    ("9101", output!(files::upload_file)),
+    ("9102", Handler::File(|state, envelope| Box::pin(files::download_file(state, envelope)))),
+];
+
+/// The transactions this endpoint runs: the codes of the dispatch table, in its order.
+pub const TRANSACTIONS: [&str; HANDLERS.len()] = {
+    let mut codes = [""; HANDLERS.len()];
+    let mut i = 0;
+    while i < HANDLERS.len() {
+        codes[i] = HANDLERS[i].0;
+        i += 1;
+    }
+    codes
+};
+
+/// The handler of a transaction code.
+fn handler(infno: &str) -> Option<Handler> {
+    HANDLERS.iter().find(|(code, _)| *code == infno).map(|(_, handler)| *handler)
+}
+
+/// A refusal in the national envelope, for what refuses a call before its transaction runs
+/// (the gateway's rate and time limits).
+pub fn refusal(status: StatusCode, reason: &str, message: String) -> Response {
+    answer(None, Utc::now(), &Err(Refusal::new(reason, message)), status)
+}
+
+/// The national interface's one endpoint, with its own body limit.
+pub fn router() -> axum::Router<AppState> {
+    use axum::{extract::DefaultBodyLimit, routing::post};
+    axum::Router::new().route(PATH, post(call_service).layer(DefaultBodyLimit::max(MAX_BODY)))
+}
+
+/// `POST /fsi/api/rsfComIfsService/callService`.
+pub async fn call_service(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let received = Utc::now();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let too_large = rejection.status() == StatusCode::PAYLOAD_TOO_LARGE;
+            let refusal = if too_large {
+                Refusal::new(
+                    "body_too_large",
+                    format!("the envelope is larger than {MAX_BODY} bytes"),
+                )
+            } else {
+                Refusal::new("unreadable_body", rejection.body_text())
+            };
+            let status =
+                if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+            return answer(None, received, &Err(refusal), status);
+        }
+    };
+    let envelope = match read_envelope(&body) {
+        Ok(envelope) => envelope,
+        Err(refusal) => return answer(None, received, &Err(refusal), StatusCode::BAD_REQUEST),
+    };
+    if let Err((status, refusal)) = check_caller(&caller, &envelope) {
+        return answer(Some(&envelope), received, &Err(refusal), status);
+    }
+    if let Err(refusal) = state.sign_in().check(&envelope, received) {
+        return answer(Some(&envelope), received, &Err(refusal), StatusCode::OK);
+    }
+    let outcome = match handler(&envelope.infno) {
+        Some(Handler::Output(run)) => run(&state, &envelope).await,
+        Some(Handler::File(download)) => match download(&state, &envelope).await {
+            Ok(response) => return response,
+            Err(refusal) => Err(refusal),
+        },
+        // `read_envelope` has refused a code the table does not have.
+        None => {
+            Err(Refusal::new("unknown_infno", format!("infno {} is not run here", envelope.infno)))
+        }
+    };
+    answer(Some(&envelope), received, &outcome, StatusCode::OK)
+}
+
+/// The caller must be the institution the envelope names (see [`crate::access`]): over
+/// HTTPS, the one its client certificate names.
+fn check_caller(caller: &Caller, envelope: &Envelope) -> Result<(), (StatusCode, Refusal)> {
+    authorize(&caller.0, Target::Institution(envelope.fixmedins_code.trim())).map_err(|denied| {
+        let status = if denied.reason == "unauthenticated" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        (status, Refusal::new(denied.reason, denied.message))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dispatch_table_lists_each_code_once_in_order() {
+        // An unknown infno is refused with this list, in this order.
+        assert!(TRANSACTIONS.windows(2).all(|w| w[0] < w[1]), "{TRANSACTIONS:?}");
+        // Only 9102 answers with something other than an envelope.
+        let files: Vec<&str> = HANDLERS
+            .iter()
+            .filter(|(_, handler)| matches!(handler, Handler::File(_)))
+            .map(|(code, _)| *code)
+            .collect();
+        assert_eq!(files, ["9102"]);
+        assert!(handler("9999").is_none());
+    }
+}

@@ -1,0 +1,97 @@
+//! 1101: an insured person's identity and insurance, by citizen ID.
+
+use medclear_common::clock::{Clock as _, SystemClock};
+use medclear_proto::routing::v1 as pb;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::envelope::{Envelope, Outcome, Refusal, Yuan, node, output, routing};
+use crate::{api::json::text, state::AppState};
+
+#[derive(Debug, Deserialize)]
+struct PersonQuery {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_type: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_no: String,
+    #[serde(default, deserialize_with = "text")]
+    certno: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BaseInfo {
+    psn_no: String,
+    psn_cert_type: &'static str,
+    certno: String,
+    psn_name: String,
+    gend: String,
+    brdy: String,
+    age: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct InsuInfo {
+    balc: Yuan,
+    insutype: String,
+    psn_type: &'static str,
+    psn_insu_stas: &'static str,
+    cvlserv_flag: &'static str,
+    insuplc_admdvs: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PersonOutput {
+    baseinfo: BaseInfo,
+    insuinfo: Vec<InsuInfo>,
+    idetinfo: Vec<Value>,
+}
+
+pub(super) async fn person_info(state: &AppState, envelope: &Envelope) -> Outcome {
+    let q: PersonQuery = node(envelope, "data")?;
+    // 02 (ID card) carries the citizen ID as the credential number; any type may name it
+    // in `certno`. E-vouchers (01) and social-security cards (03) need their issuers.
+    let certno = match (q.mdtrt_cert_type.as_str(), q.certno.trim()) {
+        (_, certno) if !certno.is_empty() => certno.to_owned(),
+        ("02", _) => q.mdtrt_cert_no.trim().to_owned(),
+        (other, _) => {
+            return Err(Refusal::new(
+                "unsupported_credential",
+                format!(
+                    "mdtrt_cert_type {other:?} without certno: send the citizen ID (02) or certno"
+                ),
+            ));
+        }
+    };
+    let person = routing(state, envelope, "")
+        .query_person(pb::QueryPersonRequest { certno: certno.clone(), psn_no: String::new() })
+        .await?
+        .into_inner();
+    let today = SystemClock.today();
+    let birth = certno.get(6..14).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok());
+    let age = birth.and_then(|b| today.years_since(b)).unwrap_or(0);
+    let gend = certno
+        .get(16..17)
+        .and_then(|d| d.parse::<u8>().ok())
+        .map_or("9", |d| if d % 2 == 1 { "1" } else { "2" });
+    output(&PersonOutput {
+        baseinfo: BaseInfo {
+            psn_no: person.psn_no,
+            psn_cert_type: "01",
+            certno,
+            psn_name: person.psn_name,
+            gend: gend.to_owned(),
+            brdy: birth.map(|b| b.to_string()).unwrap_or_default(),
+            age,
+        },
+        insuinfo: vec![InsuInfo {
+            balc: Yuan(person.account_balance_fen),
+            insutype: person.insutype,
+            // 11 在职 (employed), 12 退休 (retired): the first two digits of psn_type.
+            psn_type: if person.retired { "1201" } else { "1101" },
+            psn_insu_stas: "1",
+            cvlserv_flag: "0",
+            insuplc_admdvs: person.insuplc_admdvs,
+        }],
+        idetinfo: Vec::new(),
+    })
+}

@@ -1,5 +1,0 @@
-//! `medclear`: see `medclear --help`.
-
-fn main() -> std::process::ExitCode {
-    medclear_gateway::cli::main()
-}
