@@ -3,7 +3,8 @@
 //! This crate is the wire format only: each service converts these messages into validated
 //! domain types at its edge (`TryFrom<proto::X>`), and nothing inside a service handles a raw
 //! message. [`names`] gives each value of each enum its one word, for the JSON API, the pages,
-//! the CLI and the CSV files.
+//! the CLI and the CSV files; [`json`] how a settlement, written as JSON from its message,
+//! writes its fields.
 // Generated code: the workspace lints are for hand-written code.
 #![allow(
     unreachable_pub,
@@ -15,6 +16,7 @@
     clippy::expect_used
 )]
 
+pub mod json;
 pub mod names;
 
 /// `medclear.filing.v1`: filing registration (备案).

@@ -24,7 +24,7 @@ use medclear_proto::routing::v1::{
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::bench::{bench_db, machine, per_second};
+use crate::measure::{bench_db, machine, per_second};
 
 /// Treating provinces' weights: most patients go to Beijing, Shanghai, Guangdong, Hainan,
 /// Jiangsu and Zhejiang; every province receives some.

@@ -25,8 +25,9 @@ use medclear_proto::{
 use tonic::transport::Channel;
 
 use crate::{
-    bench::{bench_db, machine, ms, per_second, percentile},
-    catalog_cli, persons_cli, up,
+    catalog_cli,
+    measure::{bench_db, machine, ms, per_second, percentile},
+    persons_cli, up,
 };
 
 const LINES_PER_VISIT: usize = 10;

@@ -9,13 +9,12 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
-use medclear_common::{Result, clock::SystemClock, server, telemetry};
+use medclear_common::{Result, clock::SystemClock, telemetry};
 use medclear_gateway::{
     GatewayArgs,
     settings::{LimitArgs, sign_key_from_env},
     tls::{self, TlsDir},
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{
     bench::{self, BenchCommand},
@@ -111,15 +110,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Cancels `token` on SIGINT or SIGTERM.
-pub(crate) fn cancel_on_signal(token: &CancellationToken) {
-    let token = token.clone();
-    tokio::spawn(async move {
-        server::shutdown_signal().await;
-        token.cancel();
-    });
-}
-
 #[derive(Debug, Subcommand)]
 pub enum CertsCommand {
     /// A new development CA: `ca.pem`, `ca.key`.
@@ -196,7 +186,7 @@ async fn run(cli: Cli) -> Result<()> {
                 clearing: medclear_clearing::ClearingConfig::from_env()?,
             };
             let mut system = up::start(&options, Arc::new(SystemClock)).await?;
-            cancel_on_signal(&system.shutdown_token());
+            up::cancel_on_signal(&system.shutdown_token());
             for service in &system.services {
                 println!(
                     "  {:<8} gRPC  {}   data: {}",

@@ -114,7 +114,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome> {
                 println!("  {base}/citizen/sign-in   a patient of the month: certno {certno}");
             }
             println!("  {base}/bureau/sign-in    any province's operator, or the national one");
-            crate::cli::cancel_on_signal(&system.shutdown_token());
+            crate::up::cancel_on_signal(&system.shutdown_token());
             system.run_until_stopped().await.map(|()| outcome)
         }
         other => other,
@@ -214,7 +214,7 @@ async fn demonstrate(
         audit: &cleared.audit,
         regions: &regions,
         traffic: &traffic,
-        machine: crate::bench::machine(),
+        machine: crate::measure::machine(),
         generated_at: SystemClock
             .now()
             .with_timezone(&medclear_common::clock::CHINA)

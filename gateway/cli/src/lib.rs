@@ -10,7 +10,7 @@
 //! * [`demo_data`]: the deterministic demo catalogue, hospitals and persons.
 //! * [`simulate`]: hospitals' traffic through the national interface; [`demo`]: `medclear
 //!   demo`, which writes its HTML [`report`] with the pages' SVG charts; [`bench`]: `medclear
-//!   bench`.
+//!   bench`; [`measure`]: what they measure with.
 
 pub mod bench;
 mod bench_clearing;
@@ -21,6 +21,7 @@ pub mod cli;
 pub mod demo;
 pub mod demo_data;
 pub mod institutions_cli;
+pub mod measure;
 pub mod persons_cli;
 pub mod report;
 pub mod simulate;

@@ -10,7 +10,7 @@ use medclear_pages::svg::{self, Level};
 use medclear_proto::clearing::v1 as pb;
 
 use crate::{
-    bench::{ms, per_second, percentile},
+    measure::{ms, per_second, percentile},
     simulate::Outcome,
 };
 

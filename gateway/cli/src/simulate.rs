@@ -26,9 +26,10 @@ use medclear_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use serde_json::{Value, json};
 
 use crate::{
-    bench::{ms, per_second, percentile},
     bench_settle::{clean_codes, next},
-    catalog_cli, institutions_cli, persons_cli,
+    catalog_cli, institutions_cli,
+    measure::{ms, per_second, percentile},
+    persons_cli,
 };
 
 /// Where the running system is, and how much traffic to send (`medclear simulate` flags).

@@ -204,6 +204,15 @@ fn service_addr(options: &UpOptions, n: u16) -> SocketAddr {
     SocketAddr::new(options.grpc_host, port)
 }
 
+/// Cancels `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signal(token: &CancellationToken) {
+    let token = token.clone();
+    tokio::spawn(async move {
+        medclear_common::server::shutdown_signal().await;
+        token.cancel();
+    });
+}
+
 /// What the all-in-one gateway serves: the edge's routes (JSON API, national interface) and
 /// the pages.
 pub fn gateway_routes() -> axum::Router<AppState> {

@@ -19,7 +19,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::api::error::ApiError;
+use crate::error::ApiError;
 
 /// The header a request id travels in.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -132,11 +132,27 @@ pub struct Edge {
     limits: Limits,
     series: Mutex<Series>,
     buckets: Mutex<Buckets>,
+    /// A route whose clients read only their own envelope (the national interface), and how
+    /// the edge's refusals are written there; every other route gets the JSON error body.
+    envelope: Option<(&'static str, Refuser)>,
 }
 
+/// Writes a refusal of the edge: status, machine-readable reason, message.
+pub type Refuser = fn(StatusCode, &str, String) -> Response;
+
 impl Edge {
-    pub fn new(limits: Limits) -> Arc<Self> {
-        Arc::new(Self { limits, series: Mutex::default(), buckets: Mutex::default() })
+    /// The edge with `limits`; its refusals on `envelope`'s route are written by its function.
+    pub fn new(limits: Limits, envelope: Option<(&'static str, Refuser)>) -> Arc<Self> {
+        Arc::new(Self { limits, series: Mutex::default(), buckets: Mutex::default(), envelope })
+    }
+
+    /// A refusal of the edge: in the route's own envelope where it has one (HIS clients read
+    /// nothing else), in the JSON API's error body elsewhere.
+    fn refuse(&self, route: &str, status: StatusCode, reason: &str, message: String) -> Response {
+        match self.envelope {
+            Some((path, refuser)) if path == route => refuser(status, reason, message),
+            _ => ApiError::new(status, reason, message).into_response(),
+        }
     }
 
     fn observe(
@@ -249,16 +265,6 @@ fn client_of(request: &Request) -> String {
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
-/// A refusal of the edge: in the national envelope on the national interface (HIS clients
-/// read nothing else), in the JSON API's error body elsewhere.
-fn refuse(route: &str, status: StatusCode, reason: &str, message: String) -> Response {
-    if route == crate::national::PATH {
-        crate::national::refusal(status, reason, message)
-    } else {
-        ApiError::new(status, reason, message).into_response()
-    }
-}
-
 /// The edge middleware: request id and log span, rate limit, time limit, metrics.
 pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -282,7 +288,7 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
     let mut response = match admitted {
         Err(wait) => {
             let seconds = wait.as_secs() + 1;
-            let mut response = refuse(
+            let mut response = edge.refuse(
                 &route,
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -303,7 +309,7 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
             let run = tracing::Instrument::instrument(scoped, span.clone());
             match tokio::time::timeout(limits.timeout, run).await {
                 Ok(response) => response,
-                Err(_) => refuse(
+                Err(_) => edge.refuse(
                     &route,
                     StatusCode::GATEWAY_TIMEOUT,
                     "timeout",
@@ -355,7 +361,7 @@ mod tests {
 
     #[test]
     fn latencies_fall_in_every_bucket_at_or_above_them_and_render_as_prometheus_text() {
-        let edge = Edge::new(Limits::default());
+        let edge = Edge::new(Limits::default(), None);
         edge.observe("/api/v1/x", "GET", 200, None, Duration::from_micros(2_000));
         edge.observe("/api/v1/x", "GET", 404, None, Duration::from_micros(30_000_000));
         let refused = Transaction { infno: "2207".into(), infcode: -1 };

@@ -18,19 +18,22 @@ use serde_json::{Map, Value, json};
 use tokio::net::TcpListener;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
-use crate::{api::error::ApiError, api::json, limits, state::AppState};
+use crate::{error::ApiError, json, limits, national, state::AppState};
 
 /// `routes` behind the edge: `/healthz`, `/metrics`, the limits layer, the body limit, and
-/// JSON answers for unknown paths and methods.
+/// JSON answers for unknown paths and methods. Each app has its own edge: its rate buckets
+/// and the metrics `/metrics` shows.
 pub fn app(state: AppState, routes: Router<AppState>) -> Router {
+    // The national interface's clients read only its envelope, refusals of the edge included.
+    let edge = limits::Edge::new(state.0.limits, Some((national::PATH, national::refusal)));
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(limits::metrics))
+        .route("/metrics", get(limits::metrics).with_state(edge.clone()))
         .merge(routes)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
-        .layer(middleware::from_fn_with_state(state.0.edge.clone(), limits::layer))
+        .layer(middleware::from_fn_with_state(edge, limits::layer))
         .with_state(state)
 }
 

@@ -116,6 +116,41 @@ pub fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> S
     )
 }
 
+/// Signs sign-in numbers (9001): `sign_no` is the China date and an HMAC-SHA256 of the
+/// institution, the operator and that date, so a later envelope's `sign_no` is checked
+/// without a store. It is good for the day it was issued. The key comes from
+/// `GATEWAY_SIGN_KEY` (see [`crate::citizen::signing_secret`]).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    key: ring::hmac::Key,
+}
+
+impl SignIn {
+    /// The 9001 signer of a gateway secret (see [`crate::citizen::signing_secret`]).
+    pub fn new(secret: &[u8]) -> Self {
+        let key = [secret, b"|9001"].concat();
+        Self { key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key) }
+    }
+
+    /// The sign-in number of `opter` at `institution` on `day` (`yyyyMMdd`).
+    pub fn number(&self, institution: &str, opter: &str, day: &str) -> String {
+        let tag = ring::hmac::sign(&self.key, format!("{institution}|{opter}|{day}").as_bytes());
+        let hex: String = tag.as_ref().iter().take(8).map(|b| format!("{b:02X}")).collect();
+        format!("{day}{hex}")
+    }
+
+    /// Whether `sent` is the sign-in number of `opter` at `institution` on `day`, compared
+    /// in time that does not depend on where they differ.
+    pub fn verify(&self, institution: &str, opter: &str, day: &str, sent: &str) -> bool {
+        same_bytes(sent.as_bytes(), self.number(institution, opter, day).as_bytes())
+    }
+}
+
+/// Equal, compared in time that does not depend on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

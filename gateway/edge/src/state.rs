@@ -1,9 +1,8 @@
 //! What every handler shares ([`AppState`]): a gRPC client per service (and per routing
-//! partition), the edge's limits and metrics, and the signing keys.
+//! partition), the edge's limits, and the signing keys.
 
 use std::{collections::HashMap, sync::Arc};
 
-use axum::extract::FromRef;
 use medclear_common::{
     server::channel,
     telemetry::{TraceContext, Traced},
@@ -19,9 +18,8 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::{
     citizen::{CitizenAuth, signing_secret},
-    limits::{Edge, Limits},
-    national::SignIn,
-    session::PageKeys,
+    limits::Limits,
+    session::{PageKeys, SignIn},
     settings::{Settings, Upstreams},
 };
 
@@ -43,7 +41,8 @@ pub(crate) struct Inner {
     routing_instances: Vec<RoutingServiceClient<Traced>>,
     clearing: ClearingServiceClient<Traced>,
     pub(crate) dependencies: Vec<Dependency>,
-    pub(crate) edge: Arc<Edge>,
+    /// The edge's limits; each server makes its edge (rate buckets, metrics) from them.
+    pub(crate) limits: Limits,
     /// Signs 9001 sign-in numbers (see [`SignIn`]).
     sign_in: SignIn,
     /// Citizens' one-time codes and tokens.
@@ -52,7 +51,7 @@ pub(crate) struct Inner {
     pages: PageKeys,
 }
 
-/// What every handler shares: the gRPC clients, the edge's limits and metrics, and the keys
+/// What every handler shares: the gRPC clients, the edge's limits, and the keys
 /// of sign-in numbers, citizens' tokens and page sessions.
 #[derive(Debug, Clone)]
 pub struct AppState(pub(crate) Arc<Inner>);
@@ -127,7 +126,7 @@ impl AppState {
                     health: HealthClient::new(clearing),
                 },
             ],
-            edge: Edge::new(limits),
+            limits,
             sign_in: SignIn::new(&secret),
             citizens: CitizenAuth::new(&secret),
             pages: PageKeys::new(&secret),
@@ -173,11 +172,5 @@ impl AppState {
             .and_then(|p| self.0.routing_by_province.get(p))
             .unwrap_or(&self.0.routing)
             .clone()
-    }
-}
-
-impl FromRef<AppState> for Arc<Edge> {
-    fn from_ref(state: &AppState) -> Self {
-        state.0.edge.clone()
     }
 }

@@ -29,7 +29,8 @@ use super::{
 use crate::svg;
 use medclear_gateway::{
     AppState,
-    access::{PageActor, PageSession, Principal, Target, authorize},
+    access::{Principal, Target, authorize},
+    caller::{PageActor, PageSession},
     session::{OPERATOR_COOKIE, OPERATOR_TTL, set_cookie},
 };
 

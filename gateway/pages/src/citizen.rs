@@ -22,7 +22,8 @@ use super::{
 };
 use medclear_gateway::{
     AppState,
-    access::{PageActor, PageSession, Principal, Target, authorize},
+    access::{Principal, Target, authorize},
+    caller::{PageActor, PageSession},
     citizen::{CODE_TTL, TOKEN_TTL},
     session::{CITIZEN_COOKIE, cookie, set_cookie},
 };

@@ -11,7 +11,7 @@
 //! * [`svg`]: the charts, as inline SVG (no script), shared with the demo's report.
 //!
 //! Who may see what is decided in [`medclear_gateway::access`]
-//! ([`medclear_gateway::access::PageSession`] then [`medclear_gateway::access::authorize`]);
+//! ([`medclear_gateway::caller::PageSession`] then [`medclear_gateway::access::authorize`]);
 //! sessions and CSRF tokens are [`medclear_gateway::session`]'s. The pages are served behind
 //! the edge ([`medclear_gateway::server::app`]): by `medclear-pages` alone, or with the API by
 //! `medclear up` and `medclear gateway`.

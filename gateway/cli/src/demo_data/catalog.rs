@@ -11,6 +11,8 @@
 
 use std::collections::BTreeMap;
 
+use medclear_proto::{catalog::v1::ItemKind, names};
+
 /// One CSV-like row: column name -> value.
 pub type Row = BTreeMap<&'static str, String>;
 
@@ -137,16 +139,18 @@ const KINDS: [Kind; 7] = [
 ];
 
 impl Kind {
+    /// Its word in the catalogue files: the national item kind's.
     fn label(self) -> &'static str {
-        match self {
-            Self::Western => "western_drug",
-            Self::Patent => "patent_drug",
-            Self::Herbal => "herbal",
-            Self::Service => "service",
-            Self::Consumable => "consumable",
-            Self::Diagnosis => "diagnosis",
-            Self::Operation => "operation",
-        }
+        let kind = match self {
+            Self::Western => ItemKind::WesternDrug,
+            Self::Patent => ItemKind::PatentDrug,
+            Self::Herbal => ItemKind::Herbal,
+            Self::Service => ItemKind::Service,
+            Self::Consumable => ItemKind::Consumable,
+            Self::Diagnosis => ItemKind::Diagnosis,
+            Self::Operation => ItemKind::Operation,
+        };
+        names::name(kind)
     }
 
     fn is_chargeable(self) -> bool {

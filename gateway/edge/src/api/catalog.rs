@@ -15,7 +15,7 @@ use super::{
     error::ApiError,
     json::{Body, Params, flag, text},
 };
-use crate::access::{Caller, Target};
+use crate::{access::Target, caller::Caller};
 
 type Answer<T> = Result<Json<T>, ApiError>;
 

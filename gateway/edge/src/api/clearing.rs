@@ -19,7 +19,10 @@ use axum::{
 };
 use medclear_common::money::yuan_to_fen;
 
-use crate::access::{Caller, Principal, Target};
+use crate::{
+    access::{Principal, Target},
+    caller::Caller,
+};
 use medclear_proto::{clearing::v1 as pb, names};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -572,30 +575,8 @@ pub async fn list_instructions(
 // Statements
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
-pub struct StatementLineJson {
-    counterparty_admdvs: String,
-    settlement_count: u64,
-    reversal_count: u64,
-    medfee_sumamt_fen: i64,
-    fund_pay_sumamt_fen: i64,
-    acct_pay_fen: i64,
-    obligation_fen: i64,
-}
-
-impl From<pb::StatementLine> for StatementLineJson {
-    fn from(l: pb::StatementLine) -> Self {
-        Self {
-            counterparty_admdvs: l.counterparty_admdvs,
-            settlement_count: l.settlement_count,
-            reversal_count: l.reversal_count,
-            medfee_sumamt_fen: l.medfee_sumamt_fen,
-            fund_pay_sumamt_fen: l.fund_pay_sumamt_fen,
-            acct_pay_fen: l.acct_pay_fen,
-            obligation_fen: l.obligation_fen,
-        }
-    }
-}
+/// Written from its message (`medclear_proto::json`), as the next four.
+type StatementLineJson = pb::StatementLine;
 
 #[derive(Debug, Serialize)]
 pub struct ProvinceStatementJson {
@@ -625,8 +606,8 @@ pub async fn province_statement(
         period_id: s.period_id,
         province_admdvs: s.province_admdvs,
         netting_run: s.netting_run,
-        as_home: s.as_home.into_iter().map(Into::into).collect(),
-        as_treating: s.as_treating.into_iter().map(Into::into).collect(),
+        as_home: s.as_home,
+        as_treating: s.as_treating,
         payable_fen: s.payable_fen,
         receivable_fen: s.receivable_fen,
         net_fen: s.net_fen,
@@ -637,38 +618,7 @@ pub async fn province_statement(
     }))
 }
 
-#[derive(Debug, Serialize)]
-pub struct HospitalStatementJson {
-    period_id: String,
-    mdtrtarea_admvs: String,
-    fixmedins_code: String,
-    settlement_count: u64,
-    reversal_count: u64,
-    medfee_sumamt_fen: i64,
-    fund_pay_sumamt_fen: i64,
-    acct_pay_fen: i64,
-    psn_cash_pay_fen: i64,
-    payable_to_hospital_fen: i64,
-    by_home_province: Vec<StatementLineJson>,
-}
-
-impl From<pb::HospitalStatement> for HospitalStatementJson {
-    fn from(s: pb::HospitalStatement) -> Self {
-        Self {
-            period_id: s.period_id,
-            mdtrtarea_admvs: s.mdtrtarea_admvs,
-            fixmedins_code: s.fixmedins_code,
-            settlement_count: s.settlement_count,
-            reversal_count: s.reversal_count,
-            medfee_sumamt_fen: s.medfee_sumamt_fen,
-            fund_pay_sumamt_fen: s.fund_pay_sumamt_fen,
-            acct_pay_fen: s.acct_pay_fen,
-            psn_cash_pay_fen: s.psn_cash_pay_fen,
-            payable_to_hospital_fen: s.payable_to_hospital_fen,
-            by_home_province: s.by_home_province.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+type HospitalStatementJson = pb::HospitalStatement;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -706,63 +656,12 @@ pub async fn hospital_statements(
     };
     let list = state.clearing().list_hospital_statements(request).await?.into_inner();
     Ok(Json(HospitalStatementList {
-        statements: list.statements.into_iter().map(Into::into).collect(),
+        statements: list.statements,
         next_page_token: some(list.next_page_token),
     }))
 }
 
-#[derive(Debug, Serialize)]
-pub struct ClearedItemJson {
-    setl_id: String,
-    kind: String,
-    orig_setl_id: Option<String>,
-    insuplc_admdvs: String,
-    mdtrtarea_admvs: String,
-    fixmedins_code: String,
-    insutype: String,
-    clr_type: String,
-    psn_no: String,
-    msgid: String,
-    mdtrt_id: String,
-    medfee_sumamt_fen: i64,
-    fund_pay_sumamt_fen: i64,
-    acct_pay_fen: i64,
-    psn_cash_pay_fen: i64,
-    obligation_fen: i64,
-    setl_time: String,
-    stmt_date: String,
-    period_id: String,
-    late: bool,
-    carried_from_period_id: Option<String>,
-}
-
-impl From<pb::ClearedItem> for ClearedItemJson {
-    fn from(i: pb::ClearedItem) -> Self {
-        Self {
-            orig_setl_id: some(i.orig_setl_id),
-            carried_from_period_id: some(i.carried_from_period_id),
-            setl_id: i.setl_id,
-            kind: i.kind,
-            insuplc_admdvs: i.insuplc_admdvs,
-            mdtrtarea_admvs: i.mdtrtarea_admvs,
-            fixmedins_code: i.fixmedins_code,
-            insutype: i.insutype,
-            clr_type: i.clr_type,
-            psn_no: i.psn_no,
-            msgid: i.msgid,
-            mdtrt_id: i.mdtrt_id,
-            medfee_sumamt_fen: i.medfee_sumamt_fen,
-            fund_pay_sumamt_fen: i.fund_pay_sumamt_fen,
-            acct_pay_fen: i.acct_pay_fen,
-            psn_cash_pay_fen: i.psn_cash_pay_fen,
-            obligation_fen: i.obligation_fen,
-            setl_time: i.setl_time,
-            stmt_date: i.stmt_date,
-            period_id: i.period_id,
-            late: i.late,
-        }
-    }
-}
+type ClearedItemJson = pb::ClearedItem;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -796,10 +695,7 @@ pub async fn list_items(
         page_token: q.page_token,
     };
     let list = state.clearing().list_period_items(request).await?.into_inner();
-    Ok(Json(ItemList {
-        items: list.items.into_iter().map(Into::into).collect(),
-        next_page_token: some(list.next_page_token),
-    }))
+    Ok(Json(ItemList { items: list.items, next_page_token: some(list.next_page_token) }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -999,23 +895,7 @@ pub async fn record_deposit(
 // Reconciliation with hospitals (3201 / 3202)
 // ---------------------------------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
-pub struct ReconTotalsJson {
-    setl_cnt: u64,
-    medfee_sumamt_fen: i64,
-    fund_pay_sumamt_fen: i64,
-    acct_pay_fen: i64,
-}
-
-fn recon_totals_json(t: Option<pb::ReconTotals>) -> ReconTotalsJson {
-    let t = t.unwrap_or_default();
-    ReconTotalsJson {
-        setl_cnt: t.setl_cnt,
-        medfee_sumamt_fen: t.medfee_sumamt_fen,
-        fund_pay_sumamt_fen: t.fund_pay_sumamt_fen,
-        acct_pay_fen: t.acct_pay_fen,
-    }
-}
+type ReconTotalsJson = pb::ReconTotals;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -1074,8 +954,8 @@ pub async fn reconcile_totals(
     Ok(Json(ReconTotalsAnswer {
         stmt_rslt: names::name_of_i32::<pb::ReconResult>(r.stmt_rslt),
         stmt_rslt_dscr: r.stmt_rslt_dscr,
-        hospital: recon_totals_json(r.hospital),
-        center: recon_totals_json(r.center),
+        hospital: r.hospital.unwrap_or_default(),
+        center: r.center.unwrap_or_default(),
         as_of: some(r.as_of),
     }))
 }
@@ -1138,30 +1018,7 @@ fn recon_detail(n: usize, d: ReconDetailBody) -> Result<pb::ReconDetail, ApiErro
     })
 }
 
-#[derive(Debug, Serialize)]
-pub struct ReconDetailJson {
-    setl_id: String,
-    msgid: String,
-    mdtrt_id: String,
-    psn_no: String,
-    medfee_sumamt_fen: i64,
-    fund_pay_sumamt_fen: i64,
-    acct_pay_fen: i64,
-    refd_setl_flag: bool,
-}
-
-fn recon_detail_json(d: pb::ReconDetail) -> ReconDetailJson {
-    ReconDetailJson {
-        setl_id: d.setl_id,
-        msgid: d.msgid,
-        mdtrt_id: d.mdtrt_id,
-        psn_no: d.psn_no,
-        medfee_sumamt_fen: d.medfee_sumamt_fen,
-        fund_pay_sumamt_fen: d.fund_pay_sumamt_fen,
-        acct_pay_fen: d.acct_pay_fen,
-        refd_setl_flag: d.refd_setl_flag,
-    }
-}
+type ReconDetailJson = pb::ReconDetail;
 
 #[derive(Debug, Serialize)]
 pub struct DiscrepancyJson {
@@ -1210,8 +1067,8 @@ pub async fn reconcile_details(
             .into_iter()
             .map(|d| DiscrepancyJson {
                 kind: names::name_of_i32::<pb::DiscrepancyKind>(d.kind),
-                hospital: d.hospital.map(recon_detail_json),
-                center: d.center.map(recon_detail_json),
+                hospital: d.hospital,
+                center: d.center,
                 setl_id: d.setl_id,
                 differing_fields: d.differing_fields,
             })
@@ -1359,7 +1216,7 @@ pub fn router() -> Router<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::json::parse;
+    use crate::json::parse;
 
     fn amount(body: &str) -> Result<i64, ApiError> {
         let b: DepositBody = parse(body.as_bytes())?;

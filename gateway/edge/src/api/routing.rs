@@ -9,7 +9,7 @@ use axum::{
 use medclear_common::codes::province_of_id;
 use medclear_proto::routing::v1 as pb;
 
-use crate::access::{Caller, Target};
+use crate::{access::Target, caller::Caller};
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt as _;
 
@@ -307,82 +307,9 @@ pub async fn cancel_lines(
     Ok(Json(LinesAnswer { lines: 0, total_fen: 0 }))
 }
 
-#[derive(Debug, Serialize)]
-pub struct SetlDetailJson {
-    fund_pay_type: String,
-    crt_payb_lmt_amt_fen: i64,
-    fund_payamt_fen: i64,
-}
-
-/// A settlement in the national field names (amounts in fen).
-#[derive(Debug, Serialize)]
-pub struct SettlementJson {
-    setl_id: String,
-    kind: String,
-    orig_setl_id: Option<String>,
-    mdtrt_id: Option<String>,
-    psn_no: String,
-    policy_version: String,
-    setl_time: String,
-    coverage_basis: Option<String>,
-    medfee_sumamt_fen: i64,
-    fulamt_ownpay_amt_fen: i64,
-    overlmt_selfpay_fen: i64,
-    preselfpay_amt_fen: i64,
-    inscp_scp_amt_fen: i64,
-    act_pay_dedc_fen: i64,
-    hifp_pay_fen: i64,
-    hifob_pay_fen: i64,
-    hifmi_pay_fen: i64,
-    maf_pay_fen: i64,
-    fund_pay_sumamt_fen: i64,
-    psn_part_amt_fen: i64,
-    acct_pay_fen: i64,
-    psn_cash_pay_fen: i64,
-    setldetail: Vec<SetlDetailJson>,
-}
-
-fn some(text: String) -> Option<String> {
-    (!text.is_empty()).then_some(text)
-}
-
-impl From<pb::Settlement> for SettlementJson {
-    fn from(s: pb::Settlement) -> Self {
-        Self {
-            setl_id: s.setl_id,
-            kind: s.kind,
-            orig_setl_id: some(s.orig_setl_id),
-            mdtrt_id: some(s.mdtrt_id),
-            psn_no: s.psn_no,
-            policy_version: s.policy_version,
-            setl_time: s.setl_time,
-            coverage_basis: some(s.coverage_basis),
-            medfee_sumamt_fen: s.medfee_sumamt_fen,
-            fulamt_ownpay_amt_fen: s.fulamt_ownpay_amt_fen,
-            overlmt_selfpay_fen: s.overlmt_selfpay_fen,
-            preselfpay_amt_fen: s.preselfpay_amt_fen,
-            inscp_scp_amt_fen: s.inscp_scp_amt_fen,
-            act_pay_dedc_fen: s.act_pay_dedc_fen,
-            hifp_pay_fen: s.hifp_pay_fen,
-            hifob_pay_fen: s.hifob_pay_fen,
-            hifmi_pay_fen: s.hifmi_pay_fen,
-            maf_pay_fen: s.maf_pay_fen,
-            fund_pay_sumamt_fen: s.fund_pay_sumamt_fen,
-            psn_part_amt_fen: s.psn_part_amt_fen,
-            acct_pay_fen: s.acct_pay_fen,
-            psn_cash_pay_fen: s.psn_cash_pay_fen,
-            setldetail: s
-                .setldetail
-                .into_iter()
-                .map(|d| SetlDetailJson {
-                    fund_pay_type: d.fund_pay_type,
-                    crt_payb_lmt_amt_fen: d.crt_payb_lmt_amt_fen,
-                    fund_payamt_fen: d.fund_payamt_fen,
-                })
-                .collect(),
-        }
-    }
-}
+/// A settlement is answered as its message: the national field names, amounts in fen (see
+/// `medclear_proto::json`).
+type SettlementJson = pb::Settlement;
 
 fn settle_request(id: String, b: VisitBody) -> pb::SettleRequest {
     pb::SettleRequest {
@@ -407,8 +334,7 @@ pub async fn presettle(
             .routing_for(province_of_id(&id))
             .pre_settle(settle_request(id, b))
             .await?
-            .into_inner()
-            .into(),
+            .into_inner(),
     ))
 }
 
@@ -421,12 +347,7 @@ pub async fn settle(
 ) -> Answer<SettlementJson> {
     caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
-        state
-            .routing_for(province_of_id(&id))
-            .settle(settle_request(id, b))
-            .await?
-            .into_inner()
-            .into(),
+        state.routing_for(province_of_id(&id)).settle(settle_request(id, b)).await?.into_inner(),
     ))
 }
 
@@ -445,8 +366,7 @@ pub async fn cancel_settlement(
             .routing_for(province_of_id(&request.setl_id))
             .cancel_settlement(request)
             .await?
-            .into_inner()
-            .into(),
+            .into_inner(),
     ))
 }
 
@@ -473,9 +393,7 @@ pub async fn reverse(
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let request =
         pb::ReverseRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, omsgid: b.omsgid };
-    Ok(Json(
-        state.routing_for(named(&b.insuplc_admdvs)).reverse(request).await?.into_inner().into(),
-    ))
+    Ok(Json(state.routing_for(named(&b.insuplc_admdvs)).reverse(request).await?.into_inner()))
 }
 
 #[derive(Debug, Default, Deserialize)]

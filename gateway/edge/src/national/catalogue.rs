@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
 
 use super::envelope::{Envelope, Outcome, Refusal, Yuan, date_of, list, node, output};
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 // 1301 / 1302 / 1305–1308 --------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, value::RawValue};
 
 use super::TRANSACTIONS;
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 /// A refusal: the reason code and a message for the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::envelope::{
     Envelope, Outcome, Refusal, Yuan, date_of, fen, list, node, output, price_fen, routing,
 };
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
 struct FeeDetail {

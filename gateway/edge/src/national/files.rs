@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::catalogue;
 use super::envelope::{Envelope, Outcome, Refusal, node, output};
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 /// 9102: the file a download (130x) or a reconciliation (3202) named, as a zip (the body is
 /// the file, not an envelope).

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Envelope, Outcome, date_of, node, optional_date, output};
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
 struct Referral {

@@ -28,8 +28,11 @@ use axum::{
 };
 use chrono::Utc;
 
-use crate::access::{Caller, Target, authorize};
 use crate::state::AppState;
+use crate::{
+    access::{Target, authorize},
+    caller::Caller,
+};
 
 mod catalogue;
 mod envelope;
@@ -45,7 +48,6 @@ mod visits;
 pub use envelope::{Envelope, Refusal, exact_numbers, read_envelope};
 use envelope::{Outcome, answer};
 pub use files::{unzip_first, zip_one};
-pub use sign_in::SignIn;
 
 /// Where HIS systems send every transaction.
 pub const PATH: &str = "/fsi/api/rsfComIfsService/callService";
@@ -176,7 +178,7 @@ pub async fn call_service(
     if let Err((status, refusal)) = check_caller(&caller, &envelope) {
         return answer(Some(&envelope), received, &Err(refusal), status);
     }
-    if let Err(refusal) = state.sign_in().check(&envelope, received) {
+    if let Err(refusal) = sign_in::check(state.sign_in(), &envelope, received) {
         return answer(Some(&envelope), received, &Err(refusal), StatusCode::OK);
     }
     let outcome = match handler(&envelope.infno) {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::{Envelope, Outcome, Refusal, date_of, fen, node, output};
 use super::files::{self, FileInfoOutput, file_info};
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
 struct TotalsNode {

@@ -4,10 +4,13 @@
 use chrono::{DateTime, FixedOffset};
 use medclear_common::clock::CHINA;
 use medclear_proto::routing::v1 as pb;
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::envelope::{Envelope, Outcome, Refusal, Yuan, fen, node, output, routing};
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
 struct SettleNode {
@@ -23,40 +26,58 @@ struct SettleNode {
     omsgid: String,
 }
 
-#[derive(Debug, Serialize)]
-struct SetlInfo {
-    setl_id: Option<String>,
-    mdtrt_id: String,
-    psn_no: String,
-    setl_time: Option<String>,
-    medfee_sumamt: Yuan,
-    fulamt_ownpay_amt: Yuan,
-    overlmt_selfpay: Yuan,
-    preselfpay_amt: Yuan,
-    inscp_scp_amt: Yuan,
-    act_pay_dedc: Yuan,
-    hifp_pay: Yuan,
-    hifob_pay: Yuan,
-    hifmi_pay: Yuan,
-    maf_pay: Yuan,
-    fund_pay_sumamt: Yuan,
-    psn_part_amt: Yuan,
-    acct_pay: Yuan,
-    psn_cash_pay: Yuan,
-    medins_setl_id: String,
+/// A value of a national output field.
+#[derive(Debug)]
+enum Field {
+    Text(String),
+    Yuan(Yuan),
+    Null,
 }
 
-#[derive(Debug, Serialize)]
-struct SetlDetail {
-    fund_pay_type: String,
-    crt_payb_lmt_amt: Yuan,
-    fund_payamt: Yuan,
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(text) => serializer.serialize_str(text),
+            Self::Yuan(yuan) => yuan.serialize(serializer),
+            Self::Null => serializer.serialize_none(),
+        }
+    }
 }
+
+/// A message of the routing service under its national names, written from the message itself
+/// so no field list is kept here: each `<name>_fen` amount becomes `<name>` in yuan (times
+/// `sign`), each text stays as it is; lists are left to the caller.
+fn national<T: Serialize>(message: &T, sign: i64) -> Result<BTreeMap<String, Field>, Refusal> {
+    let internal = |e: &dyn std::fmt::Display| Refusal::new("internal", e.to_string());
+    let Value::Object(fields) = serde_json::to_value(message).map_err(|e| internal(&e))? else {
+        return Err(internal(&"a message is not an object"));
+    };
+    let mut out = BTreeMap::new();
+    for (name, value) in fields {
+        match (name.strip_suffix("_fen"), value) {
+            (Some(national), Value::Number(n)) => {
+                let fen = n.as_i64().ok_or_else(|| internal(&format!("{name} {n}")))?;
+                out.insert(national.to_owned(), Field::Yuan(Yuan(sign * fen)));
+            }
+            (None, Value::String(text)) => {
+                out.insert(name, Field::Text(text));
+            }
+            (None, Value::Null) => {
+                out.insert(name, Field::Null);
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// What a settlement carries that the national `setlinfo` does not.
+const NOT_NATIONAL: [&str; 4] = ["kind", "orig_setl_id", "policy_version", "coverage_basis"];
 
 #[derive(Debug, Serialize)]
 struct SettlementOutput {
-    setlinfo: SetlInfo,
-    setldetail: Vec<SetlDetail>,
+    setlinfo: BTreeMap<String, Field>,
+    setldetail: Vec<BTreeMap<String, Field>>,
 }
 
 /// The national `setlinfo` + `setldetail` of a settlement. A cancellation is answered as the
@@ -64,44 +85,25 @@ struct SettlementOutput {
 fn settlement_output(s: pb::Settlement, msgid: &str, mdtrt_id: &str) -> Outcome {
     let settled = s.kind != "presettlement";
     let sign = if s.kind == "cancellation" { -1 } else { 1 };
-    let yuan = |fen: i64| Yuan(sign * fen);
     let setl_time = chrono::DateTime::parse_from_rfc3339(&s.setl_time)
         .map(|t: DateTime<FixedOffset>| {
             t.with_timezone(&CHINA).format("%Y-%m-%d %H:%M:%S").to_string()
         })
-        .unwrap_or(s.setl_time);
-    output(&SettlementOutput {
-        setlinfo: SetlInfo {
-            setl_id: settled.then_some(s.setl_id),
-            mdtrt_id: if s.mdtrt_id.is_empty() { mdtrt_id.trim().to_owned() } else { s.mdtrt_id },
-            psn_no: s.psn_no,
-            setl_time: settled.then_some(setl_time),
-            medfee_sumamt: yuan(s.medfee_sumamt_fen),
-            fulamt_ownpay_amt: yuan(s.fulamt_ownpay_amt_fen),
-            overlmt_selfpay: yuan(s.overlmt_selfpay_fen),
-            preselfpay_amt: yuan(s.preselfpay_amt_fen),
-            inscp_scp_amt: yuan(s.inscp_scp_amt_fen),
-            act_pay_dedc: yuan(s.act_pay_dedc_fen),
-            hifp_pay: yuan(s.hifp_pay_fen),
-            hifob_pay: yuan(s.hifob_pay_fen),
-            hifmi_pay: yuan(s.hifmi_pay_fen),
-            maf_pay: yuan(s.maf_pay_fen),
-            fund_pay_sumamt: yuan(s.fund_pay_sumamt_fen),
-            psn_part_amt: yuan(s.psn_part_amt_fen),
-            acct_pay: yuan(s.acct_pay_fen),
-            psn_cash_pay: yuan(s.psn_cash_pay_fen),
-            medins_setl_id: msgid.to_owned(),
-        },
-        setldetail: s
-            .setldetail
-            .into_iter()
-            .map(|d| SetlDetail {
-                fund_pay_type: d.fund_pay_type,
-                crt_payb_lmt_amt: yuan(d.crt_payb_lmt_amt_fen),
-                fund_payamt: yuan(d.fund_payamt_fen),
-            })
-            .collect(),
-    })
+        .unwrap_or_else(|_| s.setl_time.clone());
+    let mut setlinfo = national(&s, sign)?;
+    for name in NOT_NATIONAL {
+        setlinfo.remove(name);
+    }
+    let id = |text: String| if settled { Field::Text(text) } else { Field::Null };
+    setlinfo.insert("setl_id".into(), id(s.setl_id.clone()));
+    setlinfo.insert("setl_time".into(), id(setl_time));
+    let mdtrt_id =
+        if s.mdtrt_id.is_empty() { mdtrt_id.trim().to_owned() } else { s.mdtrt_id.clone() };
+    setlinfo.insert("mdtrt_id".into(), Field::Text(mdtrt_id));
+    setlinfo.insert("medins_setl_id".into(), Field::Text(msgid.to_owned()));
+    let setldetail =
+        s.setldetail.iter().map(|d| national(d, sign)).collect::<Result<Vec<_>, _>>()?;
+    output(&SettlementOutput { setlinfo, setldetail })
 }
 
 /// 2206 / 2303: what the visit's settlement would be; nothing is kept.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::envelope::{Envelope, Outcome, Refusal, date_of, list, node, output, routing};
-use crate::{api::json::text, state::AppState};
+use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
 struct Registration {

@@ -7,6 +7,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use medclear_common::error::{status_field, status_reason};
+
+use crate::access::Denied;
 use serde::Serialize;
 use tonic::Code;
 
@@ -76,6 +78,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Body { code: &self.code, message: &self.message, field: self.field.as_deref() };
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// A refusal of [`crate::access::authorize`]: 401 without credentials, else 403.
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        let status = if denied.reason == "unauthenticated" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        ApiError::new(status, denied.reason, denied.message)
     }
 }
 
