@@ -8,46 +8,86 @@ mod support;
 use std::sync::Arc;
 
 use medclear_common::config::DbConfig;
-use medclear_proto::catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient};
+use medclear_proto::{
+    catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient},
+    routing::v1 as rpb,
+};
 use medclear_routing::{
-    calc::MedType,
-    lifecycle::{Lifecycle, NewFeeLine, NewVisit},
+    lifecycle::{Lifecycle, Settled},
+    model::{
+        Cancellation, Discharge, ProtocolError, Registration, Reversal, SettleCommand, Upload,
+    },
     policies::PolicyBook,
-    policy::HospitalLevel,
     repo::PersonRow,
     settlement::Settlements,
 };
-use rust_decimal::Decimal;
 use serde_json::json;
 use support::{Harness, import};
 
 const HOSPITAL: &str = "H44030000001";
 const TODAY: &str = "2026-03-02";
 
-fn visit(msgid: &str, psn_no: &str, emergency: bool) -> NewVisit {
-    NewVisit {
+fn visit(msgid: &str, psn_no: &str, emergency: bool) -> Registration {
+    Registration::try_from(rpb::RegisterVisitRequest {
         fixmedins_code: HOSPITAL.into(),
         msgid: msgid.into(),
         psn_no: psn_no.into(),
-        med_type: MedType::Inpatient,
+        med_type: rpb::MedType::Inpatient.into(),
         mdtrtarea_admvs: "440300".into(),
-        hospital_level: Some(HospitalLevel::Tertiary),
-        begin_date: TODAY.parse().unwrap(),
+        hospital_level: "tertiary".into(),
+        begin_date: TODAY.into(),
         diagnosis_code: "I10.x00x002".into(),
         emergency,
         disease_code: String::new(),
-    }
+    })
+    .unwrap()
 }
 
-fn line(sn: &str, local: &str, price_fen: i64, quantity: i64) -> NewFeeLine {
-    NewFeeLine {
+fn line(sn: &str, local: &str, price_fen: i64, quantity: i64) -> rpb::FeeLine {
+    rpb::FeeLine {
         feedetl_sn: sn.into(),
         local_code: local.into(),
         national_code: String::new(),
         price_fen,
-        quantity: Decimal::from(quantity),
-        fee_date: "2026-03-03".parse().unwrap(),
+        quantity: quantity.to_string(),
+        fee_date: "2026-03-03".into(),
     }
+}
+
+/// Fee lines for a visit, validated as the routing service's edge does.
+fn upload(mdtrt_id: &str, lines: Vec<rpb::FeeLine>) -> Result<Upload, ProtocolError> {
+    Upload::try_from(rpb::UploadFeeLinesRequest {
+        fixmedins_code: HOSPITAL.into(),
+        msgid: "F1".into(),
+        mdtrt_id: mdtrt_id.into(),
+        lines,
+    })
+}
+
+fn discharge(mdtrt_id: &str, end_date: &str) -> Discharge {
+    Discharge::try_from(rpb::VisitRef {
+        fixmedins_code: HOSPITAL.into(),
+        msgid: "D1".into(),
+        mdtrt_id: mdtrt_id.into(),
+        end_date: end_date.into(),
+    })
+    .unwrap()
+}
+
+/// A (pre-)settlement of the visit, sent by `sender` as `msgid`, not from the account.
+fn settle_as(sender: &str, msgid: &str, mdtrt_id: &str) -> SettleCommand {
+    SettleCommand::try_from(rpb::SettleRequest {
+        fixmedins_code: sender.into(),
+        msgid: msgid.into(),
+        mdtrt_id: mdtrt_id.into(),
+        use_account: false,
+        medfee_sumamt_fen: None,
+    })
+    .unwrap()
+}
+
+async fn settle(life: &Lifecycle, msgid: &str, mdtrt_id: &str) -> medclear_common::Result<Settled> {
+    life.settle(&settle_as(HOSPITAL, msgid, mdtrt_id)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,25 +181,20 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
         v,
         "same msgid, same visit"
     );
-    let (count, total) = life
-        .upload_lines(
-            HOSPITAL,
-            &v.mdtrt_id,
-            &[line("1", "L001", 10000, 10), line("2", "L002", 5000, 20)],
-        )
-        .await
-        .unwrap();
+    let lines =
+        upload(&v.mdtrt_id, vec![line("1", "L001", 10000, 10), line("2", "L002", 5000, 20)])
+            .unwrap();
+    let (count, total) = life.upload_lines(&lines).await.unwrap();
     assert_eq!((count, total), (2, 200000));
-    life.upload_lines(HOSPITAL, &v.mdtrt_id, &[line("1", "L001", 10000, 10)]).await.unwrap();
-    let conflict = life
-        .upload_lines(HOSPITAL, &v.mdtrt_id, &[line("1", "L001", 10000, 11)])
-        .await
-        .unwrap_err();
+    let again = upload(&v.mdtrt_id, vec![line("1", "L001", 10000, 10)]).unwrap();
+    life.upload_lines(&again).await.unwrap();
+    let other = upload(&v.mdtrt_id, vec![line("1", "L001", 10000, 11)]).unwrap();
+    let conflict = life.upload_lines(&other).await.unwrap_err();
     assert_eq!(conflict.reason(), "line_conflict");
-    let not_yet = life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap_err();
+    let not_yet = settle(&life, "S1", &v.mdtrt_id).await.unwrap_err();
     assert_eq!(not_yet.reason(), "not_discharged");
-    life.discharge(HOSPITAL, &v.mdtrt_id, "2026-03-05".parse().unwrap()).await.unwrap();
-    let refused = life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap_err();
+    life.discharge(&discharge(&v.mdtrt_id, "2026-03-05")).await.unwrap();
+    let refused = settle(&life, "S1", &v.mdtrt_id).await.unwrap_err();
     assert_eq!(refused.reason(), "not_filed", "{refused}");
     assert_eq!(
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM settlements")
@@ -175,9 +210,10 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     // Lines: 甲 10000 × 10 = 100000; 乙 5000 × 20 = 100000 with 10 % first self-pay 10000.
     // In scope 190000; Huangshi tertiary deductible 80000; base 110000 at 90 % less 10 points
     // (referral) = 80 % → pooling 88000. Patient 200000 − 88000 = 112000, in cash.
-    let pre = life.settle(HOSPITAL, "P1", &v.mdtrt_id, false, false).await.unwrap().0;
+    let pre = life.presettle(&settle_as(HOSPITAL, "P1", &v.mdtrt_id)).await.unwrap().answer;
     assert_eq!(pre.kind, "presettlement");
-    let (settled, basis) = life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap();
+    let Settled { answer: settled, coverage_basis: basis } =
+        settle(&life, "S1", &v.mdtrt_id).await.unwrap();
     assert_eq!(basis, "filing");
     let b = &settled.breakdown;
     assert_eq!(
@@ -193,20 +229,29 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     );
     assert_eq!(pre.breakdown, settled.breakdown, "pre-settlement computed the same");
     assert_eq!(
-        life.settle(HOSPITAL, "S1", &v.mdtrt_id, false, true).await.unwrap().0,
+        settle(&life, "S1", &v.mdtrt_id).await.unwrap().answer,
         settled,
         "a retry gets the stored answer"
     );
-    assert_eq!(
-        life.settle(HOSPITAL, "S2", &v.mdtrt_id, false, true).await.unwrap_err().reason(),
-        "already_settled"
-    );
+    assert_eq!(settle(&life, "S2", &v.mdtrt_id).await.unwrap_err().reason(), "already_settled");
 
     // Cancel, settle again, then reverse that one by its msgid: all back to nothing.
-    life.cancel_settlement(HOSPITAL, "C1", &settled.setl_id).await.unwrap();
-    let again = life.settle(HOSPITAL, "S3", &v.mdtrt_id, false, true).await.unwrap().0;
+    let cancellation = Cancellation::try_from(rpb::CancelSettlementRequest {
+        fixmedins_code: HOSPITAL.into(),
+        msgid: "C1".into(),
+        setl_id: settled.setl_id.clone(),
+    })
+    .unwrap();
+    life.cancel_settlement(&cancellation).await.unwrap();
+    let again = settle(&life, "S3", &v.mdtrt_id).await.unwrap().answer;
     assert_eq!(again.breakdown.hifp_pay, 88000);
-    let reversed = life.reverse(HOSPITAL, "R1", "S3").await.unwrap();
+    let reversal = Reversal::try_from(rpb::ReverseRequest {
+        fixmedins_code: HOSPITAL.into(),
+        msgid: "R1".into(),
+        omsgid: "S3".into(),
+    })
+    .unwrap();
+    let reversed = life.reverse(&reversal).await.unwrap();
     assert_eq!(reversed.orig_setl_id.as_deref(), Some(again.setl_id.as_str()));
     let events = life.store().events_after(0, 10).await.unwrap();
     assert_eq!(
@@ -222,47 +267,39 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
 
     // An emergency without any filing counts as filed (and as referral/emergency for the rate).
     let e = life.register_visit(visit("V2", "P420200002", true)).await.unwrap();
-    life.upload_lines(HOSPITAL, &e.mdtrt_id, &[line("1", "L001", 10000, 10)]).await.unwrap();
-    life.discharge(HOSPITAL, &e.mdtrt_id, "2026-03-03".parse().unwrap()).await.unwrap();
-    let (_, basis) = life.settle(HOSPITAL, "S4", &e.mdtrt_id, false, true).await.unwrap();
+    life.upload_lines(&upload(&e.mdtrt_id, vec![line("1", "L001", 10000, 10)]).unwrap())
+        .await
+        .unwrap();
+    life.discharge(&discharge(&e.mdtrt_id, "2026-03-03")).await.unwrap();
+    let basis = settle(&life, "S4", &e.mdtrt_id).await.unwrap().coverage_basis;
     assert_eq!(basis, "emergency_unfiled");
 
-    // Bad input changes nothing.
-    let mut negative = line("9", "L001", 100, 1);
-    negative.quantity = Decimal::NEGATIVE_ONE;
+    // Bad input changes nothing: a bad line is refused before any visit is looked at.
+    let fine = upload(&e.mdtrt_id, vec![line("9", "L001", 100, 1)]).unwrap();
     assert_eq!(
-        life.upload_lines(HOSPITAL, &e.mdtrt_id, &[negative]).await.unwrap_err().reason(),
+        life.upload_lines(&fine).await.unwrap_err().reason(),
         "visit_state",
         "settled visits take no lines"
     );
     let other = life.register_visit(visit("V3", "P420200001", false)).await.unwrap();
-    let mut negative = line("9", "L001", 100, 1);
-    negative.quantity = Decimal::NEGATIVE_ONE;
+    let negative = line("9", "L001", 100, -1);
+    assert_eq!(upload(&other.mdtrt_id, vec![negative]).unwrap_err().reason(), "invalid_quantity");
     assert_eq!(
-        life.upload_lines(HOSPITAL, &other.mdtrt_id, &[negative]).await.unwrap_err().reason(),
-        "invalid_quantity"
-    );
-    assert_eq!(
-        life.upload_lines(HOSPITAL, &other.mdtrt_id, &[line("9", "L001", 0, 1)])
-            .await
-            .unwrap_err()
-            .reason(),
+        upload(&other.mdtrt_id, vec![line("9", "L001", 0, 1)]).unwrap_err().reason(),
         "invalid_price"
     );
+    assert_eq!(settle(&life, "S9", "VNOSUCH").await.unwrap_err().reason(), "visit_not_found");
     assert_eq!(
-        life.settle(HOSPITAL, "S9", "VNOSUCH", false, true).await.unwrap_err().reason(),
-        "visit_not_found"
-    );
-    assert_eq!(
-        life.settle("H11000000001", "S9", &other.mdtrt_id, false, true).await.unwrap_err().reason(),
+        life.settle(&settle_as("H11000000001", "S9", &other.mdtrt_id)).await.unwrap_err().reason(),
         "visit_not_found",
         "another hospital's visit"
     );
     let unmapped = life.register_visit(visit("V4", "P420200001", false)).await.unwrap();
-    life.upload_lines(HOSPITAL, &unmapped.mdtrt_id, &[line("1", "L999", 100, 1)]).await.unwrap();
-    life.discharge(HOSPITAL, &unmapped.mdtrt_id, "2026-03-04".parse().unwrap()).await.unwrap();
-    let lines_refused =
-        life.settle(HOSPITAL, "S10", &unmapped.mdtrt_id, false, true).await.unwrap_err();
+    life.upload_lines(&upload(&unmapped.mdtrt_id, vec![line("1", "L999", 100, 1)]).unwrap())
+        .await
+        .unwrap();
+    life.discharge(&discharge(&unmapped.mdtrt_id, "2026-03-04")).await.unwrap();
+    let lines_refused = settle(&life, "S10", &unmapped.mdtrt_id).await.unwrap_err();
     assert_eq!(lines_refused.reason(), "lines_refused");
     assert!(lines_refused.to_string().contains("unmapped"));
     assert_eq!(

@@ -12,7 +12,10 @@ use medclear_common::{Error, Result, money};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Benefit, DeductiblePer, HospitalLevel, Policy, Scheme, Segment};
+use crate::{
+    model::{PriceFen, Quantity},
+    policy::{Benefit, DeductiblePer, HospitalLevel, Policy, Scheme, Segment},
+};
 
 /// 甲 / 乙 / 丙, as the catalogue resolved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,11 +25,12 @@ pub enum CoverageClass {
     C,
 }
 
-/// A fee line after catalogue resolution.
+/// A fee line after catalogue resolution. Its price and quantity were validated when it was
+/// uploaded ([`crate::model::FeeLine`]); the ratio is the catalogue's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
-    pub price_fen: i64,
-    pub quantity: Decimal,
+    pub price_fen: PriceFen,
+    pub quantity: Quantity,
     pub class: CoverageClass,
     /// The 乙 first self-pay ratio.
     pub selfpay_ratio: Decimal,
@@ -47,6 +51,10 @@ pub enum MedType {
 }
 
 impl MedType {
+    /// Every national med_type settled here.
+    pub const ALL: [MedType; 4] =
+        [Self::GeneralOutpatient, Self::ChronicOutpatient, Self::Inpatient, Self::Pharmacy];
+
     /// The national med_type code.
     pub fn code(self) -> i16 {
         match self {
@@ -57,17 +65,9 @@ impl MedType {
         }
     }
 
-    /// The type of a stored med_type code.
-    pub fn from_code(code: i16) -> medclear_common::Result<Self> {
-        Ok(match code {
-            11 => Self::GeneralOutpatient,
-            14 => Self::ChronicOutpatient,
-            21 => Self::Inpatient,
-            41 => Self::Pharmacy,
-            other => {
-                return Err(medclear_common::Error::Internal(format!("stored med_type {other}")));
-            }
-        })
+    /// The type of a national med_type code, if it is one.
+    pub fn from_code(code: i16) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.code() == code)
     }
 }
 
@@ -207,20 +207,7 @@ struct LineParts {
 
 fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
     let field = || format!("lines[{index}]");
-    if line.price_fen <= 0 {
-        return Err(Error::invalid(
-            field(),
-            "invalid_price",
-            format!("{}: the price must be above 0 fen", field()),
-        ));
-    }
-    if line.quantity <= Decimal::ZERO {
-        return Err(Error::invalid(
-            field(),
-            "invalid_quantity",
-            format!("{}: the quantity must be above 0", field()),
-        ));
-    }
+    let (price_fen, quantity) = (i64::from(line.price_fen), Decimal::from(line.quantity));
     if line.selfpay_ratio < Decimal::ZERO || line.selfpay_ratio > Decimal::ONE {
         return Err(Error::invalid(
             field(),
@@ -228,17 +215,15 @@ fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
             format!("{}: the self-pay ratio is outside 0–1", field()),
         ));
     }
-    let total = money::line_amount_fen(line.price_fen, line.quantity)
-        .map_err(|e| out_of_range(field(), &e))?;
+    let total =
+        money::line_amount_fen(price_fen, quantity).map_err(|e| out_of_range(field(), &e))?;
     if line.class == CoverageClass::C {
         return Ok(LineParts { total, fulamt: total, ..LineParts::default() });
     }
     let overlmt = match line.price_cap_fen {
-        Some(cap) if line.price_fen > cap => {
-            money::line_amount_fen(line.price_fen - cap.max(0), line.quantity)
-                .map_err(|e| out_of_range(field(), &e))?
-                .min(total)
-        }
+        Some(cap) if price_fen > cap => money::line_amount_fen(price_fen - cap.max(0), quantity)
+            .map_err(|e| out_of_range(field(), &e))?
+            .min(total),
         _ => 0,
     };
     let preselfpay = if line.class == CoverageClass::B {

@@ -1,19 +1,21 @@
-//! The gRPC surface of the routing service: thin. Requests are validated here, once; answers
-//! use the national field names with amounts in fen.
+//! The gRPC surface of the routing service: thin. Each request is converted once into its
+//! validated [`crate::model`] type (`TryFrom`, refusals answered `InvalidArgument` with the
+//! field and reason), handed to the [`Lifecycle`], and its answer converted back, in the
+//! national field names with amounts in fen.
 
-use std::{pin::Pin, str::FromStr, time::Duration};
+use std::{pin::Pin, time::Duration};
 
-use medclear_common::{Error, wire::date};
 use medclear_proto::routing::v1::{self as pb, routing_service_server::RoutingService as Api};
-use rust_decimal::Decimal;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    calc::MedType,
     institutions::Institution,
-    lifecycle::{Lifecycle, NewFeeLine, NewVisit},
-    policy::HospitalLevel,
+    lifecycle::{Lifecycle, Settled},
+    model::{
+        Cancellation, Discharge, LineCancellation, PersonImport, PersonQuery, PersonSettlements,
+        Registration, Reversal, SettleCommand, Upload, VisitKey, VisitUpdate,
+    },
     repo::{PersonRow, VisitRow},
     settlement::SettlementAnswer,
 };
@@ -23,32 +25,6 @@ use crate::{
 pub struct RoutingGrpc(pub Lifecycle);
 
 type Reply<T> = Result<Response<T>, Status>;
-
-fn med_type(value: i32) -> Result<MedType, Error> {
-    Ok(match pb::MedType::try_from(value) {
-        Ok(pb::MedType::GeneralOutpatient) => MedType::GeneralOutpatient,
-        Ok(pb::MedType::ChronicOutpatient) => MedType::ChronicOutpatient,
-        Ok(pb::MedType::Inpatient) => MedType::Inpatient,
-        Ok(pb::MedType::Pharmacy) => MedType::Pharmacy,
-        _ => {
-            return Err(Error::invalid(
-                "med_type",
-                "unknown_med_type",
-                format!("med_type {value} is not 11, 14, 21 or 41"),
-            ));
-        }
-    })
-}
-
-fn level(text: &str) -> Result<HospitalLevel, Error> {
-    HospitalLevel::parse(text.trim()).ok_or_else(|| {
-        Error::invalid(
-            "hospital_level",
-            "unknown_level",
-            format!("hospital_level {text:?} is not tertiary, secondary, primary or ungraded"),
-        )
-    })
-}
 
 fn person_to_pb(p: PersonRow) -> pb::PersonInfo {
     pb::PersonInfo {
@@ -66,11 +42,11 @@ fn person_to_pb(p: PersonRow) -> pb::PersonInfo {
 fn visit_to_pb(v: VisitRow) -> pb::Visit {
     pb::Visit {
         mdtrt_id: v.mdtrt_id,
-        fixmedins_code: v.fixmedins_code,
+        fixmedins_code: v.fixmedins_code.into(),
         psn_no: v.psn_no,
-        med_type: i32::from(v.med_type),
-        mdtrtarea_admvs: v.mdtrtarea_admvs,
-        hospital_level: v.hospital_level,
+        med_type: i32::from(v.med_type.code()),
+        mdtrtarea_admvs: v.mdtrtarea_admvs.into(),
+        hospital_level: v.hospital_level.as_str().to_owned(),
         begin_date: v.begin_date.to_string(),
         end_date: v.end_date.map(|d| d.to_string()).unwrap_or_default(),
         diagnosis_code: v.diagnosis_code,
@@ -122,23 +98,9 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::SettlementEvent, Status>
 /// How often a followed stream looks for new events.
 const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 
-impl RoutingGrpc {
-    /// PreSettle (`persist` false) and Settle.
-    async fn settle_request(&self, r: pb::SettleRequest, persist: bool) -> Reply<pb::Settlement> {
-        let mdtrt_id = r.mdtrt_id.trim();
-        let (answer, basis) = self
-            .0
-            .settle_checked(
-                r.fixmedins_code.trim(),
-                r.msgid.trim(),
-                mdtrt_id,
-                r.use_account,
-                persist,
-                r.medfee_sumamt_fen,
-            )
-            .await?;
-        Ok(Response::new(settlement_to_pb(answer, mdtrt_id, basis)))
-    }
+/// A pre-settlement's or settlement's answer, for the visit `command` named.
+fn settled_to_pb(command: &SettleCommand, settled: Settled) -> pb::Settlement {
+    settlement_to_pb(settled.answer, command.mdtrt_id(), settled.coverage_basis)
 }
 
 #[tonic::async_trait]
@@ -147,18 +109,9 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::QueryPersonRequest>,
     ) -> Reply<pb::PersonInfo> {
-        let r = request.into_inner();
-        let person = match (r.certno.trim(), r.psn_no.trim()) {
-            ("", "") => {
-                return Err(Error::invalid(
-                    "certno",
-                    "missing_field",
-                    "certno or psn_no is required",
-                )
-                .into());
-            }
-            ("", psn_no) => self.0.store().person(psn_no).await?,
-            (certno, _) => self.0.store().person_by_certno(certno).await?,
+        let person = match PersonQuery::try_from(request.into_inner())? {
+            PersonQuery::PsnNo(psn_no) => self.0.store().person(&psn_no).await?,
+            PersonQuery::Certno(certno) => self.0.store().person_by_certno(&certno).await?,
         };
         Ok(Response::new(person_to_pb(person)))
     }
@@ -167,21 +120,8 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::ImportPersonsRequest>,
     ) -> Reply<pb::ImportPersonsResponse> {
-        let rows: Vec<_> = request
-            .into_inner()
-            .rows
-            .into_iter()
-            .map(|r| (r.row_no, r.fields.into_iter().collect()))
-            .collect();
-        if rows.len() > 100_000 {
-            return Err(Error::invalid(
-                "rows",
-                "too_many_rows",
-                "send at most 100000 rows at a time",
-            )
-            .into());
-        }
-        let (accepted, rejections) = self.0.store().import_persons(&rows).await?;
+        let import = PersonImport::try_from(request.into_inner())?;
+        let (accepted, rejections) = self.0.store().import_persons(&import.rows).await?;
         Ok(Response::new(pb::ImportPersonsResponse {
             accepted,
             rejections: rejections
@@ -230,57 +170,23 @@ impl Api for RoutingGrpc {
 
     #[tracing::instrument(skip_all, name = "RegisterVisit")]
     async fn register_visit(&self, request: Request<pb::RegisterVisitRequest>) -> Reply<pb::Visit> {
-        let r = request.into_inner();
-        let visit = NewVisit {
-            med_type: med_type(r.med_type)?,
-            hospital_level: match r.hospital_level.trim() {
-                "" => None,
-                text => Some(level(text)?),
-            },
-            begin_date: date("begin_date", &r.begin_date)?,
-            fixmedins_code: r.fixmedins_code.trim().to_owned(),
-            msgid: r.msgid.trim().to_owned(),
-            psn_no: r.psn_no.trim().to_owned(),
-            mdtrtarea_admvs: r.mdtrtarea_admvs.trim().to_owned(),
-            diagnosis_code: r.diagnosis_code.trim().to_owned(),
-            emergency: r.emergency,
-            disease_code: r.disease_code.trim().to_owned(),
-        };
+        let visit = Registration::try_from(request.into_inner())?;
         Ok(Response::new(visit_to_pb(self.0.register_visit(visit).await?)))
     }
 
     async fn update_visit(&self, request: Request<pb::UpdateVisitRequest>) -> Reply<pb::Visit> {
-        let r = request.into_inner();
-        let kind = match pb::MedType::try_from(r.med_type) {
-            Ok(pb::MedType::Unspecified) => None,
-            _ => Some(med_type(r.med_type)?),
-        };
-        let visit = self
-            .0
-            .update_visit(
-                r.fixmedins_code.trim(),
-                r.mdtrt_id.trim(),
-                kind,
-                &r.diagnosis_code,
-                &r.disease_code,
-            )
-            .await?;
-        Ok(Response::new(visit_to_pb(visit)))
+        let update = VisitUpdate::try_from(request.into_inner())?;
+        Ok(Response::new(visit_to_pb(self.0.update_visit(&update).await?)))
     }
 
     async fn discharge_visit(&self, request: Request<pb::VisitRef>) -> Reply<pb::Visit> {
-        let r = request.into_inner();
-        let end = date("end_date", &r.end_date)?;
-        Ok(Response::new(visit_to_pb(
-            self.0.discharge(r.fixmedins_code.trim(), r.mdtrt_id.trim(), end).await?,
-        )))
+        let discharge = Discharge::try_from(request.into_inner())?;
+        Ok(Response::new(visit_to_pb(self.0.discharge(&discharge).await?)))
     }
 
     async fn cancel_visit(&self, request: Request<pb::VisitRef>) -> Reply<pb::Visit> {
-        let r = request.into_inner();
-        Ok(Response::new(visit_to_pb(
-            self.0.cancel_visit(r.fixmedins_code.trim(), r.mdtrt_id.trim()).await?,
-        )))
+        let key = VisitKey::from(request.into_inner());
+        Ok(Response::new(visit_to_pb(self.0.cancel_visit(&key).await?)))
     }
 
     #[tracing::instrument(skip_all, name = "UploadFeeLines")]
@@ -288,29 +194,8 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::UploadFeeLinesRequest>,
     ) -> Reply<pb::UploadFeeLinesResponse> {
-        let r = request.into_inner();
-        if r.lines.is_empty() || r.lines.len() > 5_000 {
-            return Err(Error::invalid("lines", "bad_batch", "send 1 to 5000 lines").into());
-        }
-        let mut lines = Vec::with_capacity(r.lines.len());
-        for line in r.lines {
-            lines.push(NewFeeLine {
-                quantity: Decimal::from_str(line.quantity.trim()).map_err(|_| {
-                    Error::invalid(
-                        "quantity",
-                        "invalid_quantity",
-                        format!("quantity {:?} is not a decimal number", line.quantity),
-                    )
-                })?,
-                fee_date: date("fee_date", &line.fee_date)?,
-                feedetl_sn: line.feedetl_sn.trim().to_owned(),
-                local_code: line.local_code.trim().to_owned(),
-                national_code: line.national_code.trim().to_owned(),
-                price_fen: line.price_fen,
-            });
-        }
-        let (count, total) =
-            self.0.upload_lines(r.fixmedins_code.trim(), r.mdtrt_id.trim(), &lines).await?;
+        let upload = Upload::try_from(request.into_inner())?;
+        let (count, total) = self.0.upload_lines(&upload).await?;
         Ok(Response::new(pb::UploadFeeLinesResponse {
             lines: u32::try_from(count).unwrap_or(u32::MAX),
             total_fen: total,
@@ -321,19 +206,22 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::CancelFeeLinesRequest>,
     ) -> Reply<pb::UploadFeeLinesResponse> {
-        let r = request.into_inner();
-        self.0.cancel_lines(r.fixmedins_code.trim(), r.mdtrt_id.trim(), &r.feedetl_sn).await?;
+        self.0.cancel_lines(&LineCancellation::from(request.into_inner())).await?;
         Ok(Response::new(pb::UploadFeeLinesResponse::default()))
     }
 
     #[tracing::instrument(skip_all, name = "PreSettle")]
     async fn pre_settle(&self, request: Request<pb::SettleRequest>) -> Reply<pb::Settlement> {
-        self.settle_request(request.into_inner(), false).await
+        let command = SettleCommand::try_from(request.into_inner())?;
+        let settled = self.0.presettle(&command).await?;
+        Ok(Response::new(settled_to_pb(&command, settled)))
     }
 
     #[tracing::instrument(skip_all, name = "Settle")]
     async fn settle(&self, request: Request<pb::SettleRequest>) -> Reply<pb::Settlement> {
-        self.settle_request(request.into_inner(), true).await
+        let command = SettleCommand::try_from(request.into_inner())?;
+        let settled = self.0.settle(&command).await?;
+        Ok(Response::new(settled_to_pb(&command, settled)))
     }
 
     #[tracing::instrument(skip_all, name = "CancelSettlement")]
@@ -341,19 +229,15 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::CancelSettlementRequest>,
     ) -> Reply<pb::Settlement> {
-        let r = request.into_inner();
-        let answer = self
-            .0
-            .cancel_settlement(r.fixmedins_code.trim(), r.msgid.trim(), r.setl_id.trim())
-            .await?;
+        let cancellation = Cancellation::try_from(request.into_inner())?;
+        let answer = self.0.cancel_settlement(&cancellation).await?;
         Ok(Response::new(settlement_to_pb(answer, "", String::new())))
     }
 
     #[tracing::instrument(skip_all, name = "Reverse")]
     async fn reverse(&self, request: Request<pb::ReverseRequest>) -> Reply<pb::Settlement> {
-        let r = request.into_inner();
-        let answer =
-            self.0.reverse(r.fixmedins_code.trim(), r.msgid.trim(), r.omsgid.trim()).await?;
+        let reversal = Reversal::try_from(request.into_inner())?;
+        let answer = self.0.reverse(&reversal).await?;
         Ok(Response::new(settlement_to_pb(answer, "", String::new())))
     }
 
@@ -361,16 +245,11 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::ListPersonSettlementsRequest>,
     ) -> Reply<pb::ListPersonSettlementsResponse> {
-        let r = request.into_inner();
-        let psn_no = r.psn_no.trim();
-        if psn_no.is_empty() {
-            return Err(Error::invalid("psn_no", "missing_field", "psn_no is required").into());
-        }
-        let limit = if r.limit == 0 { 100 } else { r.limit };
+        let query = PersonSettlements::try_from(request.into_inner())?;
         let settlements = self
             .0
             .store()
-            .of_person(psn_no, limit)
+            .of_person(&query.psn_no, query.limit)
             .await?
             .into_iter()
             .map(|(answer, row)| pb::PersonSettlement {

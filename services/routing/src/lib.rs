@@ -11,9 +11,13 @@
 //!   in one transaction.
 //!
 //! * [`lifecycle`]: a hospital's visit from registration to settlement; settling checks
-//!   coverage with the filing service and resolves lines with the catalogue, over gRPC.
+//!   coverage with the filing service and resolves lines with the catalogue, over gRPC, and
+//!   the store computes one settlement that pre-settling answers and settling keeps.
 //!
-//! * [`grpc`]: the wire edge, including the event stream clearing consumes.
+//! * [`model`]: the requests as validated domain types (fee lines, uploads, registrations,
+//!   settle commands, msgids), each built once from its protocol message with `TryFrom`.
+//! * [`grpc`]: the wire edge, thin: it converts, calls the lifecycle and converts back; and
+//!   the event stream clearing consumes.
 //!
 //! * [`partition`]: the home provinces an instance owns; ids name the home province so the
 //!   gateway routes every call to the owner.
@@ -27,6 +31,7 @@ pub mod calc;
 pub mod grpc;
 pub mod institutions;
 pub mod lifecycle;
+pub mod model;
 pub mod partition;
 pub mod persons;
 pub mod policies;

@@ -3,17 +3,22 @@
 //! pre-settle (2206/2303), settle (2207/2304), cancel a settlement (2208/2305) and reverse by
 //! the original msgid (2601).
 //!
-//! Settling asks the filing service whether the patient is covered in the treating region and
-//! the catalogue service what each line is, both over gRPC, then hands the resolved lines to
-//! the settlement store. A cross-province patient without a filing (and not an emergency) is
-//! refused with the reason — never settled at some lower rate.
+//! Each operation takes its request as validated by [`crate::model`] at the gRPC edge; what is
+//! checked here is what only the stored state can tell (the visit's owner and state, a fee
+//! date before the visit began, a line number uploaded before with other content).
+//!
+//! Pre-settling and settling read the visit, ask the filing service whether the patient is
+//! covered in the treating region and the catalogue service what each line is, both over
+//! gRPC, and hand the resolved lines to the settlement store, which computes one settlement:
+//! [`Lifecycle::presettle`] answers it, [`Lifecycle::settle`] keeps it, once per msgid. A
+//! cross-province patient without a filing (and not an emergency) is refused with the reason
+//! — never settled at some lower rate.
 
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
 use medclear_common::{
     Error, Result,
-    codes::{Admdvs, FixmedinsCode},
     error::status_reason,
     money,
     telemetry::{TraceContext, Traced},
@@ -23,57 +28,53 @@ use medclear_proto::{
     filing::v1::{self as filing, filing_service_client::FilingServiceClient},
 };
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tonic::transport::Channel;
 
 use crate::{
     calc::{CoverageClass, FilingKind, Line, MedType, Visit},
     institutions::Institution,
+    model::{
+        Cancellation, Discharge, LineCancellation, Registration, Reversal, SettleCommand, Upload,
+        VisitKey, VisitUpdate, require_disease,
+    },
     partition::new_id,
     policy::HospitalLevel,
-    repo::{self, FeeLineRow, VisitRow},
+    repo::{self, FeeLineRow, SettleInputs, VisitRow},
     settlement::{Read, SettleRequest, SettlementAnswer, Settlements},
 };
 
-/// A visit to register.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewVisit {
-    pub fixmedins_code: String,
-    pub msgid: String,
-    pub psn_no: String,
-    pub med_type: MedType,
-    pub mdtrtarea_admvs: String,
-    /// `None`: the level the institution registry has for `fixmedins_code`.
-    pub hospital_level: Option<HospitalLevel>,
-    pub begin_date: NaiveDate,
-    pub diagnosis_code: String,
-    pub emergency: bool,
-    pub disease_code: String,
-}
-
-/// A fee line as the hospital uploads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewFeeLine {
-    pub feedetl_sn: String,
-    pub local_code: String,
-    pub national_code: String,
-    pub price_fen: i64,
-    pub quantity: Decimal,
-    pub fee_date: NaiveDate,
-}
-
 /// Most lines one ResolveLines call carries: the catalogue's limit (`MAX_LINES` there).
 const RESOLVE_BATCH: usize = 1_000;
-
-/// Quantities are stored as `NUMERIC(18, 4)`: below 10¹⁴.
-const MAX_QUANTITY: i64 = 100_000_000_000_000;
 
 /// How a visit is covered, as the filing service said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Covered {
     pub basis: String,
     pub filing: FilingKind,
+}
+
+/// What pre-settling or settling a visit answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settled {
+    pub answer: SettlementAnswer,
+    /// `filing`, `late_filing`, `emergency_unfiled` or `same_province`; empty when a retry got
+    /// the stored answer.
+    pub coverage_basis: String,
+}
+
+/// A visit read for settling: what it was read with, and the accumulator year it was read for.
+struct ReadVisit {
+    year: i32,
+    inputs: SettleInputs,
+}
+
+/// A visit ready for the settlement store: the request to compute, what it computes from,
+/// and how the visit is covered.
+struct Ready {
+    request: SettleRequest,
+    read: Read,
+    basis: String,
 }
 
 /// The visit lifecycle of one routing instance.
@@ -148,25 +149,11 @@ impl Lifecycle {
     }
 
     /// Registers a visit (2201/2401); the same msgid again returns the same visit.
-    pub async fn register_visit(&self, new: NewVisit) -> Result<VisitRow> {
-        FixmedinsCode::parse(&new.fixmedins_code)
-            .map_err(|e| Error::invalid("fixmedins_code", "invalid_code", e.to_string()))?;
-        Admdvs::parse(&new.mdtrtarea_admvs)
-            .map_err(|e| Error::invalid("mdtrtarea_admvs", "invalid_code", e.to_string()))?;
-        if new.msgid.trim().is_empty() {
-            return Err(Error::invalid("msgid", "missing_field", "msgid is required"));
-        }
-        if new.med_type == MedType::ChronicOutpatient && new.disease_code.trim().is_empty() {
-            return Err(Error::invalid(
-                "disease_code",
-                "missing_field",
-                "a chronic-disease visit names its disease_code",
-            ));
-        }
+    pub async fn register_visit(&self, new: Registration) -> Result<VisitRow> {
         let body = serde_json::to_string(&new).map_err(|e| Error::Internal(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         if let Some(earlier) =
-            repo::visit_by_msgid(&mut tx, &new.fixmedins_code, &new.msgid).await?
+            repo::visit_by_msgid(&mut tx, new.fixmedins_code.as_str(), &new.msgid).await?
         {
             if earlier.request_body != body {
                 return Err(Error::already_exists(
@@ -183,9 +170,9 @@ impl Lifecycle {
         let hospital_level = match new.hospital_level {
             Some(level) => level,
             None => {
-                let institution = repo::institution(&mut tx, &new.fixmedins_code)
+                let institution = repo::institution(&mut tx, new.fixmedins_code.as_str())
                     .await?
-                    .ok_or_else(|| unknown_institution(&new.fixmedins_code))?;
+                    .ok_or_else(|| unknown_institution(new.fixmedins_code.as_str()))?;
                 HospitalLevel::parse(&institution.hospital_level).ok_or_else(|| {
                     Error::Internal(format!("stored level {}", institution.hospital_level))
                 })?
@@ -197,9 +184,9 @@ impl Lifecycle {
             msgid: new.msgid,
             request_body: body,
             psn_no: new.psn_no,
-            med_type: new.med_type.code(),
+            med_type: new.med_type,
             mdtrtarea_admvs: new.mdtrtarea_admvs,
-            hospital_level: hospital_level.as_str().to_owned(),
+            hospital_level,
             begin_date: new.begin_date,
             end_date: None,
             diagnosis_code: new.diagnosis_code,
@@ -223,7 +210,7 @@ impl Lifecycle {
     ) -> Result<VisitRow> {
         let visit = repo::lock_visit(conn, mdtrt_id)
             .await?
-            .filter(|v| v.fixmedins_code == sender)
+            .filter(|v| v.fixmedins_code.as_str() == sender)
             .ok_or_else(|| {
                 Error::not_found("visit_not_found", format!("{sender} has no visit {mdtrt_id}"))
             })?;
@@ -239,56 +226,42 @@ impl Lifecycle {
     /// The visit's details after registration (2203): its medical type (outpatient types
     /// only change among themselves; an admission stays one), main diagnosis and disease.
     /// `None` or empty leaves a detail as it is.
-    pub async fn update_visit(
-        &self,
-        sender: &str,
-        mdtrt_id: &str,
-        med_type: Option<MedType>,
-        diagnosis_code: &str,
-        disease_code: &str,
-    ) -> Result<VisitRow> {
+    pub async fn update_visit(&self, update: &VisitUpdate) -> Result<VisitRow> {
+        let mdtrt_id = update.mdtrt_id.as_str();
         let mut tx = self.pool.begin().await?;
-        let visit = self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged"]).await?;
-        let inpatient = MedType::Inpatient.code();
-        let med_type = med_type.map_or(visit.med_type, MedType::code);
-        if (med_type == inpatient) != (visit.med_type == inpatient) {
+        let visit =
+            self.own_visit(&mut tx, &update.sender, mdtrt_id, &["open", "discharged"]).await?;
+        let admission = visit.med_type == MedType::Inpatient;
+        let med_type = update.med_type.unwrap_or(visit.med_type);
+        if (med_type == MedType::Inpatient) != admission {
             return Err(Error::invalid(
                 "med_type",
                 "med_type_change",
                 format!(
                     "visit {mdtrt_id} is {}: an admission and an outpatient visit are registered \
                      separately (2401 / 2201)",
-                    if visit.med_type == inpatient { "an admission" } else { "outpatient" }
+                    if admission { "an admission" } else { "outpatient" }
                 ),
             ));
         }
         let keep = |new: &str, old: &str| {
-            if new.trim().is_empty() { old.to_owned() } else { new.trim().to_owned() }
+            if new.is_empty() { old.to_owned() } else { new.to_owned() }
         };
-        let diagnosis = keep(diagnosis_code, &visit.diagnosis_code);
-        let disease = keep(disease_code, &visit.disease_code);
-        if med_type == MedType::ChronicOutpatient.code() && disease.is_empty() {
-            return Err(Error::invalid(
-                "disease_code",
-                "missing_field",
-                "a chronic-disease visit names its disease_code",
-            ));
-        }
+        let diagnosis = keep(&update.diagnosis_code, &visit.diagnosis_code);
+        let disease = keep(&update.disease_code, &visit.disease_code);
+        require_disease(med_type, &disease)?;
         repo::update_visit_details(&mut tx, mdtrt_id, med_type, &diagnosis, &disease).await?;
         tx.commit().await?;
         Ok(VisitRow { med_type, diagnosis_code: diagnosis, disease_code: disease, ..visit })
     }
 
     /// Discharge (2402): an inpatient visit gets its end date.
-    pub async fn discharge(
-        &self,
-        sender: &str,
-        mdtrt_id: &str,
-        end_date: NaiveDate,
-    ) -> Result<VisitRow> {
+    pub async fn discharge(&self, discharge: &Discharge) -> Result<VisitRow> {
+        let Discharge { visit: VisitKey { sender, mdtrt_id }, end_date } = discharge;
+        let end_date = *end_date;
         let mut tx = self.pool.begin().await?;
         let visit = self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged"]).await?;
-        if visit.med_type != 21 {
+        if visit.med_type != MedType::Inpatient {
             return Err(Error::precondition(
                 "not_inpatient",
                 format!("visit {mdtrt_id} is not an admission"),
@@ -307,7 +280,8 @@ impl Lifecycle {
     }
 
     /// Cancel a visit that is not settled (2202/2404).
-    pub async fn cancel_visit(&self, sender: &str, mdtrt_id: &str) -> Result<VisitRow> {
+    pub async fn cancel_visit(&self, key: &VisitKey) -> Result<VisitRow> {
+        let VisitKey { sender, mdtrt_id } = key;
         let mut tx = self.pool.begin().await?;
         let visit =
             self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged", "cancelled"]).await?;
@@ -316,51 +290,18 @@ impl Lifecycle {
         Ok(VisitRow { status: "cancelled".into(), ..visit })
     }
 
-    /// Upload fee lines (2204/2301). A line number sent again with the same content changes
-    /// nothing (retries are safe); with other content it is refused and nothing is written.
-    pub async fn upload_lines(
-        &self,
-        sender: &str,
-        mdtrt_id: &str,
-        lines: &[NewFeeLine],
-    ) -> Result<(usize, i64)> {
+    /// Upload fee lines (2204/2301), each valid already ([`crate::model::FeeLine`]). A line
+    /// number sent again with the same content changes nothing (retries are safe); with other
+    /// content it is refused and nothing is written. Answers how many lines the visit has now
+    /// and their total in fen, as the settlement will compute it.
+    pub async fn upload_lines(&self, upload: &Upload) -> Result<(usize, i64)> {
+        let mdtrt_id = upload.mdtrt_id.as_str();
         let mut tx = self.pool.begin().await?;
-        let visit = self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged"]).await?;
+        let visit =
+            self.own_visit(&mut tx, &upload.sender, mdtrt_id, &["open", "discharged"]).await?;
         let existing = repo::fee_lines(&mut tx, mdtrt_id).await?;
-        for (i, line) in lines.iter().enumerate() {
+        for (i, line) in upload.lines.iter().enumerate() {
             let field = || format!("lines[{i}]");
-            if line.feedetl_sn.trim().is_empty() || line.local_code.trim().is_empty() {
-                return Err(Error::invalid(
-                    field(),
-                    "missing_field",
-                    format!("{}: feedetl_sn and local_code are required", field()),
-                ));
-            }
-            if line.price_fen <= 0 {
-                return Err(Error::invalid(
-                    field(),
-                    "invalid_price",
-                    format!("{}: the price must be above 0", field()),
-                ));
-            }
-            if line.quantity <= Decimal::ZERO {
-                return Err(Error::invalid(
-                    field(),
-                    "invalid_quantity",
-                    format!("{}: the quantity must be above 0", field()),
-                ));
-            }
-            if line.quantity >= Decimal::from(MAX_QUANTITY) {
-                return Err(Error::invalid(
-                    field(),
-                    "invalid_quantity",
-                    format!("{}: the quantity must be below {MAX_QUANTITY}", field()),
-                ));
-            }
-            // The amount the settlement will bill, refused here when fen cannot hold it.
-            money::line_amount_fen(line.price_fen, line.quantity).map_err(|e| {
-                Error::invalid(field(), "amount_out_of_range", format!("{}: {e}", field()))
-            })?;
             if line.fee_date < visit.begin_date {
                 return Err(Error::invalid(
                     field(),
@@ -398,13 +339,14 @@ impl Lifecycle {
         // money rule, then summed.
         let mut total: i64 = 0;
         for line in &active {
-            let amount = money::line_amount_fen(line.price_fen, line.quantity).map_err(|e| {
-                Error::invalid(
-                    "lines",
-                    "amount_out_of_range",
-                    format!("line {}: {e}", line.feedetl_sn),
-                )
-            })?;
+            let amount = money::line_amount_fen(line.price_fen.into(), line.quantity.into())
+                .map_err(|e| {
+                    Error::invalid(
+                        "lines",
+                        "amount_out_of_range",
+                        format!("line {}: {e}", line.feedetl_sn),
+                    )
+                })?;
             total = total.checked_add(amount).ok_or_else(|| {
                 Error::invalid(
                     "lines",
@@ -418,12 +360,8 @@ impl Lifecycle {
     }
 
     /// Cancel fee lines (2205/2302); none named: all of them.
-    pub async fn cancel_lines(
-        &self,
-        sender: &str,
-        mdtrt_id: &str,
-        feedetl_sn: &[String],
-    ) -> Result<()> {
+    pub async fn cancel_lines(&self, cancellation: &LineCancellation) -> Result<()> {
+        let LineCancellation { visit: VisitKey { sender, mdtrt_id }, feedetl_sn } = cancellation;
         let mut tx = self.pool.begin().await?;
         self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged"]).await?;
         repo::cancel_fee_lines(&mut tx, mdtrt_id, feedetl_sn).await?;
@@ -436,10 +374,10 @@ impl Lifecycle {
         let request = filing::CheckCoverageRequest {
             psn_no: visit.psn_no.clone(),
             insuplc_admdvs: home.to_owned(),
-            mdtrtarea_admvs: visit.mdtrtarea_admvs.clone(),
+            mdtrtarea_admvs: visit.mdtrtarea_admvs.to_string(),
             date: on.to_string(),
             emergency: visit.emergency,
-            admission_date: if visit.med_type == 21 {
+            admission_date: if visit.med_type == MedType::Inpatient {
                 visit.begin_date.to_string()
             } else {
                 String::new()
@@ -455,7 +393,7 @@ impl Lifecycle {
         if !answer.covered {
             return Err(Error::precondition("not_filed", answer.message));
         }
-        if visit.med_type == 14 {
+        if visit.med_type == MedType::ChronicOutpatient {
             let request = filing::CheckChronicFilingRequest {
                 psn_no: visit.psn_no.clone(),
                 disease_code: visit.disease_code.clone(),
@@ -508,12 +446,12 @@ impl Lifecycle {
         let mut answers = Vec::with_capacity(lines.len());
         for batch in lines.chunks(RESOLVE_BATCH) {
             let request = catalog::ResolveLinesRequest {
-                fixmedins_code: visit.fixmedins_code.clone(),
-                mdtrtarea_admvs: visit.mdtrtarea_admvs.clone(),
+                fixmedins_code: visit.fixmedins_code.to_string(),
+                mdtrtarea_admvs: visit.mdtrtarea_admvs.to_string(),
                 // Every line carries its own date and age; these are the defaults of lines
                 // without.
                 date: first.to_string(),
-                hospital_level: visit.hospital_level.clone(),
+                hospital_level: visit.hospital_level.as_str().to_owned(),
                 diagnosis_code: visit.diagnosis_code.clone(),
                 patient_age: age_on(&person.certno, first),
                 insutype: person.insutype.clone(),
@@ -577,74 +515,48 @@ impl Lifecycle {
         Ok(resolved)
     }
 
-    /// Settle (2207/2304) or, with `persist` false, pre-settle (2206/2303) a visit.
-    pub async fn settle(
-        &self,
-        sender: &str,
-        msgid: &str,
-        mdtrt_id: &str,
-        use_account: bool,
-        persist: bool,
-    ) -> Result<(SettlementAnswer, String)> {
-        self.settle_checked(sender, msgid, mdtrt_id, use_account, persist, None).await
-    }
-
-    /// [`Self::settle`], refused (`amount_mismatch`, nothing written) when the settlement's
-    /// total is not `expected_medfee_fen`, the hospital's own.
-    pub async fn settle_checked(
-        &self,
-        sender: &str,
-        msgid: &str,
-        mdtrt_id: &str,
-        use_account: bool,
-        persist: bool,
-        expected_medfee_fen: Option<i64>,
-    ) -> Result<(SettlementAnswer, String)> {
-        let replay_key = format!("settle {mdtrt_id} account={use_account}");
-        // One plain read: the settlement's write checks again that the visit is not settled.
-        // The person's state is read with the visit, for the settlement to compute from.
+    /// The visit `command` names, the sender's own, read with its active lines and its
+    /// person's state in one plain read (the settlement's write checks again that the visit
+    /// is not settled).
+    async fn read_visit(&self, command: &SettleCommand) -> Result<ReadVisit> {
+        let SettleCommand { sender, msgid, mdtrt_id, .. } = command;
         let year = self.store.year();
         let mut conn = self.pool.acquire().await?;
-        let inputs = repo::settle_inputs(&mut conn, mdtrt_id, year, sender, msgid).await?;
+        let inputs = repo::settle_inputs(&mut conn, mdtrt_id, year, sender, msgid.as_str()).await?;
         drop(conn);
-        let repo::SettleInputs { visit, state, lines } =
-            inputs.filter(|i| i.visit.fixmedins_code == sender).ok_or_else(|| {
+        let inputs =
+            inputs.filter(|i| i.visit.fixmedins_code.as_str() == sender).ok_or_else(|| {
                 Error::not_found("visit_not_found", format!("{sender} has no visit {mdtrt_id}"))
             })?;
+        Ok(ReadVisit { year, inputs })
+    }
+
+    /// Refuses a visit that is settled or cancelled.
+    fn refuse_closed(visit: &VisitRow) -> Result<()> {
+        let mdtrt_id = &visit.mdtrt_id;
         match visit.status.as_str() {
-            "settled" => {
-                // A retry of the settlement that settled it gets that settlement's answer.
-                if persist
-                    && let Some(answer) = self.store.replay(sender, msgid, &replay_key).await?
-                {
-                    return Ok((answer, String::new()));
-                }
-                return Err(Error::precondition(
-                    "already_settled",
-                    format!(
-                        "visit {mdtrt_id} is settled already ({})",
-                        visit.setl_id.clone().unwrap_or_default()
-                    ),
-                ));
-            }
+            "settled" => Err(Error::precondition(
+                "already_settled",
+                format!(
+                    "visit {mdtrt_id} is settled already ({})",
+                    visit.setl_id.clone().unwrap_or_default()
+                ),
+            )),
             "cancelled" => {
-                return Err(Error::precondition(
-                    "visit_state",
-                    format!("visit {mdtrt_id} is cancelled"),
-                ));
+                Err(Error::precondition("visit_state", format!("visit {mdtrt_id} is cancelled")))
             }
-            _ => {}
+            _ => Ok(()),
         }
-        if visit.med_type == 21 && visit.end_date.is_none() && persist {
-            return Err(Error::precondition(
-                "not_discharged",
-                format!("admission {mdtrt_id} settles at discharge (2402 first)"),
-            ));
-        }
+    }
+
+    /// What the settlement store computes a visit's settlement from: its lines resolved by
+    /// the catalogue, its coverage by the filing service, and the person's state as read.
+    async fn ready(&self, command: &SettleCommand, read: ReadVisit) -> Result<Ready> {
+        let ReadVisit { year, inputs: SettleInputs { visit, state, lines } } = read;
         if lines.is_empty() {
             return Err(Error::precondition(
                 "no_lines",
-                format!("visit {mdtrt_id} has no fee lines (2204/2301 first)"),
+                format!("visit {} has no fee lines (2204/2301 first)", visit.mdtrt_id),
             ));
         }
         let today = self.store.today();
@@ -652,44 +564,69 @@ impl Lifecycle {
         let covered = self.coverage(&visit, &state.person.insuplc_admdvs, on).await?;
         let resolved = self.resolve(&visit, &state.person, &lines).await?;
         let request = SettleRequest {
-            sender: sender.to_owned(),
-            msgid: msgid.to_owned(),
-            psn_no: visit.psn_no.clone(),
-            mdtrtarea_admvs: visit.mdtrtarea_admvs.clone(),
+            sender: visit.fixmedins_code,
+            msgid: command.msgid.clone(),
+            psn_no: visit.psn_no,
+            mdtrtarea_admvs: visit.mdtrtarea_admvs,
             visit: Visit {
-                med_type: MedType::from_code(visit.med_type)?,
-                hospital_level: HospitalLevel::parse(&visit.hospital_level).ok_or_else(|| {
-                    Error::Internal(format!("stored hospital level {}", visit.hospital_level))
-                })?,
+                med_type: visit.med_type,
+                hospital_level: visit.hospital_level,
                 filing: covered.filing,
-                use_account,
+                use_account: command.use_account,
             },
             lines: resolved,
-            replay_key,
-            mdtrt_id: persist.then(|| mdtrt_id.to_owned()),
-            expected_medfee_fen,
+            replay_key: command.replay_key(),
+            mdtrt_id: Some(visit.mdtrt_id),
+            expected_medfee_fen: command.expected_medfee_fen,
         };
-        let answer = self.store.settle_read(request, persist, Read { year, state }).await?;
-        Ok((answer, covered.basis))
+        Ok(Ready { request, read: Read { year, state }, basis: covered.basis })
+    }
+
+    /// Pre-settle a visit (2206/2303): the settlement [`Self::settle`] would make now, kept
+    /// nowhere; refused (`amount_mismatch`) when its total is not the hospital's own.
+    pub async fn presettle(&self, command: &SettleCommand) -> Result<Settled> {
+        let read = self.read_visit(command).await?;
+        Self::refuse_closed(&read.inputs.visit)?;
+        let Ready { request, read, basis } = self.ready(command, read).await?;
+        let answer = self.store.presettle(&request, Some(read)).await?;
+        Ok(Settled { answer, coverage_basis: basis })
+    }
+
+    /// Settle a visit (2207/2304), once per msgid: a retry gets the stored answer, the same
+    /// msgid for another request is refused. An admission settles once discharged. Refused
+    /// (`amount_mismatch`, nothing written) when the total is not the hospital's own.
+    pub async fn settle(&self, command: &SettleCommand) -> Result<Settled> {
+        let read = self.read_visit(command).await?;
+        let visit = &read.inputs.visit;
+        // A retry of the settlement that settled it gets that settlement's answer.
+        if visit.status == "settled"
+            && let Some(answer) = self
+                .store
+                .replay(&command.sender, command.msgid.as_str(), &command.replay_key())
+                .await?
+        {
+            return Ok(Settled { answer, coverage_basis: String::new() });
+        }
+        Self::refuse_closed(visit)?;
+        if visit.med_type == MedType::Inpatient && visit.end_date.is_none() {
+            return Err(Error::precondition(
+                "not_discharged",
+                format!("admission {} settles at discharge (2402 first)", visit.mdtrt_id),
+            ));
+        }
+        let Ready { request, read, basis } = self.ready(command, read).await?;
+        let answer = self.store.settle(&request, Some(read)).await?;
+        Ok(Settled { answer, coverage_basis: basis })
     }
 
     /// Cancel a settlement (2208/2305); its visit is open for settling again.
-    pub async fn cancel_settlement(
-        &self,
-        sender: &str,
-        msgid: &str,
-        setl_id: &str,
-    ) -> Result<SettlementAnswer> {
-        self.store.cancel(sender, msgid, setl_id).await
+    pub async fn cancel_settlement(&self, cancellation: &Cancellation) -> Result<SettlementAnswer> {
+        self.store.cancel(cancellation).await
     }
 
     /// Reverse (2601): undo the settlement the hospital sent as `omsgid`.
-    pub async fn reverse(
-        &self,
-        sender: &str,
-        msgid: &str,
-        omsgid: &str,
-    ) -> Result<SettlementAnswer> {
+    pub async fn reverse(&self, reversal: &Reversal) -> Result<SettlementAnswer> {
+        let Reversal { sender, msgid, omsgid } = reversal;
         let mut conn = self.pool.acquire().await?;
         let original = repo::settlement_by_msgid(&mut conn, sender, omsgid)
             .await?
@@ -701,7 +638,12 @@ impl Lifecycle {
                 )
             })?;
         drop(conn);
-        self.store.cancel(sender, msgid, &original.setl_id).await
+        let cancellation = Cancellation {
+            sender: sender.clone(),
+            msgid: msgid.clone(),
+            setl_id: original.setl_id,
+        };
+        self.store.cancel(&cancellation).await
     }
 }
 

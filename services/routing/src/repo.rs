@@ -1,14 +1,24 @@
 //! Storage of the routing service: every SQL statement it runs, each taking the connection of
 //! the transaction it belongs to.
+//!
+//! Rows come back as the validated types their columns hold (a visit's codes, medical type and
+//! level; a fee line's price and quantity), so nothing past here parses them: a stored value
+//! that is not one is a broken row, an internal error.
 
 use chrono::{DateTime, Utc};
-use medclear_common::{Error, Result};
+use medclear_common::{
+    Error, Result,
+    codes::{Admdvs, FixmedinsCode},
+};
+use rust_decimal::Decimal;
 use serde_json::Value;
-use sqlx::{FromRow, PgConnection};
+use sqlx::{FromRow, PgConnection, Row, postgres::PgRow};
 
 use crate::{
-    calc::{Accumulators, FundPart},
+    calc::{Accumulators, FundPart, MedType},
     institutions::Institution,
+    model::{PriceFen, Quantity},
+    policy::HospitalLevel,
 };
 
 /// A person of the registry (national transaction 1101).
@@ -420,17 +430,18 @@ pub async fn events_after(
     .await?)
 }
 
-/// A registered visit.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+/// A registered visit. Its codes, medical type and level were validated when it was
+/// registered, and are read back as those types.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitRow {
     pub mdtrt_id: String,
-    pub fixmedins_code: String,
+    pub fixmedins_code: FixmedinsCode,
     pub msgid: String,
     pub request_body: String,
     pub psn_no: String,
-    pub med_type: i16,
-    pub mdtrtarea_admvs: String,
-    pub hospital_level: String,
+    pub med_type: MedType,
+    pub mdtrtarea_admvs: Admdvs,
+    pub hospital_level: HospitalLevel,
     pub begin_date: chrono::NaiveDate,
     pub end_date: Option<chrono::NaiveDate>,
     pub diagnosis_code: String,
@@ -444,19 +455,60 @@ const VISIT_COLUMNS: &str = "mdtrt_id, fixmedins_code, msgid, request_body, psn_
      mdtrtarea_admvs, hospital_level, begin_date, end_date, diagnosis_code, disease_code, \
      emergency, status, setl_id";
 
+/// A stored column as the type it holds; a value that is not one is a broken row.
+fn typed<T, E: std::fmt::Display>(
+    row: &PgRow,
+    column: &str,
+    parse: impl FnOnce(String) -> std::result::Result<T, E>,
+) -> sqlx::Result<T> {
+    let text: String = row.try_get(column)?;
+    parse(text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: format!("stored {column}: {e}").into(),
+    })
+}
+
+impl<'r> FromRow<'r, PgRow> for VisitRow {
+    fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+        let med_type: i16 = row.try_get("med_type")?;
+        Ok(Self {
+            mdtrt_id: row.try_get("mdtrt_id")?,
+            fixmedins_code: typed(row, "fixmedins_code", FixmedinsCode::try_from)?,
+            msgid: row.try_get("msgid")?,
+            request_body: row.try_get("request_body")?,
+            psn_no: row.try_get("psn_no")?,
+            med_type: MedType::from_code(med_type).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "med_type".into(),
+                source: format!("stored med_type {med_type}").into(),
+            })?,
+            mdtrtarea_admvs: typed(row, "mdtrtarea_admvs", Admdvs::try_from)?,
+            hospital_level: typed(row, "hospital_level", |text| {
+                HospitalLevel::parse(&text).ok_or(text)
+            })?,
+            begin_date: row.try_get("begin_date")?,
+            end_date: row.try_get("end_date")?,
+            diagnosis_code: row.try_get("diagnosis_code")?,
+            disease_code: row.try_get("disease_code")?,
+            emergency: row.try_get("emergency")?,
+            status: row.try_get("status")?,
+            setl_id: row.try_get("setl_id")?,
+        })
+    }
+}
+
 pub async fn insert_visit(conn: &mut PgConnection, v: &VisitRow) -> Result<()> {
     let sql = format!(
         "INSERT INTO visits ({VISIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
     sqlx::query(&sql)
         .bind(&v.mdtrt_id)
-        .bind(&v.fixmedins_code)
+        .bind(v.fixmedins_code.as_str())
         .bind(&v.msgid)
         .bind(&v.request_body)
         .bind(&v.psn_no)
-        .bind(v.med_type)
-        .bind(&v.mdtrtarea_admvs)
-        .bind(&v.hospital_level)
+        .bind(v.med_type.code())
+        .bind(v.mdtrtarea_admvs.as_str())
+        .bind(v.hospital_level.as_str())
         .bind(v.begin_date)
         .bind(v.end_date)
         .bind(&v.diagnosis_code)
@@ -489,7 +541,7 @@ pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Optio
 pub async fn update_visit_details(
     conn: &mut PgConnection,
     mdtrt_id: &str,
-    med_type: i16,
+    med_type: MedType,
     diagnosis_code: &str,
     disease_code: &str,
 ) -> Result<()> {
@@ -498,7 +550,7 @@ pub async fn update_visit_details(
          WHERE mdtrt_id = $1",
     )
     .bind(mdtrt_id)
-    .bind(med_type)
+    .bind(med_type.code())
     .bind(diagnosis_code)
     .bind(disease_code)
     .execute(conn)
@@ -522,14 +574,16 @@ pub async fn update_visit(
     Ok(())
 }
 
-/// A fee line of a visit.
+/// A fee line of a visit, its price and quantity as validated when it was uploaded.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct FeeLineRow {
     pub feedetl_sn: String,
     pub local_code: String,
     pub national_code: String,
-    pub price_fen: i64,
-    pub quantity: rust_decimal::Decimal,
+    #[sqlx(try_from = "i64")]
+    pub price_fen: PriceFen,
+    #[sqlx(try_from = "Decimal")]
+    pub quantity: Quantity,
     pub fee_date: chrono::NaiveDate,
     pub cancelled: bool,
 }
@@ -558,8 +612,8 @@ pub async fn insert_fee_line(
     .bind(&l.feedetl_sn)
     .bind(&l.local_code)
     .bind(&l.national_code)
-    .bind(l.price_fen)
-    .bind(l.quantity)
+    .bind(i64::from(l.price_fen))
+    .bind(Decimal::from(l.quantity))
     .bind(l.fee_date)
     .execute(conn)
     .await?;
@@ -605,7 +659,7 @@ struct SettleInputsRow {
     local_code: Vec<String>,
     national_code: Vec<String>,
     price_fen: Vec<i64>,
-    quantity: Vec<rust_decimal::Decimal>,
+    quantity: Vec<Decimal>,
     fee_date: Vec<chrono::NaiveDate>,
 }
 
@@ -657,17 +711,23 @@ pub async fn settle_inputs(
     {
         return Err(Error::Internal(format!("the lines of {mdtrt_id} came back uneven")));
     }
+    let broken = |sn: &str, e: crate::model::LineError| {
+        Error::Internal(format!("stored line {sn} of {mdtrt_id}: {e}"))
+    };
     let lines = (0..n)
-        .map(|i| FeeLineRow {
-            feedetl_sn: row.sn[i].clone(),
-            local_code: row.local_code[i].clone(),
-            national_code: row.national_code[i].clone(),
-            price_fen: row.price_fen[i],
-            quantity: row.quantity[i],
-            fee_date: row.fee_date[i],
-            cancelled: false,
+        .map(|i| {
+            let sn = &row.sn[i];
+            Ok(FeeLineRow {
+                feedetl_sn: sn.clone(),
+                local_code: row.local_code[i].clone(),
+                national_code: row.national_code[i].clone(),
+                price_fen: PriceFen::try_from(row.price_fen[i]).map_err(|e| broken(sn, e))?,
+                quantity: Quantity::try_from(row.quantity[i]).map_err(|e| broken(sn, e))?,
+                fee_date: row.fee_date[i],
+                cancelled: false,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(Some(SettleInputs { visit: row.visit, state: row.state.into_state()?, lines }))
 }
 

@@ -3,6 +3,12 @@
 //! ([`repo::record`]); a message id already answered gets the stored answer and has no second
 //! effect.
 //!
+//! Pre-settlement and settlement are two operations on one computation: both compute a
+//! [`SettleRequest`] into a `Computed` settlement — its answer and the row that keeps it —
+//! from the person's state; [`Settlements::presettle`] answers it and keeps nothing,
+//! [`Settlements::settle`] writes it. The request's codes, msgid and lines are validated types
+//! ([`crate::model`]): nothing here parses them again.
+//!
 //! A settlement is optimistic: it reads the person, their accumulators (with their version)
 //! and whether its msgid was used, computes, and writes in one statement that commits on its
 //! own and refuses, writing nothing, when the accumulators or the balance changed since the
@@ -28,20 +34,23 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     calc::{self, Accumulators, Breakdown, Line, Person, Visit},
+    model::{Cancellation, Msgid},
     partition::{Partition, new_id},
     persons,
     policies::PolicyBook,
-    repo::{self, Record, SettlementRow, VisitChange},
+    repo::{self, PersonState, Record, SettlementRow, VisitChange},
 };
 
 /// A visit to settle, its lines already resolved by the catalogue and its coverage checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettleRequest {
     /// The hospital (`fixmedins_code`) that sends it.
-    pub sender: String,
-    pub msgid: String,
+    pub sender: FixmedinsCode,
+    pub msgid: Msgid,
+    /// The person settled: found, or `person_not_found`.
     pub psn_no: String,
-    pub mdtrtarea_admvs: String,
+    /// The treating region.
+    pub mdtrtarea_admvs: Admdvs,
     pub visit: Visit,
     pub lines: Vec<Line>,
     /// What the sender asked, as compared on a retry (empty: this request itself). A visit's
@@ -105,18 +114,36 @@ const OPTIMISTIC_TRIES: usize = 3;
 /// How many times the locked path starts again after PostgreSQL broke a deadlock.
 const LOCKED_TRIES: usize = 3;
 
-/// A settlement being made: the request, its treating region and what a retry must match.
+/// A settlement being made: the request and what a retry must match.
 struct Settle<'a> {
     request: &'a SettleRequest,
-    treating: Admdvs,
-    body: &'a str,
+    body: String,
 }
 
-/// A settlement computed, not yet written.
+impl<'a> Settle<'a> {
+    fn new(request: &'a SettleRequest) -> Result<Self> {
+        let body = if request.replay_key.is_empty() {
+            serde_json::to_string(request).map_err(|e| Error::Internal(e.to_string()))?
+        } else {
+            request.replay_key.clone()
+        };
+        Ok(Self { request, body })
+    }
+}
+
+/// A settlement computed, not yet written: what a pre-settlement answers and a settlement
+/// writes.
 struct Computed {
     answer: SettlementAnswer,
     row: SettlementRow,
     treating: Admdvs,
+}
+
+impl Computed {
+    /// The answer of a pre-settlement (2206/2303): this computation, kept nowhere.
+    fn presettlement(self) -> SettlementAnswer {
+        SettlementAnswer { kind: "presettlement".into(), ..self.answer }
+    }
 }
 
 /// How writing a settlement or cancellation ended.
@@ -168,17 +195,6 @@ fn replay(earlier: SettlementRow, body: &str) -> Result<SettlementAnswer> {
         return Err(msgid_reused(&earlier.msgid));
     }
     answer_of(&earlier)
-}
-
-fn check_msgid(msgid: &str) -> Result<()> {
-    if msgid.trim().is_empty() || msgid.len() > 64 {
-        return Err(Error::invalid(
-            "msgid",
-            "invalid_msgid",
-            "msgid is required (at most 64 characters)",
-        ));
-    }
-    Ok(())
 }
 
 impl Settlements {
@@ -350,51 +366,64 @@ impl Settlements {
         })
     }
 
-    /// Settles a visit (2207/2304), once per message id.
-    pub async fn settle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
-        self.run(request, true, None).await
-    }
-
-    /// Computes a settlement as `settle` would, and keeps nothing (2206/2303).
-    pub async fn presettle(&self, request: SettleRequest) -> Result<SettlementAnswer> {
-        self.run(request, false, None).await
-    }
-
-    /// [`Self::settle`] (or, with `persist` false, [`Self::presettle`]) computed first from
-    /// what the caller read already, with the visit, instead of reading it again.
-    pub async fn settle_read(
-        &self,
-        request: SettleRequest,
-        persist: bool,
-        read: Read,
-    ) -> Result<SettlementAnswer> {
-        self.run(request, persist, Some(read)).await
-    }
-
     /// The year whose accumulators a settlement computed now uses.
     pub fn year(&self) -> i32 {
         self.today().year()
     }
 
-    async fn run(
+    /// What the caller read (`read`), when it is as good as reading now: the same year, the
+    /// same person. A settlement's write checks it still holds.
+    fn still_good(read: Option<Read>, request: &SettleRequest, year: i32) -> Option<PersonState> {
+        read.filter(|r| r.year == year && r.state.person.psn_no == request.psn_no).map(|r| r.state)
+    }
+
+    /// The person's state now: their accumulators of `year` and whether the msgid was used.
+    async fn read_state(
+        conn: &mut PgConnection,
+        request: &SettleRequest,
+        year: i32,
+    ) -> Result<PersonState> {
+        repo::person_state(
+            conn,
+            &request.psn_no,
+            year,
+            request.sender.as_str(),
+            request.msgid.as_str(),
+        )
+        .await?
+        .ok_or_else(|| person_not_found(&request.psn_no))
+    }
+
+    /// Pre-settles (2206/2303): computes the settlement [`Self::settle`] would make, from
+    /// `read` (what the caller read already, with the visit) or from the state now, and keeps
+    /// nothing.
+    pub async fn presettle(
         &self,
-        request: SettleRequest,
-        persist: bool,
+        request: &SettleRequest,
+        read: Option<Read>,
+    ) -> Result<SettlementAnswer> {
+        let settle = Settle::new(request)?;
+        let now = self.clock.now();
+        let year = now.with_timezone(&CHINA).year();
+        let state = match Self::still_good(read, request, year) {
+            Some(state) => state,
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                Self::read_state(&mut conn, request, year).await?
+            }
+        };
+        Ok(self.compute(&settle, &state.person, &state.accumulators, now)?.presettlement())
+    }
+
+    /// Settles (2207/2304), once per message id: computed first from `read` (what the caller
+    /// read already, with the visit) or from the state now, and written in one statement.
+    pub async fn settle(
+        &self,
+        request: &SettleRequest,
         mut read: Option<Read>,
     ) -> Result<SettlementAnswer> {
-        FixmedinsCode::parse(&request.sender)
-            .map_err(|e| Error::invalid("fixmedins_code", "invalid_code", e.to_string()))?;
-        check_msgid(&request.msgid)?;
-        PsnNo::parse(&request.psn_no)
-            .map_err(|e| Error::invalid("psn_no", "invalid_code", e.to_string()))?;
-        let treating = Admdvs::parse(&request.mdtrtarea_admvs)
-            .map_err(|e| Error::invalid("mdtrtarea_admvs", "invalid_code", e.to_string()))?;
-        let body = if request.replay_key.is_empty() {
-            serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?
-        } else {
-            request.replay_key.clone()
-        };
-        let settle = Settle { request: &request, treating, body: &body };
+        let settle = Settle::new(request)?;
+        let body = settle.body.as_str();
         // Optimistic first: read, compute, and write in one statement that checks nothing it
         // read has changed — two round trips, and no lock held across either. A person settled
         // by several hospitals at the very same moment may have to compute again; after a few
@@ -403,32 +432,17 @@ impl Settlements {
             let now = self.clock.now();
             let year = now.with_timezone(&CHINA).year();
             let mut conn = self.pool.acquire().await?;
-            let state = match read.take() {
-                // What the caller read is as good as reading now: the write checks it still
-                // holds. Unless the year turned since, or it is of someone else.
-                Some(Read { year: read_year, state })
-                    if read_year == year && state.person.psn_no == request.psn_no =>
-                {
-                    state
-                }
-                _ => repo::person_state(
-                    &mut conn,
-                    &request.psn_no,
-                    year,
-                    &request.sender,
-                    &request.msgid,
-                )
-                .await?
-                .ok_or_else(|| person_not_found(&request.psn_no))?,
+            let state = match Self::still_good(read.take(), request, year) {
+                Some(state) => state,
+                None => Self::read_state(&mut conn, request, year).await?,
             };
-            if persist && state.msgid_taken {
+            if state.msgid_taken {
                 drop(conn);
-                return self.stored_answer(&request.sender, &request.msgid, &body).await;
+                return self
+                    .stored_answer(request.sender.as_str(), request.msgid.as_str(), body)
+                    .await;
             }
             let computed = self.compute(&settle, &state.person, &state.accumulators, now)?;
-            if !persist {
-                return Ok(SettlementAnswer { kind: "presettlement".into(), ..computed.answer });
-            }
             match self.write(&mut conn, &computed, &state.person, &state.accumulators).await? {
                 Written::Done => return Ok(computed.answer),
                 Written::Twin(answer) => return Ok(*answer),
@@ -440,14 +454,16 @@ impl Settlements {
             let (person, msgid_taken) = repo::lock_person_for_msgid(
                 &mut tx,
                 &request.psn_no,
-                &request.sender,
-                &request.msgid,
+                request.sender.as_str(),
+                request.msgid.as_str(),
             )
             .await?
             .ok_or_else(|| person_not_found(&request.psn_no))?;
             if msgid_taken {
                 drop(tx);
-                return self.stored_answer(&request.sender, &request.msgid, &body).await;
+                return self
+                    .stored_answer(request.sender.as_str(), request.msgid.as_str(), body)
+                    .await;
             }
             let now = self.clock.now();
             let year = now.with_timezone(&CHINA).year();
@@ -516,14 +532,14 @@ impl Settlements {
         let breakdown = &answer.breakdown;
         let row = SettlementRow {
             setl_id: answer.setl_id.clone(),
-            sender: request.sender.clone(),
-            msgid: request.msgid.clone(),
-            request_body: settle.body.to_owned(),
+            sender: request.sender.to_string(),
+            msgid: request.msgid.to_string(),
+            request_body: settle.body.clone(),
             kind: answer.kind.clone(),
             orig_setl_id: None,
             psn_no: person.psn_no.clone(),
             insuplc_admdvs: person.insuplc_admdvs.clone(),
-            mdtrtarea_admvs: settle.treating.to_string(),
+            mdtrtarea_admvs: request.mdtrtarea_admvs.to_string(),
             year: date.year(),
             setl_time: now,
             medfee_sumamt: breakdown.medfee_sumamt,
@@ -539,7 +555,7 @@ impl Settlements {
             mdtrt_id: request.mdtrt_id.clone(),
             clr_type: request.visit.med_type.code().to_string(),
         };
-        Ok(Computed { answer, row, treating: settle.treating })
+        Ok(Computed { answer, row, treating: request.mdtrtarea_admvs })
     }
 
     /// Writes a computed settlement (see [`repo::record`]).
@@ -597,13 +613,9 @@ impl Settlements {
 
     /// Cancels a settlement (2208/2305): the accumulators lose exactly what it added, the
     /// account gets back what it paid, and clearing gets the opposite obligation.
-    pub async fn cancel(
-        &self,
-        sender: &str,
-        msgid: &str,
-        setl_id: &str,
-    ) -> Result<SettlementAnswer> {
-        check_msgid(msgid)?;
+    pub async fn cancel(&self, cancellation: &Cancellation) -> Result<SettlementAnswer> {
+        let Cancellation { sender, msgid, setl_id } = cancellation;
+        let (sender, msgid) = (sender.as_str(), msgid.as_str());
         let body = format!("cancel {setl_id}");
         let mut tx = self.pool.begin().await?;
         if let Some(earlier) = repo::settlement_by_msgid(&mut tx, sender, msgid).await? {

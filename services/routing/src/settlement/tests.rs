@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use super::*;
 use crate::{
     calc::{CoverageClass, FilingKind, MedType},
+    model::{PriceFen, Quantity},
     policy::HospitalLevel,
     repo::PersonRow,
 };
@@ -37,10 +38,10 @@ async fn store(pool: &PgPool) -> Settlements {
 
 fn request(msgid: &str, price_fen: i64) -> SettleRequest {
     SettleRequest {
-        sender: HOSPITAL.into(),
-        msgid: msgid.into(),
+        sender: FixmedinsCode::parse(HOSPITAL).unwrap(),
+        msgid: Msgid::parse(msgid).unwrap(),
         psn_no: "P420200001".into(),
-        mdtrtarea_admvs: "440300".into(),
+        mdtrtarea_admvs: Admdvs::parse("440300").unwrap(),
         visit: Visit {
             med_type: MedType::Inpatient,
             hospital_level: HospitalLevel::Tertiary,
@@ -48,8 +49,8 @@ fn request(msgid: &str, price_fen: i64) -> SettleRequest {
             use_account: true,
         },
         lines: vec![Line {
-            price_fen,
-            quantity: Decimal::ONE,
+            price_fen: PriceFen::try_from(price_fen).unwrap(),
+            quantity: Quantity::try_from(Decimal::ONE).unwrap(),
             class: CoverageClass::A,
             selfpay_ratio: Decimal::ZERO,
             price_cap_fen: None,
@@ -58,6 +59,29 @@ fn request(msgid: &str, price_fen: i64) -> SettleRequest {
         mdtrt_id: None,
         expected_medfee_fen: None,
     }
+}
+
+/// Cancels `setl_id` as the hospital, sending `msgid`.
+async fn cancel_settlement(
+    store: &Settlements,
+    msgid: &str,
+    setl_id: &str,
+) -> Result<SettlementAnswer> {
+    cancel_as(store, HOSPITAL, msgid, setl_id).await
+}
+
+async fn cancel_as(
+    store: &Settlements,
+    sender: &str,
+    msgid: &str,
+    setl_id: &str,
+) -> Result<SettlementAnswer> {
+    let cancellation = Cancellation {
+        sender: sender.into(),
+        msgid: Msgid::parse(msgid).unwrap(),
+        setl_id: setl_id.into(),
+    };
+    store.cancel(&cancellation).await
 }
 
 /// `n` settlements of the one person (msgids M0, M1, …; prices apart), started at once.
@@ -69,7 +93,7 @@ fn spawn_settlements(
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                store.settle(request(&format!("M{i}"), 100000 + i * 1000)).await.unwrap()
+                store.settle(&request(&format!("M{i}"), 100000 + i * 1000), None).await.unwrap()
             })
         })
         .collect()
@@ -93,13 +117,13 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
     let store = store(&pool).await;
     // Huangshi employee, tertiary: 甲 200000, deductible 80000, (200000 − 80000) × 90 % = 108000;
     // patient 92000, of which the account pays its 50000.
-    let first = store.settle(request("M1", 200000)).await.unwrap();
+    let first = store.settle(&request("M1", 200000), None).await.unwrap();
     assert_eq!(
         (first.breakdown.hifp_pay, first.breakdown.acct_pay, first.breakdown.psn_cash_pay),
         (108000, 50000, 42000)
     );
     assert_eq!(first.policy_version, "420200/310/2010-1");
-    let again = store.settle(request("M1", 200000)).await.unwrap();
+    let again = store.settle(&request("M1", 200000), None).await.unwrap();
     assert_eq!(again, first, "a retry gets the stored answer");
     // The row keeps the breakdown once; a row written when the answer held it too still
     // answers the same.
@@ -114,7 +138,7 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    assert_eq!(store.settle(request("M1", 200000)).await.unwrap(), first, "an older row");
+    assert_eq!(store.settle(&request("M1", 200000), None).await.unwrap(), first, "an older row");
     // Its event waits in the outbox, unnumbered, until the stream is read.
     for (table, rows) in [("settlements", 1), ("setldetail", 2), ("outbox", 1), ("events", 0)] {
         assert_eq!(count(&pool, table).await, rows, "{table}");
@@ -140,7 +164,7 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
     assert_eq!(e.fund_pay_sumamt + e.acct_pay, e.event.obligation_fen);
     assert_eq!(e.medfee_sumamt, first.breakdown.medfee_sumamt);
     // The same msgid with another body: refused, nothing written.
-    let conflict = store.settle(request("M1", 300000)).await.unwrap_err();
+    let conflict = store.settle(&request("M1", 300000), None).await.unwrap_err();
     assert_eq!(conflict.reason(), "msgid_reused");
     assert_eq!(count(&pool, "settlements").await, 1);
 }
@@ -149,9 +173,9 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
 async fn cancellation_restores_the_accumulators_and_the_account_exactly(pool: PgPool) {
     let store = store(&pool).await;
     let before = accumulators(&pool).await;
-    let settled = store.settle(request("M1", 200000)).await.unwrap();
-    let second = store.settle(request("M2", 50000)).await.unwrap();
-    let cancel = store.cancel(HOSPITAL, "C1", &settled.setl_id).await.unwrap();
+    let settled = store.settle(&request("M1", 200000), None).await.unwrap();
+    let second = store.settle(&request("M2", 50000), None).await.unwrap();
+    let cancel = cancel_settlement(&store, "C1", &settled.setl_id).await.unwrap();
     assert_eq!(
         (cancel.kind.as_str(), cancel.orig_setl_id.as_deref()),
         ("cancellation", Some(settled.setl_id.as_str()))
@@ -170,21 +194,21 @@ async fn cancellation_restores_the_accumulators_and_the_account_exactly(pool: Pg
         (-events[0].medfee_sumamt, events[0].clr_type.as_str())
     );
     // Once only; by msgid replay; unknown or someone else's settlements are not found.
-    assert_eq!(store.cancel(HOSPITAL, "C1", &settled.setl_id).await.unwrap(), cancel);
+    assert_eq!(cancel_settlement(&store, "C1", &settled.setl_id).await.unwrap(), cancel);
     assert_eq!(
-        store.cancel(HOSPITAL, "C2", &settled.setl_id).await.unwrap_err().reason(),
+        cancel_settlement(&store, "C2", &settled.setl_id).await.unwrap_err().reason(),
         "already_cancelled"
     );
     assert_eq!(
-        store.cancel(HOSPITAL, "C3", "SNOSUCH").await.unwrap_err().reason(),
+        cancel_settlement(&store, "C3", "SNOSUCH").await.unwrap_err().reason(),
         "settlement_not_found"
     );
     assert_eq!(
-        store.cancel("H11000000001", "C4", &second.setl_id).await.unwrap_err().reason(),
+        cancel_as(&store, "H11000000001", "C4", &second.setl_id).await.unwrap_err().reason(),
         "settlement_not_found"
     );
     // Cancel the second too: back to nothing at all.
-    store.cancel(HOSPITAL, "C5", &second.setl_id).await.unwrap();
+    cancel_settlement(&store, "C5", &second.setl_id).await.unwrap();
     assert_eq!(accumulators(&pool).await.minus(&before), Accumulators::default());
     assert_eq!(balance(&store).await, 50000);
 }
@@ -258,7 +282,7 @@ async fn concurrent_twins_of_one_msgid_get_one_answer_and_one_effect(pool: PgPoo
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.settle(request("TWIN", 120000)).await })
+            tokio::spawn(async move { store.settle(&request("TWIN", 120000), None).await })
         })
         .collect();
     let mut answers = Vec::new();
@@ -271,7 +295,7 @@ async fn concurrent_twins_of_one_msgid_get_one_answer_and_one_effect(pool: PgPoo
     assert_eq!(accumulators(&pool).await.admissions, 1);
     assert_eq!(balance(&store).await, 50000 - answers[0].breakdown.acct_pay);
     // A twin with another body is refused, still with no effect.
-    let other = store.settle(request("TWIN", 130000)).await.unwrap_err();
+    let other = store.settle(&request("TWIN", 130000), None).await.unwrap_err();
     assert_eq!(other.reason(), "msgid_reused");
     assert_eq!(count(&pool, "settlements").await, 1);
 }
@@ -279,24 +303,25 @@ async fn concurrent_twins_of_one_msgid_get_one_answer_and_one_effect(pool: PgPoo
 #[sqlx::test(migrations = "../../migrations/routing")]
 async fn refusals_write_nothing(pool: PgPool) {
     let store = store(&pool).await;
-    let mut negative = request("M1", 100000);
-    negative.lines[0].quantity = Decimal::NEGATIVE_ONE;
-    assert_eq!(store.settle(negative).await.unwrap_err().reason(), "invalid_quantity");
-    assert_eq!(store.settle(request("M2", 0)).await.unwrap_err().reason(), "invalid_price");
+    // (A malformed price, quantity, sender or msgid cannot be put in a request: `model`.)
+    let mut bad_ratio = request("M1", 100000);
+    bad_ratio.lines[0].class = CoverageClass::B;
+    bad_ratio.lines[0].selfpay_ratio = Decimal::TWO;
+    assert_eq!(store.settle(&bad_ratio, None).await.unwrap_err().reason(), "invalid_ratio");
+    let no_lines = SettleRequest { lines: Vec::new(), ..request("M2", 100) };
+    assert_eq!(store.settle(&no_lines, None).await.unwrap_err().reason(), "no_lines");
     let unknown = SettleRequest { psn_no: "P999".into(), ..request("M3", 100) };
-    assert_eq!(store.settle(unknown).await.unwrap_err().reason(), "person_not_found");
+    assert_eq!(store.settle(&unknown, None).await.unwrap_err().reason(), "person_not_found");
     let other_total = SettleRequest { expected_medfee_fen: Some(99), ..request("M6", 100) };
-    assert_eq!(store.settle(other_total).await.unwrap_err().reason(), "amount_mismatch");
+    assert_eq!(store.settle(&other_total, None).await.unwrap_err().reason(), "amount_mismatch");
     let same_total = SettleRequest { expected_medfee_fen: Some(100), ..request("M7", 100) };
-    assert_eq!(store.presettle(same_total).await.unwrap().breakdown.medfee_sumamt, 100);
-    let bad_sender = SettleRequest { sender: "H1".into(), ..request("M4", 100) };
-    assert_eq!(store.settle(bad_sender).await.unwrap_err().reason(), "invalid_code");
+    assert_eq!(store.presettle(&same_total, None).await.unwrap().breakdown.medfee_sumamt, 100);
     for table in ["settlements", "setldetail", "outbox", "events"] {
         assert_eq!(count(&pool, table).await, 0, "{table}");
     }
     assert_eq!(accumulators(&pool).await, Accumulators::default());
     // The failed attempts used no event number.
-    store.settle(request("M5", 100000)).await.unwrap();
+    store.settle(&request("M5", 100000), None).await.unwrap();
     assert_eq!(store.events_after(0, 10).await.unwrap()[0].event.seq, 1);
 }
 
@@ -328,12 +353,12 @@ async fn persons_import_with_a_reason_for_each_bad_row(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations/routing")]
 async fn a_presettlement_computes_the_same_and_keeps_nothing(pool: PgPool) {
     let store = store(&pool).await;
-    let pre = store.presettle(request("P1", 200000)).await.unwrap();
+    let pre = store.presettle(&request("P1", 200000), None).await.unwrap();
     assert_eq!(pre.kind, "presettlement");
     for table in ["settlements", "outbox", "events", "accumulators"] {
         assert_eq!(count(&pool, table).await, 0, "{table}");
     }
-    let settled = store.settle(request("M1", 200000)).await.unwrap();
+    let settled = store.settle(&request("M1", 200000), None).await.unwrap();
     assert_eq!(settled.breakdown, pre.breakdown);
     assert_eq!(balance(&store).await, 0, "the presettlement did not touch the account");
 }
@@ -347,12 +372,12 @@ async fn a_person_sees_their_own_settlements_newest_first_with_the_breakdown(poo
         ..store.person("P420200001").await.unwrap()
     };
     store.upsert_person(&other).await.unwrap();
-    let first = store.settle(request("M1", 200000)).await.unwrap();
-    let second = store.settle(request("M2", 50000)).await.unwrap();
-    let cancel = store.cancel(HOSPITAL, "C1", &first.setl_id).await.unwrap();
+    let first = store.settle(&request("M1", 200000), None).await.unwrap();
+    let second = store.settle(&request("M2", 50000), None).await.unwrap();
+    let cancel = cancel_settlement(&store, "C1", &first.setl_id).await.unwrap();
     let mut theirs = request("M3", 10000);
     theirs.psn_no = other.psn_no.clone();
-    store.settle(theirs).await.unwrap();
+    store.settle(&theirs, None).await.unwrap();
 
     let listed = store.of_person("P420200001", 100).await.unwrap();
     // The clock stands still: newest first means by time, then by id, so compare as sets of

@@ -1,0 +1,609 @@
+//! The routing service's requests as validated domain types (STYLE.md, "Protocol types vs
+//! domain types"). Each is built once, at the gRPC edge, by `TryFrom<pb::X>`; a refusal is a
+//! [`ProtocolError`], answered as `InvalidArgument` with the field to blame and a stable
+//! reason. Past the edge nothing parses a code, a quantity, a price or a med_type again:
+//! [`Quantity`], [`PriceFen`] and [`Msgid`] cannot hold a value out of range, and the lifecycle,
+//! the settlement store and the calculator take them as they are.
+//!
+//! What a request cannot say by itself stays where the state is: a fee date before the visit
+//! began, a visit in the wrong state, a total beyond what fen can hold once the visit's stored
+//! lines are added.
+
+use std::{borrow::Cow, fmt, str::FromStr};
+
+use chrono::NaiveDate;
+use medclear_common::{
+    Error,
+    codes::{Admdvs, FixmedinsCode},
+    money,
+    rows::Fields,
+    wire,
+};
+use medclear_proto::routing::v1 as pb;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use tonic::Status;
+
+use crate::{calc::MedType, policy::HospitalLevel};
+
+/// A request refused at the edge: the field to blame, a machine-readable reason and what to
+/// fix. Always the client's mistake: `InvalidArgument`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError {
+    field: Cow<'static, str>,
+    reason: Cow<'static, str>,
+    message: String,
+}
+
+impl ProtocolError {
+    fn new(
+        field: impl Into<Cow<'static, str>>,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self { field: field.into(), reason: reason.into(), message: message.into() }
+    }
+
+    /// The field to blame, e.g. `quantity` or `lines[3]`.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// The machine-readable reason, e.g. `invalid_quantity`.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason, self.message)
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::invalid(e.field, e.reason, e.message)
+    }
+}
+
+impl From<ProtocolError> for Status {
+    fn from(e: ProtocolError) -> Self {
+        Status::from(Error::from(e))
+    }
+}
+
+/// A date as HIS systems send it, by the one rule for them ([`wire::date`]).
+fn date(field: &'static str, text: &str) -> Result<NaiveDate, ProtocolError> {
+    wire::date(field, text).map_err(|e| match e {
+        Error::Problem(p) => ProtocolError {
+            field: p.field.unwrap_or(Cow::Borrowed(field)),
+            reason: p.reason,
+            message: p.message,
+        },
+        other => ProtocolError::new(field, "invalid_date", other.to_string()),
+    })
+}
+
+/// A med_type code as the wire carries it: 11, 14, 21 or 41.
+fn med_type(value: i32) -> Result<MedType, ProtocolError> {
+    i16::try_from(value).ok().and_then(MedType::from_code).ok_or_else(|| {
+        ProtocolError::new(
+            "med_type",
+            "unknown_med_type",
+            format!("med_type {value} is not 11, 14, 21 or 41"),
+        )
+    })
+}
+
+/// A chronic-disease visit (14) names its disease: at registration and after an update alike.
+pub fn require_disease(med_type: MedType, disease_code: &str) -> Result<(), ProtocolError> {
+    if med_type == MedType::ChronicOutpatient && disease_code.trim().is_empty() {
+        return Err(ProtocolError::new(
+            "disease_code",
+            "missing_field",
+            "a chronic-disease visit names its disease_code",
+        ));
+    }
+    Ok(())
+}
+
+/// A hospital's message id (`msgid`) on what settles and undoes: 1 to 64 characters, trimmed.
+/// Settlements and cancellations are kept once per (sender, msgid).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Msgid(String);
+
+impl Msgid {
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > 64 {
+            return Err(ProtocolError::new(
+                "msgid",
+                "invalid_msgid",
+                "msgid is required (at most 64 characters)",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Msgid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Msgid {
+    type Error = ProtocolError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Msgid> for String {
+    fn from(value: Msgid) -> Self {
+        value.0
+    }
+}
+
+/// Why a fee line was refused. A field whose text does not parse is named by itself
+/// (`quantity`, `fee_date`); a value out of range is named by its line (`lines[3]`), which
+/// only the batch knows: [`LineError::at`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    Field(ProtocolError),
+    Value { reason: &'static str, problem: String },
+}
+
+impl LineError {
+    fn value(reason: &'static str, problem: impl Into<String>) -> Self {
+        Self::Value { reason, problem: problem.into() }
+    }
+
+    /// The refusal of line `index` of a batch.
+    pub fn at(self, index: usize) -> ProtocolError {
+        match self {
+            Self::Field(e) => e,
+            Self::Value { reason, problem } => {
+                let field = format!("lines[{index}]");
+                ProtocolError::new(field.clone(), reason, format!("{field}: {problem}"))
+            }
+        }
+    }
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Field(e) => e.fmt(f),
+            Self::Value { reason, problem } => write!(f, "{reason}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// Quantities are stored as `NUMERIC(18, 4)`: below 10¹⁴.
+const MAX_QUANTITY: i64 = 100_000_000_000_000;
+
+/// A fee line's quantity: above 0 and below 10¹⁴. Kept at the scale it was given (a stored
+/// line reads back at the column's four places); serialised as the decimal it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Decimal", into = "Decimal")]
+pub struct Quantity(Decimal);
+
+impl Quantity {
+    /// The same quantity without trailing zeros (`2.5000` → `2.5`).
+    pub fn normalize(self) -> Self {
+        Self(self.0.normalize())
+    }
+}
+
+impl TryFrom<Decimal> for Quantity {
+    type Error = LineError;
+    fn try_from(value: Decimal) -> Result<Self, Self::Error> {
+        if value <= Decimal::ZERO {
+            return Err(LineError::value("invalid_quantity", "the quantity must be above 0"));
+        }
+        if value >= Decimal::from(MAX_QUANTITY) {
+            return Err(LineError::value(
+                "invalid_quantity",
+                format!("the quantity must be below {MAX_QUANTITY}"),
+            ));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<Quantity> for Decimal {
+    fn from(value: Quantity) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A fee line's unit price in fen: above 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct PriceFen(i64);
+
+impl TryFrom<i64> for PriceFen {
+    type Error = LineError;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        if value <= 0 {
+            return Err(LineError::value("invalid_price", "the price must be above 0"));
+        }
+        Ok(Self(value))
+    }
+}
+
+impl From<PriceFen> for i64 {
+    fn from(value: PriceFen) -> Self {
+        value.0
+    }
+}
+
+/// A fee line as the hospital uploads it (2204/2301), its amount within what fen can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeLine {
+    pub(crate) feedetl_sn: String,
+    pub(crate) local_code: String,
+    pub(crate) national_code: String,
+    pub(crate) price_fen: PriceFen,
+    pub(crate) quantity: Quantity,
+    pub(crate) fee_date: NaiveDate,
+}
+
+impl TryFrom<pb::FeeLine> for FeeLine {
+    type Error = LineError;
+    fn try_from(line: pb::FeeLine) -> Result<Self, Self::Error> {
+        let quantity = Decimal::from_str(line.quantity.trim()).map_err(|_| {
+            LineError::Field(ProtocolError::new(
+                "quantity",
+                "invalid_quantity",
+                format!("quantity {:?} is not a decimal number", line.quantity),
+            ))
+        })?;
+        let fee_date = date("fee_date", &line.fee_date).map_err(LineError::Field)?;
+        let feedetl_sn = line.feedetl_sn.trim();
+        let local_code = line.local_code.trim();
+        if feedetl_sn.is_empty() || local_code.is_empty() {
+            return Err(LineError::value(
+                "missing_field",
+                "feedetl_sn and local_code are required",
+            ));
+        }
+        let price_fen = PriceFen::try_from(line.price_fen)?;
+        let quantity = Quantity::try_from(quantity)?;
+        // The amount the settlement will bill, refused here when fen cannot hold it.
+        money::line_amount_fen(price_fen.into(), quantity.into())
+            .map_err(|e| LineError::value("amount_out_of_range", e.to_string()))?;
+        Ok(Self {
+            feedetl_sn: feedetl_sn.to_owned(),
+            local_code: local_code.to_owned(),
+            national_code: line.national_code.trim().to_owned(),
+            price_fen,
+            quantity,
+            fee_date,
+        })
+    }
+}
+
+/// Most lines one upload carries.
+const MAX_UPLOAD: usize = 5_000;
+
+/// Fee lines to add to a visit (2204/2301): 1 to 5000, each valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub(crate) sender: String,
+    pub(crate) mdtrt_id: String,
+    pub(crate) lines: Vec<FeeLine>,
+}
+
+impl TryFrom<pb::UploadFeeLinesRequest> for Upload {
+    type Error = ProtocolError;
+    fn try_from(r: pb::UploadFeeLinesRequest) -> Result<Self, Self::Error> {
+        if r.lines.is_empty() || r.lines.len() > MAX_UPLOAD {
+            return Err(ProtocolError::new("lines", "bad_batch", "send 1 to 5000 lines"));
+        }
+        let lines = r
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, line)| FeeLine::try_from(line).map_err(|e| e.at(i)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            sender: r.fixmedins_code.trim().to_owned(),
+            mdtrt_id: r.mdtrt_id.trim().to_owned(),
+            lines,
+        })
+    }
+}
+
+/// A visit to register (2201/2401).
+///
+/// Serialised as the visit row keeps it (`request_body`), which a retry with the same msgid
+/// must match: the fields, their order and their form are part of the stored rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registration {
+    pub(crate) fixmedins_code: FixmedinsCode,
+    pub(crate) msgid: String,
+    pub(crate) psn_no: String,
+    pub(crate) med_type: MedType,
+    pub(crate) mdtrtarea_admvs: Admdvs,
+    /// `None`: the level the institution registry has for `fixmedins_code`.
+    pub(crate) hospital_level: Option<HospitalLevel>,
+    pub(crate) begin_date: NaiveDate,
+    pub(crate) diagnosis_code: String,
+    pub(crate) emergency: bool,
+    pub(crate) disease_code: String,
+}
+
+impl TryFrom<pb::RegisterVisitRequest> for Registration {
+    type Error = ProtocolError;
+    fn try_from(r: pb::RegisterVisitRequest) -> Result<Self, Self::Error> {
+        let med_type = med_type(r.med_type)?;
+        let hospital_level = match r.hospital_level.trim() {
+            "" => None,
+            text => Some(HospitalLevel::parse(text).ok_or_else(|| {
+                ProtocolError::new(
+                    "hospital_level",
+                    "unknown_level",
+                    format!(
+                        "hospital_level {text:?} is not tertiary, secondary, primary or ungraded"
+                    ),
+                )
+            })?),
+        };
+        let begin_date = date("begin_date", &r.begin_date)?;
+        let fixmedins_code = FixmedinsCode::parse(r.fixmedins_code.trim())
+            .map_err(|e| ProtocolError::new("fixmedins_code", "invalid_code", e.to_string()))?;
+        let mdtrtarea_admvs = Admdvs::parse(r.mdtrtarea_admvs.trim())
+            .map_err(|e| ProtocolError::new("mdtrtarea_admvs", "invalid_code", e.to_string()))?;
+        let msgid = r.msgid.trim();
+        if msgid.is_empty() {
+            return Err(ProtocolError::new("msgid", "missing_field", "msgid is required"));
+        }
+        let disease_code = r.disease_code.trim();
+        require_disease(med_type, disease_code)?;
+        Ok(Self {
+            fixmedins_code,
+            msgid: msgid.to_owned(),
+            psn_no: r.psn_no.trim().to_owned(),
+            med_type,
+            mdtrtarea_admvs,
+            hospital_level,
+            begin_date,
+            diagnosis_code: r.diagnosis_code.trim().to_owned(),
+            emergency: r.emergency,
+            disease_code: disease_code.to_owned(),
+        })
+    }
+}
+
+/// A visit's details after registration (2203); `None` or empty leaves a detail as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitUpdate {
+    pub(crate) sender: String,
+    pub(crate) mdtrt_id: String,
+    pub(crate) med_type: Option<MedType>,
+    pub(crate) diagnosis_code: String,
+    pub(crate) disease_code: String,
+}
+
+impl TryFrom<pb::UpdateVisitRequest> for VisitUpdate {
+    type Error = ProtocolError;
+    fn try_from(r: pb::UpdateVisitRequest) -> Result<Self, Self::Error> {
+        let med_type = match r.med_type {
+            0 => None,
+            code => Some(med_type(code)?),
+        };
+        Ok(Self {
+            sender: r.fixmedins_code.trim().to_owned(),
+            mdtrt_id: r.mdtrt_id.trim().to_owned(),
+            med_type,
+            diagnosis_code: r.diagnosis_code.trim().to_owned(),
+            disease_code: r.disease_code.trim().to_owned(),
+        })
+    }
+}
+
+/// A hospital's visit, named by its id (2202/2404 cancel it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitKey {
+    pub(crate) sender: String,
+    pub(crate) mdtrt_id: String,
+}
+
+impl From<pb::VisitRef> for VisitKey {
+    fn from(r: pb::VisitRef) -> Self {
+        Self { sender: r.fixmedins_code.trim().to_owned(), mdtrt_id: r.mdtrt_id.trim().to_owned() }
+    }
+}
+
+/// Fee lines to cancel (2205/2302) by line number; none named: all of the visit's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineCancellation {
+    pub(crate) visit: VisitKey,
+    pub(crate) feedetl_sn: Vec<String>,
+}
+
+impl From<pb::CancelFeeLinesRequest> for LineCancellation {
+    fn from(r: pb::CancelFeeLinesRequest) -> Self {
+        Self {
+            visit: VisitKey {
+                sender: r.fixmedins_code.trim().to_owned(),
+                mdtrt_id: r.mdtrt_id.trim().to_owned(),
+            },
+            feedetl_sn: r.feedetl_sn,
+        }
+    }
+}
+
+/// A discharge (2402): the admission ends on `end_date`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discharge {
+    pub(crate) visit: VisitKey,
+    pub(crate) end_date: NaiveDate,
+}
+
+impl TryFrom<pb::VisitRef> for Discharge {
+    type Error = ProtocolError;
+    fn try_from(r: pb::VisitRef) -> Result<Self, Self::Error> {
+        let end_date = date("end_date", &r.end_date)?;
+        Ok(Self { visit: VisitKey::from(r), end_date })
+    }
+}
+
+/// Settle (2207/2304) or pre-settle (2206/2303) a visit — the same request for both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettleCommand {
+    pub(crate) sender: String,
+    pub(crate) msgid: Msgid,
+    pub(crate) mdtrt_id: String,
+    /// Pay from the personal account what it can.
+    pub(crate) use_account: bool,
+    /// The hospital's own total (`medfee_sumamt`): another total is refused, `amount_mismatch`.
+    pub(crate) expected_medfee_fen: Option<i64>,
+}
+
+impl SettleCommand {
+    /// What a retry must match to get the stored answer: the visit and the options, not the
+    /// lines resolved for it (the row's `request_body`).
+    pub(crate) fn replay_key(&self) -> String {
+        format!("settle {} account={}", self.mdtrt_id, self.use_account)
+    }
+
+    pub fn mdtrt_id(&self) -> &str {
+        &self.mdtrt_id
+    }
+}
+
+impl TryFrom<pb::SettleRequest> for SettleCommand {
+    type Error = ProtocolError;
+    fn try_from(r: pb::SettleRequest) -> Result<Self, Self::Error> {
+        Ok(Self {
+            msgid: Msgid::parse(&r.msgid)?,
+            sender: r.fixmedins_code.trim().to_owned(),
+            mdtrt_id: r.mdtrt_id.trim().to_owned(),
+            use_account: r.use_account,
+            expected_medfee_fen: r.medfee_sumamt_fen,
+        })
+    }
+}
+
+/// Cancel a settlement (2208/2305).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cancellation {
+    pub(crate) sender: String,
+    pub(crate) msgid: Msgid,
+    pub(crate) setl_id: String,
+}
+
+impl TryFrom<pb::CancelSettlementRequest> for Cancellation {
+    type Error = ProtocolError;
+    fn try_from(r: pb::CancelSettlementRequest) -> Result<Self, Self::Error> {
+        Ok(Self {
+            msgid: Msgid::parse(&r.msgid)?,
+            sender: r.fixmedins_code.trim().to_owned(),
+            setl_id: r.setl_id.trim().to_owned(),
+        })
+    }
+}
+
+/// Reverse (2601) the settlement the hospital sent as `omsgid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reversal {
+    pub(crate) sender: String,
+    pub(crate) msgid: Msgid,
+    pub(crate) omsgid: String,
+}
+
+impl TryFrom<pb::ReverseRequest> for Reversal {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ReverseRequest) -> Result<Self, Self::Error> {
+        Ok(Self {
+            msgid: Msgid::parse(&r.msgid)?,
+            sender: r.fixmedins_code.trim().to_owned(),
+            omsgid: r.omsgid.trim().to_owned(),
+        })
+    }
+}
+
+/// Who a person query (1101) is about: by certificate number or, without one, by `psn_no`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonQuery {
+    Certno(String),
+    PsnNo(String),
+}
+
+impl TryFrom<pb::QueryPersonRequest> for PersonQuery {
+    type Error = ProtocolError;
+    fn try_from(r: pb::QueryPersonRequest) -> Result<Self, Self::Error> {
+        match (r.certno.trim(), r.psn_no.trim()) {
+            ("", "") => {
+                Err(ProtocolError::new("certno", "missing_field", "certno or psn_no is required"))
+            }
+            ("", psn_no) => Ok(Self::PsnNo(psn_no.to_owned())),
+            (certno, _) => Ok(Self::Certno(certno.to_owned())),
+        }
+    }
+}
+
+/// Most person rows one import carries.
+const MAX_PERSON_ROWS: usize = 100_000;
+
+/// Person rows to import, by row number: at most 100000 at a time (each row is checked by
+/// [`crate::persons`], which reports a bad row without refusing the others).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonImport {
+    pub(crate) rows: Vec<(u64, Fields)>,
+}
+
+impl TryFrom<pb::ImportPersonsRequest> for PersonImport {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ImportPersonsRequest) -> Result<Self, Self::Error> {
+        if r.rows.len() > MAX_PERSON_ROWS {
+            return Err(ProtocolError::new(
+                "rows",
+                "too_many_rows",
+                "send at most 100000 rows at a time",
+            ));
+        }
+        let rows = r.rows.into_iter().map(|r| (r.row_no, r.fields.into_iter().collect())).collect();
+        Ok(Self { rows })
+    }
+}
+
+/// A person's own settlements: newest first, `limit` of them (0: 100).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonSettlements {
+    pub(crate) psn_no: String,
+    pub(crate) limit: u32,
+}
+
+impl TryFrom<pb::ListPersonSettlementsRequest> for PersonSettlements {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ListPersonSettlementsRequest) -> Result<Self, Self::Error> {
+        let psn_no = r.psn_no.trim();
+        if psn_no.is_empty() {
+            return Err(ProtocolError::new("psn_no", "missing_field", "psn_no is required"));
+        }
+        Ok(Self { psn_no: psn_no.to_owned(), limit: if r.limit == 0 { 100 } else { r.limit } })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,324 @@
+//! Each request converted as the edge converts it: the exact field, reason and message of each
+//! refusal (clients and the gateway act on them), and the forms the stored rows keep.
+
+use medclear_common::error::{status_field, status_reason};
+use tonic::Code;
+
+use super::*;
+use crate::calc::{CoverageClass, Line};
+
+fn line(sn: &str, price_fen: i64, quantity: &str, fee_date: &str) -> pb::FeeLine {
+    pb::FeeLine {
+        feedetl_sn: sn.into(),
+        local_code: "L001".into(),
+        national_code: String::new(),
+        price_fen,
+        quantity: quantity.into(),
+        fee_date: fee_date.into(),
+    }
+}
+
+fn upload(lines: Vec<pb::FeeLine>) -> Result<Upload, ProtocolError> {
+    Upload::try_from(pb::UploadFeeLinesRequest {
+        fixmedins_code: " H44030000001 ".into(),
+        msgid: "F1".into(),
+        mdtrt_id: " V42x ".into(),
+        lines,
+    })
+}
+
+/// The field, reason and message a refusal reaches the client with.
+fn refusal(e: ProtocolError) -> (String, String, String) {
+    let status = Status::from(e);
+    assert_eq!(status.code(), Code::InvalidArgument);
+    (status_field(&status).unwrap_or_default(), status_reason(&status), status.message().into())
+}
+
+fn refused_upload(lines: Vec<pb::FeeLine>) -> (String, String, String) {
+    refusal(upload(lines).unwrap_err())
+}
+
+fn triple(field: &str, reason: &str, message: &str) -> (String, String, String) {
+    (field.into(), reason.into(), message.into())
+}
+
+#[test]
+fn a_fee_line_is_validated_once_with_the_field_and_reason_clients_know() {
+    let ok = || line("1", 100, "2", "2026-03-02");
+    let accepted = upload(vec![ok(), line(" 2 ", 1, " 2.50 ", "2026-03-02 10:00:00")]).unwrap();
+    assert_eq!((accepted.sender.as_str(), accepted.mdtrt_id.as_str()), ("H44030000001", "V42x"));
+    let second = &accepted.lines[1];
+    assert_eq!(second.feedetl_sn, "2");
+    assert_eq!(
+        (i64::from(second.price_fen), Decimal::from(second.quantity)),
+        (1, Decimal::new(25, 1))
+    );
+    assert_eq!(second.fee_date.to_string(), "2026-03-02");
+
+    // A field that does not parse is named by itself…
+    assert_eq!(
+        refused_upload(vec![ok(), line("2", 100, "two", "2026-03-02")]),
+        triple("quantity", "invalid_quantity", r#"quantity "two" is not a decimal number"#)
+    );
+    assert_eq!(
+        refused_upload(vec![line("1", 100, "1", "2026-02-30")]),
+        triple(
+            "fee_date",
+            "invalid_date",
+            r#"fee_date "2026-02-30" is not a date: use yyyy-MM-dd"#
+        )
+    );
+    assert_eq!(
+        refused_upload(vec![line("1", 100, "1", " ")]),
+        triple("fee_date", "missing_field", "fee_date is required")
+    );
+    // …a value out of range by its line.
+    assert_eq!(
+        refused_upload(vec![ok(), line(" ", 100, "1", "2026-03-02")]),
+        triple("lines[1]", "missing_field", "lines[1]: feedetl_sn and local_code are required")
+    );
+    assert_eq!(
+        refused_upload(vec![ok(), line("2", 0, "1", "2026-03-02")]),
+        triple("lines[1]", "invalid_price", "lines[1]: the price must be above 0")
+    );
+    for quantity in ["0", "-1", "0.0000"] {
+        assert_eq!(
+            refused_upload(vec![line("1", 100, quantity, "2026-03-02")]),
+            triple("lines[0]", "invalid_quantity", "lines[0]: the quantity must be above 0"),
+            "{quantity}"
+        );
+    }
+    assert_eq!(
+        refused_upload(vec![line("1", 100, "100000000000000", "2026-03-02")]),
+        triple(
+            "lines[0]",
+            "invalid_quantity",
+            "lines[0]: the quantity must be below 100000000000000"
+        )
+    );
+    assert!(upload(vec![line("1", 1, "99999999999999.9999", "2026-03-02")]).is_ok());
+    let (field, reason, message) =
+        refused_upload(vec![line("1", i64::MAX, "99999999999999", "2026-03-02")]);
+    assert_eq!((field.as_str(), reason.as_str()), ("lines[0]", "amount_out_of_range"));
+    assert!(message.starts_with("lines[0]: "), "{message}");
+
+    assert_eq!(refused_upload(Vec::new()), triple("lines", "bad_batch", "send 1 to 5000 lines"));
+    assert_eq!(refused_upload(vec![ok(); 5001]).1, "bad_batch");
+    assert_eq!(upload(vec![ok(); 5000]).unwrap().lines.len(), 5000);
+}
+
+#[test]
+fn quantities_and_prices_out_of_range_cannot_be_made() {
+    assert!(Quantity::try_from(Decimal::ZERO).is_err());
+    assert!(Quantity::try_from(Decimal::NEGATIVE_ONE).is_err());
+    assert!(Quantity::try_from(Decimal::from(MAX_QUANTITY)).is_err());
+    assert!(PriceFen::try_from(0).is_err());
+    assert!(PriceFen::try_from(-5).is_err());
+    // Nor read: a stored line is read through the same rule.
+    assert!(serde_json::from_str::<Quantity>(r#""-1""#).is_err());
+    assert!(serde_json::from_str::<PriceFen>("0").is_err());
+    let kept = Quantity::try_from(Decimal::new(25000, 4)).unwrap();
+    assert_eq!(kept.to_string(), "2.5000", "kept at its scale");
+    assert_eq!(kept.normalize().to_string(), "2.5");
+}
+
+#[test]
+fn a_resolved_line_is_stored_as_before() {
+    // The settlement row's `lines` column: the same JSON as when the fields were plain numbers.
+    let line = Line {
+        price_fen: PriceFen::try_from(1001).unwrap(),
+        quantity: Quantity::try_from(Decimal::new(25000, 4)).unwrap(),
+        class: CoverageClass::B,
+        selfpay_ratio: Decimal::new(10, 2),
+        price_cap_fen: None,
+    };
+    let json = serde_json::to_string(&line).unwrap();
+    assert_eq!(
+        json,
+        r#"{"price_fen":1001,"quantity":"2.5000","class":"B","selfpay_ratio":"0.10","price_cap_fen":null}"#
+    );
+    assert_eq!(serde_json::from_str::<Line>(&json).unwrap(), line);
+}
+
+fn registration() -> pb::RegisterVisitRequest {
+    pb::RegisterVisitRequest {
+        fixmedins_code: " H44030000001".into(),
+        msgid: " V1 ".into(),
+        psn_no: "P420200001 ".into(),
+        med_type: pb::MedType::Inpatient.into(),
+        mdtrtarea_admvs: "440300".into(),
+        hospital_level: " tertiary ".into(),
+        begin_date: "2026-03-02 08:00:00".into(),
+        diagnosis_code: " I10.x00x002".into(),
+        emergency: true,
+        disease_code: String::new(),
+    }
+}
+
+#[test]
+fn a_registration_is_stored_in_the_form_a_retry_is_compared_with() {
+    let visit = Registration::try_from(registration()).unwrap();
+    // The visit row's `request_body`: a retry with the same msgid must serialise to it.
+    assert_eq!(
+        serde_json::to_string(&visit).unwrap(),
+        r#"{"fixmedins_code":"H44030000001","msgid":"V1","psn_no":"P420200001","med_type":"Inpatient","mdtrtarea_admvs":"440300","hospital_level":"tertiary","begin_date":"2026-03-02","diagnosis_code":"I10.x00x002","emergency":true,"disease_code":""}"#
+    );
+    let unlevelled = pb::RegisterVisitRequest { hospital_level: "  ".into(), ..registration() };
+    assert_eq!(Registration::try_from(unlevelled).unwrap().hospital_level, None);
+}
+
+#[test]
+fn a_registration_is_refused_by_field_in_the_order_it_always_was() {
+    let refused = |r: pb::RegisterVisitRequest| refusal(Registration::try_from(r).unwrap_err());
+    let everything_wrong = pb::RegisterVisitRequest {
+        med_type: 12,
+        hospital_level: "quaternary".into(),
+        begin_date: String::new(),
+        fixmedins_code: "H1".into(),
+        mdtrtarea_admvs: "44".into(),
+        msgid: String::new(),
+        ..registration()
+    };
+    assert_eq!(
+        refused(everything_wrong.clone()),
+        triple("med_type", "unknown_med_type", "med_type 12 is not 11, 14, 21 or 41")
+    );
+    let r = pb::RegisterVisitRequest { med_type: 0, ..registration() };
+    assert_eq!(refused(r).1, "unknown_med_type", "unspecified is not a type");
+    let r = pb::RegisterVisitRequest { med_type: 21, ..everything_wrong };
+    assert_eq!(
+        refused(r.clone()),
+        triple(
+            "hospital_level",
+            "unknown_level",
+            r#"hospital_level "quaternary" is not tertiary, secondary, primary or ungraded"#
+        )
+    );
+    let r = pb::RegisterVisitRequest { hospital_level: String::new(), ..r };
+    assert_eq!(refused(r.clone()), triple("begin_date", "missing_field", "begin_date is required"));
+    let r = pb::RegisterVisitRequest { begin_date: "2026-03-02".into(), ..r };
+    assert_eq!(
+        refused(r.clone()),
+        triple(
+            "fixmedins_code",
+            "invalid_code",
+            "`H1` is not a fixmedins_code: expected H (hospital) or P (pharmacy) and 11 digits, \
+             such as H50015501017"
+        )
+    );
+    let r = pb::RegisterVisitRequest { fixmedins_code: "H44030000001".into(), ..r };
+    assert_eq!(
+        refused(r.clone()),
+        triple(
+            "mdtrtarea_admvs",
+            "invalid_code",
+            "`44` is not an admdvs code: expected 6 digits such as 440300"
+        )
+    );
+    let r = pb::RegisterVisitRequest { mdtrtarea_admvs: "440300".into(), ..r };
+    assert_eq!(refused(r.clone()), triple("msgid", "missing_field", "msgid is required"));
+    let chronic = pb::RegisterVisitRequest {
+        med_type: pb::MedType::ChronicOutpatient.into(),
+        disease_code: " ".into(),
+        ..registration()
+    };
+    assert_eq!(
+        refused(chronic.clone()),
+        triple("disease_code", "missing_field", "a chronic-disease visit names its disease_code")
+    );
+    let chronic = pb::RegisterVisitRequest { disease_code: "M00100".into(), ..chronic };
+    assert_eq!(Registration::try_from(chronic).unwrap().med_type, MedType::ChronicOutpatient);
+}
+
+#[test]
+fn a_visit_update_names_a_med_type_or_leaves_it() {
+    let update = |med_type: i32| {
+        VisitUpdate::try_from(pb::UpdateVisitRequest {
+            fixmedins_code: "H44030000001".into(),
+            msgid: "U1".into(),
+            mdtrt_id: "V1".into(),
+            med_type,
+            diagnosis_code: " I10 ".into(),
+            disease_code: String::new(),
+        })
+    };
+    assert_eq!(update(0).unwrap().med_type, None);
+    assert_eq!(update(41).unwrap().med_type, Some(MedType::Pharmacy));
+    assert_eq!(update(41).unwrap().diagnosis_code, "I10");
+    assert_eq!(refusal(update(99).unwrap_err()).1, "unknown_med_type");
+}
+
+#[test]
+fn a_settle_command_carries_a_valid_msgid_and_its_replay_key() {
+    let command = |msgid: &str| {
+        SettleCommand::try_from(pb::SettleRequest {
+            fixmedins_code: " H44030000001 ".into(),
+            msgid: msgid.into(),
+            mdtrt_id: " V42x ".into(),
+            use_account: true,
+            medfee_sumamt_fen: Some(300),
+        })
+    };
+    let settle = command(" S1 ").unwrap();
+    assert_eq!((settle.sender.as_str(), settle.msgid.as_str()), ("H44030000001", "S1"));
+    assert_eq!(settle.expected_medfee_fen, Some(300));
+    // The settlement row's `request_body`, which a retry must match.
+    assert_eq!(settle.replay_key(), "settle V42x account=true");
+    let invalid = triple("msgid", "invalid_msgid", "msgid is required (at most 64 characters)");
+    for msgid in [String::new(), "  ".into(), "M".repeat(65)] {
+        assert_eq!(refusal(command(&msgid).unwrap_err()), invalid, "{msgid:?}");
+    }
+    assert!(command(&"M".repeat(64)).is_ok());
+    let cancel = pb::CancelSettlementRequest {
+        fixmedins_code: "H44030000001".into(),
+        msgid: String::new(),
+        setl_id: "S42x".into(),
+    };
+    assert_eq!(refusal(Cancellation::try_from(cancel).unwrap_err()), invalid);
+    let reverse = pb::ReverseRequest {
+        fixmedins_code: "H44030000001".into(),
+        msgid: "M".repeat(65),
+        omsgid: "S1".into(),
+    };
+    assert_eq!(refusal(Reversal::try_from(reverse).unwrap_err()), invalid);
+    assert_eq!(serde_json::to_string(&Msgid::parse(" S1").unwrap()).unwrap(), r#""S1""#);
+    assert!(serde_json::from_str::<Msgid>(r#"" ""#).is_err());
+}
+
+#[test]
+fn person_queries_name_someone() {
+    let query = |certno: &str, psn_no: &str| {
+        PersonQuery::try_from(pb::QueryPersonRequest {
+            certno: certno.into(),
+            psn_no: psn_no.into(),
+        })
+    };
+    assert_eq!(
+        refusal(query(" ", "").unwrap_err()),
+        triple("certno", "missing_field", "certno or psn_no is required")
+    );
+    assert_eq!(query("", " P1 ").unwrap(), PersonQuery::PsnNo("P1".into()));
+    assert_eq!(query(" C1", "P1").unwrap(), PersonQuery::Certno("C1".into()));
+    let listed = |psn_no: &str, limit: u32| {
+        PersonSettlements::try_from(pb::ListPersonSettlementsRequest {
+            psn_no: psn_no.into(),
+            limit,
+        })
+    };
+    assert_eq!(
+        refusal(listed(" ", 5).unwrap_err()),
+        triple("psn_no", "missing_field", "psn_no is required")
+    );
+    assert_eq!(listed("P1", 0).unwrap().limit, 100);
+    assert_eq!(listed("P1", 7).unwrap().limit, 7);
+    let rows = |n: u64| pb::ImportPersonsRequest {
+        rows: (0..n)
+            .map(|row_no| pb::import_persons_request::Row { row_no, fields: Default::default() })
+            .collect(),
+    };
+    assert_eq!(
+        refusal(PersonImport::try_from(rows(100_001)).unwrap_err()),
+        triple("rows", "too_many_rows", "send at most 100000 rows at a time")
+    );
+    assert_eq!(PersonImport::try_from(rows(3)).unwrap().rows.len(), 3);
+}
