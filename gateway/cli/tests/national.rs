@@ -331,6 +331,55 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     h.finish().await;
 }
 
+/// One money rule: a line of 0.01 yuan × 2.5 is 3 fen (half away from zero) on the fee
+/// upload, on the pre-settlement and on the settlement alike (the upload rounded half to even
+/// once, and answered 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fen_and_a_half_is_two_fen_nowhere() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    let institution = rpb::Institution {
+        fixmedins_code: HOSPITAL.into(),
+        fixmedins_name: "深圳市人民医院".into(),
+        admdvs: "440300".into(),
+        hospital_level: "tertiary".into(),
+    };
+    let institutions = rpb::ImportInstitutionsRequest { institutions: vec![institution] };
+    routing.import_institutions(institutions).await.unwrap();
+    let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
+        "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0002", "atddr_no": "D01",
+        "dr_name": "李医生", "dept_code": "A01", "dept_name": "急诊科", "caty": "A01",
+        "exp_content": {"er_flag": "1"}}});
+    let (visit, _) = ok(&h, "2201", "MR2201", registration).await;
+    let mdtrt_id = visit["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    // The upload's answer (its total in fen, over the JSON API)…
+    let (status, lines) = h
+        .post(
+            &format!("/api/v1/visits/{mdtrt_id}/fee-lines"),
+            &json!({"fixmedins_code": HOSPITAL, "msgid": "MR2204", "lines": [{"feedetl_sn": "1",
+                "local_code": "L001", "price_fen": 1, "quantity": "2.5", "fee_date": TODAY}]}),
+        )
+        .await;
+    assert_eq!((status, lines["total_fen"].as_i64()), (200, Some(3)), "{lines}");
+    // …the pre-settlement's and the settlement's, which check the hospital's total against it.
+    let settle = json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": "0.03",
+        "psn_setlway": "01", "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "insutype": "310"}});
+    for infno in ["2206", "2207"] {
+        let (_, text) = ok(&h, infno, &format!("MR{infno}"), settle.clone()).await;
+        assert!(text.contains(r#""medfee_sumamt":0.03"#), "{infno}: {text}");
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT medfee_sumamt FROM settlements")
+        .fetch_one(&h.routing_pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 3);
+    h.finish().await;
+}
+
 #[tokio::test]
 async fn malformed_envelopes_get_the_national_error_envelope_and_write_nothing() {
     let h = Harness::start(TODAY).await;
