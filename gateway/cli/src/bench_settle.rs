@@ -134,7 +134,7 @@ async fn measure(
     let routing_url = format!("http://{routing_addr}");
     let started = Instant::now();
     let load = catalog_cli::load_demo(&mut catalog, 42, Scale::Small, false).await?;
-    let people = medclear_routing::persons::demo_persons(42, 100);
+    let people = crate::demo_data::persons::demo_persons(42, 100);
     let rows = people
         .iter()
         .zip(2u64..)

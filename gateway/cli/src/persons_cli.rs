@@ -66,7 +66,7 @@ pub async fn run(command: PersonsCommand) -> Result<()> {
     let (endpoint, rows) = match command {
         PersonsCommand::Import { file, endpoint } => (endpoint, read_csv(&file)?),
         PersonsCommand::Demo { seed, per_province, endpoint } => {
-            let people = persons::demo_persons(seed, per_province);
+            let people = crate::demo_data::persons::demo_persons(seed, per_province);
             (
                 endpoint,
                 people.iter().zip(2u64..).map(|(p, line)| (line, persons::row_of(p))).collect(),

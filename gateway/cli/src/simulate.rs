@@ -503,7 +503,7 @@ pub async fn drive(options: &SimulateOptions) -> Result<Outcome> {
         .await
         .map_err(|e| Error::Internal(format!("catalogue at {}: {e}", options.catalog_endpoint)))?;
     let load = catalog_cli::load_demo(&mut catalog, options.seed, Scale::Small, false).await?;
-    let people = medclear_routing::persons::demo_persons(options.seed, options.per_province);
+    let people = crate::demo_data::persons::demo_persons(options.seed, options.per_province);
     let rows =
         people.iter().zip(2u64..).map(|(p, l)| (l, medclear_routing::persons::row_of(p))).collect();
     persons_cli::import(&options.routing_endpoint, rows).await?;

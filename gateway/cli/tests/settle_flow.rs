@@ -373,7 +373,7 @@ async fn the_lifecycle_over_the_json_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persons_load_through_the_routing_service() {
     let h = Harness::start(TODAY).await;
-    let people = medclear_routing::persons::demo_persons(1, 3);
+    let people = medclear_cli::demo_data::persons::demo_persons(1, 3);
     let mut rows: Vec<_> = people
         .iter()
         .zip(2u64..)

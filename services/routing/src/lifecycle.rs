@@ -410,15 +410,7 @@ impl Lifecycle {
                 return Err(Error::precondition("no_chronic_filing", chronic.message));
             }
         }
-        let basis = match filing::CoverageBasis::try_from(answer.basis)
-            .unwrap_or(filing::CoverageBasis::Unspecified)
-        {
-            filing::CoverageBasis::Filing => "filing",
-            filing::CoverageBasis::LateFiling => "late_filing",
-            filing::CoverageBasis::EmergencyUnfiled => "emergency_unfiled",
-            filing::CoverageBasis::SameProvince => "same_province",
-            filing::CoverageBasis::Unspecified => "",
-        };
+        let basis = medclear_proto::names::name_of_i32::<filing::CoverageBasis>(answer.basis);
         let kind = match filing::Category::try_from(answer.category)
             .unwrap_or(filing::Category::Unspecified)
         {

@@ -1,5 +1,4 @@
-//! The person registry's inputs: rows in the documented CSV columns, and a deterministic demo
-//! population in all 32 provincial regions.
+//! The person registry's inputs: rows in the documented CSV columns.
 //!
 //! Columns: `psn_no`, `certno` (18-character citizen ID, checksum verified), `psn_name`,
 //! `insutype` (`310`, `390`, …), `retired` (`true`/`false`, `1`/`0`), `insuplc_admdvs`,
@@ -28,7 +27,7 @@ const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 const CHECK: &[u8; 11] = b"10X98765432";
 
 /// The check character of an 18-character citizen ID's first 17 digits (GB 11643).
-fn check_char(first17: &[u8]) -> Option<u8> {
+pub fn certno_check_char(first17: &[u8]) -> Option<u8> {
     let mut sum = 0u32;
     for (digit, weight) in first17.iter().zip(WEIGHTS) {
         sum += u32::from(digit.checked_sub(b'0').filter(|d| *d <= 9)?) * weight;
@@ -39,7 +38,7 @@ fn check_char(first17: &[u8]) -> Option<u8> {
 /// Whether `certno` is a well-formed 18-character citizen ID with the right check character.
 pub fn certno_valid(certno: &str) -> bool {
     let b = certno.as_bytes();
-    b.len() == 18 && check_char(&b[..17]) == Some(b[17].to_ascii_uppercase())
+    b.len() == 18 && certno_check_char(&b[..17]) == Some(b[17].to_ascii_uppercase())
 }
 
 /// A person from a row.
@@ -124,118 +123,26 @@ pub fn row_of(person: &PersonRow) -> Fields {
     PERSON_COLUMNS.iter().map(|c| (*c).to_owned()).zip(values).collect()
 }
 
-/// The 32 provincial-level regions, and the pooling regions inside them that published
-/// policies name (reference/regions.csv).
-const PROVINCES: [(&str, &[&str]); 32] = [
-    ("110000", &[]),
-    ("120000", &[]),
-    ("130000", &[]),
-    ("140000", &[]),
-    ("150000", &[]),
-    ("210000", &[]),
-    ("220000", &[]),
-    ("230000", &[]),
-    ("310000", &[]),
-    ("320000", &["320800"]),
-    ("330000", &["330400", "330900"]),
-    ("340000", &[]),
-    ("350000", &[]),
-    ("360000", &[]),
-    ("370000", &[]),
-    ("410000", &[]),
-    ("420000", &["420200"]),
-    ("430000", &["430200"]),
-    ("440000", &["440300"]),
-    ("450000", &[]),
-    ("460000", &["460100"]),
-    ("500000", &["500155"]),
-    ("510000", &[]),
-    ("520000", &[]),
-    ("530000", &[]),
-    ("540000", &[]),
-    ("610000", &[]),
-    ("620000", &[]),
-    ("630000", &[]),
-    ("640000", &[]),
-    ("650000", &[]),
-    ("660000", &[]),
-];
-
-const SURNAMES: [&str; 16] = [
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
-];
-const GIVEN: [&str; 16] = [
-    "伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超",
-];
-
-/// SplitMix64: a small deterministic generator, enough for demo data.
-#[derive(Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound.max(1)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        let len = u64::try_from(items.len()).unwrap_or(1);
-        &items[usize::try_from(self.below(len)).unwrap_or(0)]
-    }
-}
-
-/// `per_province` demo persons in each of the 32 provincial regions, the same for the same
-/// seed: 60 % employees (a quarter of them retired, with account balances), 40 % residents,
-/// about 4 % eligible for medical assistance; some insured in the pooling regions that have
-/// seed policies. At most 1,000 per province: a citizen ID carries a 3-digit sequence.
-pub fn demo_persons(seed: u64, per_province: u32) -> Vec<PersonRow> {
-    let per_province = per_province.min(1000);
-    let mut rng = Rng(seed);
-    let mut people = Vec::new();
-    for (province, cities) in PROVINCES {
-        for n in 0..per_province {
-            let home =
-                if !cities.is_empty() && rng.below(10) < 3 { *rng.pick(cities) } else { province };
-            let employee = rng.below(10) < 6;
-            let retired = employee && rng.below(4) == 0;
-            let year = if retired { 1950 + rng.below(15) } else { 1960 + rng.below(45) };
-            let birth = format!("{year}{:02}{:02}", 1 + rng.below(12), 1 + rng.below(28));
-            let first17 = format!("{home}{birth}{:03}", n % 1000);
-            let check = check_char(first17.as_bytes()).map_or('0', char::from);
-            let assistance = match rng.below(100) {
-                0..=2 => Some("low_income".to_owned()),
-                3 => Some("extreme_poverty".to_owned()),
-                _ => None,
-            };
-            people.push(PersonRow {
-                psn_no: format!("P{}{:08}", &province[..2], n),
+/// Test persons: `n` employees of Huangshi (420200) with valid citizen IDs, the same every
+/// time. (The demo population is the `medclear` CLI's, in its `demo_data`.)
+#[cfg(test)]
+pub(crate) fn fixture(n: u32) -> Vec<PersonRow> {
+    (0..n)
+        .map(|k| {
+            let first17 = format!("42020219600101{k:03}");
+            let check = certno_check_char(first17.as_bytes()).map_or('0', char::from);
+            PersonRow {
+                psn_no: format!("P42{k:08}"),
                 certno: format!("{first17}{check}"),
-                psn_name: format!(
-                    "{}{}{}",
-                    rng.pick(&SURNAMES),
-                    rng.pick(&GIVEN),
-                    rng.pick(&GIVEN)
-                ),
-                insutype: if employee { "310" } else { "390" }.to_owned(),
-                retired,
-                insuplc_admdvs: home.to_owned(),
-                account_balance_fen: if employee {
-                    i64::try_from(rng.below(2_000_000)).unwrap_or(0)
-                } else {
-                    0
-                },
-                assistance_category: assistance,
-            });
-        }
-    }
-    people
+                psn_name: "张三".to_owned(),
+                insutype: "310".to_owned(),
+                retired: k % 4 == 0,
+                insuplc_admdvs: "420200".to_owned(),
+                account_balance_fen: i64::from(k) * 100,
+                assistance_category: None,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -254,7 +161,7 @@ mod tests {
 
     #[test]
     fn rows_round_trip_and_bad_rows_say_why() {
-        let people = demo_persons(7, 3);
+        let people = fixture(3);
         for p in &people {
             assert_eq!(person(&row_of(p)).unwrap(), *p);
         }
@@ -274,22 +181,5 @@ mod tests {
             ("unknown_category", Some("assistance_category"))
         );
         assert_eq!(bad("psn_no", ""), ("missing_field", Some("psn_no")));
-    }
-
-    #[test]
-    fn the_demo_population_is_deterministic_and_covers_every_province() {
-        let a = demo_persons(42, 50);
-        assert_eq!(a, demo_persons(42, 50));
-        assert_ne!(a, demo_persons(43, 50));
-        assert_eq!(a.len(), 32 * 50);
-        let provinces: std::collections::BTreeSet<&str> =
-            a.iter().map(|p| &p.insuplc_admdvs[..2]).collect();
-        assert_eq!(provinces.len(), 32);
-        let unique: std::collections::BTreeSet<&str> =
-            a.iter().map(|p| p.certno.as_str()).collect();
-        assert_eq!(unique.len(), a.len(), "certificate numbers are unique");
-        assert!(a.iter().all(|p| certno_valid(&p.certno)));
-        assert!(a.iter().any(|p| p.insuplc_admdvs == "420200"), "some in Huangshi");
-        assert!(a.iter().filter(|p| p.retired).all(|p| p.insutype == "310"));
     }
 }

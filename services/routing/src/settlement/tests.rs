@@ -328,7 +328,7 @@ async fn refusals_write_nothing(pool: PgPool) {
 #[sqlx::test(migrations = "../../migrations/routing")]
 async fn persons_import_with_a_reason_for_each_bad_row(pool: PgPool) {
     let store = store(&pool).await;
-    let people = crate::persons::demo_persons(42, 2);
+    let people = crate::persons::fixture(10);
     let mut rows: Vec<(u64, medclear_common::rows::Fields)> =
         people.iter().zip(2u64..).map(|(p, line)| (line, crate::persons::row_of(p))).collect();
     let mut bad = crate::persons::row_of(&people[0]);
@@ -337,11 +337,11 @@ async fn persons_import_with_a_reason_for_each_bad_row(pool: PgPool) {
     rows.push((100, bad));
     rows.push((101, crate::persons::row_of(&people[1])));
     let (accepted, rejections) = store.import_persons(&rows).await.unwrap();
-    assert_eq!(accepted, 64);
+    assert_eq!(accepted, 10);
     let reasons: Vec<(u64, &str)> =
         rejections.iter().map(|r| (r.row_no, r.reason.as_str())).collect();
     assert_eq!(reasons, [(100, "invalid_certno"), (101, "duplicate_row")]);
-    assert_eq!(count(&pool, "persons").await, 65, "64 imported, plus the one the test set up");
+    assert_eq!(count(&pool, "persons").await, 11, "10 imported, plus the one the test set up");
     let found = store.person_by_certno(&people[5].certno).await.unwrap();
     assert_eq!(found, people[5]);
     assert_eq!(
