@@ -253,17 +253,7 @@ pub(crate) async fn run(events: i64, hospitals: u64, partitions: usize) -> Resul
     let db = bench_db().await?;
     println!("machine:  {}", machine());
     println!("database: {}", db.describe());
-    let options = crate::up::UpOptions {
-        data_dir: db.dir.clone(),
-        http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
-        grpc_port: 0,
-        databases: db.databases.clone(),
-        tls: None,
-        limits: medclear_gateway::limits::Limits::default(),
-        sign_key: None,
-        clearing: medclear_clearing::ClearingConfig::default(),
-    };
+    let options = crate::up::UpOptions::loopback(db.dir.clone(), db.databases.clone());
     let (config, database, _) = crate::up::database("clearing", &options).await?;
     let pool = medclear_clearing::connect(&config).await?;
     let service =

@@ -93,15 +93,9 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome> {
         Databases::Embedded => Databases::Embedded,
     };
     let up = UpOptions {
-        data_dir: options.data_dir.join("data"),
         http: options.http,
         grpc_host: options.http.ip(),
-        grpc_port: 0,
-        databases,
-        tls: None,
-        limits: medclear_gateway::limits::Limits::default(),
-        sign_key: None,
-        clearing: medclear_clearing::ClearingConfig::default(),
+        ..UpOptions::loopback(options.data_dir.join("data"), databases)
     };
     println!("starting medclear in {} …", options.data_dir.display());
     let mut system = up::start(&up, Arc::new(SystemClock)).await?;

@@ -76,17 +76,7 @@ impl BenchDb {
 
     /// Starts every service and the gateway on this database, on free ports.
     pub(crate) async fn start_system(&self) -> Result<up::System> {
-        let options = UpOptions {
-            data_dir: self.dir.clone(),
-            http: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            grpc_host: std::net::IpAddr::from([127, 0, 0, 1]),
-            grpc_port: 0,
-            databases: self.databases.clone(),
-            tls: None,
-            limits: medclear_gateway::limits::Limits::default(),
-            sign_key: None,
-            clearing: medclear_clearing::ClearingConfig::default(),
-        };
+        let options = UpOptions::loopback(self.dir.clone(), self.databases.clone());
         up::start(&options, Arc::new(SystemClock)).await
     }
 

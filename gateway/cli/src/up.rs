@@ -44,6 +44,24 @@ pub struct UpOptions {
     pub sign_key: Option<config::Secret>,
 }
 
+impl UpOptions {
+    /// Everything on loopback, on free ports, plain HTTP, with the default limits and clearing
+    /// rules and a signing key of this process: what the demo, the benchmarks and the tests run.
+    pub fn loopback(data_dir: PathBuf, databases: Databases) -> Self {
+        Self {
+            data_dir,
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            grpc_host: IpAddr::from([127, 0, 0, 1]),
+            grpc_port: 0,
+            databases,
+            tls: None,
+            limits: Limits::default(),
+            sign_key: None,
+            clearing: medclear_clearing::ClearingConfig::default(),
+        }
+    }
+}
+
 /// Where the services keep their data.
 #[derive(Debug, Clone)]
 pub enum Databases {

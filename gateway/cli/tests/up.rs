@@ -18,17 +18,7 @@ use sqlx::{Connection, Executor, PgConnection};
 static EMBEDDED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn options(data_dir: std::path::PathBuf, databases: Databases) -> UpOptions {
-    UpOptions {
-        data_dir,
-        http: "127.0.0.1:0".parse().unwrap(),
-        grpc_host: "127.0.0.1".parse().unwrap(),
-        grpc_port: 0,
-        databases,
-        tls: None,
-        limits: medclear_gateway::limits::Limits::default(),
-        sign_key: None,
-        clearing: medclear_clearing::ClearingConfig::default(),
-    }
+    UpOptions::loopback(data_dir, databases)
 }
 
 async fn create_filing(http: SocketAddr) -> Value {

@@ -3,26 +3,8 @@
 //! variable (`GATEWAY_HTTP_ADDR`, `GATEWAY_TLS_DIR`, `FILING_ENDPOINT`, …), and the signing key
 //! comes from `GATEWAY_SIGN_KEY`.
 
-use std::process::ExitCode;
-
-use clap::Parser;
-use medclear_common::{server, telemetry};
-use medclear_gateway::{GatewayArgs, routes, server::run};
-
-/// The medclear edge: JSON API and national interface.
-#[derive(Debug, Parser)]
-#[command(name = "medclear-gateway", version, about)]
-struct Cli {
-    #[command(flatten)]
-    gateway: GatewayArgs,
-}
-
 #[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = async {
-        let _telemetry = telemetry::init("medclear-gateway")?;
-        run(&cli.gateway, routes()).await
-    };
-    server::exit("medclear-gateway", outcome.await)
+async fn main() -> std::process::ExitCode {
+    let about = "The medclear edge: the JSON API and the national interface.";
+    medclear_gateway::server::main("medclear-gateway", about, medclear_gateway::routes()).await
 }

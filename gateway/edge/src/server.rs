@@ -143,6 +143,27 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
+/// The `main` of a binary that serves `routes` behind the edge (`medclear-gateway`,
+/// `medclear-pages`): its flags are [`crate::GatewayArgs`], its telemetry named `name`.
+pub async fn main(
+    name: &'static str,
+    about: &'static str,
+    routes: Router<AppState>,
+) -> std::process::ExitCode {
+    use clap::{Args as _, FromArgMatches as _};
+    let command = crate::GatewayArgs::augment_args(clap::Command::new(name));
+    let matches = command.about(about).version(env!("CARGO_PKG_VERSION")).get_matches();
+    let args = match crate::GatewayArgs::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    let outcome = async {
+        let _telemetry = medclear_common::telemetry::init(name)?;
+        run(&args, routes).await
+    };
+    medclear_common::server::exit(name, outcome.await)
+}
+
 /// Runs `routes` behind the edge as the flags say, until SIGINT or SIGTERM (then drains with
 /// the grace period): the `main` of `medclear-gateway`, `medclear-pages` and `medclear
 /// gateway`.
