@@ -12,9 +12,9 @@ use std::{
 };
 
 use clap::Subcommand;
+use medclear_common::telemetry::Traced;
 use medclear_common::{Error, Result};
 use medclear_proto::catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient};
-use tonic::transport::Channel;
 
 use crate::{
     catalog_cli,
@@ -84,7 +84,7 @@ pub enum BenchCommand {
 
 /// Prepared requests: random demo hospitals, `batch` of their mapped local codes each.
 async fn requests(
-    client: &mut CatalogServiceClient<Channel>,
+    client: &mut CatalogServiceClient<Traced>,
     hospitals: &[crate::demo_data::catalog::DemoHospital],
     batch: usize,
 ) -> Result<Vec<pb::ResolveLinesRequest>> {
@@ -183,10 +183,9 @@ async fn measure(
         system.service("catalog").ok_or_else(|| Error::Internal("no catalogue service".into()))?;
     let endpoint = format!("http://{addr}");
     let connect = || async {
-        CatalogServiceClient::connect(endpoint.clone())
+        medclear_common::server::connect("catalogue", &endpoint)
             .await
-            .map(|c| c.max_decoding_message_size(64 * 1024 * 1024))
-            .map_err(|e| Error::Internal(format!("{endpoint}: {e}")))
+            .map(|c| CatalogServiceClient::new(c).max_decoding_message_size(64 * 1024 * 1024))
     };
     let mut client = connect().await?;
     let started = Instant::now();

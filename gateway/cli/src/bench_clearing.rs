@@ -286,6 +286,8 @@ async fn measure(
             listener,
             routes,
             &[medclear_routing::SERVICE_NAME],
+            // The readers below send this process's token.
+            crate::up::process_token(),
             stop.clone().cancelled_owned(),
         )));
         sources.push(ingest::Source {

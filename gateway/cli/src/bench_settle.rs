@@ -17,12 +17,12 @@ use std::{
 };
 
 use crate::demo_data::catalog::Scale;
+use medclear_common::telemetry::Traced;
 use medclear_common::{Error, Result};
 use medclear_proto::{
     catalog::v1::{self as catalog, catalog_service_client::CatalogServiceClient},
     routing::v1::{self as pb, routing_service_client::RoutingServiceClient},
 };
-use tonic::transport::Channel;
 
 use crate::{
     catalog_cli,
@@ -46,7 +46,7 @@ pub(crate) fn next(state: &mut u64, bound: usize) -> usize {
 
 /// Local codes of a hospital that resolve cleanly in its region (restricted items left out).
 pub(crate) async fn clean_codes(
-    catalog: &mut CatalogServiceClient<Channel>,
+    catalog: &mut CatalogServiceClient<Traced>,
     hospital: &crate::demo_data::catalog::DemoHospital,
     today: &str,
 ) -> Result<Vec<String>> {
@@ -128,9 +128,9 @@ async fn measure(
         system.service("catalog").ok_or_else(|| Error::Internal("no catalogue".into()))?;
     let routing_addr =
         system.service("routing").ok_or_else(|| Error::Internal("no routing".into()))?;
-    let mut catalog = CatalogServiceClient::connect(format!("http://{catalog_addr}"))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut catalog = CatalogServiceClient::new(
+        medclear_common::server::connect("catalogue", &format!("http://{catalog_addr}")).await?,
+    );
     let routing_url = format!("http://{routing_addr}");
     let started = Instant::now();
     let load = catalog_cli::load_demo(&mut catalog, 42, Scale::Small, false).await?;
@@ -175,9 +175,8 @@ async fn measure(
         plan.push((hospital.clone(), person.psn_no.clone(), person.insuplc_admdvs.clone(), lines));
     }
     let plan = Arc::new(plan);
-    let routing = RoutingServiceClient::connect(routing_url.clone())
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let routing =
+        RoutingServiceClient::new(medclear_common::server::connect("routing", &routing_url).await?);
     let cursor = Arc::new(AtomicUsize::new(0));
     let mut setup = tokio::task::JoinSet::new();
     for _ in 0..16 {

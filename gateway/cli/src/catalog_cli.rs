@@ -11,7 +11,7 @@ use std::{
 use clap::{Subcommand, ValueEnum, builder::PossibleValue};
 use indicatif::{ProgressBar, ProgressStyle};
 use medclear_catalog::import::{COVERAGE_COLUMNS, ITEM_COLUMNS, MAPPING_COLUMNS};
-use medclear_common::{Error, Result};
+use medclear_common::{Error, Result, telemetry::Traced};
 use medclear_proto::{
     catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient},
     names,
@@ -127,13 +127,21 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Streams `rows` to the catalogue's `Import` call; the report says what was published.
-pub async fn import(
-    client: &mut CatalogServiceClient<tonic::transport::Channel>,
+/// Streams `rows` to the catalogue's `Import` call; the report says what was published. The
+/// call carries the service token whatever the client's channel (see
+/// [`medclear_common::server`]).
+pub async fn import<T>(
+    client: &mut CatalogServiceClient<T>,
     header: pb::ImportHeader,
     rows: Vec<Row>,
     progress: Option<ProgressBar>,
-) -> Result<pb::ImportReport> {
+) -> Result<pb::ImportReport>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
     let (sender, receiver) = tokio::sync::mpsc::channel(1024);
     let feeder = tokio::spawn(async move {
         let first = pb::ImportRequest { part: Some(pb::import_request::Part::Header(header)) };
@@ -154,7 +162,9 @@ pub async fn import(
             bar.set_message("publishing…");
         }
     });
-    let answer = client.import(ReceiverStream::new(receiver)).await;
+    let mut request = tonic::Request::new(ReceiverStream::new(receiver));
+    medclear_common::server::insert_service_token(request.metadata_mut());
+    let answer = client.import(request).await;
     feeder.abort();
     answer.map(tonic::Response::into_inner).map_err(|status| {
         Error::Internal(format!(
@@ -176,12 +186,11 @@ fn progress_bar(len: usize, label: &str) -> ProgressBar {
     bar
 }
 
-async fn connect(endpoint: &str) -> Result<CatalogServiceClient<tonic::transport::Channel>> {
-    let client = CatalogServiceClient::connect(endpoint.to_owned()).await.map_err(|e| {
-        Error::Internal(format!(
-            "cannot reach the catalogue service at {endpoint}: {e} (is `medclear up` running?)"
-        ))
-    })?;
+async fn connect(endpoint: &str) -> Result<CatalogServiceClient<Traced>> {
+    let channel = medclear_common::server::connect("catalogue", endpoint)
+        .await
+        .map_err(|e| Error::Internal(format!("{e} (is `medclear up` running?)")))?;
+    let client = CatalogServiceClient::new(channel);
     Ok(client.max_decoding_message_size(64 * 1024 * 1024))
 }
 
@@ -248,7 +257,7 @@ pub struct DemoLoad {
 
 /// Imports the demo catalogue.
 pub async fn load_demo(
-    client: &mut CatalogServiceClient<tonic::transport::Channel>,
+    client: &mut CatalogServiceClient<Traced>,
     seed: u64,
     scale: Scale,
     show_progress: bool,

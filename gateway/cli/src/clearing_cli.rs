@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use medclear_common::telemetry::Traced;
 use medclear_common::{
     Error, Result,
     clock::{Clock, SystemClock},
@@ -20,7 +21,6 @@ use medclear_proto::{
     clearing::v1::{self as pb, clearing_service_client::ClearingServiceClient},
     names::{self, Named},
 };
-use tonic::transport::Channel;
 
 #[derive(Debug, Args)]
 pub struct ClearingArgs {
@@ -161,7 +161,7 @@ fn usage(message: impl Into<String>) -> Error {
 
 /// A clearing client acting as `operator` (of `province`; `None`: the national operator).
 pub(crate) struct Session {
-    client: ClearingServiceClient<Channel>,
+    client: ClearingServiceClient<Traced>,
     endpoint: String,
     operator: Option<String>,
     province: Option<String>,
@@ -169,7 +169,7 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn new(
-        client: ClearingServiceClient<Channel>,
+        client: ClearingServiceClient<Traced>,
         endpoint: &str,
         operator: Option<String>,
         province: Option<String>,

@@ -9,7 +9,13 @@ use std::{
 };
 
 use clap::{Parser, Subcommand};
-use medclear_common::{Result, clock::SystemClock, telemetry};
+use medclear_common::{
+    Result,
+    clock::SystemClock,
+    config,
+    server::{self, SERVICE_TOKEN_VAR, ServiceToken},
+    telemetry,
+};
 use medclear_gateway::{
     GatewayArgs,
     settings::{LimitArgs, sign_key_from_env},
@@ -169,11 +175,30 @@ fn certs(command: CertsCommand) -> Result<()> {
     Ok(())
 }
 
+/// The services' token for a command that calls them over gRPC: `MEDCLEAR_SERVICE_TOKEN`, else
+/// the one a `medclear up` on the data directory (`MEDCLEAR_DATA_DIR`, default `.medclear`)
+/// left there.
+fn use_cli_token() -> Result<()> {
+    let data_dir = config::var("MEDCLEAR_DATA_DIR").unwrap_or_else(|| ".medclear".into());
+    match up::cli_token(std::path::Path::new(&data_dir))? {
+        Some(token) => server::use_service_token(token),
+        None => Ok(()),
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Up { data_dir, http, grpc_host, grpc_port, tls_dir, limits } => {
             let _telemetry = telemetry::init("medclear")?;
             let started = Instant::now();
+            // The services' token: the operator's, or a new random one for this run, left in
+            // the data directory for the CLI's commands.
+            let service_token = match config::var(SERVICE_TOKEN_VAR) {
+                Some(_) => ServiceToken::from_env()?,
+                None => up::process_token(),
+            };
+            server::use_service_token(service_token.clone())?;
+            let token_file = up::write_token_file(&data_dir, &service_token)?;
             let options = UpOptions {
                 data_dir,
                 http,
@@ -184,6 +209,7 @@ async fn run(cli: Cli) -> Result<()> {
                 limits: limits.limits(),
                 sign_key: sign_key_from_env(),
                 clearing: medclear_clearing::ClearingConfig::from_env()?,
+                service_token,
             };
             let mut system = up::start(&options, Arc::new(SystemClock)).await?;
             up::cancel_on_signal(&system.shutdown_token());
@@ -195,6 +221,10 @@ async fn run(cli: Cli) -> Result<()> {
             }
             println!("  gateway  HTTP  http://{}", system.http_addr);
             println!(
+                "  services take calls with the token in {} ({SERVICE_TOKEN_VAR})",
+                token_file.display()
+            );
+            println!(
                 "medclear is ready in {:.1} s: try  curl http://{}/healthz   (Ctrl-C stops it)",
                 started.elapsed().as_secs_f32(), // float-ok: a duration shown to people
                 system.http_addr
@@ -204,17 +234,32 @@ async fn run(cli: Cli) -> Result<()> {
             println!("medclear stopped");
             outcome.and(stopped)
         }
-        Command::Catalog(command) => catalog_cli::run(command).await,
-        Command::Persons(command) => persons_cli::run(command).await,
-        Command::Institutions(command) => institutions_cli::run(command).await,
+        Command::Catalog(command) => {
+            use_cli_token()?;
+            catalog_cli::run(command).await
+        }
+        Command::Persons(command) => {
+            use_cli_token()?;
+            persons_cli::run(command).await
+        }
+        Command::Institutions(command) => {
+            use_cli_token()?;
+            institutions_cli::run(command).await
+        }
         Command::Certs(command) => certs(command),
-        Command::Simulate(options) => simulate::run(options).await,
+        Command::Simulate(options) => {
+            use_cli_token()?;
+            simulate::run(options).await
+        }
         Command::Demo(options) => {
             // The demo's own output is the point: the services log warnings and errors only.
             let _telemetry = telemetry::init_with("medclear-demo", "warn")?;
             demo::run(options).await.map(|_| ())
         }
-        Command::Clearing(args) => clearing_cli::run(args).await,
+        Command::Clearing(args) => {
+            use_cli_token()?;
+            clearing_cli::run(args).await
+        }
         Command::Bench(command) => {
             // The figures are the output: the services log warnings and errors only.
             let _telemetry = telemetry::init_with("medclear-bench", "warn")?;

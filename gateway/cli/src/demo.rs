@@ -18,6 +18,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use medclear_common::telemetry::Traced;
 use medclear_common::{
     Error, Result,
     clock::{Clock, SystemClock},
@@ -28,7 +29,6 @@ use medclear_proto::{
     clearing::v1::{self as pb, clearing_service_client::ClearingServiceClient},
     filing::v1::{ListRegionsRequest, filing_service_client::FilingServiceClient},
 };
-use tonic::transport::Channel;
 
 use crate::{
     clearing_cli::{self, Session},
@@ -266,7 +266,7 @@ fn prepare_dir(dir: &Path) -> Result<()> {
 
 /// Waits until clearing has consumed `events` settlement events.
 async fn wait_ingested(
-    clearing: &mut ClearingServiceClient<Channel>,
+    clearing: &mut ClearingServiceClient<Traced>,
     endpoint: &str,
     events: u64,
 ) -> Result<()> {
@@ -294,7 +294,7 @@ async fn wait_ingested(
 /// The open period the month's settlements went to (the one with the most, should the run
 /// have crossed a month's end).
 async fn month_period(
-    clearing: &mut ClearingServiceClient<Channel>,
+    clearing: &mut ClearingServiceClient<Traced>,
     endpoint: &str,
 ) -> Result<pb::Period> {
     let request = pb::ListPeriodsRequest { status: pb::PeriodStatus::Open.into() };
@@ -329,7 +329,7 @@ fn national() -> pb::Operator {
 
 /// Close → net → prepaid deposits → every province confirms → settle → audit.
 async fn clear_period(
-    clearing: &mut ClearingServiceClient<Channel>,
+    clearing: &mut ClearingServiceClient<Traced>,
     endpoint: &str,
     period_id: &str,
 ) -> Result<Cleared> {

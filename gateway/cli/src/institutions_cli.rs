@@ -48,11 +48,10 @@ pub fn demo_institutions(seed: u64, scale: Scale) -> Vec<pb::Institution> {
 
 /// Registers `institutions` with the routing service at `endpoint`; how many it accepted.
 pub async fn import(endpoint: &str, institutions: Vec<pb::Institution>) -> Result<u64> {
-    let mut client = RoutingServiceClient::connect(endpoint.to_owned()).await.map_err(|e| {
-        Error::Internal(format!(
-            "cannot reach the routing service at {endpoint}: {e} (is `medclear up` running?)"
-        ))
-    })?;
+    let channel = medclear_common::server::connect("routing", endpoint)
+        .await
+        .map_err(|e| Error::Internal(format!("{e} (is `medclear up` running?)")))?;
+    let mut client = RoutingServiceClient::new(channel);
     let answer = client
         .import_institutions(pb::ImportInstitutionsRequest { institutions })
         .await

@@ -35,11 +35,10 @@ pub async fn import(
     endpoint: &str,
     rows: Vec<Row>,
 ) -> Result<(u64, Vec<pb::import_persons_response::Rejection>)> {
-    let mut client = RoutingServiceClient::connect(endpoint.to_owned()).await.map_err(|e| {
-        Error::Internal(format!(
-            "cannot reach the routing service at {endpoint}: {e} (is `medclear up` running?)"
-        ))
-    })?;
+    let channel = medclear_common::server::connect("routing", endpoint)
+        .await
+        .map_err(|e| Error::Internal(format!("{e} (is `medclear up` running?)")))?;
+    let mut client = RoutingServiceClient::new(channel);
     let (mut accepted, mut rejections) = (0, Vec::new());
     for batch in rows.chunks(10_000) {
         let request = pb::ImportPersonsRequest {

@@ -10,7 +10,13 @@ use std::{
     time::Duration,
 };
 
-use medclear_common::{Error, Result, clock::Clock, config, config::DbConfig};
+use medclear_common::{
+    Error, Result,
+    clock::Clock,
+    config,
+    config::DbConfig,
+    server::{SERVICE_TOKEN_VAR, ServiceToken},
+};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -42,11 +48,15 @@ pub struct UpOptions {
     pub limits: Limits,
     /// The gateway's signing key (`GATEWAY_SIGN_KEY`); `None`: random for this process.
     pub sign_key: Option<config::Secret>,
+    /// The token the services take calls with, given to every service and the gateway
+    /// ([`process_token`] unless `MEDCLEAR_SERVICE_TOKEN` says otherwise).
+    pub service_token: ServiceToken,
 }
 
 impl UpOptions {
     /// Everything on loopback, on free ports, plain HTTP, with the default limits and clearing
-    /// rules and a signing key of this process: what the demo, the benchmarks and the tests run.
+    /// rules, a signing key and a service token of this process ([`process_token`]): what the
+    /// demo, the benchmarks and the tests run.
     pub fn loopback(data_dir: PathBuf, databases: Databases) -> Self {
         Self {
             data_dir,
@@ -58,7 +68,64 @@ impl UpOptions {
             limits: Limits::default(),
             sign_key: None,
             clearing: medclear_clearing::ClearingConfig::default(),
+            service_token: process_token(),
         }
+    }
+}
+
+/// This process's random service token, made on first use from the operating system's random
+/// source, and sent by the process's own clients (the demo's, the benchmarks', the tests'): a
+/// new one each time `medclear` runs.
+pub fn process_token() -> ServiceToken {
+    static TOKEN: std::sync::OnceLock<ServiceToken> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            let mut random = [0u8; 32];
+            // Two version-4 UUIDs: 244 random bits (their version and variant bits are fixed).
+            random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            random[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            let token = ServiceToken::from_random(random);
+            if let Err(e) = medclear_common::server::use_service_token(token.clone()) {
+                tracing::warn!(error = %e, "this process's clients keep the token they had");
+            }
+            token
+        })
+        .clone()
+}
+
+/// The file `medclear up` leaves the service token of its run in, so the CLI's commands
+/// (`medclear catalog demo`, `medclear clearing …`) reach its services.
+pub fn token_file(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("service-token")
+}
+
+/// Writes `token` into [`token_file`], readable by its owner only.
+pub fn write_token_file(data_dir: &std::path::Path, token: &ServiceToken) -> Result<PathBuf> {
+    use std::io::Write as _;
+    let path = token_file(data_dir);
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| Error::Internal(format!("creating {}: {e}", data_dir.display())))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file =
+        options.open(&path).map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    file.write_all(token.expose().as_bytes())
+        .map_err(|e| Error::Internal(format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
+/// The service token of a CLI command that talks to the services over gRPC: from
+/// `MEDCLEAR_SERVICE_TOKEN`, else from the file a `medclear up` on `data_dir` left; `None`
+/// when there is neither (the services then refuse the calls, naming the variable).
+pub fn cli_token(data_dir: &std::path::Path) -> Result<Option<ServiceToken>> {
+    if config::var(SERVICE_TOKEN_VAR).is_some() {
+        return ServiceToken::from_env().map(Some);
+    }
+    match std::fs::read_to_string(token_file(data_dir)) {
+        Ok(text) => ServiceToken::new(text).map(Some),
+        Err(_) => Ok(None),
     }
 }
 
@@ -257,32 +324,43 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         services.push(RunningService { name, addr, database: place, db });
         Ok(format!("http://{addr}"))
     };
+    let token_of = || options.service_token.clone();
     let filing_url = launch("filing", 0, {
-        let clock = clock.clone();
+        let (clock, service_token) = (clock.clone(), token_of());
         Box::new(move |db, listener, stop| {
-            let settings = medclear_filing::Settings::new(db, clock);
+            let settings = medclear_filing::Settings {
+                service_token: Some(service_token),
+                ..medclear_filing::Settings::new(db, clock)
+            };
             Box::pin(medclear_filing::launch(settings, listener, stop.cancelled_owned()))
         })
     })
     .await?;
     let catalog_url = launch("catalog", 1, {
-        let clock = clock.clone();
+        let (clock, service_token) = (clock.clone(), token_of());
         Box::new(move |db, listener, stop| {
-            let settings = medclear_catalog::Settings::new(db, clock);
+            let settings = medclear_catalog::Settings {
+                service_token: Some(service_token),
+                ..medclear_catalog::Settings::new(db, clock)
+            };
             Box::pin(medclear_catalog::launch(settings, listener, stop.cancelled_owned()))
         })
     })
     .await?;
     let routing_url = launch("routing", 2, {
         let (clock, filing, catalog) = (clock.clone(), filing_url.clone(), catalog_url.clone());
+        let service_token = token_of();
         Box::new(move |db, listener, stop| {
-            let settings = medclear_routing::Settings::new(db, clock, filing, catalog);
+            let settings = medclear_routing::Settings {
+                service_token: Some(service_token),
+                ..medclear_routing::Settings::new(db, clock, filing, catalog)
+            };
             Box::pin(medclear_routing::launch(settings, listener, stop.cancelled_owned()))
         })
     })
     .await?;
     let clearing_url = launch("clearing", 3, {
-        let (clock, config) = (clock.clone(), options.clearing);
+        let (clock, config, service_token) = (clock.clone(), options.clearing, token_of());
         let sources = vec![medclear_clearing::ingest::Source {
             name: "routing".into(),
             endpoint: routing_url.clone(),
@@ -290,6 +368,7 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         Box::new(move |db, listener, stop| {
             let settings = medclear_clearing::Settings {
                 config,
+                service_token: Some(service_token),
                 ..medclear_clearing::Settings::new(db, clock, sources)
             };
             Box::pin(medclear_clearing::launch(settings, listener, stop.cancelled_owned()))
@@ -303,6 +382,7 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         routing: routing_url,
         routing_partitions: Vec::new(),
         clearing: clearing_url,
+        service_token: options.service_token.clone(),
     };
     let state = AppState::from_settings(&Settings {
         upstreams,

@@ -20,7 +20,8 @@ const OTHER: &str = "H44030000002";
 
 fn person_query(fixmedins_code: &str) -> Value {
     json!({
-        "infno": "1101", "msgid": "M1", "mdtrtarea_admvs": "440300", "insuplc_admdvs": "420200",
+        "infno": "1101", "msgid": format!("{fixmedins_code}202603020900000001"),
+        "mdtrtarea_admvs": "440300", "insuplc_admdvs": "420200",
         "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "001",
         "opter_name": "收费员", "inf_time": "2026-03-02 09:00:00", "fixmedins_code": fixmedins_code,
         "fixmedins_name": "深圳市人民医院", "sign_no": "",
@@ -88,12 +89,10 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
 
     // With its certificate, the hospital settles an emergency visit end to end.
     h.seed_drug(&[HOSPITAL]).await;
+    // Over a channel of medclear's own, which carries the service token.
+    let channel = medclear_common::server::connect("routing", &h.routing_grpc).await.unwrap();
     let mut routing =
-        medclear_proto::routing::v1::routing_service_client::RoutingServiceClient::connect(
-            h.routing_grpc.clone(),
-        )
-        .await
-        .unwrap();
+        medclear_proto::routing::v1::routing_service_client::RoutingServiceClient::new(channel);
     routing
         .import_institutions(medclear_proto::routing::v1::ImportInstitutionsRequest {
             institutions: vec![medclear_proto::routing::v1::Institution {
@@ -117,7 +116,7 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
         ours(),
         transaction(
             "2201",
-            "MV1",
+            "H44030000001202603020900000002",
             json!({"data": {"psn_no": "P420200001",
             "begntime": format!("{TODAY} 09:00:00"), "ipt_otp_no": "MZ1",
             "exp_content": {"er_flag": "1"}}}),
@@ -130,7 +129,7 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
         ours(),
         transaction(
             "2204",
-            "MF1",
+            "H44030000001202603020900000003",
             json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id,
             "fee_ocur_time": format!("{TODAY} 09:10:00"), "medins_list_codg": "L001",
             "pric": "12.30", "cnt": "2", "det_item_fee_sumamt": "24.60"}]}),
@@ -143,7 +142,7 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
         ours(),
         transaction(
             "2207",
-            "MS1",
+            "H44030000001202603020900000004",
             json!({"data": {"mdtrt_id": mdtrt_id,
             "medfee_sumamt": "24.60", "acct_used_flag": "0"}}),
         ),

@@ -166,7 +166,8 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     ] {
         store.upsert_person(&person).await.unwrap();
     }
-    let channel = medclear_common::server::channel;
+    // Bare channels: the lifecycle's clients send the trace context and this process's token.
+    let channel = medclear_common::server::connect_lazy;
     let life = Lifecycle::new(
         pool.clone(),
         store,
@@ -442,6 +443,7 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
         routing: instances[0].3.clone(),
         routing_partitions: vec![("44".into(), instances[1].3.clone())],
         clearing: h.clearing_grpc.clone(),
+        service_token: h.service_token.clone(),
     })
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

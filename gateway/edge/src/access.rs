@@ -14,6 +14,21 @@
 //! | anonymous (HTTPS, no certificate) | no | no | no | no | no | no | no |
 //! | development (plain HTTP on loopback) | yes | yes | yes | yes | yes | yes | yes |
 //!
+//! Clearing's reads ([`clearing_view`]) are lists as much as single rows, so the rule also says
+//! which rows of a list a principal sees and which province a query may name:
+//!
+//! | principal | periods, netting, instructions, disputes, prepaid funds, balances | hospital statements, items | ingestion, audit |
+//! |---|---|---|---|
+//! | hospital | no | its own rows | no |
+//! | province operator | its province's rows | rows of its province (as treating, or for items as home province) | no |
+//! | national operator | all | all | all |
+//! | citizen | no | no | no |
+//! | anonymous | unauthenticated | unauthenticated | unauthenticated |
+//! | development | all | all | all |
+//!
+//! A query naming another province (or, for a hospital, another institution) is refused, and an
+//! unnamed one means the caller's own; the rows of an answer are filtered as well.
+//!
 //! Certificates name their holder in the subject common name: `H44030000001` (a hospital or
 //! `P…` pharmacy), `OP-420000` (Hubei's operator), `OP-000000` (the national operator).
 //!
@@ -129,6 +144,111 @@ pub fn authorize(principal: &Principal, target: Target<'_>) -> Result<(), Denied
     }
 }
 
+/// What a clearing read is about (see the module's second table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearingRead {
+    /// Periods, netting, instructions, disputes, prepaid funds, ledger balances: operators.
+    Operators,
+    /// Hospital statements and cleared items: operators, and a hospital its own.
+    Hospitals,
+    /// Ingestion status and the audit: the national operator.
+    National,
+}
+
+/// How much of clearing's data a principal sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearingView<'a> {
+    /// Every row: the national operator, and development.
+    All,
+    /// The rows of one province (any code in it; compared by the first two digits).
+    Province(&'a str),
+    /// The rows of one institution.
+    Institution(&'a str),
+}
+
+/// Whether `principal` may make `read`, and how much of it it sees.
+pub fn clearing_view(
+    principal: &Principal,
+    read: ClearingRead,
+) -> Result<ClearingView<'_>, Denied> {
+    if *principal == Principal::Anonymous {
+        return Err(Denied {
+            reason: "unauthenticated",
+            message: "clearing's data needs an operator's or a hospital's client certificate"
+                .into(),
+        });
+    }
+    let view = match (principal, read) {
+        (Principal::Development | Principal::NationalOperator, _) => Some(ClearingView::All),
+        (Principal::ProvinceOperator(own), ClearingRead::Operators | ClearingRead::Hospitals) => {
+            Some(ClearingView::Province(own))
+        }
+        (Principal::Hospital(own), ClearingRead::Hospitals) => Some(ClearingView::Institution(own)),
+        _ => None,
+    };
+    view.ok_or_else(|| Denied {
+        reason: "forbidden",
+        message: match read {
+            ClearingRead::National => {
+                format!("{} may not read this: it is the national operator's", principal.label())
+            }
+            _ => format!("{} may not read clearing's data", principal.label()),
+        },
+    })
+}
+
+impl ClearingView<'_> {
+    /// Whether a row about region `code` (a province's fund, position, dispute, account) shows.
+    pub fn shows_region(&self, code: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Province(own) => same_province(own, code),
+            Self::Institution(_) => false,
+        }
+    }
+
+    /// Whether a row of institution `code` about `regions` (its treating province, and for an
+    /// item the patient's home province) shows.
+    pub fn shows_row(&self, code: &str, regions: &[&str]) -> bool {
+        match self {
+            Self::All => true,
+            Self::Province(_) => regions.iter().any(|region| self.shows_region(region)),
+            Self::Institution(own) => *own == code,
+        }
+    }
+
+    /// The province a query may ask about: an unnamed one is a province operator's own;
+    /// another province is refused. (A hospital's rows are filtered by institution instead.)
+    pub fn region_query(&self, asked: &str) -> Result<String, Denied> {
+        let asked = asked.trim();
+        match self {
+            Self::Province(own) if asked.is_empty() => Ok((*own).to_owned()),
+            Self::Province(own) if !same_province(own, asked) => Err(Denied {
+                reason: "forbidden",
+                message: format!(
+                    "OP-{own} may not read {}: an operator reads its own province",
+                    describe(Target::Province(asked))
+                ),
+            }),
+            _ => Ok(asked.to_owned()),
+        }
+    }
+
+    /// The institution a query may ask about: an unnamed one is a hospital's own; another
+    /// institution is refused.
+    pub fn institution_query(&self, asked: &str) -> Result<String, Denied> {
+        let asked = asked.trim();
+        match self {
+            Self::Institution(own) if asked.is_empty() => Ok((*own).to_owned()),
+            Self::Institution(own) if *own != asked => Err(Denied {
+                reason: "forbidden",
+                message: format!("{own} may not read institution {asked}'s clearing data"),
+            }),
+            _ => Ok(asked.to_owned()),
+        }
+    }
+}
+
 fn describe(target: Target<'_>) -> String {
     match target {
         Target::Institution(code) => format!("institution {code}"),
@@ -186,6 +306,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every cell of the clearing reads' table, and what each view shows and lets a query ask.
+    #[test]
+    fn clearing_reads_cell_by_cell() {
+        use ClearingRead::{Hospitals, National, Operators};
+        let hospital = Principal::Hospital("H44030000001".into());
+        let hubei = Principal::ProvinceOperator("420000".into());
+        let citizen = Principal::Citizen("P420200001".into());
+        fn view(p: &Principal, read: ClearingRead) -> Result<ClearingView<'_>, &'static str> {
+            clearing_view(p, read).map_err(|d| d.reason)
+        }
+        let rows: [(&Principal, [Result<ClearingView<'_>, &str>; 3]); 6] = [
+            (
+                &hospital,
+                [Err("forbidden"), Ok(ClearingView::Institution("H44030000001")), Err("forbidden")],
+            ),
+            (
+                &hubei,
+                [
+                    Ok(ClearingView::Province("420000")),
+                    Ok(ClearingView::Province("420000")),
+                    Err("forbidden"),
+                ],
+            ),
+            (&Principal::NationalOperator, [Ok(ClearingView::All); 3]),
+            (&citizen, [Err("forbidden"); 3]),
+            (&Principal::Anonymous, [Err("unauthenticated"); 3]),
+            (&Principal::Development, [Ok(ClearingView::All); 3]),
+        ];
+        for (principal, expected) in rows {
+            for (read, expected) in [Operators, Hospitals, National].into_iter().zip(expected) {
+                assert_eq!(view(principal, read), expected, "{principal:?} {read:?}");
+            }
+        }
+
+        let province = ClearingView::Province("420000");
+        assert!(province.shows_region("420200") && !province.shows_region("440000"));
+        assert!(!province.shows_region("000000") && !province.shows_region("H42020000001"));
+        assert!(province.shows_row("H44030000001", &["420200", "440300"]), "its insured's item");
+        assert!(!province.shows_row("H42020000001", &["440300", "110000"]));
+        assert_eq!(province.region_query("").unwrap(), "420000");
+        assert_eq!(province.region_query("420200").unwrap(), "420200");
+        assert_eq!(province.region_query("440000").unwrap_err().reason, "forbidden");
+        assert_eq!(province.region_query("H42020000001").unwrap_err().reason, "forbidden");
+        assert_eq!(province.institution_query("H44030000001").unwrap(), "H44030000001");
+
+        let own = ClearingView::Institution("H44030000001");
+        assert!(own.shows_row("H44030000001", &["440300"]));
+        assert!(!own.shows_row("H44030000002", &["440300"]) && !own.shows_region("440000"));
+        assert_eq!(own.institution_query("").unwrap(), "H44030000001");
+        assert_eq!(own.institution_query("H44030000002").unwrap_err().reason, "forbidden");
+
+        let all = ClearingView::All;
+        assert!(all.shows_region("440000") && all.shows_row("H1", &[]));
+        assert_eq!(all.region_query("").unwrap(), "");
+        assert_eq!(all.institution_query(" H1 ").unwrap(), "H1");
     }
 
     #[test]

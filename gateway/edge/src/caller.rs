@@ -6,7 +6,7 @@
 use axum::{extract::FromRequestParts, http::StatusCode, http::request::Parts};
 
 use crate::{
-    access::{Principal, Target, authorize},
+    access::{ClearingRead, ClearingView, Principal, Target, authorize, clearing_view},
     error::ApiError,
     state::AppState,
 };
@@ -63,10 +63,10 @@ impl Caller {
         }
     }
 
-    /// A hospital's own statements and items (`code`), or — with no code — all hospitals',
-    /// which is an operator's view.
-    pub fn may_see_hospital(&self, code: &str) -> Result<(), ApiError> {
-        if code.trim().is_empty() { self.operator() } else { self.may(Target::Institution(code)) }
+    /// Whether the caller may make a clearing `read`, and which rows of it it sees
+    /// ([`crate::access::clearing_view`]).
+    pub fn clearing_view(&self, read: ClearingRead) -> Result<ClearingView<'_>, ApiError> {
+        clearing_view(&self.0, read).map_err(ApiError::from)
     }
 }
 

@@ -22,7 +22,8 @@ use crate::{error::ApiError, json, limits, national, state::AppState};
 
 /// `routes` behind the edge: `/healthz`, `/metrics`, the limits layer, the body limit, and
 /// JSON answers for unknown paths and methods. Each app has its own edge: its rate buckets
-/// and the metrics `/metrics` shows.
+/// and the metrics `/metrics` shows. Every request runs with the services' token in scope, so
+/// the gRPC calls it makes carry it.
 pub fn app(state: AppState, routes: Router<AppState>) -> Router {
     // The national interface's clients read only its envelope, refusals of the edge included.
     let edge = limits::Edge::new(state.0.limits, Some((national::PATH, national::refusal)));
@@ -34,7 +35,18 @@ pub fn app(state: AppState, routes: Router<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(json::MAX_BODY))
         .layer(middleware::from_fn_with_state(edge, limits::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), service_token_scope))
         .with_state(state)
+}
+
+/// Runs the request with the services' token in scope ([`medclear_common::server`]).
+async fn service_token_scope(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let token = state.0.service_token.clone();
+    medclear_common::server::with_service_token(token, next.run(request)).await
 }
 
 async fn not_found() -> ApiError {

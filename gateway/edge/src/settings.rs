@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use medclear_common::{Error, Result, config, config::Secret};
+use medclear_common::{Error, Result, config, config::Secret, server::ServiceToken};
 
 use crate::{limits::Limits, tls::TlsDir};
 
@@ -31,6 +31,9 @@ pub struct Upstreams {
     pub routing_partitions: Vec<(String, String)>,
     /// e.g. `http://127.0.0.1:50054`
     pub clearing: String,
+    /// The token the services take calls with (`MEDCLEAR_SERVICE_TOKEN`, from the environment
+    /// only: never a flag, so it does not show in process lists).
+    pub service_token: ServiceToken,
 }
 
 /// The edge's limits as flags.
@@ -61,6 +64,8 @@ impl LimitArgs {
 /// and `medclear gateway` take these.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GatewayArgs {
+    /// The HTTP address. All interfaces by default: this is the edge, and it serves plain
+    /// HTTP on loopback only (anything else needs --tls-dir).
     #[arg(long, env = "GATEWAY_HTTP_ADDR", default_value = "0.0.0.0:8080")]
     pub http: SocketAddr,
     /// HTTPS with client certificates from this directory (`medclear certs`); required
@@ -88,8 +93,9 @@ pub struct GatewayArgs {
 }
 
 impl GatewayArgs {
-    /// The settings these flags give, with the signing key from `GATEWAY_SIGN_KEY` (a secret:
-    /// never a flag, so it does not show in process lists).
+    /// The settings these flags give, with the signing key from `GATEWAY_SIGN_KEY` and the
+    /// services' token from `MEDCLEAR_SERVICE_TOKEN` (required) — secrets: never flags, so they
+    /// do not show in process lists.
     pub fn settings(&self) -> Result<Settings> {
         Ok(Settings {
             upstreams: Upstreams {
@@ -98,6 +104,7 @@ impl GatewayArgs {
                 routing: self.routing_endpoint.clone(),
                 routing_partitions: parse_partitions(&self.routing_partitions)?,
                 clearing: self.clearing_endpoint.clone(),
+                service_token: ServiceToken::from_env()?,
             },
             limits: self.limits.limits(),
             sign_key: sign_key_from_env(),

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use medclear_common::{
-    server::channel,
+    server::{ServiceToken, connect_lazy},
     telemetry::{TraceContext, Traced},
 };
 use medclear_proto::{
@@ -49,6 +49,8 @@ pub(crate) struct Inner {
     citizens: CitizenAuth,
     /// Page sessions (operators' development sign-in) and CSRF tokens.
     pages: PageKeys,
+    /// What the services take calls with; [`crate::server::app`] gives it to each request.
+    pub(crate) service_token: ServiceToken,
 }
 
 /// What every handler shares: the gRPC clients, the edge's limits, and the keys
@@ -77,17 +79,18 @@ impl AppState {
         let upstreams = &settings.upstreams;
         let limits = settings.limits;
         let secret = signing_secret(settings.sign_key.as_ref())?;
-        let filing = channel("filing", &upstreams.filing)?;
-        let catalog = channel("catalog", &upstreams.catalog)?;
-        let routing = channel("routing", &upstreams.routing)?;
-        let clearing = channel("clearing", &upstreams.clearing)?;
+        // Bare channels: the health checks need no token; the clients' interceptor sends it.
+        let filing = connect_lazy("filing", &upstreams.filing)?;
+        let catalog = connect_lazy("catalog", &upstreams.catalog)?;
+        let routing = connect_lazy("routing", &upstreams.routing)?;
+        let clearing = connect_lazy("clearing", &upstreams.clearing)?;
         let mut routing_by_province = HashMap::new();
         let mut routing_instances =
             vec![RoutingServiceClient::with_interceptor(routing.clone(), TraceContext)];
         let mut urls = vec![upstreams.routing.as_str()];
         for (province, url) in &upstreams.routing_partitions {
             let client =
-                RoutingServiceClient::with_interceptor(channel("routing", url)?, TraceContext);
+                RoutingServiceClient::with_interceptor(connect_lazy("routing", url)?, TraceContext);
             if !urls.contains(&url.as_str()) {
                 urls.push(url);
                 routing_instances.push(client.clone());
@@ -95,7 +98,8 @@ impl AppState {
             routing_by_province.insert(province.clone(), client);
         }
         Ok(Self(Arc::new(Inner {
-            // Every call carries the request's trace context (W3C traceparent).
+            // Every call carries the request's trace context (W3C traceparent) and, as every
+            // request runs with it in scope, the service token.
             filing: FilingServiceClient::with_interceptor(filing.clone(), TraceContext),
             catalog: CatalogServiceClient::with_interceptor(catalog.clone(), TraceContext)
                 .max_decoding_message_size(64 * 1024 * 1024),
@@ -130,6 +134,7 @@ impl AppState {
             sign_in: SignIn::new(&secret),
             citizens: CitizenAuth::new(&secret),
             pages: PageKeys::new(&secret),
+            service_token: upstreams.service_token.clone(),
         })))
     }
 

@@ -25,7 +25,8 @@ use medclear_common::{
     Error, Result,
     clock::{Clock, SystemClock},
     config::{self, DbConfig},
-    db, server,
+    db,
+    server::{self, ServiceToken},
 };
 use medclear_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use sqlx::PgPool;
@@ -53,17 +54,22 @@ pub struct Settings {
     /// How often to pick up catalogue versions published by other instances sharing the
     /// database (one instance sees its own at once).
     pub follow_every: Duration,
+    /// The token every call to this service must carry, and its calls to others do
+    /// (`MEDCLEAR_SERVICE_TOKEN`; see [`server::ServiceToken`]). `None`: the one this process's
+    /// own clients send ([`server::use_service_token`]); with neither, it does not start.
+    pub service_token: Option<ServiceToken>,
 }
 
 impl Settings {
     /// Settings following other instances every [`DEFAULT_FOLLOW_EVERY`].
     pub fn new(db: DbConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock, follow_every: DEFAULT_FOLLOW_EVERY }
+        Self { db, clock, follow_every: DEFAULT_FOLLOW_EVERY, service_token: None }
     }
 
     /// From the environment — for `main` only: `CATALOG_DATABASE_URL` or `DATABASE_URL`
     /// (required), `CATALOG_DB_SCHEMA` (default `catalog`), `DB_MAX_CONNECTIONS` (default 10),
-    /// `CATALOG_FOLLOW_MS` (default 500, at least 1); the system clock.
+    /// `CATALOG_FOLLOW_MS` (default 500, at least 1), `MEDCLEAR_SERVICE_TOKEN` (required); the
+    /// system clock.
     pub fn from_env() -> Result<Self> {
         let follow_ms: u64 = config::parse_or("CATALOG_FOLLOW_MS", 500)?;
         if follow_ms == 0 {
@@ -71,6 +77,7 @@ impl Settings {
         }
         Ok(Self {
             follow_every: Duration::from_millis(follow_ms),
+            service_token: Some(ServiceToken::from_env()?),
             ..Self::new(DbConfig::from_env("catalog")?, Arc::new(SystemClock))
         })
     }
@@ -92,8 +99,9 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     tracing::info!(?settings, "launching the catalogue service");
+    let token = server::service_token_of(settings.service_token.clone())?;
     let pool = connect(&settings.db).await?;
-    let result = run(pool.clone(), settings, listener, shutdown).await;
+    let result = run(pool.clone(), settings, token, listener, shutdown).await;
     pool.close().await;
     result
 }
@@ -101,6 +109,7 @@ pub async fn launch(
 async fn run(
     pool: PgPool,
     settings: Settings,
+    token: ServiceToken,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
@@ -108,7 +117,7 @@ async fn run(
     let stop = CancellationToken::new();
     let follower = tokio::spawn(catalog.clone().follow(settings.follow_every, stop.clone()));
     let shutdown = server::cancel_when(shutdown, stop.clone());
-    let result = server::serve(listener, routes(catalog), &[SERVICE_NAME], shutdown).await;
+    let result = server::serve(listener, routes(catalog), &[SERVICE_NAME], token, shutdown).await;
     stop.cancel();
     if let Err(e) = follower.await {
         tracing::warn!(error = %e, "the catalogue follower panicked");

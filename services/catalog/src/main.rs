@@ -1,10 +1,12 @@
 //! `medclear-catalog`: the catalogue service as its own process.
 //!
-//! Environment: `CATALOG_DATABASE_URL` or `DATABASE_URL` (required), `CATALOG_DB_SCHEMA`
-//! (default `catalog`), `DB_MAX_CONNECTIONS` (default 10), `CATALOG_LISTEN_ADDR` (default
-//! `0.0.0.0:50052`), `CATALOG_FOLLOW_MS` (default 500: how often to pick up versions other
-//! replicas publish), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it,
-//! letting in-flight calls finish within the grace period.
+//! Environment: `CATALOG_DATABASE_URL` or `DATABASE_URL` (required), `MEDCLEAR_SERVICE_TOKEN`
+//! (required: the token every caller must send, shared with the other services and the gateway),
+//! `CATALOG_DB_SCHEMA` (default `catalog`), `DB_MAX_CONNECTIONS` (default 10),
+//! `CATALOG_LISTEN_ADDR` (default `127.0.0.1:50052`, loopback; the container image sets
+//! `0.0.0.0:50052`), `CATALOG_FOLLOW_MS` (default 500: how often to pick up versions other replicas
+//! publish), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it, letting
+//! in-flight calls finish within the grace period.
 
 use std::process::ExitCode;
 

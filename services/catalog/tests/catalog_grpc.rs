@@ -5,15 +5,20 @@
 use std::{collections::HashMap, sync::Arc};
 
 use medclear_catalog::{Catalog, Settings};
-use medclear_common::{clock::FixedClock, config::DbConfig, error::status_reason};
+use medclear_common::{
+    clock::FixedClock,
+    config::DbConfig,
+    error::status_reason,
+    server::{self, ServiceToken},
+    telemetry::Traced,
+};
 use medclear_proto::catalog::v1::{self as pb, catalog_service_client::CatalogServiceClient};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 
 struct Harness {
-    client: CatalogServiceClient<Channel>,
+    client: CatalogServiceClient<Traced>,
     /// The service's database, for looking at its tables.
     pool: PgPool,
     schema: String,
@@ -33,13 +38,22 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let token = CancellationToken::new();
-        let settings = Settings::new(db, Arc::new(clock.clone()));
+        // The service and the test's client share the process's token.
+        let service_token =
+            ServiceToken::new("catalog-test-service-token-0123456789abcdef").unwrap();
+        server::use_service_token(service_token.clone()).unwrap();
+        let settings = Settings {
+            service_token: Some(service_token),
+            ..Settings::new(db, Arc::new(clock.clone()))
+        };
         let service = tokio::spawn(medclear_catalog::launch(
             settings,
             listener,
             token.clone().cancelled_owned(),
         ));
-        let client = CatalogServiceClient::connect(format!("http://{addr}")).await.unwrap();
+        let client = CatalogServiceClient::new(
+            server::connect("catalog", &format!("http://{addr}")).await.unwrap(),
+        );
         Self { client, pool, schema, token, service, clock }
     }
 

@@ -22,7 +22,8 @@ use medclear_common::{
     Result,
     clock::{Clock, SystemClock},
     config::{self, DbConfig},
-    db, server,
+    db,
+    server::{self, ServiceToken},
 };
 use medclear_proto::clearing::v1::clearing_service_server::ClearingServiceServer;
 use sqlx::PgPool;
@@ -45,18 +46,23 @@ pub struct Settings {
     pub config: ClearingConfig,
     /// The routing instances whose settlement events are consumed.
     pub sources: Vec<ingest::Source>,
+    /// The token every call to this service must carry, and its calls to others do
+    /// (`MEDCLEAR_SERVICE_TOKEN`; see [`server::ServiceToken`]). `None`: the one this process's
+    /// own clients send ([`server::use_service_token`]); with neither, it does not start.
+    pub service_token: Option<ServiceToken>,
 }
 
 impl Settings {
     /// Settings with the default periods and prepaid rules.
     pub fn new(db: DbConfig, clock: Arc<dyn Clock>, sources: Vec<ingest::Source>) -> Self {
-        Self { db, clock, config: ClearingConfig::default(), sources }
+        Self { db, clock, config: ClearingConfig::default(), sources, service_token: None }
     }
 
     /// From the environment — for `main` only: `CLEARING_DATABASE_URL` or `DATABASE_URL`
     /// (required), `CLEARING_DB_SCHEMA` (default `clearing`), `DB_MAX_CONNECTIONS` (default 10),
     /// `CLEARING_SOURCES` (`name=url,name=url`; default `routing=http://127.0.0.1:50053`), and
-    /// what [`ClearingConfig::from_env`] reads; the system clock.
+    /// `MEDCLEAR_SERVICE_TOKEN` (required), and what [`ClearingConfig::from_env`] reads; the
+    /// system clock.
     pub fn from_env() -> Result<Self> {
         let db = DbConfig::from_env("clearing")?;
         let sources = ingest::parse_sources(
@@ -64,6 +70,7 @@ impl Settings {
         )?;
         Ok(Self {
             config: ClearingConfig::from_env()?,
+            service_token: Some(ServiceToken::from_env()?),
             ..Self::new(db, Arc::new(SystemClock), sources)
         })
     }
@@ -84,6 +91,7 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     tracing::info!(?settings, "launching the clearing service");
+    let token = server::service_token_of(settings.service_token)?;
     let pool = connect(&settings.db).await?;
     let service = ClearingService::new(pool.clone(), settings.clock, settings.config);
     let stop = CancellationToken::new();
@@ -92,12 +100,14 @@ pub async fn launch(
         .into_iter()
         .map(|source| {
             tracing::info!(source = %source.name, endpoint = %source.endpoint, "consuming");
-            tokio::spawn(ingest::follow(service.clone(), source, stop.clone()))
+            // The follower's calls to routing carry the service token.
+            let follow = ingest::follow(service.clone(), source, stop.clone());
+            tokio::spawn(server::with_service_token(token.clone(), follow))
         })
         .collect();
     let routes = Routes::new(ClearingServiceServer::new(grpc::ClearingGrpc(service)));
     let shutdown = server::cancel_when(shutdown, stop.clone());
-    let result = server::serve(listener, routes, &[SERVICE_NAME], shutdown).await;
+    let result = server::serve(listener, routes, &[SERVICE_NAME], token, shutdown).await;
     stop.cancel();
     for follower in followers {
         if let Err(e) = follower.await {

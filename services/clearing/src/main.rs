@@ -1,12 +1,14 @@
 //! `medclear-clearing`: the clearing service as its own process.
 //!
-//! Environment: `CLEARING_DATABASE_URL` or `DATABASE_URL` (required), `CLEARING_DB_SCHEMA`
-//! (default `clearing`), `DB_MAX_CONNECTIONS` (default 10), `CLEARING_LISTEN_ADDR` (default
+//! Environment: `CLEARING_DATABASE_URL` or `DATABASE_URL` (required), `MEDCLEAR_SERVICE_TOKEN`
+//! (required: the token every caller must send and that it sends to the routing instances it
+//! reads), `CLEARING_DB_SCHEMA` (default `clearing`), `DB_MAX_CONNECTIONS` (default 10),
+//! `CLEARING_LISTEN_ADDR` (default `127.0.0.1:50054`, loopback; the container image sets
 //! `0.0.0.0:50054`), `CLEARING_SOURCES` (the routing instances to consume: `name=url,name=url`;
 //! default `routing=http://127.0.0.1:50053`), `CLEARING_PERIOD` (`monthly`, `daily`, `<n>d`;
 //! default monthly), `CLEARING_PREPAID_WINDOW` (default 2), `CLEARING_PREPAID_ALERT` (default
-//! 0.70), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it, letting
-//! in-flight calls finish within the grace period.
+//! 0.70), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it, letting in-flight
+//! calls finish within the grace period.
 
 use std::process::ExitCode;
 

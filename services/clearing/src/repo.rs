@@ -1172,10 +1172,11 @@ pub async fn insert_posting(
 }
 
 /// Balances of the accounts of `owner` (all accounts when empty), and how many postings exist.
+/// The owner is compared exactly (no `LIKE`: an owner of `4%` matches nothing).
 pub async fn balances(conn: &mut PgConnection, owner: &str) -> Result<(Vec<(String, i64)>, i64)> {
     let rows = sqlx::query_as(
         "SELECT account, SUM(amount_fen)::INT8 FROM posting_lines
-         WHERE $1 = '' OR account LIKE $1 || ':%'
+         WHERE $1 = '' OR split_part(account, ':', 1) = $1
          GROUP BY account ORDER BY account",
     )
     .bind(owner)

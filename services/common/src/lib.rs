@@ -12,7 +12,8 @@
 //!   [`rows`]: refusals of imported rows; [`wire`]: lenient reading of HIS values.
 //! * [`clock`]: time as a parameter, so rules can be tested on any day.
 //! * [`server`]: `serve(listener, …, shutdown)` with gRPC health checking and graceful shutdown,
-//!   under every service's `launch`; and, for the binaries, the listen address, signals, grace.
+//!   under every service's `launch`, refusing calls without the shared service token; and, for
+//!   the binaries, the listen address (loopback unless configured), signals, grace.
 
 pub mod clock;
 pub mod codes;

@@ -81,7 +81,8 @@ pub fn current_trace_id() -> Option<String> {
 
 /// W3C trace context across the services: a gRPC client built with this interceptor sends
 /// the current span's context as `traceparent` metadata, and [`grpc_span`] makes each served
-/// call a child of it, so one request is one trace from the gateway to the last service.
+/// call a child of it, so one request is one trace from the gateway to the last service. It
+/// also sends the request id and the service token ([`crate::server::insert_service_token`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TraceContext;
 
@@ -97,6 +98,7 @@ impl tonic::service::Interceptor for TraceContext {
         {
             request.metadata_mut().insert(REQUEST_ID_KEY, id);
         }
+        crate::server::insert_service_token(request.metadata_mut());
         Ok(request)
     }
 }
@@ -120,7 +122,7 @@ pub fn request_id_of(headers: &tonic::codegen::http::HeaderMap) -> String {
         .to_owned()
 }
 
-/// A channel whose calls carry the caller's trace context.
+/// A channel whose calls carry the caller's trace context (and the service token).
 pub type Traced =
     tonic::service::interceptor::InterceptedService<tonic::transport::Channel, TraceContext>;
 

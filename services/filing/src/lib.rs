@@ -22,7 +22,8 @@ use medclear_common::{
     Result,
     clock::{Clock, SystemClock},
     config::DbConfig,
-    db, server,
+    db,
+    server::{self, ServiceToken},
 };
 use medclear_proto::filing::v1::filing_service_server::FilingServiceServer;
 use sqlx::PgPool;
@@ -40,18 +41,26 @@ pub struct Settings {
     pub db: DbConfig,
     /// Where "today" comes from (filings take effect and expire by date).
     pub clock: Arc<dyn Clock>,
+    /// The token every call to this service must carry, and its calls to others do
+    /// (`MEDCLEAR_SERVICE_TOKEN`; see [`server::ServiceToken`]). `None`: the one this process's
+    /// own clients send ([`server::use_service_token`]); with neither, it does not start.
+    pub service_token: Option<ServiceToken>,
 }
 
 impl Settings {
     pub fn new(db: DbConfig, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock }
+        Self { db, clock, service_token: None }
     }
 
     /// From the environment — for `main` only: `FILING_DATABASE_URL` or `DATABASE_URL`
-    /// (required), `FILING_DB_SCHEMA` (default `filing`), `DB_MAX_CONNECTIONS` (default 10);
-    /// the system clock.
+    /// (required), `FILING_DB_SCHEMA` (default `filing`), `DB_MAX_CONNECTIONS` (default 10),
+    /// `MEDCLEAR_SERVICE_TOKEN` (required); the system clock.
     pub fn from_env() -> Result<Self> {
-        Ok(Self::new(DbConfig::from_env("filing")?, Arc::new(SystemClock)))
+        let service_token = Some(ServiceToken::from_env()?);
+        Ok(Self {
+            service_token,
+            ..Self::new(DbConfig::from_env("filing")?, Arc::new(SystemClock))
+        })
     }
 }
 
@@ -70,9 +79,10 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     tracing::info!(?settings, "launching the filing service");
+    let token = server::service_token_of(settings.service_token)?;
     let pool = connect(&settings.db).await?;
     let routes = routes(FilingService::new(pool.clone(), settings.clock));
-    let result = server::serve(listener, routes, &[SERVICE_NAME], shutdown).await;
+    let result = server::serve(listener, routes, &[SERVICE_NAME], token, shutdown).await;
     pool.close().await;
     result
 }

@@ -1,9 +1,11 @@
 //! `medclear-filing`: the filing registration service as its own process.
 //!
-//! Environment: `FILING_DATABASE_URL` or `DATABASE_URL` (required), `FILING_DB_SCHEMA`
-//! (default `filing`), `DB_MAX_CONNECTIONS` (default 10), `FILING_LISTEN_ADDR` (default
-//! `0.0.0.0:50051`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it,
-//! letting in-flight calls finish within the grace period.
+//! Environment: `FILING_DATABASE_URL` or `DATABASE_URL` (required), `MEDCLEAR_SERVICE_TOKEN`
+//! (required: the token every caller must send, shared with the other services and the gateway),
+//! `FILING_DB_SCHEMA` (default `filing`), `DB_MAX_CONNECTIONS` (default 10), `FILING_LISTEN_ADDR`
+//! (default `127.0.0.1:50051`, loopback; the container image sets `0.0.0.0:50051`), `RUST_LOG`,
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM stops it, letting in-flight calls finish within
+//! the grace period.
 
 use std::process::ExitCode;
 

@@ -5,7 +5,12 @@
 
 use std::{sync::Arc, time::Duration};
 
-use medclear_common::{clock::SystemClock, config::DbConfig};
+use medclear_common::{
+    clock::SystemClock,
+    config::DbConfig,
+    error::status_reason,
+    server::{SERVICE_TOKEN_KEY, ServiceToken},
+};
 use medclear_filing::{SERVICE_NAME, Settings};
 use medclear_proto::filing::v1::{ListRegionsRequest, filing_service_client::FilingServiceClient};
 use sqlx::{Connection, Executor, PgConnection};
@@ -18,10 +23,29 @@ fn database_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// The token the test's service takes calls with.
+fn token() -> ServiceToken {
+    ServiceToken::new("launch-test-service-token-0123456789abcdef").unwrap()
+}
+
+/// An interceptor that sends `token` as the service token.
+fn sending(
+    token: &str,
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + use<> {
+    let value: tonic::metadata::AsciiMetadataValue = token.parse().unwrap();
+    move |mut request: tonic::Request<()>| {
+        request.metadata_mut().insert(SERVICE_TOKEN_KEY, value.clone());
+        Ok(request)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn launch_serves_until_shutdown() {
     let schema = format!("filing_launch_{}", uuid::Uuid::new_v4().simple());
-    let settings = Settings::new(DbConfig::new(database_url(), &schema), Arc::new(SystemClock));
+    let settings = Settings {
+        service_token: Some(token()),
+        ..Settings::new(DbConfig::new(database_url(), &schema), Arc::new(SystemClock))
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -35,8 +59,20 @@ async fn launch_serves_until_shutdown() {
     let check = HealthCheckRequest { service: SERVICE_NAME.into() };
     let status = health.check(check).await.unwrap().into_inner().status();
     assert_eq!(status, ServingStatus::Serving);
+    // Without the service token, or with another, a call is refused by name; the health check
+    // needs none.
+    let refused =
+        FilingServiceClient::new(channel.clone()).list_regions(ListRegionsRequest {}).await;
+    let refused = refused.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert_eq!(status_reason(&refused), "service_token_required");
+    let mut wrong =
+        FilingServiceClient::with_interceptor(channel.clone(), sending(&"x".repeat(40)));
+    let refused = wrong.list_regions(ListRegionsRequest {}).await.unwrap_err();
+    assert_eq!(status_reason(&refused), "invalid_service_token");
     // The regions come with the migrations: the schema was created and migrated.
-    let mut client = FilingServiceClient::new(channel);
+    let token = token();
+    let mut client = FilingServiceClient::with_interceptor(channel, sending(token.expose()));
     let regions = client.list_regions(ListRegionsRequest {}).await.unwrap().into_inner().regions;
     assert_eq!(regions.len(), 40);
 

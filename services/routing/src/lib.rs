@@ -46,7 +46,7 @@ use medclear_common::{
     clock::{Clock, SystemClock},
     config::{self, DbConfig},
     db,
-    server::{self, channel},
+    server::{self, ServiceToken, connect_lazy},
 };
 use medclear_proto::routing::v1::routing_service_server::RoutingServiceServer;
 use sqlx::PgPool;
@@ -73,6 +73,10 @@ pub struct Settings {
     pub catalog_endpoint: String,
     /// The home provinces this instance settles.
     pub partition: Partition,
+    /// The token every call to this service must carry, and its calls to others do
+    /// (`MEDCLEAR_SERVICE_TOKEN`; see [`server::ServiceToken`]). `None`: the one this process's
+    /// own clients send ([`server::use_service_token`]); with neither, it does not start.
+    pub service_token: Option<ServiceToken>,
 }
 
 impl Settings {
@@ -89,14 +93,15 @@ impl Settings {
             filing_endpoint: filing_endpoint.into(),
             catalog_endpoint: catalog_endpoint.into(),
             partition: Partition::all(),
+            service_token: None,
         }
     }
 
     /// From the environment — for `main` only: `ROUTING_DATABASE_URL` or `DATABASE_URL`
     /// (required), `ROUTING_DB_SCHEMA` (default `routing`), `DB_MAX_CONNECTIONS` (default 10),
     /// `FILING_ENDPOINT` (default `http://127.0.0.1:50051`), `CATALOG_ENDPOINT` (default
-    /// `http://127.0.0.1:50052`), `ROUTING_PROVINCES` (default `all`; e.g. `42,44`); the system
-    /// clock.
+    /// `http://127.0.0.1:50052`), `ROUTING_PROVINCES` (default `all`; e.g. `42,44`),
+    /// `MEDCLEAR_SERVICE_TOKEN` (required); the system clock.
     pub fn from_env() -> Result<Self> {
         let db = DbConfig::from_env("routing")?;
         let filing =
@@ -104,7 +109,11 @@ impl Settings {
         let catalog =
             config::var("CATALOG_ENDPOINT").unwrap_or_else(|| "http://127.0.0.1:50052".into());
         let partition = Partition::parse(&config::var("ROUTING_PROVINCES").unwrap_or_default())?;
-        Ok(Self { partition, ..Self::new(db, Arc::new(SystemClock), filing, catalog) })
+        Ok(Self {
+            partition,
+            service_token: Some(ServiceToken::from_env()?),
+            ..Self::new(db, Arc::new(SystemClock), filing, catalog)
+        })
     }
 }
 
@@ -124,15 +133,17 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     tracing::info!(?settings, provinces = %settings.partition.describe(), "launching the routing service");
-    // Bad endpoints and policies are found before the database is touched.
-    let filing = channel("filing", &settings.filing_endpoint)?;
-    let catalog = channel("catalog", &settings.catalog_endpoint)?;
+    // Bad endpoints and policies are found before the database is touched. The lifecycle's
+    // clients send the trace context and, from the calls this server serves, its token.
+    let filing = connect_lazy("filing", &settings.filing_endpoint)?;
+    let catalog = connect_lazy("catalog", &settings.catalog_endpoint)?;
     let book = PolicyBook::seeded()?;
+    let token = server::service_token_of(settings.service_token)?;
     let pool = connect(&settings.db).await?;
     let store = Settlements::partitioned(pool.clone(), settings.clock, book, settings.partition);
     let lifecycle = Lifecycle::new(pool.clone(), store, filing, catalog);
     let routes = Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc(lifecycle)));
-    let result = server::serve(listener, routes, &[SERVICE_NAME], shutdown).await;
+    let result = server::serve(listener, routes, &[SERVICE_NAME], token, shutdown).await;
     pool.close().await;
     result
 }

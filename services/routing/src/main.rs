@@ -1,11 +1,13 @@
 //! `medclear-routing`: the routing and settlement service as its own process.
 //!
-//! Environment: `ROUTING_DATABASE_URL` or `DATABASE_URL` (required), `ROUTING_DB_SCHEMA`
-//! (default `routing`), `DB_MAX_CONNECTIONS` (default 10), `ROUTING_LISTEN_ADDR` (default
+//! Environment: `ROUTING_DATABASE_URL` or `DATABASE_URL` (required), `MEDCLEAR_SERVICE_TOKEN`
+//! (required: the token every caller must send and that it sends to the filing and catalogue
+//! services), `ROUTING_DB_SCHEMA` (default `routing`), `DB_MAX_CONNECTIONS` (default 10),
+//! `ROUTING_LISTEN_ADDR` (default `127.0.0.1:50053`, loopback; the container image sets
 //! `0.0.0.0:50053`), `ROUTING_PROVINCES` (default `all`; e.g. `42,44`: the home provinces this
 //! instance settles), `FILING_ENDPOINT` (default `http://127.0.0.1:50051`), `CATALOG_ENDPOINT`
-//! (default `http://127.0.0.1:50052`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or
-//! SIGTERM stops it, letting in-flight calls finish within the grace period.
+//! (default `http://127.0.0.1:50052`), `RUST_LOG`, `OTEL_EXPORTER_OTLP_ENDPOINT`. SIGINT or SIGTERM
+//! stops it, letting in-flight calls finish within the grace period.
 
 use std::process::ExitCode;
 

@@ -1,12 +1,17 @@
 //! Starts the filing and catalogue services and the gateway in-process on ephemeral ports,
 //! against the PostgreSQL of `DATABASE_URL`, each service in a schema of its own, with a clock
-//! the test controls.
+//! the test controls. The services take calls with this process's service token
+//! (`medclear_cli::up::process_token`), which the gateway and the test's own clients send.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{collections::HashMap, sync::Arc};
 
-use medclear_common::{clock::FixedClock, config::DbConfig};
+use medclear_common::{
+    clock::FixedClock,
+    config::DbConfig,
+    server::{self as grpc_server, ServiceToken},
+};
 use medclear_gateway::{AppState, Upstreams, server};
 use medclear_proto::catalog::v1::{
     self as catalog_pb, catalog_service_client::CatalogServiceClient,
@@ -30,6 +35,8 @@ pub struct Harness {
     pub catalog_pool: PgPool,
     pub clock: FixedClock,
     pub http: reqwest::Client,
+    /// What the services take calls with.
+    pub service_token: ServiceToken,
     schema: String,
     filing_token: CancellationToken,
     filing_task: Option<JoinHandle<medclear_common::Result<()>>>,
@@ -43,6 +50,8 @@ pub fn database_url() -> String {
 impl Harness {
     pub async fn start(today: &str) -> Self {
         let clock = FixedClock::at_date(today.parse().unwrap());
+        // The services take calls with the process's token (their settings name none).
+        let service_token = medclear_cli::up::process_token();
         let schema = format!("filing_test_{}", uuid::Uuid::new_v4().simple());
         let pool = medclear_filing::connect(&DbConfig::new(database_url(), schema.clone()))
             .await
@@ -105,6 +114,7 @@ impl Harness {
             routing: routing_grpc.clone(),
             routing_partitions: Vec::new(),
             clearing: clearing_grpc.clone(),
+            service_token: service_token.clone(),
         })
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -127,6 +137,7 @@ impl Harness {
             catalog_pool,
             clock,
             http: reqwest::Client::new(),
+            service_token,
             schema,
             filing_token,
             filing_task: Some(filing_task),
@@ -142,6 +153,7 @@ impl Harness {
             routing: self.routing_grpc.clone(),
             routing_partitions: Vec::new(),
             clearing: self.clearing_grpc.clone(),
+            service_token: self.service_token.clone(),
         }
     }
 
@@ -227,12 +239,18 @@ async fn answer(response: reqwest::Response) -> (u16, Value) {
 /// The national drug every seeded hospital maps as local code `L001`.
 pub const DRUG: &str = "XL02BBA326A001010102180";
 
-/// Imports `rows` into the catalogue, all or nothing.
-pub async fn import(
-    client: &mut CatalogServiceClient<tonic::transport::Channel>,
+/// Imports `rows` into the catalogue, all or nothing; the call carries the service token
+/// whatever the client's channel.
+pub async fn import<T>(
+    client: &mut CatalogServiceClient<T>,
     target: catalog_pb::ImportTarget,
     rows: &[&[(&str, &str)]],
-) {
+) where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
     let mut messages = vec![catalog_pb::ImportRequest {
         part: Some(catalog_pb::import_request::Part::Header(catalog_pb::ImportHeader {
             target: target.into(),
@@ -251,7 +269,9 @@ pub async fn import(
             })),
         });
     }
-    let report = client.import(tokio_stream::iter(messages)).await.unwrap().into_inner();
+    let mut request = tonic::Request::new(tokio_stream::iter(messages));
+    grpc_server::insert_service_token(request.metadata_mut());
+    let report = client.import(request).await.unwrap().into_inner();
     assert!(report.committed, "{report:?}");
 }
 
@@ -259,7 +279,9 @@ impl Harness {
     /// One 甲 drug ([`DRUG`]) in the national catalogue, mapped as local code `L001` by each
     /// of `hospitals`.
     pub async fn seed_drug(&self, hospitals: &[&str]) {
-        let mut catalog = CatalogServiceClient::connect(self.catalog_grpc.clone()).await.unwrap();
+        let mut catalog = CatalogServiceClient::new(
+            grpc_server::connect("catalog", &self.catalog_grpc).await.unwrap(),
+        );
         let items: &[(&str, &str)] = &[
             ("code", DRUG),
             ("kind", "western_drug"),

@@ -6,6 +6,10 @@
 //! Field names mirror the proto in snake_case; enums are lowercase strings (`"netted"`,
 //! `"below_alert"`, `"missing_at_center"`); amounts are integer fen (`…_fen`).
 //!
+//! Every read is held to [`crate::access::clearing_view`]: who may make it, which province or
+//! institution its query may name (an unnamed one is the caller's own), and which rows of the
+//! answer it sees — a province's operator only its own province's, a hospital only its own.
+//!
 //! Every action carries its `actor` (`{"id", "name", "admdvs"}`, empty `admdvs` = the national
 //! clearing operator) and the clearing service decides who may do what (403 otherwise). Over
 //! HTTPS the actor's province is the one the operator's client certificate names, and only
@@ -20,7 +24,7 @@ use axum::{
 use medclear_common::money::yuan_to_fen;
 
 use crate::{
-    access::{Principal, Target},
+    access::{ClearingRead, ClearingView, Principal, Target},
     caller::Caller,
 };
 use medclear_proto::{clearing::v1 as pb, names};
@@ -227,10 +231,11 @@ pub async fn list_periods(
     caller: Caller,
     Params(q): Params<PeriodsQuery>,
 ) -> Answer<PeriodList> {
-    caller.operator()?;
+    let view = caller.clearing_view(ClearingRead::Operators)?;
     let request = pb::ListPeriodsRequest { status: period_status_from(&q.status)?.into() };
     let list = state.clearing().list_periods(request).await?.into_inner();
-    Ok(Json(PeriodList { periods: list.periods.into_iter().map(Into::into).collect() }))
+    let periods = list.periods.into_iter().map(|p| period_as_seen(p, view).into()).collect();
+    Ok(Json(PeriodList { periods }))
 }
 
 pub async fn get_period(
@@ -238,9 +243,15 @@ pub async fn get_period(
     caller: Caller,
     Path(period_id): Path<String>,
 ) -> Answer<PeriodJson> {
-    caller.operator()?;
+    let view = caller.clearing_view(ClearingRead::Operators)?;
     let period = state.clearing().get_period(pb::GetPeriodRequest { period_id }).await?;
-    Ok(Json(period.into_inner().into()))
+    Ok(Json(period_as_seen(period.into_inner(), view).into()))
+}
+
+/// A period with the confirmations `view` shows: a province's operator sees its own.
+fn period_as_seen(mut period: pb::Period, view: ClearingView<'_>) -> pb::Period {
+    period.confirmations.retain(|c| view.shows_region(&c.province_admdvs));
+    period
 }
 
 /// The body of close, net and settle: who acts.
@@ -423,10 +434,17 @@ pub async fn list_disputes(
     Path(period_id): Path<String>,
     Params(q): Params<ProvinceQuery>,
 ) -> Answer<DisputeList> {
-    caller.operator()?;
-    let request = pb::ListDisputesRequest { period_id, province_admdvs: q.province_admdvs };
+    let view = caller.clearing_view(ClearingRead::Operators)?;
+    let province_admdvs = view.region_query(&q.province_admdvs)?;
+    let request = pb::ListDisputesRequest { period_id, province_admdvs };
     let list = state.clearing().list_disputes(request).await?.into_inner();
-    Ok(Json(DisputeList { disputes: list.disputes.into_iter().map(Into::into).collect() }))
+    let disputes = list
+        .disputes
+        .into_iter()
+        .filter(|d| view.shows_region(&d.province_admdvs))
+        .map(Into::into)
+        .collect();
+    Ok(Json(DisputeList { disputes }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,9 +563,22 @@ pub async fn get_netting(
     Path(period_id): Path<String>,
     Params(q): Params<NettingQuery>,
 ) -> Answer<NettingJson> {
-    caller.operator()?;
+    let view = caller.clearing_view(ClearingRead::Operators)?;
     let request = pb::GetNettingResultRequest { period_id, include_matrix: q.include_matrix };
-    Ok(Json(state.clearing().get_netting_result(request).await?.into_inner().into()))
+    let mut netting = state.clearing().get_netting_result(request).await?.into_inner();
+    // A province's operator: its own position, its bilateral cells and its instructions (the
+    // totals and the efficiency are the whole run's).
+    netting.positions.retain(|p| view.shows_region(&p.province_admdvs));
+    netting
+        .matrix
+        .retain(|c| view.shows_region(&c.insuplc_admdvs) || view.shows_region(&c.mdtrtarea_admvs));
+    netting.instructions.retain(|i| shows_instruction(view, i));
+    Ok(Json(netting.into()))
+}
+
+/// Whether `view` shows an instruction: its province pays or is paid.
+fn shows_instruction(view: ClearingView<'_>, i: &pb::SettlementInstruction) -> bool {
+    view.shows_region(&i.payer_admdvs) || view.shows_region(&i.payee_admdvs)
 }
 
 #[derive(Debug, Serialize)]
@@ -562,12 +593,17 @@ pub async fn list_instructions(
     Path(period_id): Path<String>,
     Params(q): Params<ProvinceQuery>,
 ) -> Answer<InstructionList> {
-    caller.operator()?;
-    let request =
-        pb::ListSettlementInstructionsRequest { period_id, province_admdvs: q.province_admdvs };
+    let view = caller.clearing_view(ClearingRead::Operators)?;
+    let province_admdvs = view.region_query(&q.province_admdvs)?;
+    let request = pb::ListSettlementInstructionsRequest { period_id, province_admdvs };
     let list = state.clearing().list_settlement_instructions(request).await?.into_inner();
     Ok(Json(InstructionList {
-        instructions: list.instructions.into_iter().map(Into::into).collect(),
+        instructions: list
+            .instructions
+            .into_iter()
+            .filter(|i| shows_instruction(view, i))
+            .map(Into::into)
+            .collect(),
     }))
 }
 
@@ -646,19 +682,18 @@ pub async fn hospital_statements(
     Path(period_id): Path<String>,
     Params(q): Params<HospitalStatementsQuery>,
 ) -> Answer<HospitalStatementList> {
-    caller.may_see_hospital(&q.fixmedins_code)?;
+    let view = caller.clearing_view(ClearingRead::Hospitals)?;
     let request = pb::ListHospitalStatementsRequest {
         period_id,
         page_size: number("page_size", &q.page_size)?.unwrap_or(0),
-        mdtrtarea_admvs: q.mdtrtarea_admvs,
-        fixmedins_code: q.fixmedins_code,
+        mdtrtarea_admvs: view.region_query(&q.mdtrtarea_admvs)?,
+        fixmedins_code: view.institution_query(&q.fixmedins_code)?,
         page_token: q.page_token,
     };
     let list = state.clearing().list_hospital_statements(request).await?.into_inner();
-    Ok(Json(HospitalStatementList {
-        statements: list.statements,
-        next_page_token: some(list.next_page_token),
-    }))
+    let mut statements = list.statements;
+    statements.retain(|s| view.shows_row(&s.fixmedins_code, &[&s.mdtrtarea_admvs]));
+    Ok(Json(HospitalStatementList { statements, next_page_token: some(list.next_page_token) }))
 }
 
 type ClearedItemJson = pb::ClearedItem;
@@ -680,22 +715,28 @@ pub struct ItemList {
     next_page_token: Option<String>,
 }
 
-/// A hospital's items of the period in setl_id order: the lines its statement totals.
+/// A hospital's items of the period in setl_id order: the lines its statement totals. A
+/// hospital reads its own (`fixmedins_code` may be left out); a province's operator the items
+/// of its province as treating or home province.
 pub async fn list_items(
     State(state): State<AppState>,
     caller: Caller,
     Path(period_id): Path<String>,
     Params(q): Params<ItemsQuery>,
 ) -> Answer<ItemList> {
-    caller.may_see_hospital(&q.fixmedins_code)?;
+    let view = caller.clearing_view(ClearingRead::Hospitals)?;
     let request = pb::ListPeriodItemsRequest {
         period_id,
         page_size: number("page_size", &q.page_size)?.unwrap_or(0),
-        fixmedins_code: q.fixmedins_code,
+        fixmedins_code: view.institution_query(&q.fixmedins_code)?,
         page_token: q.page_token,
     };
     let list = state.clearing().list_period_items(request).await?.into_inner();
-    Ok(Json(ItemList { items: list.items, next_page_token: some(list.next_page_token) }))
+    // A province's operator sees the items its province treated or its insured were treated
+    // in (a page may then hold fewer items than asked: follow `next_page_token`).
+    let mut items = list.items;
+    items.retain(|i| view.shows_row(&i.fixmedins_code, &[&i.insuplc_admdvs, &i.mdtrtarea_admvs]));
+    Ok(Json(ItemList { items, next_page_token: some(list.next_page_token) }))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -755,9 +796,19 @@ pub struct FundList {
     funds: Vec<FundJson>,
 }
 
-pub async fn list_funds(State(state): State<AppState>) -> Answer<FundList> {
+/// The prepaid funds the caller sees: every province's for the national operator, its own for
+/// a province's operator.
+pub async fn list_funds(State(state): State<AppState>, caller: Caller) -> Answer<FundList> {
+    let view = caller.clearing_view(ClearingRead::Operators)?;
     let list = state.clearing().list_prepaid_funds(pb::ListPrepaidFundsRequest {}).await?;
-    Ok(Json(FundList { funds: list.into_inner().funds.into_iter().map(Into::into).collect() }))
+    let funds = list.into_inner().funds;
+    Ok(Json(FundList {
+        funds: funds
+            .into_iter()
+            .filter(|f| view.shows_region(&f.province_admdvs))
+            .map(Into::into)
+            .collect(),
+    }))
 }
 
 pub async fn get_fund(
@@ -1096,8 +1147,10 @@ pub struct IngestAnswer {
     partitions: Vec<CursorJson>,
 }
 
-/// How far clearing has consumed each routing partition's settlement events.
-pub async fn ingest_status(State(state): State<AppState>) -> Answer<IngestAnswer> {
+/// How far clearing has consumed each routing partition's settlement events (the national
+/// operator's).
+pub async fn ingest_status(State(state): State<AppState>, caller: Caller) -> Answer<IngestAnswer> {
+    caller.clearing_view(ClearingRead::National)?;
     let r = state.clearing().get_ingest_status(pb::GetIngestStatusRequest {}).await?;
     Ok(Json(IngestAnswer {
         partitions: r
@@ -1136,24 +1189,29 @@ pub struct BalancesAnswer {
     postings: u64,
 }
 
-/// Ledger balances (debit positive), `?owner=` a province, a hospital or `000000`.
+/// Ledger balances (debit positive), `?owner=` a province, a hospital or `000000`. A province's
+/// operator reads its own province's accounts (`owner` left out means them); `total_fen` is
+/// the sum of the balances shown.
 pub async fn balances(
     State(state): State<AppState>,
     caller: Caller,
     Params(q): Params<BalancesQuery>,
 ) -> Answer<BalancesAnswer> {
-    caller.operator()?;
-    let r = state.clearing().list_balances(pb::ListBalancesRequest { owner: q.owner }).await?;
+    let view = caller.clearing_view(ClearingRead::Operators)?;
+    let owner = view.region_query(&q.owner)?;
+    let r = state.clearing().list_balances(pb::ListBalancesRequest { owner }).await?;
     let r = r.into_inner();
-    Ok(Json(BalancesAnswer {
-        balances: r
-            .balances
-            .into_iter()
-            .map(|b| BalanceJson { account: b.account, balance_fen: b.balance_fen })
-            .collect(),
-        total_fen: r.total_fen,
-        postings: r.postings,
-    }))
+    let balances: Vec<BalanceJson> = r
+        .balances
+        .into_iter()
+        .filter(|b| view.shows_region(b.account.split(':').next().unwrap_or_default()))
+        .map(|b| BalanceJson { account: b.account, balance_fen: b.balance_fen })
+        .collect();
+    let total_fen = match view {
+        ClearingView::All => r.total_fen,
+        _ => balances.iter().map(|b| b.balance_fen).sum(),
+    };
+    Ok(Json(BalancesAnswer { balances, total_fen, postings: r.postings }))
 }
 
 #[derive(Debug, Serialize)]
