@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use medclear_common::error::{status_field, status_reason};
+use medclear_common::error::{Lost, lost_call, status_field, status_reason};
 
 use crate::access::Denied;
 use serde::Serialize;
@@ -43,9 +43,37 @@ impl ApiError {
     }
 }
 
+/// A failed call to a service. Its refusal keeps its code; a call that got no answer is 503
+/// `service_unavailable` when the service could not be reached (nothing was done) and 502
+/// `outcome_unknown` when the answer was lost after the request may have reached it (a write
+/// may or may not have taken effect: send it again with the same msgid or request id, which
+/// never applies it twice, or look it up).
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> Self {
         let code = status_reason(&status);
+        let field = status_field(&status);
+        match lost_call(&status) {
+            Some(Lost::Unsent) => {
+                tracing::warn!(%status, "a service could not be reached");
+                return Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &code,
+                    "a service behind the gateway is not reachable; nothing was done: try again \
+                     shortly (with the same msgid or request id)",
+                );
+            }
+            Some(Lost::Unanswered) => {
+                tracing::warn!(%status, "the answer of a service was lost");
+                return Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    &code,
+                    "the answer of a service behind the gateway was lost; a write may or may not \
+                     have taken effect: send it again with the same msgid or request id (it is \
+                     never applied twice), or look it up",
+                );
+            }
+            None => {}
+        }
         let http = match status.code() {
             Code::InvalidArgument | Code::OutOfRange => StatusCode::BAD_REQUEST,
             Code::NotFound => StatusCode::NOT_FOUND,
@@ -53,24 +81,18 @@ impl From<tonic::Status> for ApiError {
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
             Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            // A service's own "not now" (`upstream_unavailable`: its dependency is down).
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        let message = match http {
-            StatusCode::SERVICE_UNAVAILABLE => {
-                "a service behind the gateway is not reachable; try again shortly".to_owned()
-            }
-            StatusCode::GATEWAY_TIMEOUT => {
-                "a service behind the gateway did not answer in time".to_owned()
-            }
-            StatusCode::INTERNAL_SERVER_ERROR => {
-                tracing::error!(status = ?status, "upstream failure");
-                "internal error; it has been logged".to_owned()
-            }
-            _ => status.message().to_owned(),
+        let message = if http == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(status = ?status, "upstream failure");
+            "internal error; it has been logged".to_owned()
+        } else {
+            status.message().to_owned()
         };
-        Self { status: http, code, message, field: status_field(&status) }
+        Self { status: http, code, message, field }
     }
 }
 
@@ -116,6 +138,33 @@ mod tests {
         assert_eq!(
             (down.status, down.code.as_str()),
             (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+        );
+    }
+
+    #[test]
+    fn a_call_without_an_answer_is_unreachable_or_of_unknown_outcome() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let down = tonic::ConnectError(Box::new(refused));
+        let unsent = ApiError::from(tonic::Status::from_error(Box::new(down)));
+        assert_eq!(
+            (unsent.status, unsent.code.as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+        );
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let lost = ApiError::from(tonic::Status::from_error(Box::new(reset)));
+        assert_eq!((lost.status, lost.code.as_str()), (StatusCode::BAD_GATEWAY, "outcome_unknown"));
+        // A service whose own dependency is down says so, and is passed on.
+        let upstream = ApiError::from(tonic::Status::from(Error::unavailable(
+            "upstream_unavailable",
+            "the filing service could not be reached",
+        )));
+        assert_eq!(
+            (upstream.status, upstream.code.as_str(), upstream.message.as_str()),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "upstream_unavailable",
+                "the filing service could not be reached"
+            )
         );
     }
 }

@@ -12,14 +12,20 @@
 //! gRPC, and hand the resolved lines to the settlement store, which computes one settlement:
 //! [`Lifecycle::presettle`] answers it, [`Lifecycle::settle`] keeps it, once per msgid. A
 //! cross-province patient without a filing (and not an emergency) is refused with the reason
-//! — never settled at some lower rate.
+//! — never settled at some lower rate. A filing or catalogue service that refuses is a refusal
+//! (`upstream_refused`); one that cannot be reached, fails or does not answer within
+//! [`DEPENDENCIES_WITHIN`] is not: nothing is done and the answer is `Unavailable`
+//! (`upstream_unavailable`), to be sent again with the same msgid.
 
-use std::str::FromStr;
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use chrono::{Datelike, NaiveDate};
 use medclear_common::{
     Error, Result,
-    error::status_reason,
+    error::{UPSTREAM_UNAVAILABLE, status_reason},
     money,
     telemetry::{TraceContext, Traced},
 };
@@ -29,7 +35,7 @@ use medclear_proto::{
 };
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use tonic::transport::Channel;
+use tonic::{Code, transport::Channel};
 
 use crate::{
     calc::{CoverageClass, FilingKind, Line, MedType, Visit},
@@ -46,6 +52,12 @@ use crate::{
 
 /// Most lines one ResolveLines call carries: the catalogue's limit (`MAX_LINES` there).
 const RESOLVE_BATCH: usize = 1_000;
+
+/// How long pre-settling or settling waits for the filing and catalogue services, all their
+/// calls together: well within the deadline of the gateway's call to routing (15 s), so a
+/// hung dependency is answered as `upstream_unavailable` (nothing done) rather than lost in
+/// the gateway's timeout.
+pub const DEPENDENCIES_WITHIN: Duration = Duration::from_secs(8);
 
 /// How a visit is covered, as the filing service said.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,11 +105,45 @@ fn unknown_institution(code: &str) -> Error {
     )
 }
 
+/// What a failed call to the filing or catalogue service means for the caller: the service's
+/// refusal of the request is a refusal (`upstream_refused`); a service that could not be
+/// reached, failed or did not answer in time is transient (`upstream_unavailable`): nothing
+/// was done, and the same request may go through later.
 fn upstream(service: &str, status: &tonic::Status) -> Error {
-    Error::precondition(
-        "upstream_refused",
-        format!("the {service} service refused: {} ({})", status.message(), status_reason(status)),
-    )
+    let reason = status_reason(status);
+    match status.code() {
+        Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::FailedPrecondition
+        | Code::PermissionDenied
+        | Code::OutOfRange
+        | Code::Unauthenticated
+        | Code::Unimplemented => Error::precondition(
+            "upstream_refused",
+            format!("the {service} service refused: {} ({reason})", status.message()),
+        ),
+        _ => {
+            tracing::warn!(service, %status, "a dependency did not answer");
+            Error::unavailable(
+                UPSTREAM_UNAVAILABLE,
+                format!(
+                    "the {service} service could not be reached, failed or did not answer in \
+                     time ({reason}: {}); nothing was done: send the request again with the \
+                     same msgid",
+                    status.message()
+                ),
+            )
+        }
+    }
+}
+
+/// A call to the filing or catalogue service that gives up at `until`.
+fn within<T>(message: T, until: Instant) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let left = until.saturating_duration_since(Instant::now());
+    request.set_timeout(left.max(Duration::from_millis(1)));
+    request
 }
 
 /// Age in whole years on `on`, from the birth date inside an 18-character citizen ID.
@@ -370,7 +416,13 @@ impl Lifecycle {
     }
 
     /// Whether the visit is covered, by the filing service.
-    async fn coverage(&self, visit: &VisitRow, home: &str, on: NaiveDate) -> Result<Covered> {
+    async fn coverage(
+        &self,
+        visit: &VisitRow,
+        home: &str,
+        on: NaiveDate,
+        until: Instant,
+    ) -> Result<Covered> {
         let request = filing::CheckCoverageRequest {
             psn_no: visit.psn_no.clone(),
             insuplc_admdvs: home.to_owned(),
@@ -386,7 +438,7 @@ impl Lifecycle {
         let answer = self
             .filing
             .clone()
-            .check_coverage(request)
+            .check_coverage(within(request, until))
             .await
             .map_err(|s| upstream("filing", &s))?
             .into_inner();
@@ -402,7 +454,7 @@ impl Lifecycle {
             let chronic = self
                 .filing
                 .clone()
-                .check_chronic_filing(request)
+                .check_chronic_filing(within(request, until))
                 .await
                 .map_err(|s| upstream("filing", &s))?
                 .into_inner();
@@ -431,6 +483,7 @@ impl Lifecycle {
         visit: &VisitRow,
         person: &repo::PersonRow,
         lines: &[FeeLineRow],
+        until: Instant,
     ) -> Result<Vec<Line>> {
         let Some(first) = lines.iter().map(|l| l.fee_date).min() else {
             return Ok(Vec::new());
@@ -461,7 +514,7 @@ impl Lifecycle {
             let answer = self
                 .catalog
                 .clone()
-                .resolve_lines(request)
+                .resolve_lines(within(request, until))
                 .await
                 .map_err(|s| upstream("catalogue", &s))?
                 .into_inner();
@@ -553,8 +606,9 @@ impl Lifecycle {
         }
         let today = self.store.today();
         let on = visit.end_date.unwrap_or(today).max(visit.begin_date);
-        let covered = self.coverage(&visit, &state.person.insuplc_admdvs, on).await?;
-        let resolved = self.resolve(&visit, &state.person, &lines).await?;
+        let until = Instant::now() + DEPENDENCIES_WITHIN;
+        let covered = self.coverage(&visit, &state.person.insuplc_admdvs, on, until).await?;
+        let resolved = self.resolve(&visit, &state.person, &lines, until).await?;
         let request = SettleRequest {
             sender: visit.fixmedins_code,
             msgid: command.msgid.clone(),
@@ -641,3 +695,27 @@ impl Lifecycle {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod failures {
+    use super::*;
+    use medclear_common::error::status_reason;
+
+    #[test]
+    fn a_dependency_down_is_transient_and_its_refusal_is_a_refusal() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let down = tonic::Status::from_error(Box::new(tonic::ConnectError(Box::new(refused))));
+        let late = tonic::Status::from_error(Box::new(tonic::TimeoutExpired(())));
+        let failed = tonic::Status::from(Error::Internal("its database is down".into()));
+        for status in [down, late, failed] {
+            let answered = tonic::Status::from(upstream("filing", &status));
+            assert_eq!(answered.code(), Code::Unavailable, "{status:?}");
+            assert_eq!(status_reason(&answered), UPSTREAM_UNAVAILABLE);
+            assert!(answered.message().contains("same msgid"), "{}", answered.message());
+        }
+        let refusal = tonic::Status::from(Error::invalid("date", "invalid_date", "not a date"));
+        let answered = tonic::Status::from(upstream("filing", &refusal));
+        assert_eq!(answered.code(), Code::FailedPrecondition);
+        assert_eq!(status_reason(&answered), "upstream_refused");
+    }
+}

@@ -707,8 +707,8 @@ impl Settlements {
             }
             Written::Twin(answer) => Ok(*answer),
             // Only a deadlock PostgreSQL broke can get here under the locks; nothing was
-            // written, so the same msgid may simply be sent again.
-            Written::Stale => Err(Error::precondition(
+            // written, so the same msgid may simply be sent again: transient.
+            Written::Stale => Err(Error::unavailable(
                 "busy",
                 format!(
                     "cancelling {setl_id} met a concurrent settlement of {}; nothing was \

@@ -36,6 +36,7 @@ use crate::{
 
 mod catalogue;
 mod envelope;
+mod failure;
 mod fees;
 mod files;
 mod filings;
@@ -192,6 +193,8 @@ pub async fn call_service(
             Err(Refusal::new("unknown_infno", format!("infno {} is not run here", envelope.infno)))
         }
     };
+    // A service's answer lost: what it means for this transaction, and what the HIS does.
+    let outcome = failure::for_transaction(&envelope.infno, outcome);
     answer(Some(&envelope), received, &outcome, StatusCode::OK)
 }
 
