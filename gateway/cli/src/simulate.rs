@@ -153,9 +153,30 @@ struct Sim {
     /// patient → the chronic-disease declaration (2503) made for them, once.
     declared: Mutex<HashMap<String, Referral>>,
     today: String,
+    /// When the run began, in China time: the date-time its msgids carry.
+    began: chrono::NaiveDateTime,
+}
+
+/// A national msgid (`fixmedins_code` + `yyyyMMddHHmmss` + 4 digits) for visit `n`'s `step`
+/// (1–9): the run's start plus one second per thousand visits, then the visit's last three
+/// digits and the step — unique per sender, visit and step, a real date-time.
+fn national_msgid(
+    fixmedins_code: &str,
+    began: chrono::NaiveDateTime,
+    n: usize,
+    step: u32,
+) -> String {
+    let seconds = i64::try_from(n / 1000).unwrap_or(i64::MAX);
+    let at = began.checked_add_signed(chrono::TimeDelta::seconds(seconds)).unwrap_or(began);
+    let seq = u32::try_from(n % 1000).unwrap_or(0) * 10 + step % 10;
+    format!("{fixmedins_code}{}{seq:04}", at.format("%Y%m%d%H%M%S"))
 }
 
 impl Sim {
+    fn msgid(&self, plan: &Plan, n: usize, step: u32) -> String {
+        national_msgid(&self.hospitals[plan.hospital].0.fixmedins_code, self.began, n, step)
+    }
+
     fn envelope(&self, infno: &str, msgid: &str, plan: &Plan, input: Value) -> Value {
         let (hospital, _) = &self.hospitals[plan.hospital];
         json!({
@@ -214,9 +235,7 @@ impl Sim {
 
     /// Runs one planned visit from registration to its last transaction.
     async fn visit(&self, n: usize, plan: &Plan) {
-        let msgid = |step: u32| {
-            format!("{}{:014}{step:04}", self.hospitals[plan.hospital].0.fixmedins_code, n)
-        };
+        let msgid = |step: u32| self.msgid(plan, n, step);
         let (hospital, _) = &self.hospitals[plan.hospital];
         let inpatient = plan.kind == Kind::Inpatient;
         if plan.basis == Basis::Referred {
@@ -387,7 +406,7 @@ impl Sim {
                 let input = json!({"data": {"psn_no": plan.psn_no,
                     "opsp_dise_code": CHRONIC_DISEASE, "insu_optins": plan.home,
                     "ide_fixmedins_no": hospital.fixmedins_code, "begndate": self.today}});
-                let msgid = format!("{}{n:014}0009", hospital.fixmedins_code);
+                let msgid = self.msgid(plan, n, 9);
                 match self
                     .call("2503", self.envelope("2503", &msgid, plan, input).to_string())
                     .await
@@ -499,9 +518,9 @@ pub async fn run(options: SimulateOptions) -> Result<()> {
 /// Sets the system up and runs the traffic.
 pub async fn drive(options: &SimulateOptions) -> Result<Outcome> {
     let started = Instant::now();
-    let mut catalog = CatalogServiceClient::connect(options.catalog_endpoint.clone())
-        .await
-        .map_err(|e| Error::Internal(format!("catalogue at {}: {e}", options.catalog_endpoint)))?;
+    let mut catalog = CatalogServiceClient::new(
+        medclear_common::server::connect("catalogue", &options.catalog_endpoint).await?,
+    );
     let load = catalog_cli::load_demo(&mut catalog, options.seed, Scale::Small, false).await?;
     let people = crate::demo_data::persons::demo_persons(options.seed, options.per_province);
     let rows =
@@ -537,6 +556,7 @@ pub async fn drive(options: &SimulateOptions) -> Result<Outcome> {
         referred: Mutex::default(),
         declared: Mutex::default(),
         today,
+        began: chrono::Utc::now().with_timezone(&medclear_common::clock::CHINA).naive_local(),
     });
     let bar = indicatif::ProgressBar::new(u64::try_from(options.visits).unwrap_or(u64::MAX));
     bar.set_style(
@@ -620,5 +640,30 @@ pub fn report(outcome: &Outcome) -> Result<()> {
             "{} answers were not what they should be",
             tally.surprises.len()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msgids_are_national_and_unique_per_visit_and_step() {
+        let began = chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for n in [0, 1, 999, 1000, 1001, 123_456] {
+            for step in 1..=9 {
+                let msgid = national_msgid("H44030000001", began, n, step);
+                let parsed = medclear_common::codes::Msgid::parse(&msgid).unwrap();
+                assert!(parsed.belongs_to("H44030000001"), "{msgid}");
+                assert!(seen.insert(msgid));
+            }
+        }
+        assert_eq!(
+            national_msgid("H44030000001", began, 1000, 3),
+            "H44030000001202603030000000003"
+        );
     }
 }

@@ -380,7 +380,13 @@ async fn a_rule_change_applies_to_the_next_coverage_check_at_once() {
 #[tokio::test]
 async fn grpc_clients_see_what_http_clients_do() {
     let h = Harness::start(TODAY).await;
-    let mut client = FilingServiceClient::connect(h.grpc.clone()).await.unwrap();
+    // The services take calls with this process's service token.
+    let channel =
+        tonic::transport::Endpoint::from_shared(h.grpc.clone()).unwrap().connect().await.unwrap();
+    let mut client = FilingServiceClient::with_interceptor(channel, |mut r: tonic::Request<()>| {
+        medclear_common::server::insert_service_token(r.metadata_mut());
+        Ok(r)
+    });
     let actor =
         Some(pb::Actor { id: "H44030000001".into(), channel: pb::Channel::Hospital.into() });
     let created = client

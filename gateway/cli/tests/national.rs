@@ -16,9 +16,25 @@ const TODAY: &str = "2026-03-02";
 const HOSPITAL: &str = "H44030000001";
 const PATH: &str = "/fsi/api/rsfComIfsService/callService";
 
-fn envelope(infno: &str, msgid: &str, input: Value) -> Value {
+/// The national msgid `code` sends as `tag`: `code` + `yyyyMMddHHmmss` + a 4-digit sequence,
+/// one per tag (the same tag, the same msgid: a retry).
+fn msgid(code: &str, tag: &str) -> String {
+    static TAGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut tags = TAGS.lock().unwrap();
+    let n = match tags.iter().position(|t| t == tag) {
+        Some(n) => n,
+        None => {
+            tags.push(tag.to_owned());
+            tags.len() - 1
+        }
+    };
+    format!("{code}20260302090000{n:04}")
+}
+
+/// An envelope from [`HOSPITAL`], its msgid the one of `tag`.
+fn envelope(infno: &str, tag: &str, input: Value) -> Value {
     json!({
-        "infno": infno, "msgid": msgid, "mdtrtarea_admvs": "440300", "insuplc_admdvs": "420200",
+        "infno": infno, "msgid": msgid(HOSPITAL, tag), "mdtrtarea_admvs": "440300", "insuplc_admdvs": "420200",
         "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "001",
         "opter_name": "收费员", "inf_time": "2026-03-02 09:00:00", "fixmedins_code": HOSPITAL,
         "fixmedins_name": "深圳市人民医院", "sign_no": "", "input": input,
@@ -41,8 +57,8 @@ async fn call(h: &Harness, body: String) -> (u16, Value, String) {
 }
 
 /// Sends a transaction; its output (infcode 0 asserted) and the answer's text.
-async fn ok(h: &Harness, infno: &str, msgid: &str, input: Value) -> (Value, String) {
-    let (status, answer, text) = call(h, envelope(infno, msgid, input).to_string()).await;
+async fn ok(h: &Harness, infno: &str, tag: &str, input: Value) -> (Value, String) {
+    let (status, answer, text) = call(h, envelope(infno, tag, input).to_string()).await;
     assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{infno}: {text}");
     for field in ["inf_refmsgid", "refmsg_time", "respond_time"] {
         assert!(answer[field].is_string(), "{field} in {text}");
@@ -58,6 +74,13 @@ async fn refused(h: &Harness, body: String) -> (u16, String) {
     assert!(answer["output"].is_null(), "{text}");
     let err = answer["err_msg"].as_str().unwrap();
     (status, err.split(':').next().unwrap().to_owned())
+}
+
+/// A gRPC request carrying this process's service token, as the services require.
+fn signed<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    medclear_common::server::insert_service_token(request.metadata_mut());
+    request
 }
 
 async fn count(h: &Harness, table: &str) -> i64 {
@@ -85,9 +108,9 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     };
     // A malformed institution refuses the whole import, by index and field.
     let bad = routing
-        .import_institutions(rpb::ImportInstitutionsRequest {
+        .import_institutions(signed(rpb::ImportInstitutionsRequest {
             institutions: vec![institution(HOSPITAL, "tertiary"), institution("H1", "tertiary")],
-        })
+        }))
         .await
         .unwrap_err();
     assert_eq!(
@@ -96,9 +119,9 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     );
     assert_eq!(count(&h, "institutions").await, 0);
     routing
-        .import_institutions(rpb::ImportInstitutionsRequest {
+        .import_institutions(signed(rpb::ImportInstitutionsRequest {
             institutions: vec![institution(HOSPITAL, "tertiary")],
-        })
+        }))
         .await
         .unwrap();
 
@@ -156,8 +179,8 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
             drug = support::DRUG
         )
     };
-    let upload = |lines: Vec<String>, msgid: &str| {
-        let mut e = envelope("2204", msgid, Value::Null);
+    let upload = |lines: Vec<String>, tag: &str| {
+        let mut e = envelope("2204", tag, Value::Null);
         e["input"] = json!("INPUT");
         e.to_string().replace(r#""INPUT""#, &format!(r#"{{"feedetail": [{}]}}"#, lines.join(",")))
     };
@@ -193,7 +216,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     let (settled, text) = ok(&h, "2207", "MS1", settle("24.90")).await;
     let info = &settled["setlinfo"];
     assert!(text.contains(r#""medfee_sumamt":24.90"#), "{text}");
-    assert_eq!(info["medins_setl_id"], "MS1");
+    assert_eq!(info["medins_setl_id"], msgid(HOSPITAL, "MS1"));
     let setl_id = info["setl_id"].as_str().unwrap().to_owned();
     for (a, b) in [("setlinfo", "hifp_pay"), ("setlinfo", "psn_cash_pay")] {
         assert!(settled[a][b].is_number(), "{b}: {text}");
@@ -222,7 +245,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
         &h,
         "2601",
         "MR1",
-        json!({"data": {"psn_no": "P420200001", "omsgid": "MS2",
+        json!({"data": {"psn_no": "P420200001", "omsgid": msgid(HOSPITAL, "MS2"),
             "oinfno": "2207"}}),
     )
     .await;
@@ -305,6 +328,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     // Another institution cannot read this one's file.
     let mut other = download.clone();
     other["fixmedins_code"] = json!("H44030000002");
+    other["msgid"] = json!(msgid("H44030000002", "M9102"));
     let (_, reason) = refused(&h, other.to_string()).await;
     assert_eq!(reason, "unknown_file");
 
@@ -316,6 +340,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
         "begntime": "2026-03-02 10:00:00"}}),
     );
     stranger["fixmedins_code"] = json!("H44030000099");
+    stranger["msgid"] = json!(msgid("H44030000099", "MX1"));
     let (_, reason) = refused(&h, stranger.to_string()).await;
     assert_eq!(reason, "unknown_institution");
 
@@ -347,7 +372,7 @@ async fn a_fen_and_a_half_is_two_fen_nowhere() {
         hospital_level: "tertiary".into(),
     };
     let institutions = rpb::ImportInstitutionsRequest { institutions: vec![institution] };
-    routing.import_institutions(institutions).await.unwrap();
+    routing.import_institutions(signed(institutions)).await.unwrap();
     let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
         "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
         "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0002", "atddr_no": "D01",

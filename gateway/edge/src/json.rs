@@ -1,15 +1,76 @@
 //! Reading request bodies and query strings the way HIS clients send them: strict about meaning,
 //! lenient about form. Any JSON content type (or none) is accepted; text fields may arrive as
 //! strings or numbers; unknown fields are ignored; a missing field is refused later, by name.
+//!
+//! Sizes and characters are checked here, once, for every body and query string before a
+//! handler sees it: a body over [`MAX_BODY`] is 413 `body_too_large`; any text at any depth
+//! with a control character (NUL included) is 400 `control_character`, and any text longer
+//! than the longest national field ([`codes::MAX_FIELD`]) 400 `too_long`, both naming the
+//! field by its path (`lines[2].feedetl_sn`). Handlers then check their codes and ids with
+//! [`medclear_common::codes`] (a refusal becomes an [`ApiError`] by `?`), so no value a service
+//! would refuse with an oversized message, or PostgreSQL with an error, leaves the gateway.
 
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
     http::{StatusCode, request::Parts},
 };
+use medclear_common::codes::{self, Invalid};
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 
 use super::error::ApiError;
+
+/// A field refused by the boundary rules: 400 with its reason, naming the field.
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::invalid(&e.field, e.reason, e.message)
+    }
+}
+
+/// The longest name a JSON key may have.
+const MAX_KEY: usize = 64;
+
+/// Every text in `value`, at any depth, without control characters and within
+/// [`codes::MAX_FIELD`]; every key a plain name. `path` names the field in a refusal.
+pub fn check_texts(path: &mut String, value: &serde_json::Value) -> Result<(), ApiError> {
+    use serde_json::Value;
+    let len = path.len();
+    let result = match value {
+        Value::String(text) => {
+            let field = if path.is_empty() { "body" } else { path.as_str() };
+            codes::text(field, text, codes::MAX_FIELD).map(|_| ()).map_err(ApiError::from)
+        }
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            path.truncate(len);
+            path.push_str(&format!("[{i}]"));
+            check_texts(path, item)
+        }),
+        Value::Object(fields) => fields.iter().try_for_each(|(key, item)| {
+            path.truncate(len);
+            if key.chars().count() > MAX_KEY || key.chars().any(codes::is_forbidden_char) {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    format!("the body has a key {} that is no field name", codes::shown(key)),
+                ));
+            }
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(key);
+            check_texts(path, item)
+        }),
+        _ => Ok(()),
+    };
+    path.truncate(len);
+    result
+}
+
+/// An id in the path (`/api/v1/filings/{id}`): 1 to 30 code characters
+/// ([`codes::id`]), refused by name before any service sees it.
+pub fn path_id(field: &str, id: &str) -> Result<String, ApiError> {
+    Ok(codes::id(field, id)?.to_owned())
+}
 
 /// The largest request body the JSON API reads.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -61,6 +122,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object",
         ));
     }
+    check_texts(&mut String::new(), &value)?;
     serde_json::from_value(value).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -91,7 +153,9 @@ fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         map.insert(decode(key)?, serde_json::Value::String(decode(value)?));
     }
-    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+    let map = serde_json::Value::Object(map);
+    check_texts(&mut String::new(), &map)?;
+    serde_json::from_value(map).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_query",
@@ -186,6 +250,59 @@ mod tests {
         assert_eq!(s, Sample { psn_no: String::new(), emergency: false });
         let q: Sample = serde_urlencoded_like("psn_no=P%2F1+x&emergency=true").unwrap();
         assert_eq!(q, Sample { psn_no: "P/1 x".into(), emergency: true });
+    }
+
+    #[test]
+    fn control_characters_and_oversized_fields_are_refused_by_name() {
+        let e = parse::<Sample>(br#"{"psn_no": "P1\u0000"}"#).unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (StatusCode::BAD_REQUEST, "control_character"));
+        assert_eq!(e.field.as_deref(), Some("psn_no"));
+        let e = parse::<Sample>(br#"{"lines": [{}, {"feedetl_sn": "\u202e1"}]}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("lines[1].feedetl_sn"));
+        let long = format!(r#"{{"memo": "{}"}}"#, "x".repeat(100_000));
+        assert_eq!(parse::<Sample>(long.as_bytes()).unwrap_err().code, "too_long");
+        assert_eq!(parse::<Sample>(b"{\"a\\u0000\": 1}").unwrap_err().code, "invalid_json");
+        let e = serde_urlencoded_like::<Sample>("psn_no=P1%00").unwrap_err();
+        assert_eq!((e.code.as_str(), e.field.as_deref()), ("control_character", Some("psn_no")));
+        assert_eq!(path_id("filing_id", &"F".repeat(100_000)).unwrap_err().code, "too_long");
+        assert_eq!(path_id("filing_id", "F42\u{0}").unwrap_err().code, "control_character");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any body of any bytes: parsed, or refused with a 400/413-class reason — never a
+            /// panic, never a 5xx.
+            #[test]
+            fn any_body_is_read_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                if let Err(e) = parse::<Sample>(&bytes) {
+                    prop_assert!(e.status.is_client_error());
+                }
+            }
+
+            /// A control character in any field of a body is refused by that field's name.
+            #[test]
+            fn a_control_character_anywhere_is_refused_by_name(
+                key in "[a-z_]{1,12}",
+                c in prop::sample::select(vec!['\u{0}', '\u{1}', '\u{1b}', '\u{7f}', '\u{9f}', '\u{202e}']),
+                nested in any::<bool>(),
+            ) {
+                let text = format!("x{c}y");
+                let body = if nested {
+                    serde_json::json!({"lines": [{ key.clone(): text }]})
+                } else {
+                    serde_json::json!({ key.clone(): text })
+                };
+                let e = parse::<Sample>(body.to_string().as_bytes()).unwrap_err();
+                prop_assert_eq!(e.code.as_str(), "control_character");
+                let field = if nested { format!("lines[0].{key}") } else { key };
+                prop_assert_eq!(e.field, Some(field));
+            }
+        }
     }
 
     #[test]

@@ -240,14 +240,25 @@ pub async fn metrics(State(edge): State<Arc<Edge>>) -> Response {
         .into_response()
 }
 
-/// The request id a request brings (if sane), else a new one.
-fn request_id(request: &Request) -> String {
-    request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+/// The longest request id a client may send.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The request id a request brings, else a new one; a header that is no id (empty, longer
+/// than 128 characters, or anything but visible ASCII: control characters, NUL, spaces,
+/// non-ASCII bytes) is refused rather than replaced, so a client's logs and ours name the
+/// same request or none.
+fn request_id(request: &Request) -> Result<String, String> {
+    let Some(value) = request.headers().get(REQUEST_ID) else {
+        return Ok(uuid::Uuid::new_v4().simple().to_string());
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_REQUEST_ID || !bytes.iter().all(u8::is_ascii_graphic) {
+        return Err(format!(
+            "{REQUEST_ID} must be 1 to {MAX_REQUEST_ID} visible ASCII characters ({} bytes sent)",
+            bytes.len()
+        ));
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// Who a request counts against for the rate limit: the institution or operator its client
@@ -265,10 +276,21 @@ fn client_of(request: &Request) -> String {
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
 
+/// Why the edge turned a request away before its handler.
+enum Refused {
+    /// The `x-request-id` header is no request id.
+    RequestId(String),
+    /// Over the client's rate: how long until it may send again.
+    Rate(Duration),
+}
+
 /// The edge middleware: request id and log span, rate limit, time limit, metrics.
 pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let id = request_id(&request);
+    let (id, bad_id) = match request_id(&request) {
+        Ok(id) => (id, None),
+        Err(why) => (uuid::Uuid::new_v4().simple().to_string(), Some(why)),
+    };
     let method = request.method().as_str().to_owned();
     let route = request
         .extensions()
@@ -278,15 +300,20 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
     // A caller that sends a W3C `traceparent` gets this request in its trace.
     medclear_common::telemetry::adopt(&span, request.headers());
     let limits = edge.limits;
-    let admitted = if limits.rate_per_s == 0 || route == "/metrics" || route == "/healthz" {
+    let admitted = if let Some(why) = bad_id {
+        Err(Refused::RequestId(why))
+    } else if limits.rate_per_s == 0 || route == "/metrics" || route == "/healthz" {
         Ok(())
     } else {
         let client = client_of(&request);
         let mut buckets = edge.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        buckets.take(&client, &limits, started)
+        buckets.take(&client, &limits, started).map_err(Refused::Rate)
     };
     let mut response = match admitted {
-        Err(wait) => {
+        Err(Refused::RequestId(why)) => {
+            edge.refuse(&route, StatusCode::BAD_REQUEST, "invalid_request_id", why)
+        }
+        Err(Refused::Rate(wait)) => {
             let seconds = wait.as_secs() + 1;
             let mut response = edge.refuse(
                 &route,
@@ -337,6 +364,24 @@ pub async fn layer(State(edge): State<Arc<Edge>>, request: Request, next: Next) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_id_is_visible_ascii_of_at_most_128_characters() {
+        let with = |value: &[u8]| {
+            let mut request = Request::new(axum::body::Body::empty());
+            request.headers_mut().insert(REQUEST_ID, HeaderValue::from_bytes(value).unwrap());
+            request_id(&request)
+        };
+        assert_eq!(with(b"abc-123").as_deref(), Ok("abc-123"));
+        assert!(with(&[b'a'; 128]).is_ok());
+        assert!(with(&[b'a'; 129]).is_err());
+        assert!(with(b"a b").is_err());
+        assert!(with(b"a\tb").is_err());
+        assert!(with("é".as_bytes()).is_err());
+        assert!(with(b"").is_err());
+        let absent = request_id(&Request::new(axum::body::Body::empty())).unwrap();
+        assert_eq!(absent.len(), 32, "a new id when none is sent");
+    }
 
     #[test]
     fn a_bucket_lets_a_burst_through_then_refills_at_the_rate() {

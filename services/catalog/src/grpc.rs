@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use chrono::NaiveDate;
 use medclear_common::{
     Error,
-    codes::{Admdvs, FixmedinsCode},
+    codes::{self, Admdvs, FixmedinsCode, MessageId},
     wire::date,
 };
 use medclear_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService as Api};
@@ -33,24 +33,12 @@ pub const MAX_IMPORT_ROWS: usize = 2_000_000;
 /// Most lines one resolution may carry.
 pub const MAX_LINES: usize = 1_000;
 
-fn missing(field: &'static str) -> Error {
-    Error::invalid(field, "missing_field", format!("{field} is required"))
-}
-
 fn admdvs(field: &'static str, text: &str) -> Result<Admdvs, Error> {
-    if text.trim().is_empty() {
-        return Err(missing(field));
-    }
-    Admdvs::parse(text.trim())
-        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+    Ok(codes::admdvs(field, text)?)
 }
 
 fn hospital(field: &'static str, text: &str) -> Result<FixmedinsCode, Error> {
-    if text.trim().is_empty() {
-        return Err(missing(field));
-    }
-    FixmedinsCode::parse(text.trim())
-        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+    Ok(codes::fixmedins_code(field, text)?)
 }
 
 fn kind_to_pb(kind: ItemKind) -> pb::ItemKind {
@@ -203,9 +191,7 @@ impl Api for CatalogGrpc {
     ) -> Reply<pb::UploadMappingsResponse> {
         let r = request.into_inner();
         let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
-        if r.msgid.trim().is_empty() {
-            return Err(missing("msgid").into());
-        }
+        let msgid = MessageId::parse(&r.msgid).map_err(Error::from)?;
         if r.mappings.is_empty() || r.mappings.len() > 10_000 {
             return Err(Error::invalid("mappings", "bad_batch", "send 1 to 10000 mappings").into());
         }
@@ -235,7 +221,7 @@ impl Api for CatalogGrpc {
                 operator: fixmedins.to_string(),
                 all_or_nothing: false,
                 rows,
-                idempotency: Some((fixmedins.to_string(), r.msgid.trim().to_owned())),
+                idempotency: Some((fixmedins.to_string(), msgid.to_string())),
             })
             .await?;
         let rejected: BTreeMap<u64, _> = report.rejections.iter().map(|r| (r.row_no, r)).collect();
@@ -264,14 +250,9 @@ impl Api for CatalogGrpc {
     ) -> Reply<pb::RevokeMappingResponse> {
         let r = request.into_inner();
         let fixmedins = hospital("fixmedins_code", &r.fixmedins_code)?;
-        if r.msgid.trim().is_empty() {
-            return Err(missing("msgid").into());
-        }
-        if r.local_code.trim().is_empty() {
-            return Err(missing("local_code").into());
-        }
-        let mapping =
-            self.0.revoke_mapping(r.msgid.trim(), fixmedins.as_str(), r.local_code.trim()).await?;
+        let msgid = MessageId::parse(&r.msgid).map_err(Error::from)?;
+        let local_code = codes::code("local_code", &r.local_code, 150).map_err(Error::from)?;
+        let mapping = self.0.revoke_mapping(msgid.as_str(), fixmedins.as_str(), local_code).await?;
         Ok(Response::new(pb::RevokeMappingResponse { mapping: Some(mapping_to_pb(mapping)) }))
     }
 

@@ -30,15 +30,23 @@ pub fn get<'a>(fields: &'a Fields, column: &'static str) -> &'a str {
     fields.get(column).map_or("", |v| v.trim())
 }
 
-/// The value of a column that must be there.
+/// A column's value refused by the boundary rules of [`crate::codes`] (a control character).
+fn refused(column: &'static str, e: crate::codes::Invalid) -> RowError {
+    RowError::new(e.reason, Some(column), e.message)
+}
+
+/// The value of a column that must be there (no control characters, at most 4000 characters:
+/// the longest national text field).
 pub fn required<'a>(fields: &'a Fields, column: &'static str) -> Result<&'a str, RowError> {
-    match get(fields, column) {
+    let value = crate::codes::text(column, get(fields, column), crate::codes::MAX_FIELD)
+        .map_err(|e| refused(column, e))?;
+    match value {
         "" => Err(RowError::new("missing_field", Some(column), format!("{column} is required"))),
         value => Ok(value),
     }
 }
 
-/// Free text of at most `max` characters.
+/// Free text of at most `max` characters, without control characters.
 pub fn text(fields: &Fields, column: &'static str, max: usize) -> Result<String, RowError> {
     let value = get(fields, column);
     if value.chars().count() > max {
@@ -48,7 +56,7 @@ pub fn text(fields: &Fields, column: &'static str, max: usize) -> Result<String,
             format!("{column} is longer than {max} characters"),
         ));
     }
-    Ok(value.to_owned())
+    crate::codes::text(column, value, max).map(str::to_owned).map_err(|e| refused(column, e))
 }
 
 /// A refused row as reported back: its line in the file, the reason, the column, the message.
@@ -68,5 +76,23 @@ impl Rejection {
             field: error.field.map(str::to_owned),
             message: error.message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_overlong_values_are_refused_by_column() {
+        let fields: Fields =
+            [("name".to_owned(), "a\u{0}b".to_owned()), ("code".to_owned(), "x".repeat(5000))]
+                .into_iter()
+                .collect();
+        let e = text(&fields, "name", 10).unwrap_err();
+        assert_eq!((e.reason, e.field), ("control_character", Some("name")));
+        assert_eq!(required(&fields, "name").unwrap_err().reason, "control_character");
+        assert_eq!(required(&fields, "code").unwrap_err().reason, "too_long");
+        assert_eq!(required(&fields, "absent").unwrap_err().reason, "missing_field");
     }
 }

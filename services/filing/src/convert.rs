@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use medclear_common::{
     Error, Result,
-    codes::{Admdvs, FixmedinsCode, PsnNo},
+    codes::{self, Admdvs, MessageId, PsnNo},
 };
 use medclear_proto::filing::v1 as pb;
 
@@ -22,30 +22,34 @@ fn missing(field: &'static str) -> Error {
 }
 
 pub(crate) fn admdvs(field: &'static str, text: &str) -> Result<Admdvs> {
-    if text.is_empty() {
-        return Err(missing(field));
-    }
-    Admdvs::parse(text.trim())
-        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
+    Ok(codes::admdvs(field, text)?)
 }
 
+/// A `psn_no` by its pattern ([`PsnNo`]): `0` or `x` name nobody, and are never filed for.
 pub(crate) fn psn_no(field: &'static str, text: &str) -> Result<PsnNo> {
-    if text.is_empty() {
-        return Err(missing(field));
+    Ok(codes::psn_no(field, text)?)
+}
+
+/// Free text of at most `max` characters, without control characters.
+fn text(field: &'static str, text: &str, max: usize) -> Result<String> {
+    Ok(codes::text(field, text, max)?.to_owned())
+}
+
+/// The longest memo: a referral's reason (C(500)) and the institution's name (C(200)).
+const MAX_MEMO: usize = 1000;
+
+/// The sender's request id, when it sends one ([`MessageId`]: at most 64 characters).
+fn request_id(text: &str) -> Result<Option<String>> {
+    match text.trim() {
+        "" => Ok(None),
+        id => Ok(Some(MessageId::parse_field("request_id", id)?.to_string())),
     }
-    PsnNo::parse(text.trim())
-        .map_err(|e| Error::invalid(field, "invalid_code", format!("{field}: {e}")))
 }
 
 pub(crate) use medclear_common::wire::date;
 
 pub(crate) fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>> {
     if text.trim().is_empty() { Ok(None) } else { date(field, text).map(Some) }
-}
-
-fn optional(text: String) -> Option<String> {
-    let trimmed = text.trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
 pub(crate) fn category(value: i32) -> Result<Category> {
@@ -86,7 +90,7 @@ fn channel_to_pb(channel: Channel) -> pb::Channel {
 
 pub(crate) fn actor(actor: Option<pb::Actor>) -> Result<Actor> {
     let actor = actor.ok_or_else(|| missing("actor"))?;
-    let id = optional(actor.id).ok_or_else(|| missing("actor.id"))?;
+    let id = codes::required_text("actor.id", &actor.id, 64)?.to_owned();
     let channel = match pb::Channel::try_from(actor.channel) {
         Ok(pb::Channel::CitizenOnline) => Channel::CitizenOnline,
         Ok(pb::Channel::Hospital) => Channel::Hospital,
@@ -129,16 +133,16 @@ impl TryFrom<pb::CreateFilingRequest> for Create<NewFiling> {
         Ok(Self {
             new: NewFiling {
                 psn_no: psn_no("psn_no", &r.psn_no)?,
-                psn_name: r.psn_name.trim().to_owned(),
+                psn_name: text("psn_name", &r.psn_name, 50)?,
                 home: admdvs("insuplc_admdvs", &r.insuplc_admdvs)?,
                 destination: admdvs("mdtrtarea_admvs", &r.mdtrtarea_admvs)?,
                 category: category(r.category)?,
                 begin: date("begin_date", &r.begin_date)?,
                 end: optional_date("end_date", &r.end_date)?,
-                memo: r.memo.trim().to_owned(),
+                memo: text("memo", &r.memo, MAX_MEMO)?,
             },
             actor: actor(r.actor)?,
-            request_id: optional(r.request_id),
+            request_id: request_id(&r.request_id)?,
         })
     }
 }
@@ -146,23 +150,18 @@ impl TryFrom<pb::CreateFilingRequest> for Create<NewFiling> {
 impl TryFrom<pb::CreateChronicFilingRequest> for Create<NewChronicFiling> {
     type Error = Error;
     fn try_from(r: pb::CreateChronicFilingRequest) -> Result<Self> {
-        let disease_code = optional(r.disease_code).ok_or_else(|| missing("disease_code"))?;
-        if r.diagnosed_by.is_empty() {
-            return Err(missing("diagnosed_by"));
-        }
+        let disease_code = codes::code("disease_code", &r.disease_code, 30)?.to_owned();
         Ok(Self {
             new: NewChronicFiling {
                 psn_no: psn_no("psn_no", &r.psn_no)?,
                 home: admdvs("insuplc_admdvs", &r.insuplc_admdvs)?,
                 disease_code,
-                diagnosed_by: FixmedinsCode::parse(r.diagnosed_by.trim()).map_err(|e| {
-                    Error::invalid("diagnosed_by", "invalid_code", format!("diagnosed_by: {e}"))
-                })?,
+                diagnosed_by: codes::fixmedins_code("diagnosed_by", &r.diagnosed_by)?,
                 begin: date("begin_date", &r.begin_date)?,
                 end: optional_date("end_date", &r.end_date)?,
             },
             actor: actor(r.actor)?,
-            request_id: optional(r.request_id),
+            request_id: request_id(&r.request_id)?,
         })
     }
 }
@@ -187,7 +186,10 @@ pub(crate) fn required_id(field: &'static str, id: &str) -> Result<String> {
         return Err(missing(field));
     }
     if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::not_found("filing_not_found", format!("no filing {id:?}")));
+        return Err(Error::not_found(
+            "filing_not_found",
+            format!("no filing {}", codes::shown(id)),
+        ));
     }
     Ok(id.to_owned())
 }
@@ -305,6 +307,54 @@ mod tests {
         assert_eq!(category(42).unwrap_err().reason(), "unknown_category");
         assert_eq!(category(4).unwrap(), Category::Referral);
         assert_eq!(actor(None).unwrap_err().reason(), "missing_field");
+    }
+
+    fn referral(edit: impl FnOnce(&mut pb::CreateFilingRequest)) -> Result<Create<NewFiling>> {
+        let mut r = pb::CreateFilingRequest {
+            request_id: "H42020000001202603021200000001".into(),
+            psn_no: "P420200001".into(),
+            insuplc_admdvs: "420200".into(),
+            mdtrtarea_admvs: "440300".into(),
+            category: pb::Category::Referral.into(),
+            begin_date: "2026-03-02".into(),
+            actor: Some(pb::Actor {
+                id: "H42020000001".into(),
+                channel: pb::Channel::Hospital.into(),
+            }),
+            ..Default::default()
+        };
+        edit(&mut r);
+        Create::try_from(r)
+    }
+
+    /// Issue 16: filings for nobody, NUL in ids and oversized texts are refused by name,
+    /// before a row could be written.
+    #[test]
+    fn hostile_fields_are_refused_by_name() {
+        assert!(referral(|_| {}).is_ok());
+        let refused = |edit: fn(&mut pb::CreateFilingRequest)| {
+            let e = referral(edit).unwrap_err();
+            let Error::Problem(p) = e else { panic!("{e}") };
+            (p.reason.into_owned(), p.field.map(|f| f.into_owned()).unwrap_or_default())
+        };
+        let pair = |reason: &str, field: &str| (reason.to_owned(), field.to_owned());
+        assert_eq!(refused(|r| r.psn_no = "0".into()), pair("invalid_code", "psn_no"));
+        assert_eq!(refused(|r| r.psn_no = "x".into()), pair("invalid_code", "psn_no"));
+        assert_eq!(refused(|r| r.psn_no = "P42\0".into()), pair("control_character", "psn_no"));
+        assert_eq!(
+            refused(|r| r.request_id = "R\0".into()),
+            pair("control_character", "request_id")
+        );
+        assert_eq!(refused(|r| r.request_id = "🙂".into()), pair("invalid_msgid", "request_id"));
+        assert_eq!(refused(|r| r.request_id = "r".repeat(65)), pair("too_long", "request_id"));
+        assert_eq!(refused(|r| r.psn_name = "名".repeat(51)), pair("too_long", "psn_name"));
+        assert_eq!(refused(|r| r.memo = "a\u{202E}b".into()), pair("control_character", "memo"));
+        assert_eq!(
+            refused(|r| r.insuplc_admdvs = "4202\u{0}0".into()),
+            pair("control_character", "insuplc_admdvs")
+        );
+        let long = required_id("filing_id", &"F".repeat(100_000)).unwrap_err();
+        assert!(long.to_string().len() < 100, "the message does not echo 100 KB: {long}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::{borrow::Cow, fmt, str::FromStr};
 use chrono::NaiveDate;
 use medclear_common::{
     Error,
-    codes::{Admdvs, FixmedinsCode},
+    codes::{self, Admdvs, FixmedinsCode, Invalid, MessageId},
     money,
     rows::Fields,
     wire,
@@ -63,6 +63,32 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
+/// A field refused by the boundary rules ([`medclear_common::codes`]).
+impl From<Invalid> for ProtocolError {
+    fn from(e: Invalid) -> Self {
+        Self { field: e.field.into(), reason: e.reason.into(), message: e.message }
+    }
+}
+
+impl From<Invalid> for LineError {
+    fn from(e: Invalid) -> Self {
+        Self::Field(e.into())
+    }
+}
+
+/// The sender of a hospital's request, by its pattern.
+fn sender(text: &str) -> Result<String, ProtocolError> {
+    Ok(codes::fixmedins_code("fixmedins_code", text)?.to_string())
+}
+
+/// An id the platform issued (`mdtrt_id`, `setl_id`): 1 to 30 code characters.
+fn id(field: &'static str, text: &str) -> Result<String, ProtocolError> {
+    Ok(codes::id(field, text)?.to_owned())
+}
+
+/// The longest diagnosis: an ICD-10 code, or an outpatient's description (C(200)).
+const MAX_DIAGNOSIS: usize = 200;
+
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
         Error::invalid(e.field, e.reason, e.message)
@@ -110,23 +136,22 @@ pub fn require_disease(med_type: MedType, disease_code: &str) -> Result<(), Prot
     Ok(())
 }
 
-/// A hospital's message id (`msgid`) on what settles and undoes: 1 to 64 characters, trimmed.
-/// Settlements and cancellations are kept once per (sender, msgid).
+/// A hospital's message id (`msgid`): a [`MessageId`] — 1 to 64 ASCII letters, digits and
+/// `. _ : -`, trimmed — which every national msgid is (the gateway checks the national form
+/// and that it is the sender's; modern gRPC clients send their own keys). Visits, settlements
+/// and cancellations are kept once per (sender, msgid).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Msgid(String);
 
 impl Msgid {
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        let text = text.trim();
-        if text.is_empty() || text.len() > 64 {
-            return Err(ProtocolError::new(
-                "msgid",
-                "invalid_msgid",
-                "msgid is required (at most 64 characters)",
-            ));
-        }
-        Ok(Self(text.to_owned()))
+        Self::parse_field("msgid", text)
+    }
+
+    /// A message id named `field` in refusals (`omsgid`).
+    pub fn parse_field(field: &str, text: &str) -> Result<Self, ProtocolError> {
+        Ok(Self(MessageId::parse_field(field, text)?.into()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -277,8 +302,9 @@ impl TryFrom<pb::FeeLine> for FeeLine {
             ))
         })?;
         let fee_date = date("fee_date", &line.fee_date).map_err(LineError::Field)?;
-        let feedetl_sn = line.feedetl_sn.trim();
-        let local_code = line.local_code.trim();
+        let feedetl_sn = codes::optional_code("feedetl_sn", &line.feedetl_sn, codes::ID_LEN)?;
+        let local_code = codes::optional_code("local_code", &line.local_code, 150)?;
+        let national_code = codes::optional_code("national_code", &line.national_code, 50)?;
         if feedetl_sn.is_empty() || local_code.is_empty() {
             return Err(LineError::value(
                 "missing_field",
@@ -293,7 +319,7 @@ impl TryFrom<pb::FeeLine> for FeeLine {
         Ok(Self {
             feedetl_sn: feedetl_sn.to_owned(),
             local_code: local_code.to_owned(),
-            national_code: line.national_code.trim().to_owned(),
+            national_code: national_code.to_owned(),
             price_fen,
             quantity,
             fee_date,
@@ -318,17 +344,18 @@ impl TryFrom<pb::UploadFeeLinesRequest> for Upload {
         if r.lines.is_empty() || r.lines.len() > MAX_UPLOAD {
             return Err(ProtocolError::new("lines", "bad_batch", "send 1 to 5000 lines"));
         }
+        let sender = sender(&r.fixmedins_code)?;
+        let mdtrt_id = id("mdtrt_id", &r.mdtrt_id)?;
+        if !r.msgid.trim().is_empty() {
+            Msgid::parse(&r.msgid)?;
+        }
         let lines = r
             .lines
             .into_iter()
             .enumerate()
             .map(|(i, line)| FeeLine::try_from(line).map_err(|e| e.at(i)))
             .collect::<Result<_, _>>()?;
-        Ok(Self {
-            sender: r.fixmedins_code.trim().to_owned(),
-            mdtrt_id: r.mdtrt_id.trim().to_owned(),
-            lines,
-        })
+        Ok(Self { sender, mdtrt_id, lines })
     }
 }
 
@@ -368,25 +395,22 @@ impl TryFrom<pb::RegisterVisitRequest> for Registration {
             })?),
         };
         let begin_date = date("begin_date", &r.begin_date)?;
-        let fixmedins_code = FixmedinsCode::parse(r.fixmedins_code.trim())
-            .map_err(|e| ProtocolError::new("fixmedins_code", "invalid_code", e.to_string()))?;
-        let mdtrtarea_admvs = Admdvs::parse(r.mdtrtarea_admvs.trim())
-            .map_err(|e| ProtocolError::new("mdtrtarea_admvs", "invalid_code", e.to_string()))?;
-        let msgid = r.msgid.trim();
-        if msgid.is_empty() {
-            return Err(ProtocolError::new("msgid", "missing_field", "msgid is required"));
-        }
-        let disease_code = r.disease_code.trim();
+        let fixmedins_code = codes::fixmedins_code("fixmedins_code", &r.fixmedins_code)?;
+        let mdtrtarea_admvs = codes::admdvs("mdtrtarea_admvs", &r.mdtrtarea_admvs)?;
+        let msgid = Msgid::parse(&r.msgid)?;
+        let psn_no = codes::psn_no("psn_no", &r.psn_no)?;
+        let diagnosis_code = codes::text("diagnosis_code", &r.diagnosis_code, MAX_DIAGNOSIS)?;
+        let disease_code = codes::optional_code("disease_code", &r.disease_code, 30)?;
         require_disease(med_type, disease_code)?;
         Ok(Self {
             fixmedins_code,
-            msgid: msgid.to_owned(),
-            psn_no: r.psn_no.trim().to_owned(),
+            msgid: msgid.into(),
+            psn_no: psn_no.into(),
             med_type,
             mdtrtarea_admvs,
             hospital_level,
             begin_date,
-            diagnosis_code: r.diagnosis_code.trim().to_owned(),
+            diagnosis_code: diagnosis_code.to_owned(),
             emergency: r.emergency,
             disease_code: disease_code.to_owned(),
         })
@@ -411,11 +435,12 @@ impl TryFrom<pb::UpdateVisitRequest> for VisitUpdate {
             code => Some(med_type(code)?),
         };
         Ok(Self {
-            sender: r.fixmedins_code.trim().to_owned(),
-            mdtrt_id: r.mdtrt_id.trim().to_owned(),
+            sender: sender(&r.fixmedins_code)?,
+            mdtrt_id: id("mdtrt_id", &r.mdtrt_id)?,
             med_type,
-            diagnosis_code: r.diagnosis_code.trim().to_owned(),
-            disease_code: r.disease_code.trim().to_owned(),
+            diagnosis_code: codes::text("diagnosis_code", &r.diagnosis_code, MAX_DIAGNOSIS)?
+                .to_owned(),
+            disease_code: codes::optional_code("disease_code", &r.disease_code, 30)?.to_owned(),
         })
     }
 }
@@ -463,7 +488,9 @@ impl TryFrom<pb::VisitRef> for Discharge {
     type Error = ProtocolError;
     fn try_from(r: pb::VisitRef) -> Result<Self, Self::Error> {
         let end_date = date("end_date", &r.end_date)?;
-        Ok(Self { visit: VisitKey::from(r), end_date })
+        let visit =
+            VisitKey { sender: sender(&r.fixmedins_code)?, mdtrt_id: id("mdtrt_id", &r.mdtrt_id)? };
+        Ok(Self { visit, end_date })
     }
 }
 
@@ -496,8 +523,8 @@ impl TryFrom<pb::SettleRequest> for SettleCommand {
     fn try_from(r: pb::SettleRequest) -> Result<Self, Self::Error> {
         Ok(Self {
             msgid: Msgid::parse(&r.msgid)?,
-            sender: r.fixmedins_code.trim().to_owned(),
-            mdtrt_id: r.mdtrt_id.trim().to_owned(),
+            sender: sender(&r.fixmedins_code)?,
+            mdtrt_id: id("mdtrt_id", &r.mdtrt_id)?,
             use_account: r.use_account,
             expected_medfee_fen: r.medfee_sumamt_fen,
         })
@@ -517,8 +544,8 @@ impl TryFrom<pb::CancelSettlementRequest> for Cancellation {
     fn try_from(r: pb::CancelSettlementRequest) -> Result<Self, Self::Error> {
         Ok(Self {
             msgid: Msgid::parse(&r.msgid)?,
-            sender: r.fixmedins_code.trim().to_owned(),
-            setl_id: r.setl_id.trim().to_owned(),
+            sender: sender(&r.fixmedins_code)?,
+            setl_id: id("setl_id", &r.setl_id)?,
         })
     }
 }
@@ -536,8 +563,8 @@ impl TryFrom<pb::ReverseRequest> for Reversal {
     fn try_from(r: pb::ReverseRequest) -> Result<Self, Self::Error> {
         Ok(Self {
             msgid: Msgid::parse(&r.msgid)?,
-            sender: r.fixmedins_code.trim().to_owned(),
-            omsgid: r.omsgid.trim().to_owned(),
+            sender: sender(&r.fixmedins_code)?,
+            omsgid: Msgid::parse_field("omsgid", &r.omsgid)?.into(),
         })
     }
 }
@@ -556,8 +583,8 @@ impl TryFrom<pb::QueryPersonRequest> for PersonQuery {
             ("", "") => {
                 Err(ProtocolError::new("certno", "missing_field", "certno or psn_no is required"))
             }
-            ("", psn_no) => Ok(Self::PsnNo(psn_no.to_owned())),
-            (certno, _) => Ok(Self::Certno(certno.to_owned())),
+            ("", psn_no) => Ok(Self::PsnNo(codes::psn_no("psn_no", psn_no)?.into())),
+            (certno, _) => Ok(Self::Certno(codes::code("certno", certno, 50)?.to_owned())),
         }
     }
 }
@@ -597,11 +624,8 @@ pub struct PersonSettlements {
 impl TryFrom<pb::ListPersonSettlementsRequest> for PersonSettlements {
     type Error = ProtocolError;
     fn try_from(r: pb::ListPersonSettlementsRequest) -> Result<Self, Self::Error> {
-        let psn_no = r.psn_no.trim();
-        if psn_no.is_empty() {
-            return Err(ProtocolError::new("psn_no", "missing_field", "psn_no is required"));
-        }
-        Ok(Self { psn_no: psn_no.to_owned(), limit: if r.limit == 0 { 100 } else { r.limit } })
+        let psn_no = codes::psn_no("psn_no", &r.psn_no)?;
+        Ok(Self { psn_no: psn_no.into(), limit: if r.limit == 0 { 100 } else { r.limit } })
     }
 }
 

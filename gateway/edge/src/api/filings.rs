@@ -10,6 +10,7 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
+use medclear_common::codes::{self, MessageId};
 use medclear_proto::{filing::v1 as pb, names};
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,7 @@ use axum::Router;
 use super::{
     AppState,
     error::ApiError,
-    json::{Body, Params, flag, text},
+    json::{Body, Params, flag, path_id, text},
 };
 use crate::{access::Target, caller::Caller};
 
@@ -30,7 +31,11 @@ fn category_from(text: &str) -> Result<pb::Category, ApiError> {
         ApiError::invalid(
             "category",
             "unknown_category",
-            format!("category {text:?} is not one of {}", names::word_list::<pb::Category>()),
+            format!(
+                "category {} is not one of {}",
+                codes::shown(text),
+                names::word_list::<pb::Category>()
+            ),
         )
     })
 }
@@ -44,7 +49,11 @@ fn channel_from(text: &str) -> Result<pb::Channel, ApiError> {
         None => Err(ApiError::invalid(
             "channel",
             "unknown_channel",
-            format!("channel {text:?} is not one of {}", names::word_list::<pb::Channel>()),
+            format!(
+                "channel {} is not one of {}",
+                codes::shown(text),
+                names::word_list::<pb::Channel>()
+            ),
         )),
     }
 }
@@ -63,16 +72,25 @@ fn none_if_empty(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// The sender's message id: the body's `request_id`, else an `Idempotency-Key` header.
-fn request_id(body: String, headers: &HeaderMap) -> String {
+/// The sender's message id: the body's `request_id`, else an `Idempotency-Key` header; either
+/// a [`MessageId`] (1 to 64 ASCII letters, digits and `. _ : -`), or none.
+fn request_id(body: String, headers: &HeaderMap) -> Result<String, ApiError> {
     if !body.trim().is_empty() {
-        return body;
+        return Ok(MessageId::parse_field("request_id", &body)?.to_string());
     }
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_default()
+    match headers.get("idempotency-key") {
+        None => Ok(String::new()),
+        Some(value) => {
+            let value = value.to_str().map_err(|_| {
+                ApiError::invalid(
+                    "Idempotency-Key",
+                    "invalid_msgid",
+                    "the Idempotency-Key header is not ASCII text",
+                )
+            })?;
+            Ok(MessageId::parse_field("Idempotency-Key", value)?.to_string())
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -166,13 +184,14 @@ pub async fn create_filing(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Body(body): Body<CreateFilingBody>,
+    Body(mut body): Body<CreateFilingBody>,
 ) -> Result<(StatusCode, Json<FilingJson>), ApiError> {
+    body.psn_no = codes::psn_no("psn_no", &body.psn_no)?.to_string();
     caller.may_for_person(&body.psn_no, &body.insuplc_admdvs)?;
     let request = pb::CreateFilingRequest {
         category: category_from(&body.category)?.into(),
         actor: Some(actor(&body.channel, &body.operator, &body.psn_no)?),
-        request_id: request_id(body.request_id, &headers),
+        request_id: request_id(body.request_id, &headers)?,
         psn_no: body.psn_no,
         psn_name: body.psn_name,
         insuplc_admdvs: body.insuplc_admdvs,
@@ -190,6 +209,7 @@ pub async fn get_filing(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<FilingJson> {
+    let id = path_id("filing_id", &id)?;
     let filing = state.filing().get_filing(pb::GetFilingRequest { filing_id: id }).await?;
     let filing = filing.into_inner();
     caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
@@ -238,6 +258,8 @@ pub async fn revoke_filing(
     Path(id): Path<String>,
     Body(body): Body<RevokeBody>,
 ) -> Answer<FilingJson> {
+    let id = path_id("filing_id", &id)?;
+    codes::text("reason", &body.reason, 500)?;
     let filing = state.filing().get_filing(pb::GetFilingRequest { filing_id: id.clone() }).await?;
     let filing = filing.into_inner();
     caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
@@ -365,12 +387,13 @@ pub async fn create_chronic_filing(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    Body(body): Body<CreateChronicBody>,
+    Body(mut body): Body<CreateChronicBody>,
 ) -> Result<(StatusCode, Json<ChronicFilingJson>), ApiError> {
+    body.psn_no = codes::psn_no("psn_no", &body.psn_no)?.to_string();
     caller.may_for_person(&body.psn_no, &body.insuplc_admdvs)?;
     let request = pb::CreateChronicFilingRequest {
         actor: Some(actor(&body.channel, &body.operator, &body.psn_no)?),
-        request_id: request_id(body.request_id, &headers),
+        request_id: request_id(body.request_id, &headers)?,
         psn_no: body.psn_no,
         insuplc_admdvs: body.insuplc_admdvs,
         disease_code: body.disease_code,
@@ -387,6 +410,7 @@ pub async fn get_chronic_filing(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer<ChronicFilingJson> {
+    let id = path_id("filing_id", &id)?;
     let filing = state.filing().get_chronic_filing(pb::GetFilingRequest { filing_id: id }).await?;
     let filing = filing.into_inner();
     caller.may_for_person(&filing.psn_no, &filing.insuplc_admdvs)?;
@@ -416,6 +440,8 @@ pub async fn revoke_chronic_filing(
     Path(id): Path<String>,
     Body(body): Body<RevokeBody>,
 ) -> Answer<ChronicFilingJson> {
+    let id = path_id("filing_id", &id)?;
+    codes::text("reason", &body.reason, 500)?;
     let filing =
         state.filing().get_chronic_filing(pb::GetFilingRequest { filing_id: id.clone() }).await?;
     let filing = filing.into_inner();
@@ -553,6 +579,7 @@ pub async fn get_region_rules(
     State(state): State<AppState>,
     Path(admdvs): Path<String>,
 ) -> Answer<RulesJson> {
+    let admdvs = codes::admdvs("admdvs", &admdvs)?.to_string();
     let rules = state
         .filing()
         .get_region_rules(pb::GetRegionRulesRequest { insuplc_admdvs: admdvs })
@@ -566,6 +593,7 @@ pub async fn set_region_rules(
     Path(admdvs): Path<String>,
     Body(body): Body<RulesJson>,
 ) -> Answer<RulesJson> {
+    let admdvs = codes::admdvs("admdvs", &admdvs)?.to_string();
     caller.may(Target::Province(&admdvs))?;
     let request = pb::SetRegionRulesRequest {
         actor: Some(actor("agency", &body.operator, "")?),

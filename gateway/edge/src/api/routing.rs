@@ -6,7 +6,7 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use medclear_common::codes::province_of_id;
+use medclear_common::codes::{self, MessageId, province_of_id};
 use medclear_proto::routing::v1 as pb;
 
 use crate::{access::Target, caller::Caller};
@@ -18,7 +18,7 @@ use axum::Router;
 use super::{
     AppState,
     error::ApiError,
-    json::{Body, Params, flag, text},
+    json::{Body, Params, flag, path_id, text},
 };
 
 type Answer<T> = Result<Json<T>, ApiError>;
@@ -142,8 +142,11 @@ pub struct RegisterBody {
 pub async fn register_visit(
     State(state): State<AppState>,
     caller: Caller,
-    Body(b): Body<RegisterBody>,
+    Body(mut b): Body<RegisterBody>,
 ) -> Answer<VisitJson> {
+    b.fixmedins_code = codes::fixmedins_code("fixmedins_code", &b.fixmedins_code)?.to_string();
+    b.msgid = MessageId::parse(&b.msgid)?.to_string();
+    b.psn_no = codes::psn_no("psn_no", &b.psn_no)?.to_string();
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let med_type = b.med_type.trim().parse::<i32>().map_err(|_| {
         ApiError::invalid(
@@ -205,6 +208,23 @@ pub struct LineJson {
     fee_date: String,
 }
 
+impl VisitBody {
+    /// The sender and its message id (when sent) by their patterns, the lines named by their
+    /// ids; the rest is the routing service's to check.
+    fn checked(mut self) -> Result<Self, ApiError> {
+        self.fixmedins_code =
+            codes::fixmedins_code("fixmedins_code", &self.fixmedins_code)?.to_string();
+        // Required where the routing service keeps an answer per msgid (settlements).
+        if !self.msgid.trim().is_empty() {
+            self.msgid = MessageId::parse(&self.msgid)?.to_string();
+        }
+        for (i, sn) in self.feedetl_sn.iter().enumerate() {
+            codes::id(&format!("feedetl_sn[{i}]"), sn)?;
+        }
+        Ok(self)
+    }
+}
+
 fn visit_ref(id: String, b: VisitBody) -> pb::VisitRef {
     pb::VisitRef {
         fixmedins_code: b.fixmedins_code,
@@ -221,6 +241,7 @@ pub async fn discharge(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<VisitJson> {
+    let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
@@ -239,6 +260,7 @@ pub async fn cancel_visit(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<VisitJson> {
+    let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
@@ -263,6 +285,7 @@ pub async fn upload_lines(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<LinesAnswer> {
+    let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let request = pb::UploadFeeLinesRequest {
         fixmedins_code: b.fixmedins_code,
@@ -296,6 +319,7 @@ pub async fn cancel_lines(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<LinesAnswer> {
+    let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let request = pb::CancelFeeLinesRequest {
         fixmedins_code: b.fixmedins_code,
@@ -328,6 +352,7 @@ pub async fn presettle(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
+    let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state
@@ -345,6 +370,7 @@ pub async fn settle(
     Path(id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
+    let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     Ok(Json(
         state.routing_for(province_of_id(&id)).settle(settle_request(id, b)).await?.into_inner(),
@@ -358,6 +384,7 @@ pub async fn cancel_settlement(
     Path(setl_id): Path<String>,
     Body(b): Body<VisitBody>,
 ) -> Answer<SettlementJson> {
+    let (setl_id, b) = (path_id("setl_id", &setl_id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let request =
         pb::CancelSettlementRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, setl_id };
@@ -388,8 +415,11 @@ pub struct ReverseBody {
 pub async fn reverse(
     State(state): State<AppState>,
     caller: Caller,
-    Body(b): Body<ReverseBody>,
+    Body(mut b): Body<ReverseBody>,
 ) -> Answer<SettlementJson> {
+    b.fixmedins_code = codes::fixmedins_code("fixmedins_code", &b.fixmedins_code)?.to_string();
+    b.msgid = MessageId::parse(&b.msgid)?.to_string();
+    b.omsgid = MessageId::parse_field("omsgid", &b.omsgid)?.to_string();
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let request =
         pb::ReverseRequest { fixmedins_code: b.fixmedins_code, msgid: b.msgid, omsgid: b.omsgid };
@@ -435,7 +465,7 @@ pub async fn events(
             ApiError::invalid(
                 "after_seq",
                 "invalid_number",
-                format!("after_seq {text:?} is not a whole number"),
+                format!("after_seq {} is not a whole number", codes::shown(text)),
             )
         })?,
     };

@@ -9,7 +9,10 @@
 //! content, so no file needs keeping. Columns: `med_list_codg`, name, spec, unit, begin date,
 //! end date (empty: open-ended), version.
 
-use medclear_common::clock::{Clock as _, SystemClock};
+use medclear_common::{
+    clock::{Clock as _, SystemClock},
+    codes,
+};
 use medclear_proto::catalog::v1 as kpb;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
@@ -165,7 +168,10 @@ fn version_of(text_ver: &str) -> Result<i64, Refusal> {
     match text_ver.trim() {
         "" => Ok(0),
         v => v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
-            Refusal::new("invalid_input", format!("ver {v:?} is not a catalogue version (0, 1, …)"))
+            Refusal::new(
+                "invalid_input",
+                format!("ver {} is not a catalogue version (0, 1, …)", codes::shown(v)),
+            )
         }),
     }
 }
@@ -251,6 +257,9 @@ struct MatchRow {
 /// 1317: the institution's own catalogue matching (its mappings), a page at a time.
 pub(super) async fn institution_matching(state: &AppState, envelope: &Envelope) -> Outcome {
     let q: PageQuery = node(envelope, "data")?;
+    codes::optional_code("data.fixmedins_code", &q.fixmedins_code, 12)?;
+    codes::optional_code("data.medins_list_codg", &q.medins_list_codg, 150)?;
+    codes::optional_code("data.med_list_codg", &q.med_list_codg, 50)?;
     let page_num = page_number("page_num", &q.page_num, 9999)?;
     let page_size = page_number("page_size", &q.page_size, 1000)?;
     // An institution sees its own matching only.
@@ -355,6 +364,8 @@ struct SelfPayRow {
 /// national), a page at a time. `updt_time` is not a filter here: every rule is listed.
 pub(super) async fn coverage_query(state: &AppState, envelope: &Envelope) -> Outcome {
     let q: RuleQuery = node(envelope, "data")?;
+    codes::optional_code("data.hilist_code", &q.hilist_code, 50)?;
+    codes::optional_code("data.insu_admdvs", &q.insu_admdvs, 6)?;
     let page_num = page_number("page_num", &q.page_num, 9999)?;
     let page_size = page_number("page_size", &q.page_size, 1000)?;
     let (names, rules) = coverage(state).await?;
@@ -459,10 +470,13 @@ pub(super) async fn upload_mapping(state: &AppState, envelope: &Envelope) -> Out
     };
     let mut mappings = Vec::with_capacity(items.len());
     for (i, m) in items.iter().enumerate() {
+        let at = |field: &str| format!("data[{i}].{field}");
         mappings.push(kpb::Mapping {
-            local_code: m.fixmedins_hilist_id.trim().to_owned(),
-            local_name: m.fixmedins_hilist_name.trim().to_owned(),
-            national_code: m.med_list_codg.trim().to_owned(),
+            local_code: codes::code(&at("fixmedins_hilist_id"), &m.fixmedins_hilist_id, 150)?
+                .to_owned(),
+            local_name: codes::text(&at("fixmedins_hilist_name"), &m.fixmedins_hilist_name, 200)?
+                .to_owned(),
+            national_code: codes::code(&at("med_list_codg"), &m.med_list_codg, 50)?.to_owned(),
             begin_date: date_of(&format!("data[{i}].begndate"), &m.begndate)?,
             ..Default::default()
         });
@@ -491,7 +505,8 @@ pub(super) async fn revoke_mapping(state: &AppState, envelope: &Envelope) -> Out
     let request = kpb::RevokeMappingRequest {
         msgid: envelope.msgid.clone(),
         fixmedins_code: envelope.fixmedins_code.clone(),
-        local_code: m.fixmedins_hilist_id.trim().to_owned(),
+        local_code: codes::code("data.fixmedins_hilist_id", &m.fixmedins_hilist_id, 150)?
+            .to_owned(),
     };
     state.catalog().revoke_mapping(request).await?;
     Ok(None)

@@ -3,13 +3,21 @@
 //! the answer writer, and what every transaction shares — reading `input` nodes and lists,
 //! amounts in yuan, dates; writing amounts ([`Yuan`]) and outputs; and the routing instance an
 //! envelope goes to.
+//!
+//! Formats and sizes are checked here, before any service is called ([`read_envelope`]): the
+//! envelope's fields by their national patterns and lengths (`msgid` the sender's own, see
+//! [`codes::Msgid`]), and every text anywhere in `input` for control characters and for the
+//! longest national field ([`MAX_FIELD`], C(4000); a 9101 upload's file content is bounded by
+//! the body alone), named by its path (`input.feedetail[3].feedetl_sn`).
+//! The transactions then read their codes and ids with [`medclear_common::codes`], whose
+//! refusals become [`Refusal`]s by `?`.
 
 use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
-use medclear_common::codes::province_of_id;
+use medclear_common::codes::{self, Invalid, MAX_FIELD, province_of_id};
 use medclear_common::{
     clock::CHINA,
     error::status_reason,
@@ -36,14 +44,26 @@ impl Refusal {
     }
 }
 
+/// A failed call to a service: its refusal, or a lost call (see [`super::failure`]).
 impl From<tonic::Status> for Refusal {
     fn from(status: tonic::Status) -> Self {
-        Self { reason: status_reason(&status), message: status.message().to_owned() }
+        Self { reason: status_reason(&status), message: super::failure::message(&status) }
     }
 }
 
 /// What a transaction answers: its `output` (`None`: none), or why it was refused.
 pub(super) type Outcome = Result<Option<Box<RawValue>>, Refusal>;
+
+/// A field refused by the boundary rules ([`medclear_common::codes`]): its reason, and a
+/// message that names the field.
+impl From<Invalid> for Refusal {
+    fn from(e: Invalid) -> Self {
+        Self { reason: e.reason.to_owned(), message: e.message }
+    }
+}
+
+/// The longest name a JSON key may have in `input`.
+const MAX_KEY: usize = 64;
 
 /// Rewrites every JSON number that has a fraction or an exponent as a string of its text
 /// (`12.30` → `"12.30"`); integers, strings and everything else are kept byte for byte. The
@@ -182,35 +202,102 @@ pub fn read_envelope(body: &[u8]) -> Result<Envelope, Refusal> {
     if !value.is_object() {
         return Err(Refusal::new("invalid_envelope", "the envelope must be a JSON object"));
     }
-    let envelope: Envelope = serde_json::from_value(value)
+    let mut envelope: Envelope = serde_json::from_value(value)
         .map_err(|e| Refusal::new("invalid_envelope", format!("the envelope is not valid: {e}")))?;
-    for (field, value, max) in [
-        ("infno", &envelope.infno, 5),
-        ("msgid", &envelope.msgid, 30),
-        ("fixmedins_code", &envelope.fixmedins_code, 12),
-        ("mdtrtarea_admvs", &envelope.mdtrtarea_admvs, 6),
+    for (field, value) in [
+        ("infno", &envelope.infno),
+        ("msgid", &envelope.msgid),
+        ("fixmedins_code", &envelope.fixmedins_code),
+        ("mdtrtarea_admvs", &envelope.mdtrtarea_admvs),
     ] {
         if value.trim().is_empty() {
             return Err(Refusal::new("missing_field", format!("the envelope has no {field}")));
         }
-        if value.chars().count() > max {
-            return Err(Refusal::new(
-                "invalid_field",
-                format!("{field} is longer than {max} characters"),
-            ));
-        }
     }
-    if !TRANSACTIONS.contains(&envelope.infno.as_str()) {
+    let infno = codes::text("infno", &envelope.infno, 5)?;
+    if !TRANSACTIONS.contains(&infno) {
         return Err(Refusal::new(
             "unknown_infno",
             format!(
-                "infno {} is not a transaction this platform runs ({})",
-                envelope.infno,
+                "infno {infno} is not a transaction this platform runs ({})",
                 TRANSACTIONS.join(", ")
             ),
         ));
     }
+    check_envelope(&mut envelope)?;
+    check_input(&mut String::from("input"), &envelope.input)?;
     Ok(envelope)
+}
+
+/// The envelope's own fields by their national patterns and lengths (§2.1), kept trimmed: the
+/// sender's `fixmedins_code`, a `msgid` of its own, the regions, and bounded texts.
+fn check_envelope(envelope: &mut Envelope) -> Result<(), Refusal> {
+    let sender = codes::fixmedins_code("fixmedins_code", &envelope.fixmedins_code)?;
+    let msgid = codes::Msgid::parse(&envelope.msgid)?;
+    if !msgid.belongs_to(sender.as_str()) {
+        return Err(Refusal::new(
+            "invalid_msgid",
+            format!(
+                "msgid {msgid} is not {sender}'s: a msgid begins with its sender's fixmedins_code"
+            ),
+        ));
+    }
+    let area = codes::admdvs("mdtrtarea_admvs", &envelope.mdtrtarea_admvs)?;
+    let home = match codes::text("insuplc_admdvs", &envelope.insuplc_admdvs, 6)? {
+        "" => String::new(),
+        home => codes::admdvs("insuplc_admdvs", home)?.to_string(),
+    };
+    for (field, value, max) in [
+        ("recer_sys_code", &mut envelope.recer_sys_code, 10),
+        ("infver", &mut envelope.infver, 6),
+        ("opter_type", &mut envelope.opter_type, 3),
+        ("opter", &mut envelope.opter, 30),
+        ("opter_name", &mut envelope.opter_name, 50),
+        // DT, in any of the forms HIS clients send (`yyyy-MM-ddTHH:mm:ss.SSS+08:00` at most).
+        ("inf_time", &mut envelope.inf_time, 29),
+        ("fixmedins_name", &mut envelope.fixmedins_name, 200),
+        ("sign_no", &mut envelope.sign_no, 30),
+    ] {
+        *value = codes::text(field, value, max)?.to_owned();
+    }
+    envelope.infno = envelope.infno.trim().to_owned();
+    envelope.fixmedins_code = sender.to_string();
+    envelope.msgid = msgid.to_string();
+    envelope.mdtrtarea_admvs = area.to_string();
+    envelope.insuplc_admdvs = home;
+    Ok(())
+}
+
+/// Every text in `input`, at any depth, without control characters and within
+/// [`MAX_FIELD`], named by its path; every key a plain name. The one place no NUL or
+/// 100 KB value gets past, whichever transaction reads it later.
+fn check_input(path: &mut String, value: &Value) -> Result<(), Refusal> {
+    let len = path.len();
+    let result = match value {
+        Value::String(text) if path.as_str() != "input.fsUploadIn.in" => {
+            codes::text(path, text, MAX_FIELD).map(|_| ()).map_err(Refusal::from)
+        }
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            path.truncate(len);
+            path.push_str(&format!("[{i}]"));
+            check_input(path, item)
+        }),
+        Value::Object(fields) => fields.iter().try_for_each(|(key, item)| {
+            path.truncate(len);
+            if key.chars().count() > MAX_KEY || key.chars().any(codes::is_forbidden_char) {
+                return Err(Refusal::new(
+                    "invalid_input",
+                    format!("{path} has a key {} that is no field name", codes::shown(key)),
+                ));
+            }
+            path.push('.');
+            path.push_str(key);
+            check_input(path, item)
+        }),
+        _ => Ok(()),
+    };
+    path.truncate(len);
+    result
 }
 
 /// One object node of `input`, read into `T` (`input.data`, `input.mdtrtinfo`, …).
@@ -253,15 +340,22 @@ pub(super) fn fen(field: &str, text: &str) -> Result<i64, Refusal> {
         .map_err(|e| Refusal::new("invalid_amount", format!("{field}: {}", e.0)))
 }
 
+/// A price's bound, N(16,6): below 10¹⁰ yuan.
+const MAX_PRICE_YUAN: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0);
+
 /// A unit price (`pric`, N(16,6)) in fen: more decimals are accepted while they are zeros, a
 /// price below the fen is refused (the line amount is kept in fen).
 pub(super) fn price_fen(field: &str, text: &str) -> Result<i64, Refusal> {
     let bad = |why: &str| Refusal::new("invalid_amount", format!("{field} {text:?}: {why}"));
     let price = Decimal::from_str_exact(text.trim()).map_err(|_| bad("not a number"))?;
-    let fen = price * Decimal::ONE_HUNDRED;
     if price <= Decimal::ZERO {
         return Err(bad("must be above 0"));
     }
+    // N(16,6): at most 10 digits before the point.
+    if price >= MAX_PRICE_YUAN {
+        return Err(bad("too large: a price is below 10000000000 yuan"));
+    }
+    let fen = price.checked_mul(Decimal::ONE_HUNDRED).ok_or_else(|| bad("too large"))?;
     if !fen.fract().is_zero() {
         return Err(bad("a price below the fen cannot be settled to the fen"));
     }
@@ -342,16 +436,200 @@ mod tests {
         assert_eq!(price_fen("p", "0").unwrap_err().reason, "invalid_amount");
     }
 
+    const SENDER: &str = "H42020000001";
+    const MSGID: &str = "H42020000001202603020900000001";
+
+    fn base() -> Value {
+        serde_json::json!({"infno": "2207", "msgid": MSGID, "fixmedins_code": SENDER,
+            "mdtrtarea_admvs": "420200", "insuplc_admdvs": "440300", "opter": "001",
+            "opter_name": "收费员", "input": {"data": {"mdtrt_id": "V42A"}}})
+    }
+
+    fn reason_of(body: &Value) -> String {
+        read_envelope(body.to_string().as_bytes()).unwrap_err().reason
+    }
+
     #[test]
     fn the_envelope_is_checked_before_its_input() {
         let reason = |body: &str| read_envelope(body.as_bytes()).unwrap_err().reason;
         assert_eq!(reason("not json"), "malformed_json");
         assert_eq!(reason("[1]"), "invalid_envelope");
         assert_eq!(reason(r#"{"msgid": "M1"}"#), "missing_field");
-        let base =
-            r#""msgid": "M1", "fixmedins_code": "H42020000001", "mdtrtarea_admvs": "420200""#;
-        assert_eq!(reason(&format!(r#"{{"infno": "9999", {base}}}"#)), "unknown_infno");
-        let ok = read_envelope(format!(r#"{{"infno": 2207, {base}}}"#).as_bytes()).unwrap();
+        let mut unknown = base();
+        unknown["infno"] = serde_json::json!("9999");
+        assert_eq!(reason_of(&unknown), "unknown_infno");
+        let mut numeric = base();
+        numeric["infno"] = serde_json::json!(2207);
+        let ok = read_envelope(numeric.to_string().as_bytes()).unwrap();
         assert_eq!(ok.infno, "2207", "a code sent as a number is read as its text");
+    }
+
+    /// Issue 16's findings at the envelope: each refused before any service is called, by a
+    /// precise reason.
+    #[test]
+    fn envelope_fields_keep_their_national_formats() {
+        let with = |field: &str, value: Value| {
+            let mut body = base();
+            body[field] = value;
+            reason_of(&body)
+        };
+        use serde_json::json;
+        assert_eq!(with("msgid", json!("M2201")), "invalid_msgid");
+        assert_eq!(with("msgid", json!("H42020000001202613020900000001")), "invalid_msgid");
+        assert_eq!(with("msgid", json!("H44030000001202603020900000001")), "invalid_msgid");
+        assert_eq!(with("msgid", json!("H4202000000120260302090000\u{0}001")), "control_character");
+        assert_eq!(
+            with("msgid", json!("H420200000012026030209000000\u{202E}1")),
+            "control_character"
+        );
+        assert_eq!(with("msgid", json!("H42020000001202603020900000🙂")), "invalid_msgid");
+        assert_eq!(with("msgid", json!("H".repeat(20_000))), "invalid_msgid");
+        assert_eq!(with("fixmedins_code", json!("x")), "invalid_code");
+        assert_eq!(with("fixmedins_code", json!("H4202000\u{0}001")), "control_character");
+        assert_eq!(with("mdtrtarea_admvs", json!("44030")), "invalid_code");
+        assert_eq!(with("insuplc_admdvs", json!("4403\u{0}0")), "control_character");
+        assert_eq!(with("opter_name", json!("收".repeat(51))), "too_long");
+        assert_eq!(with("infno", json!("2207\u{0}")), "control_character");
+        assert_eq!(with("infno", json!("2".repeat(100_000))), "too_long");
+        let input = |input: Value| with("input", input);
+        assert_eq!(input(json!({"data": {"psn_no": "P1\u{0}"}})), "control_character");
+        assert_eq!(
+            input(json!({"feedetail": [{"feedetl_sn": "1"}, {"feedetl_sn": "x".repeat(100_000)}]})),
+            "too_long"
+        );
+        assert_eq!(input(json!({"data": {"x\u{0}": 1}})), "invalid_input");
+        let e = read_envelope(
+            {
+                let mut body = base();
+                body["input"] = json!({"feedetail": [{}, {"mdtrt_id": "V\u{1b}"}]});
+                body
+            }
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap_err();
+        assert!(e.message.starts_with("input.feedetail[1].mdtrt_id contains"), "{}", e.message);
+        // A 9101 file travels as base64 text longer than any field.
+        let mut upload = base();
+        upload["infno"] = json!("9101");
+        upload["input"] = json!({"fsUploadIn": {"in": "A".repeat(100_000), "filename": "d.zip"}});
+        assert!(read_envelope(upload.to_string().as_bytes()).is_ok());
+        // Kept trimmed, as the services are sent them.
+        let mut spaced = base();
+        spaced["fixmedins_code"] = json!(format!(" {SENDER} "));
+        assert_eq!(read_envelope(spaced.to_string().as_bytes()).unwrap().fixmedins_code, SENDER);
+    }
+
+    #[test]
+    fn an_overflowing_price_is_refused_not_a_panic() {
+        // 99999999999999999999999999.99 × 100 overflowed a Decimal multiplication.
+        let huge = "99999999999999999999999999.99";
+        assert_eq!(price_fen("pric", huge).unwrap_err().reason, "invalid_amount");
+        assert_eq!(
+            price_fen("pric", "79228162514264337593543950335").unwrap_err().reason,
+            "invalid_amount"
+        );
+        assert_eq!(price_fen("pric", "10000000000").unwrap_err().reason, "invalid_amount");
+        assert_eq!(price_fen("pric", "9999999999.99"), Ok(999_999_999_999));
+        assert_eq!(fen("x", huge).unwrap_err().reason, "invalid_amount");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        /// Values a hostile or broken HIS may put in any field.
+        fn hostile() -> impl Strategy<Value = Value> {
+            prop_oneof![
+                ".{0,40}".prop_map(Value::from),
+                "[A-Z0-9]{0,12}[\\x00-\\x1f\\x7f\\u{202E}][A-Z0-9]{0,12}".prop_map(Value::from),
+                (4001usize..20_000).prop_map(|n| Value::from("9".repeat(n))),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(|f| json!(f)),
+                Just(json!("99999999999999999999999999.99")),
+                Just(json!(-1)),
+                Just(Value::Null),
+                Just(json!([])),
+                Just(json!({"a": "\u{0}"})),
+                Just(json!(true)),
+            ]
+        }
+
+        const FIELDS: [&str; 9] = [
+            "infno",
+            "msgid",
+            "fixmedins_code",
+            "mdtrtarea_admvs",
+            "insuplc_admdvs",
+            "opter",
+            "opter_name",
+            "inf_time",
+            "sign_no",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any envelope field mutated to anything: a precise refusal or an envelope whose
+            /// fields are all within their rules — never a panic.
+            #[test]
+            fn a_mutated_envelope_field_is_refused_precisely(
+                field in prop::sample::select(FIELDS.to_vec()),
+                value in hostile(),
+            ) {
+                let mut body = base();
+                body[field] = value;
+                match read_envelope(body.to_string().as_bytes()) {
+                    Ok(e) => {
+                        prop_assert!(codes::Msgid::parse(&e.msgid).unwrap().belongs_to(&e.fixmedins_code));
+                        for text in [&e.opter, &e.opter_name, &e.inf_time, &e.sign_no] {
+                            prop_assert!(!text.chars().any(codes::is_forbidden_char));
+                        }
+                    }
+                    Err(r) => prop_assert!([
+                        "missing_field", "unknown_infno", "invalid_msgid", "invalid_code",
+                        "control_character", "too_long", "invalid_envelope",
+                    ].contains(&r.reason.as_str()), "{field}: {r:?}"),
+                }
+            }
+
+            /// Any text at any depth of `input` with a control character or beyond the longest
+            /// field is refused by its path.
+            #[test]
+            fn a_mutated_input_field_is_refused_by_its_path(
+                node in prop::sample::select(vec!["data", "feedetail", "mdtrtinfo", "refmedin"]),
+                field in prop::sample::select(vec!["psn_no", "mdtrt_id", "feedetl_sn", "memo", "insutype"]),
+                bad in prop_oneof![
+                    "[a-z]{0,5}[\\x00-\\x1f\\x7f][a-z]{0,5}",
+                    (4001usize..10_000).prop_map(|n| "x".repeat(n)),
+                ],
+                list in any::<bool>(),
+            ) {
+                let mut body = base();
+                let item = json!({ field: bad });
+                body["input"] = json!({ node: if list { json!([{}, item]) } else { item } });
+                let refusal = read_envelope(body.to_string().as_bytes()).unwrap_err();
+                prop_assert!(["control_character", "too_long"].contains(&refusal.reason.as_str()));
+                let path = if list { format!("input.{node}[1].{field}") } else { format!("input.{node}.{field}") };
+                prop_assert!(refusal.message.starts_with(&path), "{}", refusal.message);
+            }
+
+            /// Arbitrary bytes are refused or read; the reader never panics.
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = read_envelope(&bytes);
+            }
+
+            /// Prices and amounts of any text: a fen amount or `invalid_amount`, never a panic.
+            #[test]
+            fn any_amount_text_is_read_or_refused(text in "-?[0-9]{0,30}(\\.[0-9]{0,30})?") {
+                for result in [price_fen("pric", &text), fen("x", &text)] {
+                    if let Err(r) = result {
+                        prop_assert_eq!(r.reason.as_str(), "invalid_amount");
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! 2204 / 2301 (uploading a visit's fee lines) and 2205 / 2302 (cancelling them).
 
-use medclear_common::money::line_amount_fen;
+use medclear_common::{codes, money::line_amount_fen};
 use medclear_proto::routing::v1 as pb;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,10 @@ struct FeeDetail {
     feedetl_sn: String,
     #[serde(default, deserialize_with = "text")]
     mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    chrg_bchno: String,
     #[serde(default, deserialize_with = "text")]
     fee_ocur_time: String,
     #[serde(default, deserialize_with = "text")]
@@ -43,12 +47,33 @@ struct FeeResult {
     pric: Yuan,
 }
 
-pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcome {
+/// A fee line's quantity bound, N(16,4): below 10¹² (and at most four decimals).
+const MAX_QUANTITY: i64 = 1_000_000_000_000;
+
+/// `cnt`: above 0, below 10¹², at most four decimals.
+fn quantity(field: &str, text: &str) -> Result<Decimal, Refusal> {
+    let bad = |why: &str| Refusal::new("invalid_quantity", format!("{field} {text:?} {why}"));
+    let quantity = Decimal::from_str_exact(text.trim()).map_err(|_| bad("is not a number"))?;
+    if quantity <= Decimal::ZERO {
+        return Err(bad("is not above 0"));
+    }
+    if quantity >= Decimal::from(MAX_QUANTITY) {
+        return Err(bad("is too large: a quantity is below 1000000000000"));
+    }
+    if quantity.normalize().scale() > 4 {
+        return Err(bad("has more than 4 decimals"));
+    }
+    Ok(quantity)
+}
+
+/// The upload an envelope carries, checked line by line before anything is sent: the visit,
+/// the lines for the routing service, and the answer's rows.
+fn read_upload(envelope: &Envelope) -> Result<(String, Vec<pb::FeeLine>, Vec<FeeResult>), Refusal> {
     let details: Vec<FeeDetail> = list(envelope, "feedetail")?;
     let Some(first) = details.first() else {
         return Err(Refusal::new("invalid_input", "input.feedetail has no lines"));
     };
-    let mdtrt_id = first.mdtrt_id.trim().to_owned();
+    let mdtrt_id = codes::id("feedetail[0].mdtrt_id", &first.mdtrt_id)?.to_owned();
     let mut lines = Vec::with_capacity(details.len());
     let mut results = Vec::with_capacity(details.len());
     for (i, d) in details.iter().enumerate() {
@@ -59,16 +84,15 @@ pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcom
                 format!("{}: every line of one upload belongs to one visit", at("mdtrt_id")),
             ));
         }
+        let feedetl_sn = codes::id(&at("feedetl_sn"), &d.feedetl_sn)?.to_owned();
+        if !d.psn_no.trim().is_empty() {
+            codes::psn_no(&at("psn_no"), &d.psn_no)?;
+        }
+        codes::optional_code(&at("chrg_bchno"), &d.chrg_bchno, codes::ID_LEN)?;
+        let national_code = codes::optional_code(&at("med_list_codg"), &d.med_list_codg, 50)?;
+        let local_code = codes::code(&at("medins_list_codg"), &d.medins_list_codg, 150)?;
         let price_fen = price_fen(&at("pric"), &d.pric)?;
-        let quantity = Decimal::from_str_exact(d.cnt.trim())
-            .ok()
-            .filter(|q| *q > Decimal::ZERO)
-            .ok_or_else(|| {
-                Refusal::new(
-                    "invalid_quantity",
-                    format!("{} {:?} is not above 0", at("cnt"), d.cnt),
-                )
-            })?;
+        let quantity = quantity(&at("cnt"), &d.cnt)?;
         let amount = fen(&at("det_item_fee_sumamt"), &d.det_item_fee_sumamt)?;
         // The line amount must be the price times the quantity, to the fen (half away from 0).
         let expected = line_amount_fen(price_fen, quantity).map_err(|e| {
@@ -87,20 +111,25 @@ pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcom
             ));
         }
         lines.push(pb::FeeLine {
-            feedetl_sn: d.feedetl_sn.trim().to_owned(),
-            local_code: d.medins_list_codg.trim().to_owned(),
-            national_code: d.med_list_codg.trim().to_owned(),
+            feedetl_sn: feedetl_sn.clone(),
+            local_code: local_code.to_owned(),
+            national_code: national_code.to_owned(),
             price_fen,
             quantity: quantity.normalize().to_string(),
             fee_date: date_of(&at("fee_ocur_time"), &d.fee_ocur_time)?,
         });
         results.push(FeeResult {
-            feedetl_sn: d.feedetl_sn.trim().to_owned(),
+            feedetl_sn,
             det_item_fee_sumamt: Yuan(amount),
             cnt: quantity.normalize().to_string(),
             pric: Yuan(price_fen),
         });
     }
+    Ok((mdtrt_id, lines, results))
+}
+
+pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcome {
+    let (mdtrt_id, lines, results) = read_upload(envelope)?;
     let request = pb::UploadFeeLinesRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
@@ -123,6 +152,9 @@ struct FeeCancel {
 
 pub(super) async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcome {
     let c: FeeCancel = node(envelope, "data")?;
+    let mdtrt_id = codes::id("data.mdtrt_id", &c.mdtrt_id)?;
+    codes::optional_code("data.chrg_bchno", &c.chrg_bchno, codes::ID_LEN)?;
+    codes::optional_code("data.feedetl_sn", &c.feedetl_sn, codes::ID_LEN)?;
     // "0000" (2205) or no line number (2302): every unsettled line of the visit.
     let named = match (c.chrg_bchno.trim(), c.feedetl_sn.trim()) {
         (_, sn) if !sn.is_empty() && sn != "0000" => vec![sn.to_owned()],
@@ -140,9 +172,62 @@ pub(super) async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcom
     let request = pb::CancelFeeLinesRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
-        mdtrt_id: c.mdtrt_id.trim().to_owned(),
+        mdtrt_id: mdtrt_id.to_owned(),
         feedetl_sn: named,
     };
-    routing(state, envelope, &c.mdtrt_id).cancel_fee_lines(request).await?;
+    routing(state, envelope, mdtrt_id).cancel_fee_lines(request).await?;
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::national::read_envelope;
+    use serde_json::json;
+
+    fn upload(line: Value) -> Result<(String, Vec<pb::FeeLine>, Vec<FeeResult>), Refusal> {
+        let body = json!({"infno": "2204", "msgid": "H44030000001202603020900000001",
+            "fixmedins_code": "H44030000001", "mdtrtarea_admvs": "440300",
+            "input": {"feedetail": [line]}});
+        let envelope = read_envelope(body.to_string().as_bytes())?;
+        read_upload(&envelope)
+    }
+
+    fn line(pric: &str, cnt: &str, sum: &str) -> Value {
+        json!({"feedetl_sn": "1", "mdtrt_id": "V44A", "psn_no": "P420200001",
+            "fee_ocur_time": "2026-03-02 09:10:00", "medins_list_codg": "L001",
+            "pric": pric, "cnt": cnt, "det_item_fee_sumamt": sum})
+    }
+
+    use serde_json::Value;
+
+    #[test]
+    fn overflowing_quantities_and_prices_are_refused_not_a_panic() {
+        let reason =
+            |pric: &str, cnt: &str, sum: &str| upload(line(pric, cnt, sum)).unwrap_err().reason;
+        // Issue 16: pric 10.00 × cnt 99999999999999999999999999.99.
+        assert_eq!(reason("10.00", "99999999999999999999999999.99", "1"), "invalid_quantity");
+        assert_eq!(reason("99999999999999999999999999.99", "1", "1"), "invalid_amount");
+        assert_eq!(reason("9999999999.99", "999999999999.9999", "1"), "invalid_quantity");
+        assert_eq!(reason("10.00", "1000000000000", "1"), "invalid_quantity");
+        assert_eq!(reason("10.00", "0.00001", "0"), "invalid_quantity");
+        assert_eq!(reason("10.00", "-1", "-10"), "invalid_quantity");
+        let (_, lines, _) = upload(line("10.00", "2.5", "25.00")).unwrap();
+        assert_eq!((lines[0].price_fen, lines[0].quantity.as_str()), (1000, "2.5"));
+    }
+
+    #[test]
+    fn ids_and_codes_of_a_line_keep_their_national_patterns() {
+        let with = |field: &str, value: Value| {
+            let mut l = line("1", "1", "1");
+            l[field] = value;
+            upload(l).unwrap_err().reason
+        };
+        assert_eq!(with("feedetl_sn", json!("x".repeat(31))), "too_long");
+        assert_eq!(with("feedetl_sn", json!("1 2")), "invalid_code");
+        assert_eq!(with("feedetl_sn", json!("")), "missing_field");
+        assert_eq!(with("psn_no", json!("x")), "invalid_code");
+        assert_eq!(with("mdtrt_id", json!("V44A/../x y")), "invalid_code");
+        assert_eq!(with("medins_list_codg", json!("L 1")), "invalid_code");
+    }
 }

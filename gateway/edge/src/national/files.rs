@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use medclear_common::clock::CHINA;
+use medclear_common::{clock::CHINA, codes};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,7 +22,7 @@ pub(super) async fn download_file(
     envelope: &Envelope,
 ) -> Result<Response, Refusal> {
     let d: DownloadNode = node(envelope, "fsDownloadIn")?;
-    let number = d.file_qury_no.trim();
+    let number = codes::id("fsDownloadIn.file_qury_no", &d.file_qury_no)?;
     let (zip, filename) = if number.starts_with('F') {
         let request = medclear_proto::clearing::v1::GetFileRequest {
             fixmedins_code: envelope.fixmedins_code.clone(),
@@ -32,7 +32,7 @@ pub(super) async fn download_file(
         (file.content, file.filename)
     } else {
         let query = catalogue::FileQuery::parse(number).ok_or_else(|| {
-            Refusal::new("unknown_file", format!("no file {number:?} to download"))
+            Refusal::new("unknown_file", format!("no file {} to download", codes::shown(number)))
         })?;
         let infno = query.infno.to_string();
         let (rows, _) = catalogue::rows(state, &infno, query.after, Some(query.upto)).await?;
@@ -109,7 +109,7 @@ pub(super) async fn upload_file(state: &AppState, envelope: &Envelope) -> Outcom
     let content = file_bytes(&u.content)?;
     let request = medclear_proto::clearing::v1::PutFileRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
-        filename: u.filename.trim().to_owned(),
+        filename: codes::text("fsUploadIn.filename", &u.filename, 200)?.to_owned(),
         kind: "upload".into(),
         content,
         msgid: envelope.msgid.clone(),

@@ -1,6 +1,7 @@
 //! 2501 / 2502 (filing and revoking a referral) and 2503 / 2504 (filing and revoking a chronic
 //! or special disease declaration), filed by the hospital for the insured person.
 
+use medclear_common::codes;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Envelope, Outcome, date_of, node, optional_date, output};
@@ -70,18 +71,22 @@ fn hospital_actor(envelope: &Envelope) -> medclear_proto::filing::v1::Actor {
 pub(super) async fn file_referral(state: &AppState, envelope: &Envelope) -> Outcome {
     use medclear_proto::filing::v1 as fpb;
     let r: Referral = node(envelope, "refmedin")?;
+    let psn_no = codes::psn_no("refmedin.psn_no", &r.psn_no)?;
+    let area = codes::admdvs("refmedin.mdtrtarea_admdvs", &r.mdtrtarea_admdvs)?;
+    let reason = codes::text("refmedin.refl_rea", &r.refl_rea, 500)?;
+    let to = codes::text("refmedin.reflin_medins_name", &r.reflin_medins_name, 200)?;
     let begin = if r.begndate.trim().is_empty() { &r.refl_date } else { &r.begndate };
     let request = fpb::CreateFilingRequest {
         request_id: envelope.msgid.clone(),
-        psn_no: r.psn_no.trim().to_owned(),
+        psn_no: psn_no.to_string(),
         psn_name: String::new(),
         insuplc_admdvs: envelope.insuplc_admdvs.trim().to_owned(),
-        mdtrtarea_admvs: r.mdtrtarea_admdvs.trim().to_owned(),
+        mdtrtarea_admvs: area.to_string(),
         category: fpb::Category::Referral.into(),
         begin_date: date_of("refl_date", begin)?,
         end_date: optional_date("enddate", &r.enddate)?,
         actor: Some(hospital_actor(envelope)),
-        memo: format!("{} → {}", r.refl_rea.trim(), r.reflin_medins_name.trim()),
+        memo: format!("{reason} → {to}"),
     };
     let filing = state.filing().create_filing(request).await?.into_inner();
     output(&DeclarationOutput { result: DeclarationSerial { trt_dcla_detl_sn: filing.filing_id } })
@@ -95,10 +100,11 @@ pub(super) async fn file_chronic(state: &AppState, envelope: &Envelope) -> Outco
         if c.insu_optins.trim().is_empty() { &envelope.insuplc_admdvs } else { &c.insu_optins };
     let request = fpb::CreateChronicFilingRequest {
         request_id: envelope.msgid.clone(),
-        psn_no: c.psn_no.trim().to_owned(),
-        insuplc_admdvs: home.trim().to_owned(),
-        disease_code: c.opsp_dise_code.trim().to_owned(),
-        diagnosed_by: c.ide_fixmedins_no.trim().to_owned(),
+        psn_no: codes::psn_no("data.psn_no", &c.psn_no)?.to_string(),
+        insuplc_admdvs: codes::admdvs("data.insu_optins", home)?.to_string(),
+        disease_code: codes::code("data.opsp_dise_code", &c.opsp_dise_code, 30)?.to_owned(),
+        diagnosed_by: codes::fixmedins_code("data.ide_fixmedins_no", &c.ide_fixmedins_no)?
+            .to_string(),
         begin_date: date_of("begndate", &c.begndate)?,
         end_date: optional_date("enddate", &c.enddate)?,
         actor: Some(hospital_actor(envelope)),
@@ -111,8 +117,9 @@ pub(super) async fn file_chronic(state: &AppState, envelope: &Envelope) -> Outco
 pub(super) async fn revoke_filing(state: &AppState, envelope: &Envelope) -> Outcome {
     use medclear_proto::filing::v1 as fpb;
     let d: Declared = node(envelope, "data")?;
-    let reason = if d.memo.trim().is_empty() { "revoked by the hospital" } else { d.memo.trim() };
-    let filing_id = d.trt_dcla_detl_sn.trim().to_owned();
+    let memo = codes::text("data.memo", &d.memo, 500)?;
+    let reason = if memo.is_empty() { "revoked by the hospital" } else { memo };
+    let filing_id = codes::id("data.trt_dcla_detl_sn", &d.trt_dcla_detl_sn)?.to_owned();
     let actor = Some(hospital_actor(envelope));
     if envelope.infno == "2504" {
         let request =

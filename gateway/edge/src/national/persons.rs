@@ -1,6 +1,9 @@
 //! 1101: an insured person's identity and insurance, by citizen ID.
 
-use medclear_common::clock::{Clock as _, SystemClock};
+use medclear_common::{
+    clock::{Clock as _, SystemClock},
+    codes,
+};
 use medclear_proto::routing::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -48,16 +51,20 @@ struct PersonOutput {
 
 pub(super) async fn person_info(state: &AppState, envelope: &Envelope) -> Outcome {
     let q: PersonQuery = node(envelope, "data")?;
+    codes::optional_code("data.mdtrt_cert_type", &q.mdtrt_cert_type, 3)?;
+    codes::text("data.mdtrt_cert_no", &q.mdtrt_cert_no, 50)?;
+    codes::optional_code("data.certno", &q.certno, 50)?;
     // 02 (ID card) carries the citizen ID as the credential number; any type may name it
     // in `certno`. E-vouchers (01) and social-security cards (03) need their issuers.
     let certno = match (q.mdtrt_cert_type.as_str(), q.certno.trim()) {
         (_, certno) if !certno.is_empty() => certno.to_owned(),
-        ("02", _) => q.mdtrt_cert_no.trim().to_owned(),
+        ("02", _) => codes::code("data.mdtrt_cert_no", &q.mdtrt_cert_no, 50)?.to_owned(),
         (other, _) => {
             return Err(Refusal::new(
                 "unsupported_credential",
                 format!(
-                    "mdtrt_cert_type {other:?} without certno: send the citizen ID (02) or certno"
+                    "mdtrt_cert_type {} without certno: send the citizen ID (02) or certno",
+                    codes::shown(other)
                 ),
             ));
         }

@@ -1,7 +1,7 @@
 //! 3201 (reconciling a day's totals) and 3202 (reconciling a day's settlements one by one,
 //! from a detail file uploaded with 9101; the result file is downloaded with 9102).
 
-use medclear_common::money::fen_to_yuan;
+use medclear_common::{codes, money::fen_to_yuan};
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Envelope, Outcome, Refusal, date_of, fen, node, output};
@@ -47,6 +47,9 @@ struct StmtInfo {
 pub(super) async fn reconcile_totals(state: &AppState, envelope: &Envelope) -> Outcome {
     use medclear_proto::clearing::v1 as cpb;
     let t: TotalsNode = node(envelope, "data")?;
+    let insutype = codes::insutype("data.insutype", &t.insutype)?.to_owned();
+    let clr_type = codes::clr_type("data.clr_type", &t.clr_type)?.to_owned();
+    let setl_optins = codes::optional_code("data.setl_optins", &t.setl_optins, 6)?.to_owned();
     let begin = date_of("stmt_begndate", &t.stmt_begndate)?;
     let end = date_of("stmt_enddate", &t.stmt_enddate)?;
     if begin != end {
@@ -63,8 +66,8 @@ pub(super) async fn reconcile_totals(state: &AppState, envelope: &Envelope) -> O
         msgid: envelope.msgid.clone(),
         fixmedins_code: envelope.fixmedins_code.clone(),
         stmt_date: begin,
-        insutype: t.insutype.trim().to_owned(),
-        clr_type: t.clr_type.trim().to_owned(),
+        insutype,
+        clr_type,
         hospital: Some(cpb::ReconTotals {
             setl_cnt: count,
             medfee_sumamt_fen: fen("medfee_sumamt", &t.medfee_sumamt)?,
@@ -76,7 +79,7 @@ pub(super) async fn reconcile_totals(state: &AppState, envelope: &Envelope) -> O
     let balanced = answer.stmt_rslt() == cpb::ReconResult::Match;
     output(&StmtOutput {
         stmtinfo: StmtInfo {
-            setl_optins: t.setl_optins.trim().to_owned(),
+            setl_optins,
             stmt_rslt: if balanced { "0" } else { "1" },
             stmt_rslt_dscr: answer.stmt_rslt_dscr,
         },
@@ -116,11 +119,12 @@ fn detail_line(n: usize, line: &str) -> Result<medclear_proto::clearing::v1::Rec
         ));
     }
     let amount = |i: usize, name: &str| fen(&format!("line {n} {name}"), cols[i]);
+    let id = |i: usize, name: &str| codes::id(&format!("line {n} {name}"), cols[i]);
     Ok(medclear_proto::clearing::v1::ReconDetail {
-        setl_id: cols[0].to_owned(),
+        setl_id: id(0, "setl_id")?.to_owned(),
         msgid: String::new(),
-        mdtrt_id: cols[1].to_owned(),
-        psn_no: cols[2].to_owned(),
+        mdtrt_id: id(1, "mdtrt_id")?.to_owned(),
+        psn_no: codes::psn_no(&format!("line {n} psn_no"), cols[2])?.to_string(),
         medfee_sumamt_fen: amount(3, "medfee_sumamt")?,
         fund_pay_sumamt_fen: amount(4, "fund_pay_sumamt")?,
         acct_pay_fen: amount(5, "acct_pay")?,
@@ -136,6 +140,11 @@ fn detail_line(n: usize, line: &str) -> Result<medclear_proto::clearing::v1::Rec
 pub(super) async fn reconcile_details(state: &AppState, envelope: &Envelope) -> Outcome {
     use medclear_proto::clearing::v1 as cpb;
     let d: DetailsNode = node(envelope, "data")?;
+    let file_qury_no = codes::id("data.file_qury_no", &d.file_qury_no)?.to_owned();
+    let clr_type = match d.clr_type.trim() {
+        "" => String::new(),
+        clr_type => codes::clr_type("data.clr_type", clr_type)?.to_owned(),
+    };
     let day = date_of("stmt_begndate", &d.stmt_begndate)?;
     if day != date_of("stmt_enddate", &d.stmt_enddate)? {
         return Err(Refusal::new(
@@ -147,13 +156,16 @@ pub(super) async fn reconcile_details(state: &AppState, envelope: &Envelope) -> 
     let file = clearing
         .get_file(cpb::GetFileRequest {
             fixmedins_code: envelope.fixmedins_code.clone(),
-            file_qury_no: d.file_qury_no.trim().to_owned(),
+            file_qury_no: file_qury_no.clone(),
         })
         .await?
         .into_inner();
     let text = files::unzip_first(&file.content)?;
     let text = String::from_utf8(text)
         .map_err(|_| Refusal::new("invalid_file", "the detail file is not UTF-8 text"))?;
+    if text.contains('\0') {
+        return Err(Refusal::new("control_character", "the detail file contains NUL characters"));
+    }
     let details = text
         .lines()
         .enumerate()
@@ -183,7 +195,7 @@ pub(super) async fn reconcile_details(state: &AppState, envelope: &Envelope) -> 
             fixmedins_code: envelope.fixmedins_code.clone(),
             stmt_date: day,
             insutype: String::new(),
-            clr_type: d.clr_type.trim().to_owned(),
+            clr_type,
             details,
         })
         .await?
@@ -209,7 +221,7 @@ pub(super) async fn reconcile_details(state: &AppState, envelope: &Envelope) -> 
             fen_to_yuan(row.acct_pay_fen)
         ));
     }
-    let name = format!("{}_result", d.file_qury_no.trim());
+    let name = format!("{file_qury_no}_result");
     let zip = files::zip_one(&format!("{name}.txt"), result.as_bytes())?;
     let stored = clearing
         .put_file(cpb::PutFileRequest {

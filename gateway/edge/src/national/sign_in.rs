@@ -2,7 +2,7 @@
 //! are checked against.
 
 use chrono::{DateTime, Utc};
-use medclear_common::clock::CHINA;
+use medclear_common::{clock::CHINA, codes};
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{Envelope, Outcome, Refusal, node, output};
@@ -49,6 +49,7 @@ struct SignedIn {
 /// 9001: the operator's `sign_no` for today.
 pub(super) async fn sign_in(state: &AppState, envelope: &Envelope) -> Outcome {
     let node: SignInNode = node(envelope, "signIn")?;
+    codes::text("signIn.opter_no", &node.opter_no, 30)?;
     // The sign-in is the envelope's operator's: later envelopes are checked against `opter`.
     if !node.opter_no.trim().is_empty() && node.opter_no.trim() != envelope.opter.trim() {
         return Err(Refusal::new(

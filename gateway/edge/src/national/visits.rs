@@ -1,6 +1,7 @@
 //! 2201 / 2401 (registering an outpatient / inpatient visit), 2202 / 2404 (cancelling it),
 //! 2402 (discharge) and 2203 / 2203A (the visit's medical type and diagnoses).
 
+use medclear_common::codes;
 use medclear_proto::routing::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -41,7 +42,7 @@ fn med_type_of(text: &str) -> Result<Option<pb::MedType>, Refusal> {
         other => {
             return Err(Refusal::new(
                 "unknown_med_type",
-                format!("med_type {other} is not 11, 12, 14, 21 or 41"),
+                format!("med_type {} is not 11, 12, 14, 21 or 41", codes::shown(other)),
             ));
         }
     }))
@@ -69,33 +70,40 @@ struct Registered {
 
 pub(super) async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
     let inpatient = envelope.infno == "2401";
-    let r: Registration = node(envelope, if inpatient { "mdtrtinfo" } else { "data" })?;
+    let name = if inpatient { "mdtrtinfo" } else { "data" };
+    let r: Registration = node(envelope, name)?;
+    let at = |field: &str| format!("{name}.{field}");
+    let psn_no = codes::psn_no(&at("psn_no"), &r.psn_no)?;
+    let (his_no, his_field) =
+        if inpatient { (&r.ipt_no, "ipt_no") } else { (&r.ipt_otp_no, "ipt_otp_no") };
+    let his_no = codes::optional_code(&at(his_field), his_no, codes::ID_LEN)?.to_owned();
+    let disease_code = codes::optional_code(&at("dise_codg"), &r.dise_codg, 30)?;
+    let diagnosis = if inpatient {
+        codes::optional_code(&at("dscg_maindiag_code"), &r.dscg_maindiag_code, 20)?
+    } else {
+        codes::text(&at("adm_diag_dscr"), &r.adm_diag_dscr, 200)?
+    };
     let med_type = med_type_of(&r.med_type)?.unwrap_or(if inpatient {
         pb::MedType::Inpatient
     } else {
         pb::MedType::GeneralOutpatient
     });
-    let diagnosis = if inpatient { &r.dscg_maindiag_code } else { &r.adm_diag_dscr };
     let request = pb::RegisterVisitRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
-        psn_no: r.psn_no.trim().to_owned(),
+        psn_no: psn_no.to_string(),
         med_type: med_type.into(),
         mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
         // The institution registry has it.
         hospital_level: String::new(),
         begin_date: date_of("begntime", &r.begntime)?,
-        diagnosis_code: diagnosis.trim().to_owned(),
+        diagnosis_code: diagnosis.to_owned(),
         emergency: emergency(&r.exp_content),
-        disease_code: r.dise_codg.trim().to_owned(),
+        disease_code: disease_code.to_owned(),
     };
     let visit = routing(state, envelope, "").register_visit(request).await?.into_inner();
     output(&DataOutput {
-        data: Registered {
-            mdtrt_id: visit.mdtrt_id,
-            psn_no: visit.psn_no,
-            ipt_otp_no: if inpatient { r.ipt_no } else { r.ipt_otp_no },
-        },
+        data: Registered { mdtrt_id: visit.mdtrt_id, psn_no: visit.psn_no, ipt_otp_no: his_no },
     })
 }
 
@@ -107,27 +115,29 @@ struct VisitNode {
     endtime: String,
 }
 
-fn visit_ref(envelope: &Envelope, v: &VisitNode, end_date: String) -> pb::VisitRef {
+fn visit_ref(envelope: &Envelope, mdtrt_id: &str, end_date: String) -> pb::VisitRef {
     pb::VisitRef {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
-        mdtrt_id: v.mdtrt_id.trim().to_owned(),
+        mdtrt_id: mdtrt_id.to_owned(),
         end_date,
     }
 }
 
 pub(super) async fn cancel_visit(state: &AppState, envelope: &Envelope) -> Outcome {
     let v: VisitNode = node(envelope, "data")?;
-    routing(state, envelope, &v.mdtrt_id)
-        .cancel_visit(visit_ref(envelope, &v, String::new()))
+    let mdtrt_id = codes::id("data.mdtrt_id", &v.mdtrt_id)?;
+    routing(state, envelope, mdtrt_id)
+        .cancel_visit(visit_ref(envelope, mdtrt_id, String::new()))
         .await?;
     Ok(None)
 }
 
 pub(super) async fn discharge(state: &AppState, envelope: &Envelope) -> Outcome {
     let v: VisitNode = node(envelope, "dscginfo")?;
+    let mdtrt_id = codes::id("dscginfo.mdtrt_id", &v.mdtrt_id)?;
     let end = date_of("endtime", &v.endtime)?;
-    routing(state, envelope, &v.mdtrt_id).discharge_visit(visit_ref(envelope, &v, end)).await?;
+    routing(state, envelope, mdtrt_id).discharge_visit(visit_ref(envelope, mdtrt_id, end)).await?;
     Ok(None)
 }
 
@@ -159,15 +169,20 @@ pub(super) async fn visit_details(state: &AppState, envelope: &Envelope) -> Outc
         Vec::new()
     };
     let main = diagnoses.iter().find(|d| d.diag_srt_no.trim() == "1").or(diagnoses.first());
+    let mdtrt_id = codes::id("mdtrtinfo.mdtrt_id", &v.mdtrt_id)?;
+    let diagnosis_code = match main {
+        Some(d) => codes::optional_code("diseinfo.diag_code", &d.diag_code, 20)?,
+        None => "",
+    };
     let request = pb::UpdateVisitRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
-        mdtrt_id: v.mdtrt_id.trim().to_owned(),
+        mdtrt_id: mdtrt_id.to_owned(),
         med_type: med_type_of(&v.med_type)?.unwrap_or(pb::MedType::Unspecified).into(),
-        diagnosis_code: main.map(|d| d.diag_code.trim().to_owned()).unwrap_or_default(),
-        disease_code: v.dise_codg.trim().to_owned(),
+        diagnosis_code: diagnosis_code.to_owned(),
+        disease_code: codes::optional_code("mdtrtinfo.dise_codg", &v.dise_codg, 30)?.to_owned(),
     };
-    routing(state, envelope, &v.mdtrt_id).update_visit(request).await?;
+    routing(state, envelope, mdtrt_id).update_visit(request).await?;
     Ok(None)
 }
 

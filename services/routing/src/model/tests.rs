@@ -202,8 +202,8 @@ fn a_registration_is_refused_by_field_in_the_order_it_always_was() {
         triple(
             "fixmedins_code",
             "invalid_code",
-            "`H1` is not a fixmedins_code: expected H (hospital) or P (pharmacy) and 11 digits, \
-             such as H50015501017"
+            "fixmedins_code: \"H1\" is not a fixmedins_code: expected H (hospital) or P \
+             (pharmacy) and 11 digits, such as H50015501017"
         )
     );
     let r = pb::RegisterVisitRequest { fixmedins_code: "H44030000001".into(), ..r };
@@ -212,7 +212,7 @@ fn a_registration_is_refused_by_field_in_the_order_it_always_was() {
         triple(
             "mdtrtarea_admvs",
             "invalid_code",
-            "`44` is not an admdvs code: expected 6 digits such as 440300"
+            "mdtrtarea_admvs: \"44\" is not an admdvs code: expected 6 digits such as 440300"
         )
     );
     let r = pb::RegisterVisitRequest { mdtrtarea_admvs: "440300".into(), ..r };
@@ -264,23 +264,30 @@ fn a_settle_command_carries_a_valid_msgid_and_its_replay_key() {
     assert_eq!(settle.expected_medfee_fen, Some(300));
     // The settlement row's `request_body`, which a retry must match.
     assert_eq!(settle.replay_key(), "settle V42x account=true");
-    let invalid = triple("msgid", "invalid_msgid", "msgid is required (at most 64 characters)");
-    for msgid in [String::new(), "  ".into(), "M".repeat(65)] {
-        assert_eq!(refusal(command(&msgid).unwrap_err()), invalid, "{msgid:?}");
+    let missing = triple("msgid", "missing_field", "msgid is required");
+    for msgid in ["", "  "] {
+        assert_eq!(refusal(command(msgid).unwrap_err()), missing, "{msgid:?}");
     }
+    let reason = |msgid: &str| refusal(command(msgid).unwrap_err()).1;
+    assert_eq!(reason(&"M".repeat(65)), "too_long");
+    assert_eq!(reason("M\u{0}1"), "control_character");
+    assert_eq!(reason("M\u{202E}1"), "control_character");
+    assert_eq!(reason("M 1"), "invalid_msgid");
+    assert_eq!(reason("M🙂"), "invalid_msgid");
     assert!(command(&"M".repeat(64)).is_ok());
+    assert!(command("H44030000001202603020900000001").is_ok(), "a national msgid");
     let cancel = pb::CancelSettlementRequest {
         fixmedins_code: "H44030000001".into(),
         msgid: String::new(),
         setl_id: "S42x".into(),
     };
-    assert_eq!(refusal(Cancellation::try_from(cancel).unwrap_err()), invalid);
+    assert_eq!(refusal(Cancellation::try_from(cancel).unwrap_err()), missing);
     let reverse = pb::ReverseRequest {
         fixmedins_code: "H44030000001".into(),
         msgid: "M".repeat(65),
         omsgid: "S1".into(),
     };
-    assert_eq!(refusal(Reversal::try_from(reverse).unwrap_err()), invalid);
+    assert_eq!(refusal(Reversal::try_from(reverse).unwrap_err()).1, "too_long");
     assert_eq!(serde_json::to_string(&Msgid::parse(" S1").unwrap()).unwrap(), r#""S1""#);
     assert!(serde_json::from_str::<Msgid>(r#"" ""#).is_err());
 }
@@ -321,4 +328,74 @@ fn person_queries_name_someone() {
         triple("rows", "too_many_rows", "send at most 100000 rows at a time")
     );
     assert_eq!(PersonImport::try_from(rows(3)).unwrap().rows.len(), 3);
+}
+
+/// Issue 16: what reached SQL as garbage or an `internal` error is refused at the gRPC edge,
+/// by field and reason — a NUL, a 20,000-character msgid, an id beyond its length, a person
+/// who cannot exist.
+#[test]
+fn hostile_fields_are_refused_before_the_lifecycle_sees_them() {
+    let register = |edit: fn(&mut pb::RegisterVisitRequest)| {
+        let mut r = registration();
+        edit(&mut r);
+        Registration::try_from(r)
+            .map(|_| ())
+            .map_err(|e| (e.field().to_owned(), e.reason().to_owned()))
+    };
+    let pair = |field: &str, reason: &str| Err((field.to_owned(), reason.to_owned()));
+    assert_eq!(register(|_| {}), Ok(()));
+    assert_eq!(register(|r| r.msgid = "M".repeat(20_000)), pair("msgid", "too_long"));
+    assert_eq!(register(|r| r.msgid = "M\u{0}".into()), pair("msgid", "control_character"));
+    assert_eq!(register(|r| r.psn_no = "0".into()), pair("psn_no", "invalid_code"));
+    assert_eq!(register(|r| r.psn_no = "P42\u{0}1".into()), pair("psn_no", "control_character"));
+    assert_eq!(
+        register(|r| r.diagnosis_code = "I".repeat(201)),
+        pair("diagnosis_code", "too_long")
+    );
+    assert_eq!(
+        register(|r| r.fixmedins_code = "H4403000\u{0}001".into()),
+        pair("fixmedins_code", "control_character")
+    );
+
+    let upload = |edit: fn(&mut pb::UploadFeeLinesRequest)| {
+        let mut r = pb::UploadFeeLinesRequest {
+            fixmedins_code: "H44030000001".into(),
+            msgid: "F1".into(),
+            mdtrt_id: "V42x".into(),
+            lines: vec![line("1", 100, "1", "2026-03-02")],
+        };
+        edit(&mut r);
+        Upload::try_from(r).map(|_| ()).map_err(|e| (e.field().to_owned(), e.reason().to_owned()))
+    };
+    assert_eq!(upload(|_| {}), Ok(()));
+    assert_eq!(
+        upload(|r| r.lines[0].feedetl_sn = "1".repeat(100_000)),
+        pair("feedetl_sn", "too_long")
+    );
+    assert_eq!(
+        upload(|r| r.lines[0].feedetl_sn = "1\u{0}".into()),
+        pair("feedetl_sn", "control_character")
+    );
+    assert_eq!(upload(|r| r.mdtrt_id = "V\u{0}".into()), pair("mdtrt_id", "control_character"));
+    assert_eq!(upload(|r| r.fixmedins_code = "x".into()), pair("fixmedins_code", "invalid_code"));
+
+    let settle = SettleCommand::try_from(pb::SettleRequest {
+        fixmedins_code: "H44030000001".into(),
+        msgid: "S1".into(),
+        mdtrt_id: "V".repeat(31),
+        use_account: false,
+        medfee_sumamt_fen: None,
+    });
+    assert_eq!(settle.unwrap_err().reason(), "too_long");
+    let reverse = Reversal::try_from(pb::ReverseRequest {
+        fixmedins_code: "H44030000001".into(),
+        msgid: "R1".into(),
+        omsgid: "S\u{0}".into(),
+    });
+    assert_eq!(reverse.unwrap_err().field(), "omsgid");
+    let person = PersonSettlements::try_from(pb::ListPersonSettlementsRequest {
+        psn_no: "x".into(),
+        limit: 0,
+    });
+    assert_eq!(person.unwrap_err().reason(), "invalid_code");
 }
