@@ -314,6 +314,9 @@ async fn citizens_and_bureaus_use_the_pages_in_chromium() {
     assert_eq!(values, [hubei_is_owed, -hubei_owes], "Guangdong: receivable, then payable");
     let own_row = text(&client, "#net-positions tr.own").await;
     assert!(own_row.contains("Hubei"), "{own_row}");
+    // Its own position only, as the JSON API shows a province's operator.
+    let rows = client.find_all(Locator::Css("#net-positions tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 1, "another province's position is not Hubei's to read");
     shots.take(&client, "09-bureau-period").await;
     submit(&client, "#confirm-form").await;
     wait_for(&client, "p.notice").await;

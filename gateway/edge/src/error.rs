@@ -80,7 +80,8 @@ impl From<tonic::Status> for ApiError {
             Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => StatusCode::CONFLICT,
             Code::PermissionDenied => StatusCode::FORBIDDEN,
             Code::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
+            // A message over gRPC's size limit; only the edge's own rate limit answers 429.
+            Code::ResourceExhausted => StatusCode::PAYLOAD_TOO_LARGE,
             // A service's own "not now" (`upstream_unavailable`: its dependency is down).
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
@@ -138,6 +139,12 @@ mod tests {
         assert_eq!(
             (down.status, down.code.as_str()),
             (StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
+        );
+        // gRPC's message-size limit is 413, never the rate limit's 429.
+        let large = ApiError::from(tonic::Status::resource_exhausted("message too large"));
+        assert_eq!(
+            (large.status, large.code.as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
         );
     }
 

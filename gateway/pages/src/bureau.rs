@@ -29,7 +29,8 @@ use super::{
 use crate::svg;
 use medclear_gateway::{
     AppState,
-    access::{Principal, Target, authorize},
+    access::{ClearingRead, Principal, Target, authorize, clearing_view},
+    api::clearing::{netting_as_seen, period_as_seen},
     caller::{PageActor, PageSession},
     session::{OPERATOR_COOKIE, OPERATOR_TTL, set_cookie},
 };
@@ -440,20 +441,23 @@ fn counterpart_bars(
     bars
 }
 
-/// The current netting of a period, if it has one.
-/// The period and its netting result (none before it is netted), or the page saying why not.
+/// The period and its netting result (none before it is netted) as `actor` may see them —
+/// the rows the JSON API shows it ([`clearing_view`]) — or the page saying why not.
 async fn period_with_netting(
     state: &AppState,
     ctx: &Ctx,
+    actor: &PageActor,
     period_id: &str,
 ) -> Result<(cpb::Period, Option<cpb::NettingResult>), Response> {
+    let view = clearing_view(&actor.principal, ClearingRead::Operators)
+        .map_err(|_| message_page(ctx, StatusCode::FORBIDDEN, T::Forbidden, T::ForbiddenText))?;
     let request = cpb::GetPeriodRequest { period_id: period_id.to_owned() };
     let period = match state.clearing().get_period(request).await {
-        Ok(p) => p.into_inner(),
+        Ok(p) => period_as_seen(p.into_inner(), view),
         Err(status) => return Err(upstream_failure(ctx, &status)),
     };
     match netting(state, &period).await {
-        Ok(netting) => Ok((period, netting)),
+        Ok(netting) => Ok((period, netting.map(|n| netting_as_seen(n, view)))),
         Err(status) => Err(upstream_failure(ctx, &status)),
     }
 }
@@ -537,7 +541,7 @@ async fn province_period_page(
     if let Err(response) = allowed(ctx, &actor, Target::Province(admdvs)) {
         return response;
     }
-    let (period, netting) = match period_with_netting(state, ctx, period_id).await {
+    let (period, netting) = match period_with_netting(state, ctx, &actor, period_id).await {
         Ok(both) => both,
         Err(response) => return response,
     };
@@ -935,7 +939,7 @@ async fn national_period_page(
     if let Err(response) = allowed(ctx, &actor, Target::National) {
         return response;
     }
-    let (period, netting) = match period_with_netting(state, ctx, period_id).await {
+    let (period, netting) = match period_with_netting(state, ctx, &actor, period_id).await {
         Ok(both) => both,
         Err(response) => return response,
     };

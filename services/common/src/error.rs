@@ -218,7 +218,7 @@ pub fn lost_call(status: &Status) -> Option<Lost> {
         // Made here from a transport failure after connecting: the request may have been sent.
         _ if transport => Some(Lost::Unanswered),
         // Said by the peer (or a proxy in between) before the call reached its handler.
-        Code::Unavailable | Code::ResourceExhausted => Some(Lost::Unsent),
+        Code::Unavailable => Some(Lost::Unsent),
         // The peer gave up on the call (its deadline, a cancelled stream) or failed without a
         // reason: the handler may have run.
         Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => Some(Lost::Unanswered),
@@ -241,6 +241,8 @@ pub fn status_reason(status: &Status) -> String {
         Code::InvalidArgument => "invalid_argument",
         Code::AlreadyExists => "already_exists",
         Code::FailedPrecondition => "failed_precondition",
+        // gRPC's own limit on a message's size (a medclear service never says it).
+        Code::ResourceExhausted => "too_large",
         _ => "internal",
     }
     .to_owned()

@@ -248,8 +248,9 @@ pub async fn get_period(
     Ok(Json(period_as_seen(period.into_inner(), view).into()))
 }
 
-/// A period with the confirmations `view` shows: a province's operator sees its own.
-fn period_as_seen(mut period: pb::Period, view: ClearingView<'_>) -> pb::Period {
+/// A period with the confirmations `view` shows: a province's operator sees its own (the
+/// pages show the same).
+pub fn period_as_seen(mut period: pb::Period, view: ClearingView<'_>) -> pb::Period {
     period.confirmations.retain(|c| view.shows_region(&c.province_admdvs));
     period
 }
@@ -565,15 +566,23 @@ pub async fn get_netting(
 ) -> Answer<NettingJson> {
     let view = caller.clearing_view(ClearingRead::Operators)?;
     let request = pb::GetNettingResultRequest { period_id, include_matrix: q.include_matrix };
-    let mut netting = state.clearing().get_netting_result(request).await?.into_inner();
-    // A province's operator: its own position, its bilateral cells and its instructions (the
-    // totals and the efficiency are the whole run's).
+    let netting = state.clearing().get_netting_result(request).await?.into_inner();
+    Ok(Json(netting_as_seen(netting, view).into()))
+}
+
+/// A netting run as `view` shows it (the pages show the same): a province's operator sees its
+/// own position, its bilateral cells and its instructions; the totals and the efficiency are
+/// the whole run's.
+pub fn netting_as_seen(
+    mut netting: pb::NettingResult,
+    view: ClearingView<'_>,
+) -> pb::NettingResult {
     netting.positions.retain(|p| view.shows_region(&p.province_admdvs));
     netting
         .matrix
         .retain(|c| view.shows_region(&c.insuplc_admdvs) || view.shows_region(&c.mdtrtarea_admvs));
     netting.instructions.retain(|i| shows_instruction(view, i));
-    Ok(Json(netting.into()))
+    netting
 }
 
 /// Whether `view` shows an instruction: its province pays or is paid.

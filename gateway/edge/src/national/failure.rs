@@ -7,9 +7,9 @@
 //!   same envelope again (same msgid) later. A service whose own dependency is down says so
 //!   itself (`upstream_unavailable`), equally transient.
 //! * `outcome_unknown` — the request may have reached the service and its answer was lost: a
-//!   write may or may not have taken effect. The HIS queries it (5203 for a settlement) or
-//!   sends the same envelope again with the same msgid, which never applies it twice and
-//!   answers what was done.
+//!   write may or may not have taken effect. The HIS sends the same envelope again with the
+//!   same msgid, which never applies it twice and answers what was done (the platform's
+//!   settlement query, 5203, is not served yet).
 //!
 //! A transaction that only reads changes nothing, so for it an answer lost is simply
 //! transient ([`for_transaction`]).
@@ -25,7 +25,7 @@ const READS: [&str; 16] = [
     "2303", "3201", "9001", "9102",
 ];
 
-/// The transactions about a settlement, whose outcome 5203 queries.
+/// The transactions about a settlement (whose outcome the platform's 5203 would query).
 const SETTLEMENTS: [&str; 5] = ["2207", "2208", "2304", "2305", "2601"];
 
 /// The message of a failed call to a service (its reason is
@@ -69,8 +69,8 @@ pub(super) fn for_transaction(infno: &str, outcome: Outcome) -> Outcome {
     }
     let what_to_do = if SETTLEMENTS.contains(&infno) {
         format!(
-            "query the settlement (5203, by this msgid) or send {infno} again with the same \
-             msgid: it is never applied twice, and answers what it did"
+            "send {infno} again with the same msgid: it is never applied twice, and answers \
+             what it did (the platform's settlement query, 5203, is not served here yet)"
         )
     } else {
         format!("send {infno} again with the same msgid: it is never applied twice")
