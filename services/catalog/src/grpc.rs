@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use medclear_common::{
     Error,
     codes::{self, Admdvs, FixmedinsCode, MessageId},
-    wire::date,
+    wire,
 };
 use medclear_proto::catalog::v1::{self as pb, catalog_service_server::CatalogService as Api};
 use tokio_stream::StreamExt;
@@ -18,6 +18,7 @@ use crate::{
         CoverageClass, CoverageRule, HospitalLevel, Item, ItemKind, LineContext, LineInput,
         Mapping, RestrictionOutcome,
     },
+    import,
     index::Resolution,
     service::{Catalog, ImportReport, Publish, Target},
 };
@@ -39,6 +40,45 @@ fn admdvs(field: &'static str, text: &str) -> Result<Admdvs, Error> {
 
 fn hospital(field: &'static str, text: &str) -> Result<FixmedinsCode, Error> {
     Ok(codes::fixmedins_code(field, text)?)
+}
+
+/// Free text by the boundary rules ([`codes::text`]): no control character, at most `max`.
+fn text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, Error> {
+    Ok(codes::text(field, value, max)?)
+}
+
+/// The longest date or date-time accepted (`2026-03-02T08:00:00.000+08:00`), with room.
+const MAX_DATE: usize = 40;
+
+/// A date by the one rule for them ([`wire::date`]), its control characters and length
+/// refused first by name, so a refusal never shows a long value.
+fn date(field: &'static str, value: &str) -> Result<NaiveDate, Error> {
+    text(field, value, MAX_DATE)?;
+    wire::date(field, value)
+}
+
+/// The longest page token given out: a version, a table and an item code or row id.
+const MAX_PAGE_TOKEN: usize = 200;
+/// The longest operator name an import is recorded under.
+const MAX_OPERATOR: usize = 64;
+
+/// An imported row whose documented columns hold a control character is a corrupt file, not a
+/// row to skip: the import is refused naming the row and column (`rows[7].diagnosis_prefixes`)
+/// before anything reaches the catalogue. Lengths and patterns are the row readers' to check
+/// ([`crate::import`]), which report a bad row without refusing the others; undocumented
+/// columns are never read.
+fn clean_row(target: Target, row_no: u64, fields: &BTreeMap<String, String>) -> Result<(), Error> {
+    let columns: &[&str] = match target {
+        Target::Items => &import::ITEM_COLUMNS,
+        Target::Coverage => &import::COVERAGE_COLUMNS,
+        Target::Mappings => &import::MAPPING_COLUMNS,
+    };
+    for column in columns {
+        if let Some(value) = fields.get(*column) {
+            text(&format!("rows[{row_no}].{column}"), value, usize::MAX)?;
+        }
+    }
+    Ok(())
 }
 
 fn kind_to_pb(kind: ItemKind) -> pb::ItemKind {
@@ -142,14 +182,15 @@ fn report_to_pb(report: ImportReport) -> pb::ImportReport {
 impl TryFrom<&pb::ResolveLinesRequest> for LineContext {
     type Error = Error;
     fn try_from(r: &pb::ResolveLinesRequest) -> Result<Self, Error> {
-        let hospital_level = match r.hospital_level.trim() {
+        let hospital_level = match text("hospital_level", &r.hospital_level, 20)? {
             "" => None,
             text => Some(HospitalLevel::parse(text).ok_or_else(|| {
                 Error::invalid(
                     "hospital_level",
                     "unknown_level",
                     format!(
-                        "hospital_level {text:?} is not tertiary, secondary, primary or ungraded"
+                        "hospital_level {} is not tertiary, secondary, primary or ungraded",
+                        codes::shown(text)
                     ),
                 )
             })?),
@@ -275,9 +316,10 @@ impl Api for CatalogGrpc {
         let r = request.into_inner();
         let fixmedins = match r.fixmedins_code.trim() {
             "" => None,
-            text => Some(hospital("fixmedins_code", text)?),
+            _ => Some(hospital("fixmedins_code", &r.fixmedins_code)?),
         };
-        let token = Some(r.page_token.trim()).filter(|t| !t.is_empty());
+        let token =
+            Some(text("page_token", &r.page_token, MAX_PAGE_TOKEN)?).filter(|t| !t.is_empty());
         let hospital = fixmedins.as_ref().map(FixmedinsCode::as_str);
         let changes = self.0.changes(r.since_ver, r.limit, hospital, token).await?;
         let has_more = changes.next_page_token.is_some();
@@ -337,7 +379,9 @@ impl Api for CatalogGrpc {
                         )
                         .into());
                     }
-                    rows.push((row.row_no, row.fields.into_iter().collect()));
+                    let fields: BTreeMap<String, String> = row.fields.into_iter().collect();
+                    clean_row(target, row.row_no, &fields)?;
+                    rows.push((row.row_no, fields));
                 }
                 _ => {
                     return Err(Error::invalid(
@@ -349,14 +393,15 @@ impl Api for CatalogGrpc {
                 }
             }
         }
-        let operator = Some(header.operator.trim().to_owned())
+        let source = text("header.source", &header.source, codes::MAX_FIELD)?.to_owned();
+        let operator = Some(text("header.operator", &header.operator, MAX_OPERATOR)?.to_owned())
             .filter(|o| !o.is_empty())
             .unwrap_or_else(|| "import".into());
         let report = self
             .0
             .publish(Publish {
                 target,
-                source: header.source,
+                source,
                 operator,
                 all_or_nothing: header.all_or_nothing,
                 rows,
@@ -377,7 +422,7 @@ impl Api for CatalogGrpc {
         // when every line has one.
         let default_date = match r.date.trim() {
             "" => None,
-            text => Some(date("date", text)?),
+            _ => Some(date("date", &r.date)?),
         };
         let context = LineContext::try_from(&r)?;
         if r.lines.len() > MAX_LINES {
@@ -406,7 +451,10 @@ impl Api for CatalogGrpc {
                         Error::invalid(
                             format!("lines[{i}].date"),
                             "invalid_date",
-                            format!("lines[{i}].date {text:?} is not a date: use yyyy-MM-dd"),
+                            format!(
+                                "lines[{i}].date {} is not a date: use yyyy-MM-dd",
+                                codes::shown(text)
+                            ),
                         )
                     })?,
                 };

@@ -2,7 +2,11 @@
 //! converts the answer back.
 
 use chrono::{DateTime, Utc};
-use medclear_common::{Error, wire};
+use medclear_common::{
+    Error,
+    codes::{self, MessageId},
+    wire,
+};
 use medclear_proto::{
     clearing::v1::{self as pb, clearing_service_server::ClearingService as Api},
     names,
@@ -31,7 +35,89 @@ fn count(n: i64) -> u64 {
 
 fn actor(actor: Option<pb::Operator>) -> Result<Operator, Error> {
     let a = actor.unwrap_or_default();
+    text("actor.id", &a.id, MAX_ACTOR_ID)?;
+    text("actor.name", &a.name, MAX_ACTOR_NAME)?;
+    text("actor.admdvs", &a.admdvs, 6)?;
     Operator::new(&a.id, &a.name, &a.admdvs)
+}
+
+// What a request may hold, checked here by the boundary rules of `medclear_common::codes`
+// (control characters, lengths, patterns): what the service then checks is its own business
+// (a province, a period that exists), and nothing a client sends reaches a query, a key or the
+// audit trail's JSON unchecked.
+
+/// Free text: no control character, at most `max` characters.
+fn text<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, Error> {
+    Ok(codes::text(field, value, max)?)
+}
+
+/// The longest operator id ([`Operator::new`] holds it to 64) and name.
+const MAX_ACTOR_ID: usize = 64;
+const MAX_ACTOR_NAME: usize = 200;
+/// The longest reason (a withdrawal's, a dispute's) kept: C(500).
+const MAX_REASON: usize = 500;
+/// The longest bank reference kept.
+const MAX_BANK_REFERENCE: usize = 100;
+/// The longest date or date-time accepted (`2026-03-02T08:00:00.000+08:00`), with room.
+const MAX_DATE: usize = 40;
+
+/// A date by the one rule for them ([`wire::date`]), its control characters and length
+/// refused first by name, so a refusal never shows a long value.
+fn date(field: &'static str, value: &str) -> Result<chrono::NaiveDate, Error> {
+    text(field, value, MAX_DATE)?;
+    wire::date(field, value)
+}
+
+/// The longest file name kept (the service holds it to 200).
+const MAX_FILENAME: usize = 200;
+/// The longest period id (`2026-03`; the service keeps 16).
+const MAX_PERIOD_ID: usize = 16;
+
+/// A period id: a code of at most 16 characters (`2026-03`).
+fn period_id(value: &str) -> Result<&str, Error> {
+    Ok(codes::code("period_id", value, MAX_PERIOD_ID)?)
+}
+
+/// A province filter: empty (all), else at most an admdvs' 6 characters without control
+/// characters (the service matches it against the provinces it holds).
+fn province_filter(value: &str) -> Result<&str, Error> {
+    Ok(codes::optional_code("province_admdvs", value, 6)?)
+}
+
+/// A province the request acts for or asks about: six characters at most; the service checks
+/// it is a province (`invalid_admdvs`).
+fn province<'a>(field: &str, value: &'a str) -> Result<&'a str, Error> {
+    Ok(codes::text(field, value, 6)?)
+}
+
+/// A sender's idempotency key ([`MessageId`]).
+fn request_id(value: &str) -> Result<String, Error> {
+    Ok(MessageId::parse_field("request_id", value)?.to_string())
+}
+
+/// A hospital by its `fixmedins_code` pattern.
+fn hospital(value: &str) -> Result<String, Error> {
+    Ok(codes::fixmedins_code("fixmedins_code", value)?.to_string())
+}
+
+/// A filter that may be left empty (all), else its dictionary code.
+fn optional<'a>(
+    value: &'a str,
+    check: fn(&str, &'a str) -> Result<&'a str, codes::Invalid>,
+    field: &str,
+) -> Result<&'a str, Error> {
+    match value.trim() {
+        "" => Ok(""),
+        _ => Ok(check(field, value)?),
+    }
+}
+
+/// Settlement ids named by a dispute, each an id ([`codes::id`]) named by its index.
+fn setl_ids(ids: &[String]) -> Result<Vec<String>, Error> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| Ok(codes::id(&format!("setl_ids[{i}]"), id)?.to_owned()))
+        .collect()
 }
 
 fn run(netting_run: u32) -> Result<i32, Error> {
@@ -335,7 +421,8 @@ fn result(matches: bool) -> pb::ReconResult {
 impl Api for ClearingGrpc {
     #[tracing::instrument(skip_all, name = "GetPeriod")]
     async fn get_period(&self, request: Request<pb::GetPeriodRequest>) -> Reply<pb::Period> {
-        Ok(Response::new(period(self.0.period(&request.into_inner().period_id).await?)))
+        let r = request.into_inner();
+        Ok(Response::new(period(self.0.period(period_id(&r.period_id)?).await?)))
     }
 
     #[tracing::instrument(skip_all, name = "ListPeriods")]
@@ -364,14 +451,14 @@ impl Api for ClearingGrpc {
     async fn close_period(&self, request: Request<pb::ClosePeriodRequest>) -> Reply<pb::Period> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        Ok(Response::new(period(self.0.close(&r.period_id, &actor).await?)))
+        Ok(Response::new(period(self.0.close(period_id(&r.period_id)?, &actor).await?)))
     }
 
     #[tracing::instrument(skip_all, name = "NetPeriod")]
     async fn net_period(&self, request: Request<pb::NetPeriodRequest>) -> Reply<pb::NettingResult> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        Ok(Response::new(netting(self.0.net(&r.period_id, &actor).await?)))
+        Ok(Response::new(netting(self.0.net(period_id(&r.period_id)?, &actor).await?)))
     }
 
     #[tracing::instrument(skip_all, name = "ConfirmPeriod")]
@@ -381,8 +468,9 @@ impl Api for ClearingGrpc {
     ) -> Reply<pb::Period> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        let view =
-            self.0.confirm(&r.period_id, &r.province_admdvs, run(r.netting_run)?, &actor).await?;
+        let (id, province) =
+            (period_id(&r.period_id)?, province("province_admdvs", &r.province_admdvs)?);
+        let view = self.0.confirm(id, province, run(r.netting_run)?, &actor).await?;
         Ok(Response::new(period(view)))
     }
 
@@ -393,7 +481,10 @@ impl Api for ClearingGrpc {
     ) -> Reply<pb::Period> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        let view = self.0.withdraw(&r.period_id, &r.province_admdvs, &r.reason, &actor).await?;
+        let (id, province) =
+            (period_id(&r.period_id)?, province("province_admdvs", &r.province_admdvs)?);
+        let reason = text("reason", &r.reason, MAX_REASON)?;
+        let view = self.0.withdraw(id, province, reason, &actor).await?;
         Ok(Response::new(period(view)))
     }
 
@@ -401,17 +492,12 @@ impl Api for ClearingGrpc {
     async fn dispute_items(&self, request: Request<pb::DisputeRequest>) -> Reply<pb::Dispute> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        let d = self
-            .0
-            .dispute(
-                &r.request_id,
-                &r.period_id,
-                &r.province_admdvs,
-                &r.setl_ids,
-                &r.reason,
-                &actor,
-            )
-            .await?;
+        let request_id = request_id(&r.request_id)?;
+        let (id, province) =
+            (period_id(&r.period_id)?, province("province_admdvs", &r.province_admdvs)?);
+        let reason = text("reason", &r.reason, MAX_REASON)?;
+        let ids = setl_ids(&r.setl_ids)?;
+        let d = self.0.dispute(&request_id, id, province, &ids, reason, &actor).await?;
         Ok(Response::new(dispute(d)))
     }
 
@@ -421,7 +507,8 @@ impl Api for ClearingGrpc {
         request: Request<pb::ListDisputesRequest>,
     ) -> Reply<pb::ListDisputesResponse> {
         let r = request.into_inner();
-        let disputes = self.0.disputes(&r.period_id, &r.province_admdvs).await?;
+        let disputes =
+            self.0.disputes(period_id(&r.period_id)?, province_filter(&r.province_admdvs)?).await?;
         Ok(Response::new(pb::ListDisputesResponse {
             disputes: disputes.into_iter().map(dispute).collect(),
         }))
@@ -431,7 +518,7 @@ impl Api for ClearingGrpc {
     async fn settle_period(&self, request: Request<pb::SettlePeriodRequest>) -> Reply<pb::Period> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        Ok(Response::new(period(self.0.settle(&r.period_id, &actor).await?)))
+        Ok(Response::new(period(self.0.settle(period_id(&r.period_id)?, &actor).await?)))
     }
 
     #[tracing::instrument(skip_all, name = "GetNettingResult")]
@@ -440,7 +527,8 @@ impl Api for ClearingGrpc {
         request: Request<pb::GetNettingResultRequest>,
     ) -> Reply<pb::NettingResult> {
         let r = request.into_inner();
-        Ok(Response::new(netting(self.0.netting(&r.period_id, r.include_matrix).await?)))
+        let id = period_id(&r.period_id)?;
+        Ok(Response::new(netting(self.0.netting(id, r.include_matrix).await?)))
     }
 
     #[tracing::instrument(skip_all, name = "ListSettlementInstructions")]
@@ -449,7 +537,8 @@ impl Api for ClearingGrpc {
         request: Request<pb::ListSettlementInstructionsRequest>,
     ) -> Reply<pb::ListSettlementInstructionsResponse> {
         let r = request.into_inner();
-        let rows = self.0.instructions(&r.period_id, &r.province_admdvs).await?;
+        let (id, province) = (period_id(&r.period_id)?, province_filter(&r.province_admdvs)?);
+        let rows = self.0.instructions(id, province).await?;
         Ok(Response::new(pb::ListSettlementInstructionsResponse {
             instructions: rows.into_iter().map(instruction).collect(),
         }))
@@ -460,7 +549,10 @@ impl Api for ClearingGrpc {
         &self,
         request: Request<pb::GetPrepaidFundRequest>,
     ) -> Reply<pb::PrepaidFund> {
-        Ok(Response::new(fund(self.0.fund(&request.into_inner().province_admdvs).await?)))
+        let r = request.into_inner();
+        Ok(Response::new(fund(
+            self.0.fund(province("province_admdvs", &r.province_admdvs)?).await?,
+        )))
     }
 
     #[tracing::instrument(skip_all, name = "ListPrepaidFunds")]
@@ -479,17 +571,13 @@ impl Api for ClearingGrpc {
     ) -> Reply<pb::PrepaidFund> {
         let r = request.into_inner();
         let actor = actor(r.actor)?;
-        let value_date = wire::date("value_date", &r.value_date)?;
+        let request_id = request_id(&r.request_id)?;
+        let province = province("province_admdvs", &r.province_admdvs)?;
+        let value_date = date("value_date", &r.value_date)?;
+        let bank_reference = text("bank_reference", &r.bank_reference, MAX_BANK_REFERENCE)?;
         let view = self
             .0
-            .deposit(
-                &r.request_id,
-                &r.province_admdvs,
-                r.amount_fen,
-                value_date,
-                &r.bank_reference,
-                &actor,
-            )
+            .deposit(&request_id, province, r.amount_fen, value_date, bank_reference, &actor)
             .await?;
         Ok(Response::new(fund(view)))
     }
@@ -500,7 +588,9 @@ impl Api for ClearingGrpc {
         request: Request<pb::GetProvinceStatementRequest>,
     ) -> Reply<pb::ProvinceStatement> {
         let r = request.into_inner();
-        let s = self.0.province_statement(&r.period_id, &r.province_admdvs).await?;
+        let (id, province) =
+            (period_id(&r.period_id)?, province("province_admdvs", &r.province_admdvs)?);
+        let s = self.0.province_statement(id, province).await?;
         let as_home =
             s.as_home.iter().map(|c| statement_line(c.treating_province.clone(), &c.totals()));
         let as_treating =
@@ -528,16 +618,16 @@ impl Api for ClearingGrpc {
     ) -> Reply<pb::ListHospitalStatementsResponse> {
         let r = request.into_inner();
         let size = if r.page_size == 0 { 100 } else { r.page_size };
-        let (statements, next) = self
-            .0
-            .hospital_statements(
-                &r.period_id,
-                &r.mdtrtarea_admvs,
-                &r.fixmedins_code,
-                &r.page_token,
-                size,
-            )
-            .await?;
+        let id = period_id(&r.period_id)?;
+        let treating = province("mdtrtarea_admvs", &r.mdtrtarea_admvs)?;
+        let fixmedins_code = match r.fixmedins_code.trim() {
+            "" => String::new(),
+            _ => hospital(&r.fixmedins_code)?,
+        };
+        // The last hospital of the page before.
+        let after = codes::optional_code("page_token", &r.page_token, 12).map_err(Error::from)?;
+        let (statements, next) =
+            self.0.hospital_statements(id, treating, &fixmedins_code, after, size).await?;
         Ok(Response::new(pb::ListHospitalStatementsResponse {
             statements: statements
                 .into_iter()
@@ -553,10 +643,11 @@ impl Api for ClearingGrpc {
         request: Request<pb::ListPeriodItemsRequest>,
     ) -> Reply<pb::ListPeriodItemsResponse> {
         let r = request.into_inner();
-        let (items, next) = self
-            .0
-            .period_items(&r.period_id, &r.fixmedins_code, &r.page_token, r.page_size)
-            .await?;
+        let (id, fixmedins_code) = (period_id(&r.period_id)?, hospital(&r.fixmedins_code)?);
+        // The last setl_id of the page before.
+        let after = codes::optional_code("page_token", &r.page_token, codes::ID_LEN)
+            .map_err(Error::from)?;
+        let (items, next) = self.0.period_items(id, &fixmedins_code, after, r.page_size).await?;
         Ok(Response::new(pb::ListPeriodItemsResponse {
             items: items.into_iter().map(cleared_item).collect(),
             next_page_token: next,
@@ -569,12 +660,13 @@ impl Api for ClearingGrpc {
         request: Request<pb::ReconcileTotalsRequest>,
     ) -> Reply<pb::ReconcileTotalsResponse> {
         let r = request.into_inner();
-        let day = wire::date("stmt_date", &r.stmt_date)?;
+        let fixmedins_code = hospital(&r.fixmedins_code)?;
+        let day = date("stmt_date", &r.stmt_date)?;
+        let insutype = optional(&r.insutype, codes::insutype, "insutype")?;
+        let clr_type = optional(&r.clr_type, codes::clr_type, "clr_type")?;
         let hospital = recon_totals(r.hospital)?;
-        let (center, difference, as_of) = self
-            .0
-            .reconcile_totals(&r.fixmedins_code, day, &r.insutype, &r.clr_type, &hospital)
-            .await?;
+        let (center, difference, as_of) =
+            self.0.reconcile_totals(&fixmedins_code, day, insutype, clr_type, &hospital).await?;
         Ok(Response::new(pb::ReconcileTotalsResponse {
             stmt_rslt: result(difference.is_none()).into(),
             stmt_rslt_dscr: difference.unwrap_or_else(|| "平 (totals match)".into()),
@@ -587,16 +679,21 @@ impl Api for ClearingGrpc {
     #[tracing::instrument(skip_all, name = "ReconcileDetails")]
     async fn put_file(&self, request: Request<pb::PutFileRequest>) -> Reply<pb::FileRef> {
         let r = request.into_inner();
-        let file = self
-            .0
-            .put_file(r.fixmedins_code.trim(), &r.filename, &r.kind, r.content, &r.msgid)
-            .await?;
+        let fixmedins_code = hospital(&r.fixmedins_code)?;
+        let filename = text("filename", &r.filename, MAX_FILENAME)?;
+        let msgid = match r.msgid.trim() {
+            "" => String::new(),
+            _ => MessageId::parse(&r.msgid).map_err(Error::from)?.to_string(),
+        };
+        let file = self.0.put_file(&fixmedins_code, filename, &r.kind, r.content, &msgid).await?;
         Ok(Response::new(pb::FileRef { file_qury_no: file.file_qury_no, filename: file.filename }))
     }
 
     async fn get_file(&self, request: Request<pb::GetFileRequest>) -> Reply<pb::FileContent> {
         let r = request.into_inner();
-        let file = self.0.get_file(r.fixmedins_code.trim(), r.file_qury_no.trim()).await?;
+        let fixmedins_code = hospital(&r.fixmedins_code)?;
+        let file_qury_no = codes::id("file_qury_no", &r.file_qury_no).map_err(Error::from)?;
+        let file = self.0.get_file(&fixmedins_code, file_qury_no).await?;
         Ok(Response::new(pb::FileContent {
             filename: file.filename,
             kind: file.kind,
@@ -609,12 +706,13 @@ impl Api for ClearingGrpc {
         request: Request<pb::ReconcileDetailsRequest>,
     ) -> Reply<pb::ReconcileDetailsResponse> {
         let r = request.into_inner();
-        let day = wire::date("stmt_date", &r.stmt_date)?;
+        let fixmedins_code = hospital(&r.fixmedins_code)?;
+        let day = date("stmt_date", &r.stmt_date)?;
+        let insutype = optional(&r.insutype, codes::insutype, "insutype")?.to_owned();
+        let clr_type = optional(&r.clr_type, codes::clr_type, "clr_type")?.to_owned();
         let hospital = r.details.into_iter().map(detail).collect();
-        let (matched, discrepancies, as_of) = self
-            .0
-            .reconcile_details(&r.fixmedins_code, day, &r.insutype, &r.clr_type, hospital)
-            .await?;
+        let (matched, discrepancies, as_of) =
+            self.0.reconcile_details(&fixmedins_code, day, &insutype, &clr_type, hospital).await?;
         Ok(Response::new(pb::ReconcileDetailsResponse {
             stmt_rslt: result(discrepancies.is_empty()).into(),
             matched_count: matched,
@@ -650,7 +748,10 @@ impl Api for ClearingGrpc {
         &self,
         request: Request<pb::ListBalancesRequest>,
     ) -> Reply<pb::ListBalancesResponse> {
-        let (rows, postings) = self.0.balances(&request.into_inner().owner).await?;
+        let r = request.into_inner();
+        // A province admdvs, a fixmedins_code or 000000; empty: every account.
+        let owner = codes::optional_code("owner", &r.owner, 12).map_err(Error::from)?;
+        let (rows, postings) = self.0.balances(owner).await?;
         Ok(Response::new(pb::ListBalancesResponse {
             total_fen: rows.iter().map(|(_, b)| b).sum(),
             balances: rows
@@ -666,7 +767,7 @@ impl Api for ClearingGrpc {
         &self,
         request: Request<pb::AuditPeriodRequest>,
     ) -> Reply<pb::AuditPeriodResponse> {
-        let period_id = request.into_inner().period_id;
+        let period_id = period_id(&request.into_inner().period_id)?.to_owned();
         let outcome = self.0.audit_period(&period_id).await?;
         Ok(Response::new(pb::AuditPeriodResponse {
             period_id,

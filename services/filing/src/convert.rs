@@ -42,11 +42,20 @@ const MAX_MEMO: usize = 1000;
 fn request_id(text: &str) -> Result<Option<String>> {
     match text.trim() {
         "" => Ok(None),
-        id => Ok(Some(MessageId::parse_field("request_id", id)?.to_string())),
+        // Checked as sent: a control character is refused even where trimming would drop it.
+        _ => Ok(Some(MessageId::parse_field("request_id", text)?.to_string())),
     }
 }
 
-pub(crate) use medclear_common::wire::date;
+/// The longest date or date-time accepted (`2026-03-02T08:00:00.000+08:00`), with room.
+const MAX_DATE: usize = 40;
+
+/// A date by the one rule for them ([`medclear_common::wire::date`]), its control characters
+/// and length refused first by name, so a refusal never shows a long value.
+pub(crate) fn date(field: &'static str, text: &str) -> Result<NaiveDate> {
+    codes::text(field, text, MAX_DATE)?;
+    medclear_common::wire::date(field, text)
+}
 
 pub(crate) fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>> {
     if text.trim().is_empty() { Ok(None) } else { date(field, text).map(Some) }
@@ -176,6 +185,59 @@ impl TryFrom<pb::CheckCoverageRequest> for CoverageQuery {
             date: date("date", &r.date)?,
             emergency: r.emergency,
             admission: optional_date("admission_date", &r.admission_date)?,
+        })
+    }
+}
+
+/// The longest revocation reason kept (C(500)).
+const MAX_REASON: usize = 500;
+
+/// A validated revocation: the filing, who revokes it and why (free text, may be empty).
+#[derive(Debug)]
+pub(crate) struct Revoke {
+    pub(crate) id: String,
+    pub(crate) actor: Actor,
+    pub(crate) reason: String,
+}
+
+impl Revoke {
+    fn new(filing_id: &str, actor_pb: Option<pb::Actor>, reason: &str) -> Result<Self> {
+        let id = required_id("filing_id", filing_id)?;
+        let actor = actor(actor_pb)?;
+        Ok(Self { id, actor, reason: text("reason", reason, MAX_REASON)? })
+    }
+}
+
+impl TryFrom<pb::RevokeFilingRequest> for Revoke {
+    type Error = Error;
+    fn try_from(r: pb::RevokeFilingRequest) -> Result<Self> {
+        Self::new(&r.filing_id, r.actor, &r.reason)
+    }
+}
+
+impl TryFrom<pb::RevokeChronicFilingRequest> for Revoke {
+    type Error = Error;
+    fn try_from(r: pb::RevokeChronicFilingRequest) -> Result<Self> {
+        Self::new(&r.filing_id, r.actor, &r.reason)
+    }
+}
+
+/// A validated chronic-filing check: whose, for which disease (a code; empty matches no
+/// filing), on which day.
+#[derive(Debug)]
+pub(crate) struct ChronicQuery {
+    pub(crate) psn_no: PsnNo,
+    pub(crate) disease_code: String,
+    pub(crate) date: NaiveDate,
+}
+
+impl TryFrom<pb::CheckChronicFilingRequest> for ChronicQuery {
+    type Error = Error;
+    fn try_from(r: pb::CheckChronicFilingRequest) -> Result<Self> {
+        Ok(Self {
+            psn_no: psn_no("psn_no", &r.psn_no)?,
+            disease_code: codes::optional_code("disease_code", &r.disease_code, 30)?.to_owned(),
+            date: date("date", &r.date)?,
         })
     }
 }
@@ -366,5 +428,278 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 1)
         );
         assert_eq!(optional_date("end_date", "x").unwrap_err().reason(), "invalid_date");
+    }
+
+    #[test]
+    fn revocations_and_chronic_checks_are_refused_by_name() {
+        let actor =
+            || Some(pb::Actor { id: "agent-1".into(), channel: pb::Channel::Agency.into() });
+        let revoke = |reason: &str| {
+            Revoke::try_from(pb::RevokeFilingRequest {
+                filing_id: " F1 ".into(),
+                reason: reason.into(),
+                actor: actor(),
+            })
+        };
+        let ok = revoke(" moved back home ").unwrap();
+        assert_eq!((ok.id.as_str(), ok.reason.as_str()), ("F1", "moved back home"));
+        assert_eq!(revoke("").unwrap().reason, "", "a reason may be left out");
+        assert_eq!(revoke(&"因".repeat(500)).unwrap().reason.chars().count(), 500);
+        let refused = |reason: &str| {
+            let Error::Problem(p) = revoke(reason).unwrap_err() else { panic!("not a problem") };
+            (p.reason.into_owned(), p.field.map(|f| f.into_owned()).unwrap_or_default(), p.message)
+        };
+        let (reason, field, message) = refused("moved\u{0}");
+        assert_eq!((reason.as_str(), field.as_str()), ("control_character", "reason"));
+        assert_eq!(
+            message,
+            "reason contains the control character U+0000 at character 5: send text without \
+             control characters"
+        );
+        assert_eq!(refused("a\u{202E}b").0, "control_character");
+        assert_eq!(
+            refused(&"因".repeat(501)),
+            (
+                "too_long".to_owned(),
+                "reason".to_owned(),
+                "reason has 501 characters: at most 500".to_owned()
+            )
+        );
+        let chronic = Revoke::try_from(pb::RevokeChronicFilingRequest {
+            filing_id: "C1".into(),
+            reason: "x\u{1b}[31m".into(),
+            actor: actor(),
+        });
+        assert_eq!(chronic.unwrap_err().reason(), "control_character");
+
+        let check = |code: &str| {
+            ChronicQuery::try_from(pb::CheckChronicFilingRequest {
+                psn_no: "P420200001".into(),
+                disease_code: code.into(),
+                date: "2026-03-02".into(),
+            })
+        };
+        assert_eq!(check(" M00100 ").unwrap().disease_code, "M00100");
+        assert_eq!(check("").unwrap().disease_code, "", "matches no filing");
+        assert_eq!(check("M0\u{0}").unwrap_err().reason(), "control_character");
+        assert_eq!(check(&"M".repeat(31)).unwrap_err().reason(), "too_long");
+        assert_eq!(check("M 1").unwrap_err().reason(), "invalid_code");
+        let long_date = date("begin_date", &"2".repeat(100_000)).unwrap_err();
+        assert_eq!(long_date.reason(), "too_long");
+        assert!(long_date.to_string().len() < 100, "{long_date}");
+    }
+
+    /// Issue 16: every request filing converts, with each field mutated (empty, up to 100 KB,
+    /// NUL and other control characters, bidi overrides, emoji, unknown enum values), converts
+    /// without panicking into values that keep the documented patterns, or is refused naming
+    /// one of its fields and one of the documented reasons, in a message short enough for a
+    /// status header.
+    mod properties {
+        use medclear_common::codes::is_forbidden_char;
+        use proptest::prelude::*;
+        use tonic::{Code, Status};
+
+        use super::*;
+
+        /// Cases per property: bounded, so the suite stays fast.
+        const CASES: u32 = 256;
+
+        const REASONS: [&str; 9] = [
+            "control_character",
+            "too_long",
+            "invalid_code",
+            "invalid_msgid",
+            "missing_field",
+            "invalid_date",
+            "unknown_category",
+            "unknown_channel",
+            // An id no filing can have is not found (`required_id`), never looked up.
+            "filing_not_found",
+        ];
+
+        fn precise(e: Error, fields: &[&str]) -> Result<(), TestCaseError> {
+            let Error::Problem(p) = &e else {
+                return Err(TestCaseError::fail(format!("not a refusal: {e}")));
+            };
+            prop_assert!(REASONS.contains(&p.reason.as_ref()), "reason {:?}", p.reason);
+            let status = Status::from(e);
+            prop_assert!(status.message().len() < 400, "a long message");
+            match status.code() {
+                Code::InvalidArgument => {
+                    let field = medclear_common::error::status_field(&status).unwrap_or_default();
+                    prop_assert!(fields.contains(&field.as_str()), "field {:?}", field);
+                }
+                Code::NotFound => {
+                    prop_assert_eq!(
+                        medclear_common::error::status_reason(&status),
+                        "filing_not_found"
+                    );
+                }
+                other => return Err(TestCaseError::fail(format!("answered {other:?}"))),
+            }
+            Ok(())
+        }
+
+        fn clean_text(value: &str, max: usize) -> bool {
+            !value.chars().any(is_forbidden_char)
+                && value.chars().count() <= max
+                && value.trim() == value
+        }
+
+        fn clean_code(value: &str, max: usize) -> bool {
+            (1..=max).contains(&value.len())
+                && value.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_+/".contains(&b))
+        }
+
+        fn field(valid: &'static str) -> impl Strategy<Value = String> {
+            let controls = vec![
+                '\u{0}', '\u{1}', '\u{7}', '\u{9}', '\u{a}', '\u{d}', '\u{1b}', '\u{7f}', '\u{85}',
+                '\u{9f}', '\u{200e}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}',
+            ];
+            prop_oneof![
+                14 => Just(valid.to_owned()),
+                1 => Just(String::new()),
+                2 => Just(format!("  {valid} ")),
+                2 => (prop::sample::select(controls), 0usize..40).prop_map(move |(c, at)| {
+                    let at = at.min(valid.chars().count());
+                    let mut text: String = valid.chars().take(at).collect();
+                    text.push(c);
+                    text.extend(valid.chars().skip(at));
+                    text
+                }),
+                1 => (1usize..=100_000, prop::sample::select(vec!["9", "F", "名", "🙂", " "]))
+                    .prop_map(|(n, unit)| unit.repeat(n)),
+                1 => prop::sample::select(vec!["🙂", "a b", "１２３", "\u{feff}x", "null", "-1"])
+                    .prop_map(move |odd| format!("{valid}{odd}")),
+                1 => ".{0,40}",
+            ]
+        }
+
+        fn enum_value(valid: Vec<i32>) -> impl Strategy<Value = i32> {
+            prop_oneof![
+                4 => prop::sample::select(valid),
+                1 => prop::sample::select(vec![0, -1, 7, i32::MAX, i32::MIN]),
+                1 => any::<i32>(),
+            ]
+        }
+
+        fn actor() -> impl Strategy<Value = Option<pb::Actor>> {
+            (field("H42020000001"), enum_value(vec![1, 2, 3]), 0u8..10)
+                .prop_map(|(id, channel, absent)| (absent > 0).then_some(pb::Actor { id, channel }))
+        }
+
+        const ACTOR: [&str; 3] = ["actor", "actor.id", "actor.channel"];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+            #[test]
+            fn filings(
+                request_id in field("H42020000001202603021200000001"),
+                psn_no in field("P420200001"),
+                psn_name in field("张三"),
+                insuplc_admdvs in field("420200"),
+                mdtrtarea_admvs in field("440300"),
+                category in enum_value((1..=6).collect()),
+                begin_date in field("2026-03-02"),
+                end_date in field(""),
+                actor in actor(),
+                memo in field("转诊"),
+            ) {
+                let r = pb::CreateFilingRequest {
+                    request_id, psn_no, psn_name, insuplc_admdvs, mdtrtarea_admvs, category,
+                    begin_date, end_date, actor, memo,
+                };
+                match Create::try_from(r) {
+                    Ok(Create { new, actor, request_id }) => {
+                        prop_assert!(clean_code(new.psn_no.as_str(), 30));
+                        prop_assert!(clean_text(&new.psn_name, 50));
+                        prop_assert!(clean_text(&new.memo, MAX_MEMO));
+                        prop_assert!(clean_text(&actor.id, 64) && !actor.id.is_empty());
+                        prop_assert!(request_id.is_none_or(|id| clean_code(&id, 64)));
+                    }
+                    Err(e) => precise(e, &[
+                        "request_id", "psn_no", "psn_name", "insuplc_admdvs", "mdtrtarea_admvs",
+                        "category", "begin_date", "end_date", "memo", ACTOR[0], ACTOR[1],
+                        ACTOR[2],
+                    ])?,
+                }
+            }
+
+            #[test]
+            fn chronic_filings(
+                request_id in field("R-1"),
+                psn_no in field("P420200001"),
+                insuplc_admdvs in field("420200"),
+                disease_code in field("M00100"),
+                diagnosed_by in field("H42020000001"),
+                begin_date in field("2026-03-02"),
+                end_date in field("2027-03-01"),
+                actor in actor(),
+                date in field("2026-03-02 08:00:00"),
+            ) {
+                let r = pb::CreateChronicFilingRequest {
+                    request_id, psn_no: psn_no.clone(), insuplc_admdvs,
+                    disease_code: disease_code.clone(), diagnosed_by, begin_date, end_date, actor,
+                };
+                match Create::try_from(r) {
+                    Ok(Create { new, .. }) => {
+                        prop_assert!(clean_code(&new.disease_code, 30));
+                        prop_assert!(clean_code(new.diagnosed_by.as_str(), 12));
+                    }
+                    Err(e) => precise(e, &[
+                        "request_id", "psn_no", "insuplc_admdvs", "disease_code", "diagnosed_by",
+                        "begin_date", "end_date", ACTOR[0], ACTOR[1], ACTOR[2],
+                    ])?,
+                }
+                let check = pb::CheckChronicFilingRequest { psn_no, disease_code, date };
+                match ChronicQuery::try_from(check) {
+                    Ok(q) => prop_assert!(q.disease_code.is_empty() || clean_code(&q.disease_code, 30)),
+                    Err(e) => precise(e, &["psn_no", "disease_code", "date"])?,
+                }
+            }
+
+            #[test]
+            fn coverage_checks(
+                psn_no in field("P420200001"),
+                insuplc_admdvs in field("420200"),
+                mdtrtarea_admvs in field("440300"),
+                date in field("2026-03-02"),
+                emergency in any::<bool>(),
+                admission_date in field(""),
+            ) {
+                let r = pb::CheckCoverageRequest {
+                    psn_no, insuplc_admdvs, mdtrtarea_admvs, date, emergency, admission_date,
+                };
+                match CoverageQuery::try_from(r) {
+                    Ok(q) => prop_assert!(clean_code(q.psn_no.as_str(), 30)),
+                    Err(e) => precise(e, &[
+                        "psn_no", "insuplc_admdvs", "mdtrtarea_admvs", "date", "admission_date",
+                    ])?,
+                }
+            }
+
+            #[test]
+            fn revocations(
+                filing_id in field("F0123456789ABCDEF0123"),
+                reason in field("回参保地就医"),
+                actor in actor(),
+                chronic in any::<bool>(),
+            ) {
+                let revoke = if chronic {
+                    Revoke::try_from(pb::RevokeChronicFilingRequest { filing_id, reason, actor })
+                } else {
+                    Revoke::try_from(pb::RevokeFilingRequest { filing_id, reason, actor })
+                };
+                match revoke {
+                    Ok(r) => {
+                        prop_assert!(!r.id.is_empty() && r.id.len() <= 64);
+                        prop_assert!(r.id.bytes().all(|b| b.is_ascii_alphanumeric()));
+                        prop_assert!(clean_text(&r.reason, MAX_REASON));
+                    }
+                    Err(e) => precise(e, &["filing_id", "reason", ACTOR[0], ACTOR[1], ACTOR[2]])?,
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use medclear_proto::filing::v1::{self as pb, filing_service_server::FilingServic
 use tonic::{Request, Response, Status};
 
 use crate::{
-    convert::{self, Create},
+    convert::{self, ChronicQuery, Create, Revoke},
     service::FilingService,
 };
 
@@ -45,10 +45,8 @@ impl Api for FilingGrpc {
 
     #[tracing::instrument(skip_all, name = "RevokeFiling")]
     async fn revoke_filing(&self, request: Request<pb::RevokeFilingRequest>) -> Reply<pb::Filing> {
-        let r = request.into_inner();
-        let id = convert::required_id("filing_id", &r.filing_id)?;
-        let actor = convert::actor(r.actor)?;
-        let view = self.0.revoke_filing(&id, r.reason.trim().to_owned(), actor).await?;
+        let Revoke { id, actor, reason } = Revoke::try_from(request.into_inner())?;
+        let view = self.0.revoke_filing(&id, reason, actor).await?;
         Ok(Response::new(view.into()))
     }
 
@@ -98,10 +96,8 @@ impl Api for FilingGrpc {
         &self,
         request: Request<pb::RevokeChronicFilingRequest>,
     ) -> Reply<pb::ChronicFiling> {
-        let r = request.into_inner();
-        let id = convert::required_id("filing_id", &r.filing_id)?;
-        let actor = convert::actor(r.actor)?;
-        let filing = self.0.revoke_chronic_filing(&id, r.reason.trim().to_owned(), actor).await?;
+        let Revoke { id, actor, reason } = Revoke::try_from(request.into_inner())?;
+        let filing = self.0.revoke_chronic_filing(&id, reason, actor).await?;
         Ok(Response::new(filing.into()))
     }
 
@@ -110,10 +106,8 @@ impl Api for FilingGrpc {
         &self,
         request: Request<pb::CheckChronicFilingRequest>,
     ) -> Reply<pb::CheckChronicFilingResponse> {
-        let r = request.into_inner();
-        let psn_no = convert::psn_no("psn_no", &r.psn_no)?;
-        let date = convert::date("date", &r.date)?;
-        let code = r.disease_code.trim();
+        let ChronicQuery { psn_no, disease_code, date } = request.into_inner().try_into()?;
+        let code = disease_code.as_str();
         let found = self.0.check_chronic_filing(&psn_no, code, date).await?;
         Ok(Response::new(match found {
             Some(filing) => pb::CheckChronicFilingResponse {

@@ -10,11 +10,11 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    institutions::Institution,
     lifecycle::{Lifecycle, Settled},
     model::{
-        Cancellation, Discharge, LineCancellation, PersonImport, PersonQuery, PersonSettlements,
-        Registration, Reversal, SettleCommand, Upload, VisitKey, VisitUpdate,
+        Cancellation, Discharge, InstitutionImport, InstitutionRef, LineCancellation, PersonImport,
+        PersonQuery, PersonSettlements, Registration, Reversal, SettleCommand, Upload, VisitKey,
+        VisitUpdate,
     },
     repo::{PersonRow, VisitRow},
     settlement::SettlementAnswer,
@@ -140,18 +140,8 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::ImportInstitutionsRequest>,
     ) -> Reply<pb::ImportInstitutionsResponse> {
-        let institutions: Vec<Institution> = request
-            .into_inner()
-            .institutions
-            .into_iter()
-            .map(|i| Institution {
-                fixmedins_code: i.fixmedins_code.trim().to_owned(),
-                fixmedins_name: i.fixmedins_name,
-                admdvs: i.admdvs.trim().to_owned(),
-                hospital_level: i.hospital_level.trim().to_owned(),
-            })
-            .collect();
-        let accepted = self.0.import_institutions(&institutions).await?;
+        let import = InstitutionImport::try_from(request.into_inner())?;
+        let accepted = self.0.import_institutions(&import.institutions).await?;
         Ok(Response::new(pb::ImportInstitutionsResponse { accepted }))
     }
 
@@ -159,7 +149,8 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::GetInstitutionRequest>,
     ) -> Reply<pb::Institution> {
-        let i = self.0.institution(request.into_inner().fixmedins_code.trim()).await?;
+        let key = InstitutionRef::try_from(request.into_inner())?;
+        let i = self.0.institution(key.fixmedins_code.as_str()).await?;
         Ok(Response::new(pb::Institution {
             fixmedins_code: i.fixmedins_code,
             fixmedins_name: i.fixmedins_name,
@@ -185,7 +176,7 @@ impl Api for RoutingGrpc {
     }
 
     async fn cancel_visit(&self, request: Request<pb::VisitRef>) -> Reply<pb::Visit> {
-        let key = VisitKey::from(request.into_inner());
+        let key = VisitKey::try_from(request.into_inner())?;
         Ok(Response::new(visit_to_pb(self.0.cancel_visit(&key).await?)))
     }
 
@@ -206,7 +197,8 @@ impl Api for RoutingGrpc {
         &self,
         request: Request<pb::CancelFeeLinesRequest>,
     ) -> Reply<pb::UploadFeeLinesResponse> {
-        self.0.cancel_lines(&LineCancellation::from(request.into_inner())).await?;
+        let cancellation = LineCancellation::try_from(request.into_inner())?;
+        self.0.cancel_lines(&cancellation).await?;
         Ok(Response::new(pb::UploadFeeLinesResponse::default()))
     }
 

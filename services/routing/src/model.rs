@@ -24,7 +24,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use tonic::Status;
 
-use crate::{calc::MedType, policy::HospitalLevel};
+use crate::{calc::MedType, institutions::Institution, policy::HospitalLevel};
 
 /// A request refused at the edge: the field to blame, a machine-readable reason and what to
 /// fix. Always the client's mistake: `InvalidArgument`.
@@ -101,8 +101,13 @@ impl From<ProtocolError> for Status {
     }
 }
 
+/// The longest date or date-time a HIS sends (`2026-03-02T08:00:00.000+08:00`), with room.
+const MAX_DATE: usize = 40;
+
 /// A date as HIS systems send it, by the one rule for them ([`wire::date`]).
 fn date(field: &'static str, text: &str) -> Result<NaiveDate, ProtocolError> {
+    // Control characters and lengths first, by name: the refusal then shows a short value.
+    codes::text(field, text, MAX_DATE)?;
     wire::date(field, text).map_err(|e| match e {
         Error::Problem(p) => ProtocolError {
             field: p.field.unwrap_or(Cow::Borrowed(field)),
@@ -175,6 +180,15 @@ impl TryFrom<String> for Msgid {
 impl From<Msgid> for String {
     fn from(value: Msgid) -> Self {
         value.0
+    }
+}
+
+/// A message id where the request may leave it out (fee lines, a visit's update, discharge or
+/// cancellation are not kept per msgid): empty, or a [`Msgid`].
+fn optional_msgid(text: &str) -> Result<Option<Msgid>, ProtocolError> {
+    match text.trim() {
+        "" => Ok(None),
+        _ => Msgid::parse(text).map(Some),
     }
 }
 
@@ -298,7 +312,7 @@ impl TryFrom<pb::FeeLine> for FeeLine {
             LineError::Field(ProtocolError::new(
                 "quantity",
                 "invalid_quantity",
-                format!("quantity {:?} is not a decimal number", line.quantity),
+                format!("quantity {} is not a decimal number", codes::shown(&line.quantity)),
             ))
         })?;
         let fee_date = date("fee_date", &line.fee_date).map_err(LineError::Field)?;
@@ -346,9 +360,7 @@ impl TryFrom<pb::UploadFeeLinesRequest> for Upload {
         }
         let sender = sender(&r.fixmedins_code)?;
         let mdtrt_id = id("mdtrt_id", &r.mdtrt_id)?;
-        if !r.msgid.trim().is_empty() {
-            Msgid::parse(&r.msgid)?;
-        }
+        optional_msgid(&r.msgid)?;
         let lines = r
             .lines
             .into_iter()
@@ -382,14 +394,15 @@ impl TryFrom<pb::RegisterVisitRequest> for Registration {
     type Error = ProtocolError;
     fn try_from(r: pb::RegisterVisitRequest) -> Result<Self, Self::Error> {
         let med_type = med_type(r.med_type)?;
-        let hospital_level = match r.hospital_level.trim() {
+        let hospital_level = match codes::text("hospital_level", &r.hospital_level, MAX_LEVEL)? {
             "" => None,
             text => Some(HospitalLevel::parse(text).ok_or_else(|| {
                 ProtocolError::new(
                     "hospital_level",
                     "unknown_level",
                     format!(
-                        "hospital_level {text:?} is not tertiary, secondary, primary or ungraded"
+                        "hospital_level {} is not tertiary, secondary, primary or ungraded",
+                        codes::shown(text)
                     ),
                 )
             })?),
@@ -434,9 +447,11 @@ impl TryFrom<pb::UpdateVisitRequest> for VisitUpdate {
             0 => None,
             code => Some(med_type(code)?),
         };
+        let (sender, mdtrt_id) = (sender(&r.fixmedins_code)?, id("mdtrt_id", &r.mdtrt_id)?);
+        optional_msgid(&r.msgid)?;
         Ok(Self {
-            sender: sender(&r.fixmedins_code)?,
-            mdtrt_id: id("mdtrt_id", &r.mdtrt_id)?,
+            sender,
+            mdtrt_id,
             med_type,
             diagnosis_code: codes::text("diagnosis_code", &r.diagnosis_code, MAX_DIAGNOSIS)?
                 .to_owned(),
@@ -452,9 +467,13 @@ pub struct VisitKey {
     pub(crate) mdtrt_id: String,
 }
 
-impl From<pb::VisitRef> for VisitKey {
-    fn from(r: pb::VisitRef) -> Self {
-        Self { sender: r.fixmedins_code.trim().to_owned(), mdtrt_id: r.mdtrt_id.trim().to_owned() }
+impl TryFrom<pb::VisitRef> for VisitKey {
+    type Error = ProtocolError;
+    fn try_from(r: pb::VisitRef) -> Result<Self, Self::Error> {
+        let key =
+            Self { sender: sender(&r.fixmedins_code)?, mdtrt_id: id("mdtrt_id", &r.mdtrt_id)? };
+        optional_msgid(&r.msgid)?;
+        Ok(key)
     }
 }
 
@@ -465,15 +484,26 @@ pub struct LineCancellation {
     pub(crate) feedetl_sn: Vec<String>,
 }
 
-impl From<pb::CancelFeeLinesRequest> for LineCancellation {
-    fn from(r: pb::CancelFeeLinesRequest) -> Self {
-        Self {
-            visit: VisitKey {
-                sender: r.fixmedins_code.trim().to_owned(),
-                mdtrt_id: r.mdtrt_id.trim().to_owned(),
-            },
-            feedetl_sn: r.feedetl_sn,
+impl TryFrom<pb::CancelFeeLinesRequest> for LineCancellation {
+    type Error = ProtocolError;
+    fn try_from(r: pb::CancelFeeLinesRequest) -> Result<Self, Self::Error> {
+        if r.feedetl_sn.len() > MAX_UPLOAD {
+            return Err(ProtocolError::new(
+                "feedetl_sn",
+                "bad_batch",
+                "name at most 5000 lines (none: every line of the visit)",
+            ));
         }
+        let visit =
+            VisitKey { sender: sender(&r.fixmedins_code)?, mdtrt_id: id("mdtrt_id", &r.mdtrt_id)? };
+        optional_msgid(&r.msgid)?;
+        let feedetl_sn = r
+            .feedetl_sn
+            .iter()
+            .enumerate()
+            .map(|(i, sn)| Ok(codes::id(&format!("feedetl_sn[{i}]"), sn)?.to_owned()))
+            .collect::<Result<_, ProtocolError>>()?;
+        Ok(Self { visit, feedetl_sn })
     }
 }
 
@@ -488,9 +518,7 @@ impl TryFrom<pb::VisitRef> for Discharge {
     type Error = ProtocolError;
     fn try_from(r: pb::VisitRef) -> Result<Self, Self::Error> {
         let end_date = date("end_date", &r.end_date)?;
-        let visit =
-            VisitKey { sender: sender(&r.fixmedins_code)?, mdtrt_id: id("mdtrt_id", &r.mdtrt_id)? };
-        Ok(Self { visit, end_date })
+        Ok(Self { visit: VisitKey::try_from(r)?, end_date })
     }
 }
 
@@ -626,6 +654,74 @@ impl TryFrom<pb::ListPersonSettlementsRequest> for PersonSettlements {
     fn try_from(r: pb::ListPersonSettlementsRequest) -> Result<Self, Self::Error> {
         let psn_no = codes::psn_no("psn_no", &r.psn_no)?;
         Ok(Self { psn_no: psn_no.into(), limit: if r.limit == 0 { 100 } else { r.limit } })
+    }
+}
+
+/// Most institutions one import carries.
+const MAX_INSTITUTIONS: usize = 100_000;
+
+/// Institutions to import, all or none: each field by its pattern, named by index
+/// (`institutions[3].fixmedins_name`). What only the registry knows (a code twice in one
+/// import) and the level's words stay with [`Institution::validate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionImport {
+    pub(crate) institutions: Vec<Institution>,
+}
+
+impl TryFrom<pb::ImportInstitutionsRequest> for InstitutionImport {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ImportInstitutionsRequest) -> Result<Self, Self::Error> {
+        if r.institutions.len() > MAX_INSTITUTIONS {
+            return Err(ProtocolError::new(
+                "institutions",
+                "too_many_rows",
+                "send at most 100000 institutions at a time",
+            ));
+        }
+        let institutions = r
+            .institutions
+            .into_iter()
+            .enumerate()
+            .map(|(i, institution)| {
+                let at = |field: &str| format!("institutions[{i}].{field}");
+                let code = &institution.fixmedins_code;
+                Ok(Institution {
+                    fixmedins_code: codes::fixmedins_code(&at("fixmedins_code"), code)?.into(),
+                    fixmedins_name: codes::text(
+                        &at("fixmedins_name"),
+                        &institution.fixmedins_name,
+                        MAX_INSTITUTION_NAME,
+                    )?
+                    .to_owned(),
+                    admdvs: codes::admdvs(&at("admdvs"), &institution.admdvs)?.into(),
+                    hospital_level: codes::text(
+                        &at("hospital_level"),
+                        &institution.hospital_level,
+                        MAX_LEVEL,
+                    )?
+                    .to_owned(),
+                })
+            })
+            .collect::<Result<_, ProtocolError>>()?;
+        Ok(Self { institutions })
+    }
+}
+
+/// The longest institution name (C(200)).
+const MAX_INSTITUTION_NAME: usize = 200;
+/// The longest hospital level word (`secondary`), with room to be named as refused.
+const MAX_LEVEL: usize = 20;
+
+/// An institution of the registry, by its code (`GetInstitution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstitutionRef {
+    pub(crate) fixmedins_code: FixmedinsCode,
+}
+
+impl TryFrom<pb::GetInstitutionRequest> for InstitutionRef {
+    type Error = ProtocolError;
+    fn try_from(r: pb::GetInstitutionRequest) -> Result<Self, Self::Error> {
+        Ok(Self { fixmedins_code: codes::fixmedins_code("fixmedins_code", &r.fixmedins_code)? })
     }
 }
 

@@ -399,3 +399,466 @@ fn hostile_fields_are_refused_before_the_lifecycle_sees_them() {
     });
     assert_eq!(person.unwrap_err().reason(), "invalid_code");
 }
+
+#[test]
+fn cancellations_name_their_visit_and_lines_by_pattern() {
+    let visit = |fixmedins_code: &str, mdtrt_id: &str, msgid: &str| {
+        VisitKey::try_from(pb::VisitRef {
+            fixmedins_code: fixmedins_code.into(),
+            msgid: msgid.into(),
+            mdtrt_id: mdtrt_id.into(),
+            end_date: String::new(),
+        })
+    };
+    let key = visit(" H44030000001 ", " V42x ", "").unwrap();
+    assert_eq!((key.sender.as_str(), key.mdtrt_id.as_str()), ("H44030000001", "V42x"));
+    assert!(visit("H44030000001", "V42x", "H44030000001202603020900000001").is_ok());
+    let refused = |r: Result<VisitKey, ProtocolError>| {
+        let e = r.unwrap_err();
+        (e.field().to_owned(), e.reason().to_owned())
+    };
+    let pair = |field: &str, reason: &str| (field.to_owned(), reason.to_owned());
+    assert_eq!(refused(visit("H1", "V1", "")), pair("fixmedins_code", "invalid_code"));
+    assert_eq!(refused(visit("", "V1", "")), pair("fixmedins_code", "missing_field"));
+    assert_eq!(refused(visit("H44030000001", "", "")), pair("mdtrt_id", "missing_field"));
+    assert_eq!(
+        refused(visit("H44030000001", "V\u{0}1", "")),
+        pair("mdtrt_id", "control_character")
+    );
+    assert_eq!(refused(visit("H44030000001", &"V".repeat(31), "")), pair("mdtrt_id", "too_long"));
+    assert_eq!(refused(visit("H44030000001", "V 1", "")), pair("mdtrt_id", "invalid_code"));
+    assert_eq!(
+        refused(visit("H44030000001", "V1", "M\u{202E}1")),
+        pair("msgid", "control_character")
+    );
+    assert_eq!(refused(visit("H44030000001", "V1", "M 1")), pair("msgid", "invalid_msgid"));
+
+    let lines = |feedetl_sn: Vec<String>| {
+        LineCancellation::try_from(pb::CancelFeeLinesRequest {
+            fixmedins_code: "H44030000001".into(),
+            msgid: "C1".into(),
+            mdtrt_id: "V42x".into(),
+            feedetl_sn,
+        })
+    };
+    assert_eq!(lines(Vec::new()).unwrap().feedetl_sn, Vec::<String>::new(), "none: all");
+    assert_eq!(lines(vec![" 1 ".into(), "2".into()]).unwrap().feedetl_sn, ["1", "2"]);
+    let refused = |sn: Vec<String>| refusal(lines(sn).unwrap_err());
+    assert_eq!(
+        refused(vec!["1".into(), "2\u{0}".into()]),
+        triple(
+            "feedetl_sn[1]",
+            "control_character",
+            "feedetl_sn[1] contains the control character U+0000 at character 1: send text \
+             without control characters"
+        )
+    );
+    assert_eq!(refused(vec!["1".repeat(100_000)]).1, "too_long");
+    assert_eq!(
+        refused(vec![" ".into()]),
+        triple("feedetl_sn[0]", "missing_field", "feedetl_sn[0] is required")
+    );
+    assert_eq!(refused(vec!["1".into(); 5001]).1, "bad_batch");
+    let bad_sender = pb::CancelFeeLinesRequest {
+        fixmedins_code: "H4403000000🙂".into(),
+        msgid: String::new(),
+        mdtrt_id: "V1".into(),
+        feedetl_sn: Vec::new(),
+    };
+    assert_eq!(LineCancellation::try_from(bad_sender).unwrap_err().field(), "fixmedins_code");
+}
+
+#[test]
+fn institutions_are_refused_by_index_and_field() {
+    let institution = |name: &str| pb::Institution {
+        fixmedins_code: " H42020000001 ".into(),
+        fixmedins_name: name.into(),
+        admdvs: "420200".into(),
+        hospital_level: " tertiary ".into(),
+    };
+    let import =
+        |institutions| InstitutionImport::try_from(pb::ImportInstitutionsRequest { institutions });
+    let ok = import(vec![institution("黄石市中心医院")]).unwrap();
+    assert_eq!(ok.institutions[0].fixmedins_code, "H42020000001");
+    assert_eq!(ok.institutions[0].hospital_level, "tertiary");
+    let e = import(vec![institution("a"), institution("黄石\u{0}医院")]).unwrap_err();
+    assert_eq!((e.field(), e.reason()), ("institutions[1].fixmedins_name", "control_character"));
+    let e = import(vec![institution(&"院".repeat(201))]).unwrap_err();
+    assert_eq!((e.field(), e.reason()), ("institutions[0].fixmedins_name", "too_long"));
+    let e = import(vec![pb::Institution { admdvs: "4202\u{202E}0".into(), ..institution("a") }])
+        .unwrap_err();
+    assert_eq!((e.field(), e.reason()), ("institutions[0].admdvs", "control_character"));
+    let get = |code: &str| {
+        InstitutionRef::try_from(pb::GetInstitutionRequest { fixmedins_code: code.into() })
+    };
+    assert_eq!(get(" H42020000001").unwrap().fixmedins_code.as_str(), "H42020000001");
+    assert_eq!(get("H4202000000\u{0}").unwrap_err().reason(), "control_character");
+    assert_eq!(get(&"H".repeat(100_000)).unwrap_err().reason(), "too_long");
+}
+
+#[test]
+fn a_refusal_never_echoes_a_long_value() {
+    let huge = "9".repeat(100_000);
+    let quantity = upload(vec![line("1", 100, &format!("x{huge}"), "2026-03-02")]).unwrap_err();
+    let date = upload(vec![line("1", 100, "1", &huge)]).unwrap_err();
+    let level = Registration::try_from(pb::RegisterVisitRequest {
+        hospital_level: huge.clone(),
+        ..registration()
+    })
+    .unwrap_err();
+    for e in [quantity, date, level] {
+        let status = Status::from(e);
+        assert!(status.message().len() < 200, "{}", status.message());
+    }
+}
+
+/// Issue 16: every gRPC request routing converts, with each field mutated (empty, up to 100 KB,
+/// NUL and other control characters, bidi overrides, emoji, overflowing numbers), converts
+/// without panicking into values that keep the documented patterns, or is refused as
+/// `InvalidArgument` naming one of its fields and one of the documented reasons, in a message
+/// short enough for a status header.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use medclear_common::codes::is_forbidden_char;
+
+    /// The reasons a routing conversion refuses with (`codes`' own and the request's).
+    const REASONS: [&str; 13] = [
+        "control_character",
+        "too_long",
+        "invalid_code",
+        "invalid_msgid",
+        "missing_field",
+        "invalid_date",
+        "invalid_quantity",
+        "invalid_price",
+        "amount_out_of_range",
+        "bad_batch",
+        "unknown_med_type",
+        "unknown_level",
+        "too_many_rows",
+    ];
+
+    /// Cases per property: bounded, so the suite stays fast.
+    const CASES: u32 = 256;
+
+    /// The field's name without its indices (`lines[3]` → `lines`).
+    fn base(field: &str) -> String {
+        let mut out = String::new();
+        let mut skipping = false;
+        for c in field.chars() {
+            match c {
+                '[' => skipping = true,
+                ']' => skipping = false,
+                c if !skipping => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// A precise refusal: one of `fields`, a documented reason, `InvalidArgument`, a short
+    /// message.
+    fn precise(e: ProtocolError, fields: &[&str]) -> Result<(), TestCaseError> {
+        prop_assert!(fields.contains(&base(e.field()).as_str()), "field {:?}", e.field());
+        prop_assert!(REASONS.contains(&e.reason()), "reason {:?}", e.reason());
+        let status = Status::from(e);
+        prop_assert_eq!(status.code(), Code::InvalidArgument);
+        prop_assert!(status.message().len() < 400, "a long message: {}", status.message().len());
+        Ok(())
+    }
+
+    fn clean_text(value: &str, max: usize) -> bool {
+        !value.chars().any(is_forbidden_char)
+            && value.chars().count() <= max
+            && value.trim() == value
+    }
+
+    fn clean_code(value: &str, max: usize) -> bool {
+        (1..=max).contains(&value.len())
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b".-_+/".contains(&b))
+    }
+
+    fn clean_msgid(value: &str) -> bool {
+        (1..=64).contains(&value.len())
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
+    }
+
+    /// A field's value: valid, or broken in one of the ways a hostile client breaks it.
+    fn field(valid: &'static str) -> impl Strategy<Value = String> {
+        let controls = vec![
+            '\u{0}', '\u{1}', '\u{7}', '\u{9}', '\u{a}', '\u{d}', '\u{1b}', '\u{7f}', '\u{85}',
+            '\u{9f}', '\u{200e}', '\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}',
+        ];
+        prop_oneof![
+            // Mostly valid, so that requests with every field right (or one or two wrong) are
+            // common enough to check what an accepted request holds.
+            14 => Just(valid.to_owned()),
+            1 => Just(String::new()),
+            2 => Just(format!("  {valid} ")),
+            2 => (prop::sample::select(controls), 0usize..40).prop_map(move |(c, at)| {
+                let at = at.min(valid.chars().count());
+                let mut text: String = valid.chars().take(at).collect();
+                text.push(c);
+                text.extend(valid.chars().skip(at));
+                text
+            }),
+            1 => (1usize..=100_000, prop::sample::select(vec!["9", "V", "名", "🙂", " "]))
+                .prop_map(|(n, unit)| unit.repeat(n)),
+            1 => prop::sample::select(vec!["🙂", "a b", "１２３", "\u{feff}x", "null", "-1"])
+                .prop_map(move |odd| format!("{valid}{odd}")),
+            1 => ".{0,40}",
+        ]
+    }
+
+    fn price() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            4 => prop::sample::select(vec![1, 1230]),
+            1 => prop::sample::select(vec![i64::MIN, -1, 0, i64::MAX]),
+            1 => any::<i64>(),
+        ]
+    }
+
+    fn quantity() -> impl Strategy<Value = String> {
+        prop_oneof![
+            2 => field("2"),
+            1 => prop::sample::select(vec![
+                "1",
+                "2.5",
+                "0",
+                "-1",
+                "0.0000",
+                "99999999999999.9999",
+                "100000000000000",
+                "79228162514264337593543950335",
+                "79228162514264337593543950336",
+                "99999999999999999999999999.99",
+                "-99999999999999999999999999.99",
+                "1e400",
+                "NaN",
+                "1.00000000000000000000000000001",
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    fn med_type() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            4 => prop::sample::select(vec![11, 14, 21, 41]),
+            1 => prop::sample::select(vec![0, -1, 12, i32::MAX, i32::MIN]),
+            1 => any::<i32>(),
+        ]
+    }
+
+    fn fee_line() -> impl Strategy<Value = pb::FeeLine> {
+        (field("1"), field("L001"), field("XL02BBA326A001"), price(), quantity(), field(TODAY))
+            .prop_map(|(feedetl_sn, local_code, national_code, price_fen, quantity, fee_date)| {
+                pb::FeeLine { feedetl_sn, local_code, national_code, price_fen, quantity, fee_date }
+            })
+    }
+
+    const TODAY: &str = "2026-03-02";
+    const HOSPITAL: &str = "H44030000001";
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+        #[test]
+        fn registrations(
+            fixmedins_code in field(HOSPITAL),
+            msgid in field("H44030000001202603020900000001"),
+            psn_no in field("P420200001"),
+            med_type in med_type(),
+            mdtrtarea_admvs in field("440300"),
+            hospital_level in field("tertiary"),
+            begin_date in field("2026-03-02 08:00:00"),
+            diagnosis_code in field("I10.x00x002"),
+            disease_code in field("M00100"),
+            emergency in any::<bool>(),
+        ) {
+            let r = pb::RegisterVisitRequest {
+                fixmedins_code, msgid, psn_no, med_type, mdtrtarea_admvs, hospital_level,
+                begin_date, diagnosis_code, emergency, disease_code,
+            };
+            match Registration::try_from(r) {
+                Ok(v) => {
+                    prop_assert!(clean_msgid(&v.msgid));
+                    prop_assert!(clean_code(&v.psn_no, 30));
+                    prop_assert!(clean_text(&v.diagnosis_code, 200));
+                    prop_assert!(v.disease_code.is_empty() || clean_code(&v.disease_code, 30));
+                }
+                Err(e) => precise(e, &[
+                    "fixmedins_code", "msgid", "psn_no", "med_type", "mdtrtarea_admvs",
+                    "hospital_level", "begin_date", "diagnosis_code", "disease_code",
+                ])?,
+            }
+        }
+
+        #[test]
+        fn uploads(
+            fixmedins_code in field(HOSPITAL),
+            msgid in field("F1"),
+            mdtrt_id in field("V42x"),
+            lines in prop::collection::vec(fee_line(), 0..4),
+        ) {
+            let r = pb::UploadFeeLinesRequest { fixmedins_code, msgid, mdtrt_id, lines };
+            match Upload::try_from(r) {
+                Ok(u) => {
+                    prop_assert!(clean_code(&u.sender, 12));
+                    prop_assert!(clean_code(&u.mdtrt_id, codes::ID_LEN));
+                    prop_assert!(!u.lines.is_empty());
+                    for l in &u.lines {
+                        prop_assert!(clean_code(&l.feedetl_sn, codes::ID_LEN));
+                        prop_assert!(clean_code(&l.local_code, 150));
+                        prop_assert!(l.national_code.is_empty() || clean_code(&l.national_code, 50));
+                        prop_assert!(i64::from(l.price_fen) > 0);
+                        let q = Decimal::from(l.quantity);
+                        prop_assert!(q > Decimal::ZERO && q < Decimal::from(MAX_QUANTITY));
+                        prop_assert!(money::line_amount_fen(l.price_fen.into(), q).is_ok());
+                    }
+                }
+                Err(e) => precise(e, &[
+                    "fixmedins_code", "msgid", "mdtrt_id", "lines", "feedetl_sn", "local_code",
+                    "national_code", "quantity", "fee_date",
+                ])?,
+            }
+        }
+
+        #[test]
+        fn visit_references(
+            fixmedins_code in field(HOSPITAL),
+            msgid in field("H44030000001202603020900000001"),
+            mdtrt_id in field("V42x"),
+            end_date in field(TODAY),
+            med_type in med_type(),
+            diagnosis_code in field("I10"),
+            disease_code in field("M00100"),
+        ) {
+            let r = pb::VisitRef {
+                fixmedins_code: fixmedins_code.clone(), msgid: msgid.clone(),
+                mdtrt_id: mdtrt_id.clone(), end_date,
+            };
+            let fields = ["fixmedins_code", "msgid", "mdtrt_id", "end_date"];
+            for key in [VisitKey::try_from(r.clone()), Discharge::try_from(r).map(|d| d.visit)] {
+                match key {
+                    Ok(k) => {
+                        prop_assert!(clean_code(&k.sender, 12));
+                        prop_assert!(clean_code(&k.mdtrt_id, codes::ID_LEN));
+                    }
+                    Err(e) => precise(e, &fields)?,
+                }
+            }
+            let update = pb::UpdateVisitRequest {
+                fixmedins_code, msgid, mdtrt_id, med_type, diagnosis_code, disease_code,
+            };
+            match VisitUpdate::try_from(update) {
+                Ok(u) => {
+                    prop_assert!(clean_code(&u.mdtrt_id, codes::ID_LEN));
+                    prop_assert!(clean_text(&u.diagnosis_code, 200));
+                    prop_assert!(u.disease_code.is_empty() || clean_code(&u.disease_code, 30));
+                }
+                Err(e) => precise(e, &[
+                    "fixmedins_code", "msgid", "mdtrt_id", "med_type", "diagnosis_code",
+                    "disease_code",
+                ])?,
+            }
+        }
+
+        #[test]
+        fn line_cancellations(
+            fixmedins_code in field(HOSPITAL),
+            msgid in field("C1"),
+            mdtrt_id in field("V42x"),
+            feedetl_sn in prop::collection::vec(field("1"), 0..4),
+        ) {
+            let r = pb::CancelFeeLinesRequest { fixmedins_code, msgid, mdtrt_id, feedetl_sn };
+            match LineCancellation::try_from(r) {
+                Ok(c) => {
+                    prop_assert!(clean_code(&c.visit.sender, 12));
+                    prop_assert!(clean_code(&c.visit.mdtrt_id, codes::ID_LEN));
+                    for sn in &c.feedetl_sn {
+                        prop_assert!(clean_code(sn, codes::ID_LEN));
+                    }
+                }
+                Err(e) => precise(e, &["fixmedins_code", "msgid", "mdtrt_id", "feedetl_sn"])?,
+            }
+        }
+
+        #[test]
+        fn settlements_cancellations_and_reversals(
+            fixmedins_code in field(HOSPITAL),
+            msgid in field("S1"),
+            id in field("S42x"),
+            omsgid in field("H44030000001202603020900000001"),
+            medfee_sumamt_fen in prop::option::of(price()),
+            use_account in any::<bool>(),
+        ) {
+            let settle = pb::SettleRequest {
+                fixmedins_code: fixmedins_code.clone(), msgid: msgid.clone(),
+                mdtrt_id: id.clone(), use_account, medfee_sumamt_fen,
+            };
+            match SettleCommand::try_from(settle) {
+                Ok(c) => {
+                    prop_assert!(clean_msgid(c.msgid.as_str()));
+                    prop_assert!(clean_code(&c.mdtrt_id, codes::ID_LEN));
+                    prop_assert_eq!(c.expected_medfee_fen, medfee_sumamt_fen);
+                }
+                Err(e) => precise(e, &["fixmedins_code", "msgid", "mdtrt_id"])?,
+            }
+            let cancel = pb::CancelSettlementRequest {
+                fixmedins_code: fixmedins_code.clone(), msgid: msgid.clone(), setl_id: id,
+            };
+            match Cancellation::try_from(cancel) {
+                Ok(c) => prop_assert!(clean_code(&c.setl_id, codes::ID_LEN)),
+                Err(e) => precise(e, &["fixmedins_code", "msgid", "setl_id"])?,
+            }
+            match Reversal::try_from(pb::ReverseRequest { fixmedins_code, msgid, omsgid }) {
+                Ok(r) => prop_assert!(clean_msgid(&r.omsgid)),
+                Err(e) => precise(e, &["fixmedins_code", "msgid", "omsgid"])?,
+            }
+        }
+
+        #[test]
+        fn person_queries_and_institutions(
+            certno in field("42020219600101001X"),
+            psn_no in field("P420200001"),
+            limit in any::<u32>(),
+            fixmedins_code in field("H42020000001"),
+            fixmedins_name in field("黄石市中心医院"),
+            admdvs in field("420200"),
+            hospital_level in field("tertiary"),
+        ) {
+            let query = pb::QueryPersonRequest { certno, psn_no: psn_no.clone() };
+            match PersonQuery::try_from(query) {
+                Ok(PersonQuery::Certno(c)) => prop_assert!(clean_code(&c, 50)),
+                Ok(PersonQuery::PsnNo(p)) => prop_assert!(clean_code(&p, 30)),
+                Err(e) => precise(e, &["certno", "psn_no"])?,
+            }
+            match PersonSettlements::try_from(pb::ListPersonSettlementsRequest { psn_no, limit }) {
+                Ok(p) => prop_assert!(clean_code(&p.psn_no, 30) && p.limit > 0),
+                Err(e) => precise(e, &["psn_no"])?,
+            }
+            let get = pb::GetInstitutionRequest { fixmedins_code: fixmedins_code.clone() };
+            match InstitutionRef::try_from(get) {
+                Ok(r) => prop_assert!(clean_code(r.fixmedins_code.as_str(), 12)),
+                Err(e) => precise(e, &["fixmedins_code"])?,
+            }
+            let institution = pb::Institution { fixmedins_code, fixmedins_name, admdvs, hospital_level };
+            let import = pb::ImportInstitutionsRequest { institutions: vec![institution] };
+            match InstitutionImport::try_from(import) {
+                Ok(i) => {
+                    let i = &i.institutions[0];
+                    prop_assert!(clean_code(&i.fixmedins_code, 12));
+                    prop_assert!(clean_code(&i.admdvs, 6));
+                    prop_assert!(clean_text(&i.fixmedins_name, 200));
+                    prop_assert!(clean_text(&i.hospital_level, 20));
+                }
+                Err(e) => precise(e, &[
+                    "institutions.fixmedins_code", "institutions.fixmedins_name",
+                    "institutions.admdvs", "institutions.hospital_level",
+                ])?,
+            }
+        }
+    }
+}
