@@ -19,7 +19,7 @@ pub fn date(field: &'static str, text: &str) -> Result<NaiveDate, Error> {
         Error::invalid(
             field,
             "invalid_date",
-            format!("{field} {text:?} is not a date: use yyyy-MM-dd"),
+            format!("{field} {} is not a date: use yyyy-MM-dd", crate::codes::shown(text)),
         )
     })
 }
@@ -27,6 +27,14 @@ pub fn date(field: &'static str, text: &str) -> Result<NaiveDate, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_date_is_not_echoed_whole() {
+        let huge = "9".repeat(100_000);
+        let e = date("begin_date", &huge).unwrap_err();
+        assert_eq!(e.reason(), "invalid_date");
+        assert!(e.to_string().len() < 200, "{e}");
+    }
 
     #[test]
     fn dates_in_the_forms_his_systems_send() {
