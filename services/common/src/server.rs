@@ -397,13 +397,73 @@ where
         let id = crate::telemetry::request_id_of(request.headers());
         let call = self.inner.call(request);
         let token = self.token.clone();
-        Box::pin(crate::telemetry::REQUEST_ID.scope(id, SERVICE_TOKEN.scope(token, call)))
+        let scoped = crate::telemetry::REQUEST_ID.scope(id, SERVICE_TOKEN.scope(token, call));
+        // A call runs to its end even when its caller goes away (a cancelled or timed-out
+        // client, a dropped connection): a handler dropped half-way through a transaction
+        // could leave its pooled connection out of step with the server, and a write that
+        // began is better finished — its msgid answers it on the retry — than cut. Spawned
+        // when first polled, inside the call's span, which it carries.
+        Box::pin(async move {
+            let span = tracing::Span::current();
+            match tokio::spawn(tracing::Instrument::instrument(scoped, span)).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    tracing::error!(error = %e, "a call's handler failed");
+                    Ok(Status::internal("internal error; it has been logged").into_http())
+                }
+            }
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call whose caller goes away half-way still runs to its end (its transaction is
+    /// finished, not cut), and one refused for its token never reaches the handler.
+    #[tokio::test]
+    async fn a_call_runs_to_its_end_when_its_caller_goes_away() {
+        use std::sync::{
+            Arc,
+            atomic::{AtomicBool, Ordering},
+        };
+        use tower::Service as _;
+        let finished = Arc::new(AtomicBool::new(false));
+        let done = finished.clone();
+        let handler = tower::service_fn(move |_request: tonic::codegen::http::Request<()>| {
+            let done = done.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                done.store(true, Ordering::SeqCst);
+                Ok::<_, std::convert::Infallible>(tonic::codegen::http::Response::new(
+                    tonic::body::Body::empty(),
+                ))
+            }
+        });
+        let token = ServiceToken::new("t".repeat(32)).unwrap();
+        let mut scope = CallScope { inner: handler, token: token.clone() };
+        let request = |with: &str| {
+            tonic::codegen::http::Request::builder()
+                .uri("/medclear.routing.v1.RoutingService/Settle")
+                .header(SERVICE_TOKEN_KEY, with)
+                .body(())
+                .unwrap()
+        };
+        let mut call = scope.call(request(token.expose()));
+        // The caller polls once (the call starts), then gives up.
+        let started = tokio::time::timeout(Duration::from_millis(5), &mut call).await;
+        assert!(started.is_err(), "still running");
+        drop(call);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(finished.load(Ordering::SeqCst), "the handler ran to its end");
+
+        finished.store(false, Ordering::SeqCst);
+        let refused = scope.call(request(&"x".repeat(32))).await.unwrap();
+        assert_ne!(refused.status(), tonic::codegen::http::StatusCode::INTERNAL_SERVER_ERROR);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!finished.load(Ordering::SeqCst), "a refused call never reaches its handler");
+    }
 
     #[test]
     fn tokens_are_long_visible_and_never_shown() {
