@@ -174,15 +174,26 @@ async fn a_batch_that_dies_half_way_leaves_nothing_and_is_consumed_again(pool: P
     );
     assert_eq!((count(&pool, "items").await, count(&pool, "cells").await), (0, 0));
     assert_eq!(count(&pool, "posting_lines").await, 0);
-    // Batches killed at every point of their transaction (the task aborted while it runs):
+    // Batches killed at every point of their transaction (the task aborted while it runs, on
+    // a pool of its own that is then closed, as a process that dies loses its connections: a
+    // connection cut half-way through a query is out of step and is never used again):
     // whatever was cut, reading again from the cursor gives each item exactly once.
     for delay in [0u64, 1, 2, 3, 5, 8] {
-        let svc = service.clone();
+        let doomed = sqlx::postgres::PgPoolOptions::new()
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .unwrap();
+        let svc = ClearingService::new(
+            doomed.clone(),
+            Arc::new(clock.clone()),
+            ClearingConfig::default(),
+        );
         let batch = items.clone();
         let task = tokio::spawn(async move { svc.ingest("routing", &batch).await });
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
         task.abort();
         let _ = task.await;
+        doomed.close().await;
         let cursor = service.cursor("routing").await.unwrap();
         let rest: Vec<Item> = items.iter().filter(|i| i.seq > cursor).cloned().collect();
         service.ingest("routing", &rest).await.unwrap();
