@@ -145,50 +145,14 @@ pub fn require_disease(med_type: MedType, disease_code: &str) -> Result<(), Prot
 /// `. _ : -`, trimmed — which every national msgid is (the gateway checks the national form
 /// and that it is the sender's; modern gRPC clients send their own keys). Visits, settlements
 /// and cancellations are kept once per (sender, msgid).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Msgid(String);
-
-impl Msgid {
-    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        Self::parse_field("msgid", text)
-    }
-
-    /// A message id named `field` in refusals (`omsgid`).
-    pub fn parse_field(field: &str, text: &str) -> Result<Self, ProtocolError> {
-        Ok(Self(MessageId::parse_field(field, text)?.into()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Msgid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Msgid {
-    type Error = ProtocolError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Msgid> for String {
-    fn from(value: Msgid) -> Self {
-        value.0
-    }
-}
+pub type Msgid = MessageId;
 
 /// A message id where the request may leave it out (fee lines, a visit's update, discharge or
 /// cancellation are not kept per msgid): empty, or a [`Msgid`].
 fn optional_msgid(text: &str) -> Result<Option<Msgid>, ProtocolError> {
     match text.trim() {
         "" => Ok(None),
-        _ => Msgid::parse(text).map(Some),
+        _ => Ok(Some(Msgid::parse(text)?)),
     }
 }
 
