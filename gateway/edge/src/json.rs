@@ -30,40 +30,64 @@ impl From<Invalid> for ApiError {
 /// The longest name a JSON key may have.
 const MAX_KEY: usize = 64;
 
+/// Why [`walk_texts`] refused a JSON tree.
+#[derive(Debug)]
+pub(crate) enum TreeRefusal {
+    /// A text: a control character, or over its length.
+    Text(Invalid),
+    /// A key that is no field name (too long, or with a control character), at `at`.
+    Key { at: String, key: String },
+}
+
 /// Every text in `value`, at any depth, without control characters and within
-/// [`codes::MAX_FIELD`]; every key a plain name. `path` names the field in a refusal.
-pub fn check_texts(path: &mut String, value: &serde_json::Value) -> Result<(), ApiError> {
+/// [`codes::MAX_FIELD`], named by its path (`a.b[2].c`; `body` for a bare text); every key a
+/// plain name. The text at path `unbounded`, when given, may be of any length (a file's
+/// content). The one walk the JSON API's bodies and the national envelope's `input` share.
+pub(crate) fn walk_texts(
+    path: &mut String,
+    value: &serde_json::Value,
+    unbounded: Option<&str>,
+) -> Result<(), TreeRefusal> {
     use serde_json::Value;
     let len = path.len();
     let result = match value {
+        Value::String(_) if unbounded == Some(path.as_str()) => Ok(()),
         Value::String(text) => {
             let field = if path.is_empty() { "body" } else { path.as_str() };
-            codes::text(field, text, codes::MAX_FIELD).map(|_| ()).map_err(ApiError::from)
+            codes::text(field, text, codes::MAX_FIELD).map(|_| ()).map_err(TreeRefusal::Text)
         }
         Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
             path.truncate(len);
             path.push_str(&format!("[{i}]"));
-            check_texts(path, item)
+            walk_texts(path, item, unbounded)
         }),
         Value::Object(fields) => fields.iter().try_for_each(|(key, item)| {
             path.truncate(len);
             if key.chars().count() > MAX_KEY || key.chars().any(codes::is_forbidden_char) {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    format!("the body has a key {} that is no field name", codes::shown(key)),
-                ));
+                return Err(TreeRefusal::Key { at: path.clone(), key: codes::shown(key) });
             }
             if !path.is_empty() {
                 path.push('.');
             }
             path.push_str(key);
-            check_texts(path, item)
+            walk_texts(path, item, unbounded)
         }),
         _ => Ok(()),
     };
     path.truncate(len);
     result
+}
+
+/// A JSON API body or query, by [`walk_texts`].
+fn check_texts(value: &serde_json::Value) -> Result<(), ApiError> {
+    walk_texts(&mut String::new(), value, None).map_err(|refusal| match refusal {
+        TreeRefusal::Text(invalid) => ApiError::from(invalid),
+        TreeRefusal::Key { key, .. } => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("the body has a key {key} that is no field name"),
+        ),
+    })
 }
 
 /// An id in the path (`/api/v1/filings/{id}`): 1 to 30 code characters
@@ -122,7 +146,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body must be a JSON object",
         ));
     }
-    check_texts(&mut String::new(), &value)?;
+    check_texts(&value)?;
     serde_json::from_value(value).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -154,7 +178,7 @@ fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
         map.insert(decode(key)?, serde_json::Value::String(decode(value)?));
     }
     let map = serde_json::Value::Object(map);
-    check_texts(&mut String::new(), &map)?;
+    check_texts(&map)?;
     serde_json::from_value(map).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
