@@ -4,7 +4,7 @@
 use std::{fs, io, path::PathBuf};
 
 /// Messages written as JSON, with their fields whose empty text is written as null.
-const JSON_MESSAGES: [(&str, &[&str]); 7] = [
+const JSON_MESSAGES: [(&str, &[&str]); 14] = [
     ("medclear.routing.v1.Settlement", &["orig_setl_id", "mdtrt_id", "coverage_basis"]),
     ("medclear.routing.v1.SetlDetail", &[]),
     ("medclear.clearing.v1.StatementLine", &[]),
@@ -12,6 +12,13 @@ const JSON_MESSAGES: [(&str, &[&str]); 7] = [
     ("medclear.clearing.v1.ClearedItem", &["orig_setl_id", "carried_from_period_id"]),
     ("medclear.clearing.v1.ReconTotals", &[]),
     ("medclear.clearing.v1.ReconDetail", &[]),
+    ("medclear.routing.v1.PolicyVersion", &["end_date", "published_by", "published_at"]),
+    ("medclear.routing.v1.PolicyProblem", &[]),
+    ("medclear.routing.v1.ValidatePolicyResponse", &[]),
+    ("medclear.routing.v1.FundChange", &[]),
+    ("medclear.routing.v1.ProvinceChange", &[]),
+    ("medclear.routing.v1.PersonChange", &[]),
+    ("medclear.routing.v1.PolicyPreview", &[]),
 ];
 
 fn main() -> io::Result<()> {

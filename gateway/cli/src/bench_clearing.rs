@@ -224,6 +224,49 @@ impl RoutingService for Synthetic {
         not_here()
     }
 
+    async fn validate_policy(
+        &self,
+        _: Request<pb::PolicyDocumentRequest>,
+    ) -> Reply<pb::ValidatePolicyResponse> {
+        not_here()
+    }
+    async fn put_draft(&self, _: Request<pb::PolicyDocumentRequest>) -> Reply<pb::PolicyVersion> {
+        not_here()
+    }
+    async fn publish_policy(
+        &self,
+        _: Request<pb::PublishPolicyRequest>,
+    ) -> Reply<pb::PolicyVersion> {
+        not_here()
+    }
+    async fn list_policies(
+        &self,
+        _: Request<pb::ListPoliciesRequest>,
+    ) -> Reply<pb::ListPoliciesResponse> {
+        not_here()
+    }
+    async fn get_policy(&self, _: Request<pb::GetPolicyRequest>) -> Reply<pb::PolicyVersion> {
+        not_here()
+    }
+    async fn resolve_policy(
+        &self,
+        _: Request<pb::ResolvePolicyRequest>,
+    ) -> Reply<pb::PolicyVersion> {
+        not_here()
+    }
+    async fn preview_policy(
+        &self,
+        _: Request<pb::PreviewPolicyRequest>,
+    ) -> Reply<pb::PolicyPreview> {
+        not_here()
+    }
+    async fn verify_settlements(
+        &self,
+        _: Request<pb::VerifySettlementsRequest>,
+    ) -> Reply<pb::VerifySettlementsResponse> {
+        not_here()
+    }
+
     type StreamSettlementEventsStream = std::pin::Pin<
         Box<
             dyn tokio_stream::Stream<Item = std::result::Result<pb::SettlementEvent, Status>>

@@ -17,7 +17,6 @@ use medclear_routing::{
     model::{
         Cancellation, Discharge, ProtocolError, Registration, Reversal, SettleCommand, Upload,
     },
-    policies::PolicyBook,
     repo::PersonRow,
     settlement::Settlements,
 };
@@ -157,8 +156,11 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     let pool = medclear_routing::connect(&DbConfig::new(support::database_url(), schema.clone()))
         .await
         .unwrap();
-    let store =
-        Settlements::new(pool.clone(), Arc::new(h.clock.clone()), PolicyBook::seeded().unwrap());
+    let store = Settlements::new(
+        pool.clone(),
+        Arc::new(h.clock.clone()),
+        medclear_routing::publication::load(&pool).await.unwrap(),
+    );
     // This test's own routing schema, not the harness's.
     for person in [
         support::person("P420200001", "42020219600101001X", "420200"),
@@ -411,7 +413,7 @@ async fn claims_go_to_the_instance_that_owns_the_home_province() {
         let store = Settlements::partitioned(
             pool.clone(),
             Arc::new(h.clock.clone()),
-            PolicyBook::seeded().unwrap(),
+            medclear_routing::publication::load(&pool).await.unwrap(),
             Partition::parse(province).unwrap(),
         );
         let settings = medclear_routing::Settings {

@@ -12,9 +12,14 @@ use medclear_common::{Error, Result, money};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use crate::{
     model::{PriceFen, Quantity},
-    policy::{Benefit, DeductiblePer, HospitalLevel, Policy, Scheme, Segment},
+    policy::{
+        Care, DeductiblePer, Disease, HospitalLevel, LayerBase, LayerFund, Policy, Scheme, Segment,
+        Unlisted, normalized_code,
+    },
 };
 
 /// 甲 / 乙 / 丙, as the catalogue resolved it.
@@ -54,6 +59,16 @@ impl MedType {
     /// Every national med_type settled here.
     pub const ALL: [MedType; 4] =
         [Self::GeneralOutpatient, Self::ChronicOutpatient, Self::Inpatient, Self::Pharmacy];
+
+    /// The kind of care a policy's rules are written for.
+    pub fn care(self) -> Care {
+        match self {
+            Self::GeneralOutpatient => Care::GeneralOutpatient,
+            Self::ChronicOutpatient => Care::ChronicOutpatient,
+            Self::Inpatient => Care::Inpatient,
+            Self::Pharmacy => Care::Pharmacy,
+        }
+    }
 
     /// The national med_type code.
     pub fn code(self) -> i16 {
@@ -107,6 +122,12 @@ pub struct Accumulators {
     pub inscp_self_burden_fen: i64,
     pub layer_paid_fen: i64,
     pub assistance_paid_fen: i64,
+    /// The policy's own yearly counters, by name: each layer's base and payments
+    /// (`layer.<name>.base`, `layer.<name>.paid`), each chronic disease's payments and visits
+    /// (`chronic.<code>.paid`, `chronic.<code>.visits`), the assistance deductible paid
+    /// (`assistance.deductible`). Absent is 0.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub counters: BTreeMap<String, i64>,
 }
 
 impl Accumulators {
@@ -121,6 +142,13 @@ impl Accumulators {
             inscp_self_burden_fen: self.inscp_self_burden_fen - other.inscp_self_burden_fen,
             layer_paid_fen: self.layer_paid_fen - other.layer_paid_fen,
             assistance_paid_fen: self.assistance_paid_fen - other.assistance_paid_fen,
+            counters: self
+                .counters
+                .keys()
+                .chain(other.counters.keys())
+                .map(|k| (k.clone(), counter(self, k) - counter(other, k)))
+                .filter(|(_, v)| *v != 0)
+                .collect(),
         }
     }
 
@@ -135,6 +163,7 @@ impl Accumulators {
         .into_iter()
         .chain(self.benefit_paid_fen)
         .chain(self.deductible_paid_fen)
+        .chain(self.counters.values().copied())
         .all(|v| v >= 0)
     }
 }
@@ -147,6 +176,9 @@ pub struct Visit {
     pub filing: FilingKind,
     /// Pay from the personal account what it can.
     pub use_account: bool,
+    /// The disease treated (a chronic-outpatient visit's `dise_codg`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disease: Option<String>,
 }
 
 /// One fund's part (`setldetail`).
@@ -235,22 +267,19 @@ fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
     Ok(LineParts { total, fulamt: 0, overlmt, preselfpay })
 }
 
-fn benefit_index(med_type: MedType) -> usize {
-    match med_type {
-        MedType::Inpatient => 0,
-        MedType::GeneralOutpatient => 1,
-        MedType::ChronicOutpatient => 2,
-        MedType::Pharmacy => 3,
-    }
-}
-
-fn benefit(policy: &Policy, med_type: MedType) -> &Benefit {
-    match med_type {
-        MedType::Inpatient => &policy.inpatient,
-        MedType::GeneralOutpatient => &policy.general_outpatient,
-        MedType::ChronicOutpatient => &policy.chronic_outpatient,
-        MedType::Pharmacy => &policy.pharmacy,
-    }
+/// What the fund pays of the amounts `lo ..< hi`, segment by segment, each ratio moved by
+/// `points_off` (positive: fewer points, e.g. a temporary filing; negative: more, e.g. a
+/// low-income adjustment) and kept within 0–1, unrounded.
+fn through_segments(segments: &[Segment], lo: i64, hi: i64, points_off: Decimal) -> Decimal {
+    segments
+        .iter()
+        .map(|s| {
+            let from = s.from_fen.max(lo);
+            let to = s.to_fen.map_or(hi, |to| to.min(hi));
+            let ratio = (s.ratio - points_off).clamp(Decimal::ZERO, Decimal::ONE);
+            if to > from { fen(to - from) * ratio } else { Decimal::ZERO }
+        })
+        .sum()
 }
 
 fn matches(
@@ -262,18 +291,52 @@ fn matches(
     level.is_none_or(|l| l == visit.hospital_level) && retired.is_none_or(|r| r == person.retired)
 }
 
-/// What the fund pays of the amounts `lo ..< hi`, segment by segment, less `reduction` points
-/// of each ratio (never below 0), unrounded.
-fn through_segments(segments: &[Segment], lo: i64, hi: i64, reduction: Decimal) -> Decimal {
-    segments
+/// A yearly counter of the accumulators (0 when absent).
+fn counter(accumulators: &Accumulators, key: &str) -> i64 {
+    accumulators.counters.get(key).copied().unwrap_or(0)
+}
+
+fn add_counter(accumulators: &mut Accumulators, key: String, amount: i64) {
+    *accumulators.counters.entry(key).or_insert(0) += amount;
+}
+
+/// The chronic disease of the policy a visit's diagnosis falls under, if listed.
+fn listed_disease<'p>(policy: &'p Policy, visit: &Visit) -> Option<&'p Disease> {
+    let chronic = policy.chronic_diseases.as_ref()?;
+    let code = normalized_code(visit.disease.as_deref()?);
+    chronic.diseases.iter().find(|d| code.starts_with(&normalized_code(&d.code)))
+}
+
+fn disease_key(disease: &Disease, what: &str) -> String {
+    format!("chronic.{}.{what}", normalized_code(&disease.code))
+}
+
+/// What the pooling fund may still pay this year for `disease`: its own limit, and with
+/// several limited diseases this year the combined limit (the highest limit, plus
+/// `others_share` of each other's). `None`: no limit (a disease without a limit of its own is
+/// left out of the combination).
+fn disease_left(policy: &Policy, disease: &Disease, before: &Accumulators) -> Option<i64> {
+    let chronic = policy.chronic_diseases.as_ref()?;
+    let paid = |d: &Disease| counter(before, &disease_key(d, "paid"));
+    let own = (disease.annual_limit_fen? - paid(disease)).max(0);
+    let Some(several) = &chronic.several else {
+        return Some(own);
+    };
+    // The limited diseases of this year: those treated before, and this one.
+    let this_year: Vec<(&Disease, i64)> = chronic
+        .diseases
         .iter()
-        .map(|s| {
-            let from = s.from_fen.max(lo);
-            let to = s.to_fen.map_or(hi, |to| to.min(hi));
-            let ratio = (s.ratio - reduction).max(Decimal::ZERO);
-            if to > from { fen(to - from) * ratio } else { Decimal::ZERO }
-        })
-        .sum()
+        .filter(|d| std::ptr::eq(*d, disease) || counter(before, &disease_key(d, "visits")) > 0)
+        .filter_map(|d| d.annual_limit_fen.map(|limit| (d, limit)))
+        .collect();
+    if this_year.len() < 2 {
+        return Some(own);
+    }
+    let highest = this_year.iter().map(|(_, limit)| *limit).max().unwrap_or(0);
+    let others: i64 = this_year.iter().map(|(_, limit)| limit).sum::<i64>() - highest;
+    let combined = highest + money::share_fen(others, several.others_share).unwrap_or(others);
+    let combined_left = (combined - this_year.iter().map(|(d, _)| paid(d)).sum::<i64>()).max(0);
+    Some(own.min(combined_left))
 }
 
 /// Settles one visit.
@@ -311,12 +374,18 @@ pub fn settle(
         sum.preselfpay += parts.preselfpay;
     }
     let inscp = sum.total - sum.fulamt - sum.overlmt - sum.preselfpay;
-    let rules = benefit(policy, visit.med_type);
-    let slot = benefit_index(visit.med_type);
+    let care = visit.med_type.care();
+    let rules = policy.benefit(care);
+    let slot = care.index();
     let mut after = before.clone();
+    let disease =
+        if care == Care::ChronicOutpatient { listed_disease(policy, visit) } else { None };
+    let covered = care != Care::ChronicOutpatient
+        || disease.is_some()
+        || policy.chronic_diseases.as_ref().is_none_or(|c| c.unlisted == Unlisted::Covered);
 
     // 3. Deductible.
-    let nth = if visit.med_type == MedType::Inpatient { before.admissions + 1 } else { 1 };
+    let nth = if care == Care::Inpatient { before.admissions + 1 } else { 1 };
     let deductible = rules
         .deductibles
         .iter()
@@ -327,84 +396,134 @@ pub fn settle(
         DeductiblePer::Admission => deductible,
         DeductiblePer::Year => (deductible - before.deductible_paid_fen[slot]).max(0),
     };
-    let act_pay_dedc = deductible_left.min(inscp);
+    let act_pay_dedc = if covered { deductible_left.min(inscp) } else { 0 };
     if rules.deductible_per == DeductiblePer::Year {
         after.deductible_paid_fen[slot] += act_pay_dedc;
     }
 
-    // 4. Pooling fund: segments of what is above the deductible, less the temporary
-    //    reduction, within the year's ceiling and this kind of care's cap.
+    // 4. Pooling fund: segments of what is above the deductible, the ratio moved by the
+    //    temporary reduction and the person's category, within this kind of care's cap, the
+    //    disease's limit and every shared ceiling that counts this kind of care.
     let base = inscp - act_pay_dedc;
     let reduction = match visit.filing {
         FilingKind::LongTerm => Decimal::ZERO,
         FilingKind::ReferralOrEmergency => policy.temporary_reduction.referral_emergency,
         FilingKind::OtherTemporary => policy.temporary_reduction.other,
     };
-    let band = rules.bands.iter().find(|b| matches(b.hospital_level, b.retired, visit, person));
-    let pooling =
-        band.map_or(Ok(0), |b| round_fen(through_segments(&b.segments, 0, base, reduction)))?;
-    let ceiling_left = (policy.annual_ceiling_fen - before.pooling_paid_fen).max(0);
-    let cap_left =
-        rules.annual_cap_fen.map_or(i64::MAX, |cap| (cap - before.benefit_paid_fen[slot]).max(0));
-    let hifp_pay = pooling.min(ceiling_left).min(cap_left).min(base);
+    let bonus: Decimal = policy
+        .category_adjustments
+        .iter()
+        .filter(|a| {
+            a.applies_to.contains(&care)
+                && person.assistance_category.as_deref() == Some(a.category.as_str())
+        })
+        .map(|a| a.ratio_points)
+        .sum();
+    let segments = match disease.and_then(|d| d.ratio) {
+        Some(ratio) => Some(vec![Segment { from_fen: 0, to_fen: None, ratio }]),
+        None => rules
+            .bands
+            .iter()
+            .find(|b| matches(b.hospital_level, b.retired, visit, person))
+            .map(|b| b.segments.clone()),
+    };
+    let pooling = match (&segments, covered) {
+        (Some(segments), true) => {
+            round_fen(through_segments(segments, 0, base, reduction - bonus))?
+        }
+        _ => 0,
+    };
+    let mut left = base.min(pooling);
+    if let Some(cap) = rules.annual_cap_fen {
+        left = left.min((cap - before.benefit_paid_fen[slot]).max(0));
+    }
+    for ceiling in policy.ceilings.iter().filter(|c| c.kinds.contains(&care)) {
+        let paid: i64 = ceiling.kinds.iter().map(|k| before.benefit_paid_fen[k.index()]).sum();
+        left = left.min((ceiling.annual_cap_fen - paid).max(0));
+    }
+    if let Some(disease_left) = disease.and_then(|d| disease_left(policy, d, before)) {
+        left = left.min(disease_left);
+    }
+    let hifp_pay = left.max(0);
     after.pooling_paid_fen += hifp_pay;
     after.benefit_paid_fen[slot] += hifp_pay;
+    if let Some(d) = disease {
+        add_counter(&mut after, disease_key(d, "paid"), hifp_pay);
+        add_counter(&mut after, disease_key(d, "visits"), 1);
+    }
 
-    // 5. Large-amount / serious-illness layer on the year's in-scope self-burden.
+    // 5. Layers (large-amount fund, serious-illness insurance), in order, on the year's
+    //    in-scope cost or self-burden of the kinds of care they count, each paying at most
+    //    what is left of this visit's in-scope self-burden.
     let burden = inscp - hifp_pay;
     after.inscp_self_burden_fen += burden;
-    let layer_applies = matches!(visit.med_type, MedType::Inpatient | MedType::ChronicOutpatient);
-    let layer_pay = match (&policy.serious_illness, layer_applies) {
-        (Some(layer), true) => {
-            let raw = round_fen(through_segments(
-                &layer.segments,
-                before.inscp_self_burden_fen,
-                after.inscp_self_burden_fen,
-                Decimal::ZERO,
-            ))?;
-            let cap_left =
-                layer.annual_cap_fen.map_or(i64::MAX, |cap| (cap - before.layer_paid_fen).max(0));
-            raw.min(cap_left).min(burden)
+    let mut burden_left = burden;
+    let (mut hifob_pay, mut hifmi_pay) = (0, 0);
+    for layer in policy.layers.iter().filter(|l| l.counts.contains(&care)) {
+        let amount = match layer.base {
+            LayerBase::InscpCost => inscp,
+            LayerBase::InscpSelfBurden => burden,
+        };
+        let (base_key, paid_key) =
+            (format!("layer.{}.base", layer.name), format!("layer.{}.paid", layer.name));
+        let lo = counter(before, &base_key);
+        let raw = round_fen(through_segments(&layer.segments, lo, lo + amount, Decimal::ZERO))?;
+        let cap_left =
+            layer.annual_cap_fen.map_or(i64::MAX, |cap| (cap - counter(before, &paid_key)).max(0));
+        let pay = raw.min(cap_left).min(burden_left);
+        add_counter(&mut after, base_key, amount);
+        add_counter(&mut after, paid_key, pay);
+        burden_left -= pay;
+        match layer.fund {
+            LayerFund::LargeAmount => hifob_pay += pay,
+            LayerFund::SeriousIllness => hifmi_pay += pay,
         }
-        _ => 0,
-    };
+    }
+    let layer_pay = hifob_pay + hifmi_pay;
     after.layer_paid_fen += layer_pay;
-    let (hifob_pay, hifmi_pay) = match policy.scheme {
-        Scheme::Employee => (layer_pay, 0),
-        Scheme::Resident => (0, layer_pay),
-    };
 
-    // 6. Medical assistance on what is left of the in-scope burden.
-    let maf_pay = match (&policy.assistance, &person.assistance_category) {
-        (Some(assistance), Some(category)) if assistance.categories.contains(category) => {
-            let left = burden - layer_pay;
-            let cap_left = (assistance.annual_cap_fen - before.assistance_paid_fen).max(0);
-            money::share_fen(left, assistance.ratio)
-                .map_err(|e| out_of_range("lines", &e))?
-                .min(cap_left)
-                .min(left)
-        }
-        _ => 0,
-    };
+    // 6. Medical assistance on what is left of the in-scope burden: the category's yearly
+    //    deductible, its ratio, the one yearly limit.
+    let mut maf_pay = 0;
+    let mut assistance_base = 0;
+    if let Some(assistance) = policy.assistance.as_ref().filter(|a| a.counts.contains(&care))
+        && let Some(terms) = person
+            .assistance_category
+            .as_deref()
+            .and_then(|c| assistance.categories.iter().find(|t| t.category == c))
+    {
+        let deductible_key = "assistance.deductible".to_owned();
+        let deductible =
+            (terms.deductible_fen - counter(before, &deductible_key)).max(0).min(burden_left);
+        add_counter(&mut after, deductible_key, deductible);
+        assistance_base = burden_left - deductible;
+        let limit_left = (assistance.annual_limit_fen - before.assistance_paid_fen).max(0);
+        maf_pay = money::share_fen(assistance_base, terms.ratio)
+            .map_err(|e| out_of_range("lines", &e))?
+            .min(limit_left)
+            .min(assistance_base);
+    }
     after.assistance_paid_fen += maf_pay;
+    after.counters.retain(|_, v| *v != 0);
 
     // 7. The patient's part: from the account what it can (when asked), the rest in cash.
     let fund_pay_sumamt = hifp_pay + layer_pay + maf_pay;
     let psn_part_amt = sum.total - fund_pay_sumamt;
     let acct_pay = if visit.use_account { psn_part_amt.min(person.account_balance_fen) } else { 0 };
     let psn_cash_pay = psn_part_amt - acct_pay;
-    if visit.med_type == MedType::Inpatient {
+    if care == Care::Inpatient {
         after.admissions += 1;
     }
 
-    let (pooling_code, layer_code) = match policy.scheme {
-        Scheme::Employee => ("310100", "330100"),
-        Scheme::Resident => ("390100", "390200"),
+    let pooling_code = match policy.scheme {
+        Scheme::Employee => "310100",
+        Scheme::Resident => "390100",
     };
     let setldetail = [
         (pooling_code, base, hifp_pay),
-        (layer_code, burden, layer_pay),
-        ("610100", burden - layer_pay, maf_pay),
+        ("330100", burden, hifob_pay),
+        ("390200", burden, hifmi_pay),
+        ("610100", assistance_base, maf_pay),
         ("310200", psn_part_amt, acct_pay),
     ]
     .into_iter()

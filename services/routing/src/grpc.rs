@@ -16,13 +16,102 @@ use crate::{
         PersonQuery, PersonSettlements, Registration, Reversal, SettleCommand, Upload, VisitKey,
         VisitUpdate,
     },
-    repo::{PersonRow, VisitRow},
+    model::{
+        DocumentRequest, PolicyLookup, PolicyQuery, PolicyRef, PreviewOf, PreviewRequest, Publish,
+    },
+    policy::{Document, Policy, Problems},
+    preview::{self, Month, Preview},
+    publication::Publications,
+    repo::{PersonRow, VisitRow, policies::PolicyRow},
     settlement::SettlementAnswer,
 };
 
-/// [`Lifecycle`] behind `medclear.routing.v1.RoutingService`.
+/// [`Lifecycle`] and the bureaus' [`Publications`] behind `medclear.routing.v1.RoutingService`.
 #[derive(Debug, Clone)]
-pub struct RoutingGrpc(pub Lifecycle);
+pub struct RoutingGrpc(pub Lifecycle, pub Publications);
+
+fn version_to_pb(row: PolicyRow, with_document: bool) -> pb::PolicyVersion {
+    let time =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    pb::PolicyVersion {
+        policy_id: row.policy_id,
+        region: row.region,
+        insutype: row.insutype,
+        kind: row.kind,
+        label: row.label,
+        title: row.title,
+        status: if row.seq.is_some() { "published" } else { "draft" }.into(),
+        begin_date: row.begin_date.to_string(),
+        end_date: row.end_date.map(|d| d.to_string()).unwrap_or_default(),
+        sha256: row.sha256,
+        created_by: row.created_by,
+        created_at: row.created_at.to_rfc3339(),
+        published_by: row.published_by.unwrap_or_default(),
+        published_at: time(row.published_at),
+        seq: row.seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+        document_json: if with_document { row.document } else { String::new() },
+    }
+}
+
+fn problems_to_pb(problems: Problems) -> Vec<pb::PolicyProblem> {
+    problems
+        .0
+        .into_iter()
+        .map(|p| pb::PolicyProblem { field: p.field, reason: p.reason.into(), message: p.message })
+        .collect()
+}
+
+fn preview_to_pb(
+    preview: Preview,
+    draft: &Policy,
+    policy_id: String,
+    month: Month,
+    elapsed_micros: u64,
+) -> pb::PolicyPreview {
+    pb::PolicyPreview {
+        policy_id,
+        region: draft.region.clone(),
+        insutype: draft.insutype.clone(),
+        period: month.first.format("%Y-%m").to_string(),
+        settlements: preview.settlements,
+        replayed: preview.replayed,
+        persons: preview.persons,
+        persons_affected: preview.persons_affected,
+        funds: preview
+            .funds
+            .into_iter()
+            .map(|(fund, c)| pb::FundChange {
+                fund: fund.into(),
+                before_fen: c.before,
+                after_fen: c.after,
+                change_fen: c.change(),
+            })
+            .collect(),
+        provinces: preview
+            .provinces
+            .into_iter()
+            .map(|(province, c)| pb::ProvinceChange {
+                treating_province: province,
+                settlements: c.settlements,
+                before_fen: c.before,
+                after_fen: c.after,
+                change_fen: c.change(),
+            })
+            .collect(),
+        largest: preview
+            .largest
+            .into_iter()
+            .map(|(psn_no, c)| pb::PersonChange {
+                psn_no,
+                settlements: c.settlements,
+                before_fen: c.before,
+                after_fen: c.after,
+                change_fen: c.change(),
+            })
+            .collect(),
+        elapsed_micros,
+    }
+}
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -257,6 +346,113 @@ impl Api for RoutingGrpc {
             })
             .collect();
         Ok(Response::new(pb::ListPersonSettlementsResponse { settlements }))
+    }
+
+    #[tracing::instrument(skip_all, name = "ValidatePolicy")]
+    async fn validate_policy(
+        &self,
+        request: Request<pb::PolicyDocumentRequest>,
+    ) -> Reply<pb::ValidatePolicyResponse> {
+        let request = DocumentRequest::try_from(request.into_inner())?;
+        let validation = self.1.validate(&request.text);
+        let (policy_id, sha256) = validation
+            .document
+            .map(|(_, identity)| (identity.id, identity.sha256))
+            .unwrap_or_default();
+        Ok(Response::new(pb::ValidatePolicyResponse {
+            valid: validation.problems.is_empty(),
+            problems: problems_to_pb(validation.problems),
+            policy_id,
+            sha256,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, name = "PutDraft")]
+    async fn put_draft(
+        &self,
+        request: Request<pb::PolicyDocumentRequest>,
+    ) -> Reply<pb::PolicyVersion> {
+        let request = DocumentRequest::try_from(request.into_inner())?;
+        let row = self.1.put_draft(&request.text, &request.actor).await?;
+        Ok(Response::new(version_to_pb(row, false)))
+    }
+
+    #[tracing::instrument(skip_all, name = "PublishPolicy")]
+    async fn publish_policy(
+        &self,
+        request: Request<pb::PublishPolicyRequest>,
+    ) -> Reply<pb::PolicyVersion> {
+        let publish = Publish::try_from(request.into_inner())?;
+        let row = self.1.publish(&publish.policy_id, &publish.actor).await?;
+        Ok(Response::new(version_to_pb(row, false)))
+    }
+
+    async fn list_policies(
+        &self,
+        request: Request<pb::ListPoliciesRequest>,
+    ) -> Reply<pb::ListPoliciesResponse> {
+        let query = PolicyQuery::try_from(request.into_inner())?;
+        let rows = self.1.list(&query.region_prefix, &query.insutype, query.include_drafts).await?;
+        Ok(Response::new(pb::ListPoliciesResponse {
+            versions: rows.into_iter().map(|row| version_to_pb(row, false)).collect(),
+        }))
+    }
+
+    async fn get_policy(&self, request: Request<pb::GetPolicyRequest>) -> Reply<pb::PolicyVersion> {
+        let PolicyRef(policy_id) = PolicyRef::try_from(request.into_inner())?;
+        Ok(Response::new(version_to_pb(self.1.get(&policy_id).await?, true)))
+    }
+
+    async fn resolve_policy(
+        &self,
+        request: Request<pb::ResolvePolicyRequest>,
+    ) -> Reply<pb::PolicyVersion> {
+        let lookup = PolicyLookup::try_from(request.into_inner())?;
+        let row = self.1.resolve(&lookup.region, &lookup.insutype, lookup.date).await?;
+        Ok(Response::new(version_to_pb(row, false)))
+    }
+
+    #[tracing::instrument(skip_all, name = "PreviewPolicy")]
+    async fn preview_policy(
+        &self,
+        request: Request<pb::PreviewPolicyRequest>,
+    ) -> Reply<pb::PolicyPreview> {
+        let request = PreviewRequest::try_from(request.into_inner())?;
+        let (text, stored_id) = match request.of {
+            PreviewOf::Stored(id) => (self.1.get(&id).await?.document, Some(id)),
+            PreviewOf::Sent(text) => (text, None),
+        };
+        let validation = self.1.validate(&text);
+        let Some((document, identity)) = validation.document else {
+            return Err(validation.problems.into_error().into());
+        };
+        request.actor.check(&document)?;
+        let Document::Policy(draft) = document else {
+            return Err(medclear_common::Error::invalid(
+                "kind",
+                "invalid_policy",
+                "floors are not previewed: preview a policy",
+            )
+            .into());
+        };
+        let book = self.1.book().current();
+        let (preview, elapsed) =
+            preview::preview(self.0.pool(), &book, &draft, request.month).await?;
+        let id = stored_id.unwrap_or(identity.id);
+        Ok(Response::new(preview_to_pb(preview, &draft, id, request.month, elapsed)))
+    }
+
+    async fn verify_settlements(
+        &self,
+        request: Request<pb::VerifySettlementsRequest>,
+    ) -> Reply<pb::VerifySettlementsResponse> {
+        let month = Month::try_from(request.into_inner())?;
+        let verified = preview::verify(self.0.pool(), &self.1.book().current(), month).await?;
+        Ok(Response::new(pb::VerifySettlementsResponse {
+            checked: verified.checked,
+            skipped: verified.skipped,
+            mismatched_setl_ids: verified.mismatched,
+        }))
     }
 
     type StreamSettlementEventsStream = EventStream;

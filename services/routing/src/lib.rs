@@ -1,7 +1,13 @@
 //! Claim routing and settlement (结算), DESIGN.md §4.3 — so far its pure core:
 //!
-//! * [`policy`]: the home-region benefit policy format and its validation.
-//! * [`policies`]: the seed regions' policy files and a generated default for other regions.
+//! * [`policy`]: the home-region benefit policy format (documents the bureaus publish) and its
+//!   validation.
+//! * [`policies`]: the published versions in memory, looked up county → city → province →
+//!   national default, kept up to date from the database ([`POLICY_REFRESH`]).
+//! * [`publication`]: the bureaus' operations — validate, draft, publish, list — with who may
+//!   do what, and the audit trail.
+//! * [`preview`]: re-adjudication — a draft's effect on a past month, and stored settlements
+//!   computed again under the version they recorded.
 //! * [`calc`]: the settlement calculator — resolved lines, person, accumulators, policy,
 //!   filing and visit in; the breakdown in the national field names out.
 //! * [`persons`]: person rows (CSV columns, citizen-ID checksum) and a demo population.
@@ -36,6 +42,8 @@ pub mod partition;
 pub mod persons;
 pub mod policies;
 pub mod policy;
+pub mod preview;
+pub mod publication;
 pub mod repo;
 pub mod settlement;
 
@@ -54,14 +62,18 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::{
-    lifecycle::Lifecycle, partition::Partition, policies::PolicyBook, settlement::Settlements,
+    lifecycle::Lifecycle, partition::Partition, policies::PolicyBook, publication::Publications,
+    settlement::Settlements,
 };
 
 /// The service name reported by the gRPC health check.
 pub const SERVICE_NAME: &str = "medclear.routing.v1.RoutingService";
 
-/// Everything the routing service needs to run. (Its benefit policies are, for now, the seeded
-/// [`PolicyBook`].)
+/// How often an instance looks for policies published through another instance (a
+/// publication through this one is in its book at once).
+pub const POLICY_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Everything the routing service needs to run. (Its policies are in its database.)
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub db: DbConfig,
@@ -124,7 +136,7 @@ pub async fn connect(config: &DbConfig) -> Result<PgPool> {
 }
 
 /// Runs the routing service: connects to its database (running migrations), settles with the
-/// seeded policies for the provinces of its partition — asking the filing and catalogue services
+/// policies published in it for the provinces of its partition — asking the filing and catalogue services
 /// over gRPC — and serves gRPC with health checking on `listener` until `shutdown` completes and
 /// in-flight calls have drained; then closes the pool.
 pub async fn launch(
@@ -137,13 +149,27 @@ pub async fn launch(
     // clients send the trace context and, from the calls this server serves, its token.
     let filing = connect_lazy("filing", &settings.filing_endpoint)?;
     let catalog = connect_lazy("catalog", &settings.catalog_endpoint)?;
-    let book = PolicyBook::seeded()?;
     let token = server::service_token_of(settings.service_token)?;
     let pool = connect(&settings.db).await?;
+    let book = publication::load(&pool).await?;
+    let refresher = tokio::spawn(keep_up_to_date(pool.clone(), book.clone()));
+    let publications = Publications::new(pool.clone(), book.clone(), settings.clock.clone());
     let store = Settlements::partitioned(pool.clone(), settings.clock, book, settings.partition);
     let lifecycle = Lifecycle::new(pool.clone(), store, filing, catalog);
-    let routes = Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc(lifecycle)));
+    let routes = Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc(lifecycle, publications)));
     let result = server::serve(listener, routes, &[SERVICE_NAME], token, shutdown).await;
+    refresher.abort();
     pool.close().await;
     result
+}
+
+/// Adds what other instances publish to `book`, every [`POLICY_REFRESH`]; a failed look is
+/// logged and tried again at the next.
+async fn keep_up_to_date(pool: PgPool, book: PolicyBook) {
+    loop {
+        tokio::time::sleep(POLICY_REFRESH).await;
+        if let Err(e) = publication::refresh(&pool, &book).await {
+            tracing::warn!(error = %e, "could not look for newly published policies");
+        }
+    }
 }

@@ -164,6 +164,11 @@ impl Lifecycle {
         Self { pool, store, filing, catalog }
     }
 
+    /// The routing database's pool (re-adjudication reads settlements from it).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub fn store(&self) -> &Settlements {
         &self.store
     }
@@ -619,7 +624,10 @@ impl Lifecycle {
                 hospital_level: visit.hospital_level,
                 filing: covered.filing,
                 use_account: command.use_account,
+                disease: Some(visit.disease_code.clone())
+                    .filter(|d| visit.med_type == MedType::ChronicOutpatient && !d.is_empty()),
             },
+            visit_date: Some(visit.begin_date),
             lines: resolved,
             replay_key: command.replay_key(),
             mdtrt_id: Some(visit.mdtrt_id),

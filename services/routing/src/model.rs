@@ -691,3 +691,209 @@ impl TryFrom<pb::GetInstitutionRequest> for InstitutionRef {
 
 #[cfg(test)]
 mod tests;
+
+// ---- Policies (DESIGN.md §4.3): the bureaus' requests.
+
+/// The longest policy document accepted (the seed documents are about 6 KiB).
+pub const MAX_DOCUMENT: usize = 256 * 1024;
+
+/// Who acts on a policy, by its pattern: an operator id and a province, or none (national).
+impl TryFrom<Option<pb::PolicyActor>> for crate::publication::Actor {
+    type Error = ProtocolError;
+    fn try_from(actor: Option<pb::PolicyActor>) -> Result<Self, Self::Error> {
+        let actor = actor.ok_or_else(|| codes::missing("actor"))?;
+        let operator_id = codes::required_text("actor.operator_id", &actor.operator_id, 64)?;
+        let province = match codes::text("actor.province", &actor.province, 6)? {
+            "" => None,
+            code => {
+                let admdvs = codes::admdvs("actor.province", code)?;
+                Some(format!("{}0000", &admdvs.as_str()[..2]))
+            }
+        };
+        Ok(Self { operator_id: operator_id.to_owned(), province })
+    }
+}
+
+/// A policy document sent: its text within [`MAX_DOCUMENT`] (what it says is checked by
+/// [`crate::policy::Document::parse`], field by field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentRequest {
+    pub text: String,
+    pub actor: crate::publication::Actor,
+}
+
+fn document_text(field: &'static str, text: String) -> Result<String, ProtocolError> {
+    if text.trim().is_empty() {
+        return Err(codes::missing(field).into());
+    }
+    if text.len() > MAX_DOCUMENT {
+        return Err(ProtocolError::new(
+            field,
+            "too_long",
+            format!("{field} has {} bytes: at most {MAX_DOCUMENT}", text.len()),
+        ));
+    }
+    Ok(text)
+}
+
+impl TryFrom<pb::PolicyDocumentRequest> for DocumentRequest {
+    type Error = ProtocolError;
+    fn try_from(r: pb::PolicyDocumentRequest) -> Result<Self, Self::Error> {
+        // ValidatePolicy reads no actor: an absent one is the national operator's.
+        let actor = if r.actor.is_none() {
+            crate::publication::Actor { operator_id: "anyone".into(), province: None }
+        } else {
+            r.actor.try_into()?
+        };
+        Ok(Self { text: document_text("document_json", r.document_json)?, actor })
+    }
+}
+
+/// A policy id, by its pattern.
+fn policy_id(text: &str) -> Result<String, ProtocolError> {
+    crate::publication::check_id(text.trim())
+        .map_err(|e| ProtocolError::new("policy_id", "invalid_code", e.to_string()))?;
+    Ok(text.trim().to_owned())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub policy_id: String,
+    pub actor: crate::publication::Actor,
+}
+
+impl TryFrom<pb::PublishPolicyRequest> for Publish {
+    type Error = ProtocolError;
+    fn try_from(r: pb::PublishPolicyRequest) -> Result<Self, Self::Error> {
+        Ok(Self { policy_id: policy_id(&r.policy_id)?, actor: r.actor.try_into()? })
+    }
+}
+
+/// A stored policy document, by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRef(pub String);
+
+impl TryFrom<pb::GetPolicyRequest> for PolicyRef {
+    type Error = ProtocolError;
+    fn try_from(r: pb::GetPolicyRequest) -> Result<Self, Self::Error> {
+        Ok(Self(policy_id(&r.policy_id)?))
+    }
+}
+
+/// Which stored documents to list: a region prefix (a region's own code, or a province's two
+/// digits), an insutype or all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyQuery {
+    pub region_prefix: String,
+    pub insutype: String,
+    pub include_drafts: bool,
+}
+
+fn insutype(field: &'static str, text: &str) -> Result<String, ProtocolError> {
+    let text = codes::text(field, text, 3)?;
+    if !text.is_empty() && (text.len() != 3 || !text.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(ProtocolError::new(
+            field,
+            "invalid_code",
+            format!("{field} {} is not 3 digits", codes::shown(text)),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn policy_region(field: &'static str, text: &str) -> Result<String, ProtocolError> {
+    let text = codes::text(field, text, 6)?;
+    if text == crate::policy::NATIONAL || text.is_empty() {
+        return Ok(text.to_owned());
+    }
+    Ok(codes::admdvs(field, text)?.to_string())
+}
+
+impl TryFrom<pb::ListPoliciesRequest> for PolicyQuery {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ListPoliciesRequest) -> Result<Self, Self::Error> {
+        let region = policy_region("region", &r.region)?;
+        let province = codes::text("province", &r.province, 6)?;
+        let region_prefix = if !region.is_empty() {
+            region
+        } else if province.is_empty() {
+            String::new()
+        } else if province.len() == 2 && province.bytes().all(|b| b.is_ascii_digit()) {
+            province.to_owned()
+        } else {
+            codes::admdvs("province", province)?.as_str()[..2].to_owned()
+        };
+        Ok(Self {
+            region_prefix,
+            insutype: insutype("insutype", &r.insutype)?,
+            include_drafts: r.include_drafts,
+        })
+    }
+}
+
+/// Which version a date uses in a region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyLookup {
+    pub region: String,
+    pub insutype: String,
+    pub date: NaiveDate,
+}
+
+impl TryFrom<pb::ResolvePolicyRequest> for PolicyLookup {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ResolvePolicyRequest) -> Result<Self, Self::Error> {
+        let region = policy_region("region", &r.region)?;
+        if region.is_empty() {
+            return Err(codes::missing("region").into());
+        }
+        let insutype = insutype("insutype", &r.insutype)?;
+        if insutype.is_empty() {
+            return Err(codes::missing("insutype").into());
+        }
+        Ok(Self { region, insutype, date: date("date", &r.date)? })
+    }
+}
+
+/// What a preview re-adjudicates under: a stored document, or one sent with the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewOf {
+    Stored(String),
+    Sent(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRequest {
+    pub of: PreviewOf,
+    pub month: crate::preview::Month,
+    pub actor: crate::publication::Actor,
+}
+
+impl TryFrom<pb::PreviewPolicyRequest> for PreviewRequest {
+    type Error = ProtocolError;
+    fn try_from(r: pb::PreviewPolicyRequest) -> Result<Self, Self::Error> {
+        let of = match (r.policy_id.trim().is_empty(), r.document_json.trim().is_empty()) {
+            (false, true) => PreviewOf::Stored(policy_id(&r.policy_id)?),
+            (true, false) => PreviewOf::Sent(document_text("document_json", r.document_json)?),
+            _ => {
+                return Err(ProtocolError::new(
+                    "policy_id",
+                    "missing_field",
+                    "a preview needs policy_id or document_json, not both",
+                ));
+            }
+        };
+        let period = codes::text("period", &r.period, 7)?;
+        let month = crate::preview::Month::parse(period)
+            .map_err(|e| ProtocolError::new("period", "invalid_period", e.to_string()))?;
+        Ok(Self { of, month, actor: r.actor.try_into()? })
+    }
+}
+
+impl TryFrom<pb::VerifySettlementsRequest> for crate::preview::Month {
+    type Error = ProtocolError;
+    fn try_from(r: pb::VerifySettlementsRequest) -> Result<Self, Self::Error> {
+        let period = codes::text("period", &r.period, 7)?;
+        crate::preview::Month::parse(period)
+            .map_err(|e| ProtocolError::new("period", "invalid_period", e.to_string()))
+    }
+}

@@ -5,6 +5,8 @@
 //! level; a fee line's price and quantity), so nothing past here parses them: a stored value
 //! that is not one is a broken row, an internal error.
 
+pub mod policies;
+
 use chrono::{DateTime, Utc};
 use medclear_common::{
     Error, Result,
@@ -147,6 +149,7 @@ struct AccumulatorRow {
     inscp_self_burden_fen: i64,
     layer_paid_fen: i64,
     assistance_paid_fen: i64,
+    counters: Value,
     version: i64,
 }
 
@@ -161,6 +164,8 @@ impl AccumulatorRow {
                 inscp_self_burden_fen: self.inscp_self_burden_fen,
                 layer_paid_fen: self.layer_paid_fen,
                 assistance_paid_fen: self.assistance_paid_fen,
+                counters: serde_json::from_value(self.counters)
+                    .map_err(|e| Error::Internal(format!("stored accumulator counters: {e}")))?,
             },
             version: Some(self.version),
         })
@@ -181,7 +186,8 @@ fn four(values: &[i64]) -> Result<[i64; 4]> {
 }
 
 const ACCUMULATOR_COLUMNS: &str = "admissions, pooling_paid_fen, benefit_paid_fen, \
-     deductible_paid_fen, inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen, version";
+     deductible_paid_fen, inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen, counters, \
+     version";
 
 /// The person's accumulators of `year` (created at zero the first time), locked.
 pub async fn lock_accumulators(
@@ -224,6 +230,7 @@ struct JoinedAccumulators {
     inscp_self_burden_fen: Option<i64>,
     layer_paid_fen: Option<i64>,
     assistance_paid_fen: Option<i64>,
+    counters: Option<Value>,
     version: Option<i64>,
 }
 
@@ -238,6 +245,7 @@ impl JoinedAccumulators {
                 inscp_self_burden_fen: self.inscp_self_burden_fen.unwrap_or_default(),
                 layer_paid_fen: self.layer_paid_fen.unwrap_or_default(),
                 assistance_paid_fen: self.assistance_paid_fen.unwrap_or_default(),
+                counters: self.counters.unwrap_or_default(),
                 version,
             }
             .into_versioned(),
@@ -259,10 +267,10 @@ struct PersonStateRow {
 /// as `a`, and whether the sender `$3` used the msgid `$4`), for a query over `persons`.
 const PERSON_STATE_COLUMNS: &str = "a.admissions, a.pooling_paid_fen, a.benefit_paid_fen, \
      a.deductible_paid_fen, a.inscp_self_burden_fen, a.layer_paid_fen, a.assistance_paid_fen, \
-     a.version, EXISTS (SELECT 1 FROM settlements WHERE sender = $3 AND msgid = $4) AS msgid_taken";
+     a.counters, a.version, EXISTS (SELECT 1 FROM settlements WHERE sender = $3 AND msgid = $4) AS msgid_taken";
 const PERSON_STATE_JOIN: &str = "LEFT JOIN LATERAL (
          SELECT admissions, pooling_paid_fen, benefit_paid_fen, deductible_paid_fen,
-             inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen, version
+             inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen, counters, version
          FROM accumulators WHERE accumulators.psn_no = persons.psn_no AND year = $2
      ) a ON true";
 
@@ -328,12 +336,16 @@ pub struct SettlementRow {
     pub mdtrt_id: Option<String>,
     /// The visit's med_type code, which clearing reports as `clr_type`.
     pub clr_type: String,
+    pub insutype: String,
+    /// What the calculator was given besides the lines (`settlement::Inputs`); `None` for
+    /// cancellations and rows stored before inputs were kept.
+    pub inputs: Option<Value>,
 }
 
 const SETTLEMENT_COLUMNS: &str = "setl_id, sender, msgid, request_body, kind, orig_setl_id, \
      psn_no, insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt, fund_pay_sumamt, \
      acct_pay, psn_cash_pay, policy_version, lines, breakdown, contribution, answer, cancelled_by, \
-     mdtrt_id, clr_type";
+     mdtrt_id, clr_type, insutype, inputs";
 
 pub async fn settlement_by_msgid(
     conn: &mut PgConnection,
@@ -416,7 +428,7 @@ pub async fn events_after(
     Ok(sqlx::query_as(
         "SELECT e.seq, e.setl_id, e.kind, e.home_province, e.treating_province, e.obligation_fen,
              e.at, s.orig_setl_id, s.sender AS fixmedins_code,
-             split_part(s.policy_version, '/', 2) AS insutype, s.clr_type, s.psn_no, s.msgid,
+             s.insutype, s.clr_type, s.psn_no, s.msgid,
              COALESCE(s.mdtrt_id, o.mdtrt_id) AS mdtrt_id, s.medfee_sumamt, s.fund_pay_sumamt,
              s.acct_pay, s.psn_cash_pay
          FROM events e
@@ -786,13 +798,14 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
     let accumulators_sql = if r.read_version.is_some() {
         "UPDATE accumulators SET admissions = $26, pooling_paid_fen = $27,
              benefit_paid_fen = $28, deductible_paid_fen = $29, inscp_self_burden_fen = $31,
-             layer_paid_fen = $32, assistance_paid_fen = $33, version = version + 1
+             layer_paid_fen = $32, assistance_paid_fen = $33, counters = $43,
+             version = version + 1
          WHERE psn_no = $7 AND year = $10 AND version = $36 RETURNING 1"
     } else {
         "INSERT INTO accumulators (psn_no, year, admissions, pooling_paid_fen, benefit_paid_fen,
              deductible_paid_fen, inscp_self_burden_fen, layer_paid_fen, assistance_paid_fen,
-             version)
-         SELECT $7, $10, $26, $27, $28, $29, $31, $32, $33, 1 WHERE $36::INT8 IS NULL
+             counters, version)
+         SELECT $7, $10, $26, $27, $28, $29, $31, $32, $33, $43, 1 WHERE $36::INT8 IS NULL
          ON CONFLICT DO NOTHING RETURNING 1"
     };
     let (visit_sql, visit_id) = match r.visit {
@@ -824,9 +837,9 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
              INSERT INTO settlements (setl_id, sender, msgid, request_body, kind, orig_setl_id,
                  psn_no, insuplc_admdvs, mdtrtarea_admvs, year, setl_time, medfee_sumamt,
                  fund_pay_sumamt, acct_pay, psn_cash_pay, policy_version, lines, breakdown,
-                 contribution, answer, mdtrt_id, clr_type)
+                 contribution, answer, mdtrt_id, clr_type, insutype, inputs)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19, $20, $21, $22)),
+                 $18, $19, $20, $21, $22, $41, $42)),
          d AS (
              INSERT INTO setldetail (setl_id, fund_pay_type, crt_payb_lmt_amt, fund_payamt)
              SELECT $1, * FROM UNNEST($23::TEXT[], $24::INT8[], $25::INT8[])),
@@ -883,6 +896,9 @@ pub async fn record(conn: &mut PgConnection, r: &Record<'_>) -> Result<Result<()
         .bind(r.home_province)
         .bind(r.treating_province)
         .bind(r.obligation_fen)
+        .bind(&s.insutype)
+        .bind(&s.inputs)
+        .bind(serde_json::to_value(&a.counters).map_err(|e| Error::Internal(e.to_string()))?)
         .fetch_one(conn)
         .await;
     match written {

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use medclear_common::{
     Error, Result,
     clock::{CHINA, Clock},
@@ -64,6 +64,20 @@ pub struct SettleRequest {
     /// (`amount_mismatch`) before anything is written.
     #[serde(default)]
     pub expected_medfee_fen: Option<i64>,
+    /// The visit's date (an admission's first day), which picks the policy version; `None`:
+    /// the settlement's own date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_date: Option<NaiveDate>,
+}
+
+/// What a settlement computed from besides its lines and its accumulators, as stored with it
+/// (`settlements.inputs`) so it can be computed again exactly: the person and the visit as the
+/// calculator saw them. (The accumulators before it are its breakdown's after, less its
+/// contribution.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub person: Person,
+    pub visit: Visit,
 }
 
 /// What a settlement computes from, as its caller read it (with [`repo::settle_inputs`]):
@@ -211,6 +225,11 @@ impl Settlements {
         partition: Partition,
     ) -> Self {
         Self { pool, clock, book, partition }
+    }
+
+    /// The policies it settles with.
+    pub fn book(&self) -> &PolicyBook {
+        &self.book
     }
 
     /// Refuses a person insured in a province this instance does not own.
@@ -495,7 +514,11 @@ impl Settlements {
     ) -> Result<Computed> {
         let request = settle.request;
         let date = now.with_timezone(&CHINA).date_naive();
-        let policy = self.book.policy_for(&person.insuplc_admdvs, &person.insutype, date)?;
+        let in_force = self.book.current().policy_for(
+            &person.insuplc_admdvs,
+            &person.insutype,
+            request.visit_date.unwrap_or(date),
+        )?;
         let calc_person = Person {
             retired: person.retired,
             account_balance_fen: person.account_balance_fen,
@@ -505,7 +528,7 @@ impl Settlements {
             &request.lines,
             &calc_person,
             &before.accumulators,
-            &policy,
+            &in_force.policy,
             &request.visit,
         )?;
         if let Some(expected) = request.expected_medfee_fen
@@ -525,7 +548,7 @@ impl Settlements {
             kind: "settlement".into(),
             orig_setl_id: None,
             psn_no: person.psn_no.clone(),
-            policy_version: format!("{}/{}/{}", policy.region, policy.insutype, policy.version),
+            policy_version: in_force.id,
             setl_time: now,
             breakdown,
         };
@@ -554,6 +577,8 @@ impl Settlements {
             cancelled_by: None,
             mdtrt_id: request.mdtrt_id.clone(),
             clr_type: request.visit.med_type.code().to_string(),
+            insutype: person.insutype.clone(),
+            inputs: Some(json(&Inputs { person: calc_person, visit: request.visit.clone() })?),
         };
         Ok(Computed { answer, row, treating: request.mdtrtarea_admvs })
     }
@@ -686,6 +711,8 @@ impl Settlements {
             cancelled_by: None,
             mdtrt_id: None,
             clr_type: original.clr_type.clone(),
+            insutype: original.insutype.clone(),
+            inputs: None,
         };
         let record = Record {
             row: &row,

@@ -162,7 +162,7 @@ impl Harness {
         medclear_routing::settlement::Settlements::new(
             self.routing_pool.clone(),
             Arc::new(self.clock.clone()),
-            medclear_routing::policies::PolicyBook::seeded().unwrap(),
+            medclear_routing::publication::load(&self.routing_pool).await.unwrap(),
         )
         .upsert_person(person)
         .await

@@ -15,7 +15,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status, Streaming, transport::Endpoint};
 
 use super::*;
-use crate::{model::ProtocolError, policies::PolicyBook, repo::PersonRow};
+use crate::{model::ProtocolError, repo::PersonRow};
 
 const HOSPITAL: &str = "H44030000001";
 
@@ -222,7 +222,11 @@ async fn serve(routes: tonic::service::Routes) -> Channel {
 /// 1960-02-21, is insured in Huangshi.
 async fn lifecycle(pool: &PgPool) -> (Lifecycle, Catalogue) {
     let clock = FixedClock::new("2026-03-02T04:00:00Z".parse().unwrap());
-    let store = Settlements::new(pool.clone(), Arc::new(clock), PolicyBook::seeded().unwrap());
+    let store = Settlements::new(
+        pool.clone(),
+        Arc::new(clock),
+        crate::publication::load(pool).await.unwrap(),
+    );
     store
         .upsert_person(&PersonRow {
             psn_no: "P420200001".into(),

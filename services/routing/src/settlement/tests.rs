@@ -19,7 +19,11 @@ const HOSPITAL: &str = "H44030000001";
 
 async fn store(pool: &PgPool) -> Settlements {
     let clock = FixedClock::new("2026-03-02T04:00:00Z".parse().unwrap());
-    let store = Settlements::new(pool.clone(), Arc::new(clock), PolicyBook::seeded().unwrap());
+    let store = Settlements::new(
+        pool.clone(),
+        Arc::new(clock),
+        crate::publication::load(pool).await.unwrap(),
+    );
     store
         .upsert_person(&PersonRow {
             psn_no: "P420200001".into(),
@@ -47,7 +51,9 @@ fn request(msgid: &str, price_fen: i64) -> SettleRequest {
             hospital_level: HospitalLevel::Tertiary,
             filing: FilingKind::LongTerm,
             use_account: true,
+            disease: None,
         },
+        visit_date: None,
         lines: vec![Line {
             price_fen: PriceFen::try_from(price_fen).unwrap(),
             quantity: Quantity::try_from(Decimal::ONE).unwrap(),
@@ -122,7 +128,16 @@ async fn a_settlement_is_written_whole_and_once(pool: PgPool) {
         (first.breakdown.hifp_pay, first.breakdown.acct_pay, first.breakdown.psn_cash_pay),
         (108000, 50000, 42000)
     );
-    assert_eq!(first.policy_version, "420200/310/2010-1");
+    // The version in force: Huangshi's published one, by its id.
+    let huangshi = store
+        .book()
+        .current()
+        .version_for("420200", "310", "2026-03-02".parse().unwrap())
+        .unwrap()
+        .id
+        .clone();
+    assert!(huangshi.starts_with("420200-310-"));
+    assert_eq!(first.policy_version, huangshi);
     let again = store.settle(&request("M1", 200000), None).await.unwrap();
     assert_eq!(again, first, "a retry gets the stored answer");
     // The row keeps the breakdown once; a row written when the answer held it too still
@@ -402,4 +417,171 @@ async fn a_person_sees_their_own_settlements_newest_first_with_the_breakdown(poo
     assert!(store.of_person("P999", 100).await.unwrap().is_empty());
     assert_eq!(store.person("P420200002").await.unwrap().certno, "420202196001010038");
     assert_eq!(store.person("P999").await.unwrap_err().reason(), "person_not_found");
+}
+
+// ---- Published policies: the version in force on the visit's date, recorded by id.
+
+fn hubei() -> crate::publication::Actor {
+    crate::publication::Actor { operator_id: "op-1".into(), province: Some("420000".into()) }
+}
+
+/// Huangshi's published employees' policy, corrected: every inpatient ratio 3 points higher,
+/// in force from `from`.
+async fn corrected(publications: &crate::publication::Publications, from: &str) -> String {
+    let in_force = publications
+        .book()
+        .current()
+        .policy_for("420200", "310", "2026-03-01".parse().unwrap())
+        .unwrap();
+    let mut policy = (*in_force.policy).clone();
+    policy.version = format!("corrected-{from}");
+    policy.begin_date = from.parse().unwrap();
+    for band in &mut policy.inpatient.bands {
+        for segment in &mut band.segments {
+            segment.ratio = (segment.ratio + Decimal::new(3, 2)).min(Decimal::ONE);
+        }
+    }
+    crate::policy::Document::Policy(Box::new(policy)).canonical().unwrap()
+}
+
+fn publications(pool: &PgPool, store: &Settlements) -> crate::publication::Publications {
+    let clock = FixedClock::new("2026-03-02T04:00:00Z".parse().unwrap());
+    crate::publication::Publications::new(pool.clone(), store.book().clone(), Arc::new(clock))
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn a_publication_applies_from_its_date_and_each_settlement_names_its_version(pool: PgPool) {
+    let store = store(&pool).await;
+    let publications = publications(&pool, &store);
+    let old = store.settle(&request("M1", 200000), None).await.unwrap();
+    let draft = publications
+        .put_draft(&corrected(&publications, "2026-03-01").await, &hubei())
+        .await
+        .unwrap();
+    assert_eq!(draft.seq, None, "a draft is not in force");
+    let same = store.settle(&request("M2", 200000), None).await.unwrap();
+    assert_eq!(same.policy_version, old.policy_version, "a draft changes nothing");
+    let published = publications.publish(&draft.policy_id, &hubei()).await.unwrap();
+    assert!(published.seq.is_some());
+    // No restart: the store's book is the one the publication refreshed.
+    let new = store.settle(&request("M3", 200000), None).await.unwrap();
+    assert_eq!(new.policy_version, draft.policy_id);
+    assert!(new.breakdown.hifp_pay > old.breakdown.hifp_pay, "{new:?}");
+    let earlier =
+        SettleRequest { visit_date: Some("2026-02-20".parse().unwrap()), ..request("M4", 200000) };
+    let earlier = store.settle(&earlier, None).await.unwrap();
+    assert_eq!(earlier.policy_version, old.policy_version, "a visit before it keeps the old one");
+    // Each id resolves to the document it was computed under, by its hash.
+    for id in [&old.policy_version, &new.policy_version] {
+        let row = publications.get(id).await.unwrap();
+        let document = crate::policy::Document::parse(&row.document).unwrap();
+        let sha = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(row.document.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        assert_eq!(row.sha256, sha);
+        assert!(id.starts_with("420200-310-") && id.ends_with(&sha[..12]), "{id}");
+        assert_eq!(document.region(), "420200");
+    }
+    // Published is final: the table refuses a change.
+    let changed = sqlx::query("UPDATE policy_documents SET label = 'x' WHERE policy_id = $1")
+        .bind(&draft.policy_id)
+        .execute(&pool)
+        .await;
+    assert!(changed.is_err());
+    // Every settlement computes again to its stored breakdown, to the fen.
+    let month = crate::preview::Month::parse("2026-03").unwrap();
+    let verified = crate::preview::verify(&pool, &store.book().current(), month).await.unwrap();
+    assert_eq!((verified.checked, verified.skipped), (4, 0));
+    assert!(verified.mismatched.is_empty(), "{verified:?}");
+    // The audit trail has the draft and the publication, with who and the hash.
+    let audit: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT actor, action, sha256 FROM policy_audit WHERE policy_id = $1 ORDER BY id",
+    )
+    .bind(&draft.policy_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = audit.iter().map(|(_, a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["draft", "publish"]);
+    assert!(audit.iter().all(|(who, _, sha)| who == "op-1@420000" && *sha == draft.sha256));
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn only_the_regions_own_province_publishes_and_floors_are_enforced(pool: PgPool) {
+    let store = store(&pool).await;
+    let publications = publications(&pool, &store);
+    let text = corrected(&publications, "2026-04-01").await;
+    let guangdong =
+        crate::publication::Actor { operator_id: "op-9".into(), province: Some("440000".into()) };
+    let national = crate::publication::Actor { operator_id: "op-0".into(), province: None };
+    for actor in [&guangdong, &national] {
+        let refused = publications.put_draft(&text, actor).await.unwrap_err();
+        assert_eq!(refused.reason(), "forbidden", "{refused}");
+    }
+    // A Guangdong city below its province's floors (employees ≥ 80 %): refused at validation,
+    // naming the field and the floor.
+    let mut city = (*store
+        .book()
+        .current()
+        .policy_for("440300", "310", "2026-03-01".parse().unwrap())
+        .unwrap()
+        .policy)
+        .clone();
+    city.region = "440300".into();
+    city.inpatient.bands[0].segments[0].ratio = Decimal::new(75, 2);
+    let text = crate::policy::Document::Policy(Box::new(city)).canonical().unwrap();
+    let validation = publications.validate(&text);
+    assert!(validation.document.is_none());
+    let problem = &validation.problems.0[0];
+    assert_eq!(
+        (problem.field.as_str(), problem.reason),
+        ("inpatient.bands[0].segments[0].ratio", "below_floor")
+    );
+    assert!(problem.message.contains("0.80"), "{}", problem.message);
+    let refused = publications.put_draft(&text, &guangdong).await.unwrap_err();
+    assert_eq!(refused.reason(), "below_floor");
+    assert_eq!(count(&pool, "policy_documents WHERE created_by <> 'seed'").await, 0);
+}
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn a_preview_shows_the_difference_and_writes_nothing(pool: PgPool) {
+    let store = store(&pool).await;
+    let publications = publications(&pool, &store);
+    for i in 0..3 {
+        store.settle(&request(&format!("M{i}"), 200000 + i * 1000), None).await.unwrap();
+    }
+    let draft = publications
+        .put_draft(&corrected(&publications, "2026-04-01").await, &hubei())
+        .await
+        .unwrap();
+    let document = crate::policy::Document::parse(&draft.document).unwrap();
+    let crate::policy::Document::Policy(policy) = document else { panic!("a policy") };
+    let tables = "settlements, accumulators, persons, events, outbox, setldetail";
+    let digest = |pool: PgPool| async move {
+        let mut digest = Vec::new();
+        for table in tables.split(", ") {
+            let text: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT string_agg(t::text, '|' ORDER BY t::text) FROM {table} t"
+            ))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            digest.push(text.unwrap_or_default());
+        }
+        digest
+    };
+    let before = digest(pool.clone()).await;
+    let month = crate::preview::Month::parse("2026-03").unwrap();
+    let (preview, _) =
+        crate::preview::preview(&pool, &store.book().current(), &policy, month).await.unwrap();
+    assert_eq!(digest(pool.clone()).await, before, "a preview writes nothing");
+    assert_eq!((preview.settlements, preview.persons, preview.persons_affected), (3, 1, 1));
+    let hifp = preview.funds.iter().find(|(f, _)| *f == "hifp_pay").unwrap().1;
+    assert!(hifp.after > hifp.before, "{preview:?}");
+    assert_eq!(preview.largest.len(), 1);
+    assert_eq!(preview.provinces.keys().collect::<Vec<_>>(), ["440000"]);
 }
