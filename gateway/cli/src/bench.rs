@@ -66,6 +66,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         partitions: usize,
     },
+    /// Re-adjudication of a past month under a draft policy (PreviewPolicy's work): a
+    /// synthetic half-year of Huangshi employees' settlements, June previewed.
+    Preview {
+        /// Persons, each with --per-person settlements from January to June.
+        #[arg(long, default_value_t = 10_000)]
+        persons: usize,
+        #[arg(long, default_value_t = 12)]
+        per_person: usize,
+        /// Times the preview is run (the median and the best are printed).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// All of the above, one after another, each on a fresh database (embedded, or a new
     /// database on the server of DATABASE_URL): the figures of docs/BENCHMARKS.md.
     All {
@@ -149,13 +161,18 @@ pub async fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Clearing { events, hospitals, partitions } => {
             crate::bench_clearing::run(events, hospitals, partitions).await
         }
+        BenchCommand::Preview { persons, per_person, runs } => {
+            crate::bench_preview::run(persons, per_person, runs).await
+        }
         BenchCommand::All { seconds, visits, events } => {
             println!("== medclear bench catalog (fee-line resolution) ==");
             catalog(seconds, 64, 20, false).await?;
             println!("\n== medclear bench settle (the whole settle path) ==");
             crate::bench_settle::run(seconds, 32, visits).await?;
             println!("\n== medclear bench clearing (consumption, close + net, audit) ==");
-            crate::bench_clearing::run(events, 100_000, 1).await
+            crate::bench_clearing::run(events, 100_000, 1).await?;
+            println!("\n== medclear bench preview (re-adjudication under a draft policy) ==");
+            crate::bench_preview::run(10_000, 12, 5).await
         }
     }
 }

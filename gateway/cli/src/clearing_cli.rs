@@ -13,7 +13,6 @@ use medclear_common::telemetry::Traced;
 use medclear_common::{
     Error, Result,
     clock::{Clock, SystemClock},
-    error::{Problem, ProblemKind, status_field, status_reason},
     money::{fen_to_yuan, yuan_to_fen},
     server::channel,
 };
@@ -128,30 +127,9 @@ pub enum ClearingCommand {
     },
 }
 
-/// What the clearing service said no to, as a command-line error (`reason: message`).
+/// What the clearing service said no to, as a command-line error.
 pub(crate) fn refused(endpoint: &str) -> impl Fn(tonic::Status) -> Error + '_ {
-    move |status| {
-        use tonic::Code;
-        let kind = match status.code() {
-            Code::InvalidArgument | Code::OutOfRange => ProblemKind::InvalidArgument,
-            Code::NotFound => ProblemKind::NotFound,
-            Code::AlreadyExists => ProblemKind::AlreadyExists,
-            Code::FailedPrecondition | Code::Aborted => ProblemKind::FailedPrecondition,
-            Code::PermissionDenied => ProblemKind::PermissionDenied,
-            Code::Unavailable => {
-                return Error::Internal(format!(
-                    "cannot reach the clearing service at {endpoint} (is `medclear up` running?)"
-                ));
-            }
-            _ => return Error::Internal(format!("clearing service: {}", status.message())),
-        };
-        Error::Problem(Problem {
-            kind,
-            reason: status_reason(&status).into(),
-            field: status_field(&status).map(Into::into),
-            message: status.message().to_owned(),
-        })
-    }
+    crate::cli::refused("clearing", endpoint)
 }
 
 /// A command line that lacks something.
@@ -395,7 +373,7 @@ pub(crate) fn period_line(p: &pb::Period) -> String {
 }
 
 /// Columns padded to their widest cell; `right[i]` right-aligns column `i`.
-fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -29,6 +29,7 @@ use crate::{
     demo,
     institutions_cli::{self, InstitutionsCommand},
     persons_cli::{self, PersonsCommand},
+    policies_cli::{self, PoliciesArgs},
     simulate,
     up::{self, Databases, UpOptions},
 };
@@ -92,6 +93,9 @@ enum Command {
     /// Clearing operations: close, net, confirm, withdraw, dispute, settle; status,
     /// statements, deposits, audit.
     Clearing(ClearingArgs),
+    /// Home-region benefit policies: validate, draft, list, show, preview and publish
+    /// documents; verify a month's settlements against the versions they recorded.
+    Policies(PoliciesArgs),
     /// Run the gateway alone (the JSON API, the national interface and the pages), in front
     /// of services running elsewhere.
     Gateway(GatewayArgs),
@@ -260,6 +264,10 @@ async fn run(cli: Cli) -> Result<()> {
             use_cli_token()?;
             clearing_cli::run(args).await
         }
+        Command::Policies(args) => {
+            use_cli_token()?;
+            policies_cli::run(args).await
+        }
         Command::Bench(command) => {
             // The figures are the output: the services log warnings and errors only.
             let _telemetry = telemetry::init_with("medclear-bench", "warn")?;
@@ -269,5 +277,44 @@ async fn run(cli: Cli) -> Result<()> {
             let _telemetry = telemetry::init("medclear-gateway")?;
             medclear_gateway::server::run(&args, up::gateway_routes()).await
         }
+    }
+}
+
+/// What a service said no to, as a command-line error (`reason: field: message`); a service
+/// that cannot be reached says so, with the likely cause.
+pub(crate) fn refused<'a>(
+    service: &'static str,
+    endpoint: &'a str,
+) -> impl Fn(tonic::Status) -> medclear_common::Error + 'a {
+    use medclear_common::{
+        Error,
+        error::{Problem, ProblemKind, status_field, status_reason},
+    };
+    use tonic::Code;
+    move |status| {
+        let kind = match status.code() {
+            Code::InvalidArgument | Code::OutOfRange => ProblemKind::InvalidArgument,
+            Code::NotFound => ProblemKind::NotFound,
+            Code::AlreadyExists => ProblemKind::AlreadyExists,
+            Code::FailedPrecondition | Code::Aborted => ProblemKind::FailedPrecondition,
+            Code::PermissionDenied => ProblemKind::PermissionDenied,
+            Code::Unavailable => {
+                return Error::Internal(format!(
+                    "cannot reach the {service} service at {endpoint} (is `medclear up` running?)"
+                ));
+            }
+            _ => return Error::Internal(format!("{service} service: {}", status.message())),
+        };
+        let field = status_field(&status);
+        let message = match &field {
+            Some(field) => format!("{field}: {}", status.message()),
+            None => status.message().to_owned(),
+        };
+        Error::Problem(Problem {
+            kind,
+            reason: status_reason(&status).into(),
+            field: field.map(Into::into),
+            message,
+        })
     }
 }

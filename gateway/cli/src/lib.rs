@@ -6,7 +6,8 @@
 //!   in one process, each on its own port, talking gRPC, on PostgreSQL (`DATABASE_URL`) or on
 //!   an embedded PostgreSQL per service.
 //! * Admin commands: [`catalog_cli`] (`catalog`), [`persons_cli`] (`persons`),
-//!   [`institutions_cli`] (`institutions`), [`clearing_cli`] (`clearing`).
+//!   [`institutions_cli`] (`institutions`), [`clearing_cli`] (`clearing`), [`policies_cli`]
+//!   (`policies`).
 //! * [`demo_data`]: the deterministic demo catalogue, hospitals and persons.
 //! * [`simulate`]: hospitals' traffic through the national interface; [`demo`]: `medclear
 //!   demo`, which writes its HTML [`report`] with the pages' SVG charts; [`bench`]: `medclear
@@ -14,6 +15,7 @@
 
 pub mod bench;
 mod bench_clearing;
+mod bench_preview;
 mod bench_settle;
 pub mod catalog_cli;
 pub mod clearing_cli;
@@ -23,6 +25,7 @@ pub mod demo_data;
 pub mod institutions_cli;
 pub mod measure;
 pub mod persons_cli;
+pub mod policies_cli;
 pub mod report;
 pub mod simulate;
 pub mod up;

@@ -67,6 +67,23 @@ async fn a_small_demo_clears_its_month_and_writes_its_report() {
     assert_eq!(status, "settled");
     pool.close().await;
 
+    // Every settlement of the month computes again, under the version it recorded and from
+    // the accumulators it started from, to exactly its stored breakdown.
+    let routing = medclear_routing::connect(&medclear_common::config::DbConfig::new(
+        demo_url.clone(),
+        "routing",
+    ))
+    .await
+    .unwrap();
+    let book = medclear_routing::publication::load(&routing).await.unwrap();
+    let month = medclear_routing::preview::Month::parse(&outcome.period_id).unwrap();
+    let verified =
+        medclear_routing::preview::verify(&routing, &book.current(), month).await.unwrap();
+    assert!(verified.checked >= outcome.settlements, "{verified:?}");
+    assert_eq!(verified.skipped, 0);
+    assert!(verified.mismatched.is_empty(), "{verified:?}");
+    routing.close().await;
+
     let admin = sqlx::PgPool::connect(&url).await.unwrap();
     sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)")).execute(&admin).await.unwrap();
     admin.close().await;

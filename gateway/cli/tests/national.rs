@@ -646,3 +646,120 @@ async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface
     assert_eq!(reason, "unsupported_range");
     h.finish().await;
 }
+
+/// The "done when": the bureau of the patient's home region publishes a correction,
+/// previews last month under it first, and the next settlement through the national interface
+/// uses it — no rebuild, no restart; a visit's pre-settlement before the publication shows the
+/// old amounts, its settlement after it the new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_restart() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    routing
+        .import_institutions(signed(rpb::ImportInstitutionsRequest {
+            institutions: vec![rpb::Institution {
+                fixmedins_code: HOSPITAL.into(),
+                fixmedins_name: "深圳市人民医院".into(),
+                admdvs: "440300".into(),
+                hospital_level: "tertiary".into(),
+            }],
+        }))
+        .await
+        .unwrap();
+    // An emergency outpatient visit with one 甲 line of 100.00 × 5, registered and uploaded.
+    let visit = |tag: &str| {
+        let h = &h;
+        let tag = tag.to_owned();
+        async move {
+            let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
+                "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": tag,
+                "exp_content": {"er_flag": "1"}}});
+            let (visit, _) = ok(h, "2201", &format!("{tag}-2201"), registration).await;
+            let mdtrt_id = visit["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+            let line = json!({"feedetail": [{"feedetl_sn": "1", "mdtrt_id": mdtrt_id,
+                "psn_no": "P420200001", "chrg_bchno": "B1", "fee_ocur_time": "2026-03-02 09:10:00",
+                "med_list_codg": support::DRUG, "medins_list_codg": "L001",
+                "det_item_fee_sumamt": "500.00", "cnt": "5", "pric": "100.00"}]});
+            ok(h, "2204", &format!("{tag}-2204"), line).await;
+            mdtrt_id
+        }
+    };
+    let settle = |mdtrt_id: &str| {
+        json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": "500.00",
+            "psn_setlway": "01", "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "insutype": "310"}})
+    };
+    // A national amount (yuan, a JSON number) in fen, read from its text.
+    let yuan = |v: &Value| {
+        medclear_common::money::yuan_to_fen(&v.to_string()).unwrap_or_else(|e| panic!("{v}: {e}"))
+    };
+
+    // Last month's settlement under the version in force.
+    let first = visit("V1").await;
+    let (settled, _) = ok(&h, "2207", "V1-2207", settle(&first)).await;
+    // Huangshi employees' general outpatient: 200 yuan deductible a year, 50 % less 10 points
+    // for an emergency: (500 − 200) × 40 % = 120.
+    assert_eq!(yuan(&settled["setlinfo"]["hifp_pay"]), 12_000);
+
+    // The bureau takes the version in force, corrects it (general outpatient +10 points from
+    // 1 March) and stores a draft.
+    let (status, in_force) =
+        h.get("/api/v1/policies/resolve?region=420200&insutype=310&date=2026-03-02").await;
+    assert_eq!(status, 200, "{in_force}");
+    let old_id = in_force["policy_id"].as_str().unwrap().to_owned();
+    let (status, version) = h.get(&format!("/api/v1/policies/{old_id}")).await;
+    assert_eq!(status, 200, "{version}");
+    let mut document = version["document"].clone();
+    document["version"] = json!("2026-03 correction");
+    document["begin_date"] = json!("2026-03-01");
+    for band in document["general_outpatient"]["bands"].as_array_mut().unwrap() {
+        for segment in band["segments"].as_array_mut().unwrap() {
+            let ratio: rust_decimal::Decimal = segment["ratio"].as_str().unwrap().parse().unwrap();
+            segment["ratio"] = json!((ratio + rust_decimal::Decimal::new(10, 2)).to_string());
+        }
+    }
+    let (status, draft) = h.post("/api/v1/policies/drafts", &document).await;
+    assert_eq!(status, 201, "{draft}");
+    assert_eq!(draft["status"], "draft");
+    let draft_id = draft["policy_id"].as_str().unwrap().to_owned();
+
+    // The preview of the month under the draft: the one settlement, 30 yuan more (300 × 10 %).
+    let (status, preview) = h
+        .post(&format!("/api/v1/policies/{draft_id}/preview"), &json!({"period": "2026-03"}))
+        .await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(
+        (preview["settlements"].as_u64(), preview["persons_affected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let hifp =
+        preview["funds"].as_array().unwrap().iter().find(|f| f["fund"] == "hifp_pay").unwrap();
+    assert_eq!(
+        (hifp["before_fen"].as_i64(), hifp["after_fen"].as_i64()),
+        (Some(12_000), Some(15_000))
+    );
+
+    // A second visit, pre-settled before the publication: the old ratio (deductible used up:
+    // 500 × 40 % = 200).
+    let second = visit("V2").await;
+    let (pre, _) = ok(&h, "2206", "V2-2206", settle(&second)).await;
+    assert_eq!(yuan(&pre["setlinfo"]["hifp_pay"]), 20_000);
+
+    // Published: the settlement of the same visit right after uses it (500 × 50 % = 250).
+    let (status, published) =
+        h.post(&format!("/api/v1/policies/{draft_id}/publish"), &json!({})).await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["status"], "published");
+    let (settled, _) = ok(&h, "2207", "V2-2207", settle(&second)).await;
+    assert_eq!(yuan(&settled["setlinfo"]["hifp_pay"]), 25_000);
+    let (_, now) =
+        h.get("/api/v1/policies/resolve?region=420200&insutype=310&date=2026-03-02").await;
+    assert_eq!(now["policy_id"], json!(draft_id));
+    let (_, before) =
+        h.get("/api/v1/policies/resolve?region=420200&insutype=310&date=2026-02-28").await;
+    assert_eq!(before["policy_id"], json!(old_id), "an earlier date keeps the old version");
+    h.finish().await;
+}

@@ -29,6 +29,10 @@
 //! A query naming another province (or, for a hospital, another institution) is refused, and an
 //! unnamed one means the caller's own; the rows of an answer are filtered as well.
 //!
+//! Policy documents ([`policy_access`]) are a province's bureau's for its own regions and the
+//! national operator's for the national default and the provinces' floors; operators read
+//! their own regions' and every national document.
+//!
 //! Certificates name their holder in the subject common name: `H44030000001` (a hospital or
 //! `P…` pharmacy), `OP-420000` (Hubei's operator), `OP-000000` (the national operator).
 //!
@@ -141,6 +145,53 @@ pub fn authorize(principal: &Principal, target: Target<'_>) -> Result<(), Denied
             reason: "forbidden",
             message: format!("{} may not act on {}", principal.label(), describe(target)),
         })
+    }
+}
+
+/// What a policy document is about (see [`policy_access`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyScope<'a> {
+    /// A region's own policy (any region code but `000000`).
+    Region(&'a str),
+    /// A national document: the national default (`000000`) or a province's floors.
+    National,
+}
+
+/// Whether `principal` may read a policy document of `scope` (`act: false`: list, get,
+/// resolve) or act on it (`act: true`: validate, draft, preview, publish). Bureaus publish
+/// their own home regions' policies; the national operator publishes the national default and
+/// the provinces' floors:
+///
+/// | principal | own province's region: read / act | another province's region | national document |
+/// |---|---|---|---|
+/// | hospital, citizen | no / no | no / no | no / no |
+/// | province operator | yes / yes | no / no | yes / no |
+/// | national operator | yes (oversight) / no | yes / no | yes / yes |
+/// | anonymous | unauthenticated | unauthenticated | unauthenticated |
+/// | development | yes / yes | yes / yes | yes / yes |
+pub fn policy_access(
+    principal: &Principal,
+    scope: PolicyScope<'_>,
+    act: bool,
+) -> Result<(), Denied> {
+    match (principal, scope) {
+        (Principal::NationalOperator, PolicyScope::Region(region)) if act => Err(Denied {
+            reason: "forbidden",
+            message: format!(
+                "OP-000000 may not act on region {region}'s policy: the province's bureau \
+                 publishes it (the national operator publishes the national default and floors)"
+            ),
+        }),
+        (_, PolicyScope::Region(region)) => authorize(principal, Target::Province(region)),
+        (Principal::ProvinceOperator(_), PolicyScope::National) if !act => Ok(()),
+        (Principal::ProvinceOperator(own), PolicyScope::National) => Err(Denied {
+            reason: "forbidden",
+            message: format!(
+                "OP-{own} may not act on a national document (the national default or a \
+                 province's floors): the national operator publishes them"
+            ),
+        }),
+        (_, PolicyScope::National) => authorize(principal, Target::National),
     }
 }
 
@@ -363,6 +414,42 @@ mod tests {
         assert!(all.shows_region("440000") && all.shows_row("H1", &[]));
         assert_eq!(all.region_query("").unwrap(), "");
         assert_eq!(all.institution_query(" H1 ").unwrap(), "H1");
+    }
+
+    /// Every cell of [`policy_access`]'s table.
+    #[test]
+    fn policy_documents_cell_by_cell() {
+        let principals = [
+            Principal::Hospital("H42020000001".into()),
+            Principal::Citizen("P420200001".into()),
+            Principal::ProvinceOperator("420000".into()),
+            Principal::NationalOperator,
+            Principal::Anonymous,
+            Principal::Development,
+        ];
+        // Columns: own region read, act; other province's region read, act; national read, act.
+        let expected: [[Result<(), &str>; 6]; 6] = [
+            [Err("forbidden"); 6],
+            [Err("forbidden"); 6],
+            [Ok(()), Ok(()), Err("forbidden"), Err("forbidden"), Ok(()), Err("forbidden")],
+            [Ok(()), Err("forbidden"), Ok(()), Err("forbidden"), Ok(()), Ok(())],
+            [Err("unauthenticated"); 6],
+            [Ok(()); 6],
+        ];
+        let cells = [
+            (PolicyScope::Region("420200"), false),
+            (PolicyScope::Region("420200"), true),
+            (PolicyScope::Region("440300"), false),
+            (PolicyScope::Region("440300"), true),
+            (PolicyScope::National, false),
+            (PolicyScope::National, true),
+        ];
+        for (principal, row) in principals.iter().zip(expected) {
+            for ((scope, act), expected) in cells.iter().zip(row) {
+                let outcome = policy_access(principal, *scope, *act).map_err(|d| d.reason);
+                assert_eq!(outcome, expected, "{principal:?} {scope:?} act={act}");
+            }
+        }
     }
 
     #[test]

@@ -107,20 +107,62 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes =
-            Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        format!("the request body is larger than {MAX_BODY} bytes"),
-                    )
-                } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
-                }
-            })?;
+        let bytes = body_bytes(req, state).await?;
         parse(&bytes).map(Body)
     }
+}
+
+/// A JSON body parsed into `T` as [`Body`] parses it, and its text as sent: for a document
+/// whose very text is what is kept (a policy, named by the hash of its content).
+#[derive(Debug)]
+pub struct BodyText<T> {
+    pub text: String,
+    pub value: T,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for BodyText<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        let value = parse(&bytes)?;
+        // `parse` read it as JSON, which is UTF-8.
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "the body is not UTF-8")
+        })?;
+        Ok(Self { text, value })
+    }
+}
+
+/// A JSON body that may be left out (empty, or only whitespace): `None`; else as [`Body`].
+#[derive(Debug)]
+pub struct MaybeBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for MaybeBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(None));
+        }
+        parse(&bytes).map(|value| Self(Some(value)))
+    }
+}
+
+/// The request's body, up to [`MAX_BODY`], with refusals in the API's error format.
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the request body is larger than {MAX_BODY} bytes"),
+            )
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
+        }
+    })
 }
 
 /// Parses a JSON document, telling syntax errors from shape errors.

@@ -37,7 +37,7 @@ use medclear_gateway::{
 
 /// The operator of a bureau page, or the answer that sends them to sign in (development) or
 /// says a certificate is needed (HTTPS).
-fn operator(ctx: &Ctx, session: &PageSession) -> Result<PageActor, Response> {
+pub(crate) fn operator(ctx: &Ctx, session: &PageSession) -> Result<PageActor, Response> {
     match session.operator_actor() {
         Some(actor) => Ok(actor),
         None if session.development() => Err(see_other("/bureau/sign-in", &[])),
@@ -73,7 +73,7 @@ fn actor_pb(principal: &Principal) -> cpb::Operator {
     cpb::Operator { id: principal.label(), name: String::new(), admdvs }
 }
 
-fn page(
+pub(crate) fn page(
     ctx: &Ctx,
     state: &AppState,
     session: &PageSession,
@@ -87,7 +87,7 @@ fn page(
         Principal::NationalOperator => ctx.t(T::National),
         _ => ctx.t(T::ClearingPeriods),
     };
-    let nav = [(own.as_str(), label)];
+    let nav = [(own.as_str(), label), ("/bureau/policies", ctx.t(T::Policies))];
     // Only a development session can be signed out of; a certificate stays what it is.
     let sign_out = if session.operator.is_some() && session.development() {
         format!(
@@ -99,6 +99,18 @@ fn page(
         String::new()
     };
     html(ctx, status, document(ctx, title, &nav, &sign_out, main))
+}
+
+/// The way to the operator's policy documents.
+fn policies_link(ctx: &Ctx, principal: &Principal) -> String {
+    format!(
+        "<p><a class=\"button\" href=\"/bureau/policies\" id=\"policies-link\">{}</a> {}</p>",
+        ctx.t(T::Policies),
+        match principal {
+            Principal::NationalOperator => ctx.t(T::PoliciesNationalText),
+            _ => ctx.t(T::PoliciesText),
+        }
+    )
 }
 
 fn is_province(code: &str) -> bool {
@@ -318,9 +330,10 @@ pub async fn province(
     let regions = Regions::load(&state).await.unwrap_or_default();
     let name = regions.name(&admdvs, ctx.lang);
     let mut main = format!(
-        "<h1>{} {}</h1>{}",
+        "<h1>{} {}</h1>{}{}",
         esc(&name),
         ctx.t(T::Bureau),
+        policies_link(&ctx, &actor.principal),
         fund_section(&ctx, &regions, &fund)
     );
     main.push_str(&format!("<h2 id=\"periods\">{}</h2>", ctx.t(T::ClearingPeriods)));
@@ -852,8 +865,9 @@ pub async fn national(ctx: Ctx, session: PageSession, State(state): State<AppSta
     let regions = Regions::load(&state).await.unwrap_or_default();
     let csrf = csrf_field(&state.pages().csrf(&actor.session));
     let mut main = format!(
-        "<h1>{}</h1><h2 id=\"periods\">{}</h2>",
+        "<h1>{}</h1>{}<h2 id=\"periods\">{}</h2>",
         ctx.t(T::National),
+        policies_link(&ctx, &actor.principal),
         ctx.t(T::ClearingPeriods)
     );
     if periods.is_empty() {

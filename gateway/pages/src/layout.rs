@@ -251,6 +251,61 @@ texts! {
     StConfirmed => "已确认", "confirmed";
     StSettled => "已结算", "settled";
     Back => "返回", "Back";
+    Policies => "待遇政策", "Benefit policies";
+    PoliciesText => "本省各统筹区的待遇政策：版本、草稿、影响测算与发布。", "Your province's regions' benefit policies: versions, drafts, previews, publication.";
+    PoliciesNationalText => "全国默认政策与各省底线：版本、草稿、影响测算与发布。", "The national default and the provinces' floors: versions, drafts, previews, publication.";
+    NoPolicies => "还没有政策文件。", "There are no policy documents yet.";
+    NewDraft => "新建草稿", "New draft";
+    PolicyId => "编号", "Id";
+    PolicyRegion => "统筹区", "Region";
+    NationalDefault => "全国默认", "National default";
+    Insutype => "险种", "Insurance type";
+    PolicyKind => "类型", "Kind";
+    KindPolicy => "政策", "policy";
+    KindFloors => "底线", "floors";
+    PolicyLabel => "版本", "Version";
+    PolicyTitle => "标题", "Title";
+    StDraft => "草稿", "draft";
+    StPublished => "已发布", "published";
+    InForce => "生效期", "In force";
+    PublishedAt => "发布时间", "Published at";
+    PublishedBy => "发布人", "Published by";
+    DraftedAt => "起草时间", "Drafted at";
+    DraftedBy => "起草人", "Drafted by";
+    Publication => "发布顺序", "Publication order";
+    Sha256 => "SHA-256", "SHA-256";
+    PolicyDocument => "政策文件（JSON）", "Document (JSON)";
+    PolicyDocumentHelp => "JSON 格式：金额以分为单位，比例为小数字符串（如 \"0.90\"）。", "JSON: amounts in fen, ratios as decimal strings (\"0.90\").";
+    ValidateAction => "校验", "Validate";
+    SaveDraft => "保存草稿", "Save draft";
+    ValidNotice => "校验通过。文件编号将为", "The document is valid. Its id would be";
+    DocumentLines => "按行查看文件及问题", "The document by line, with its problems";
+    NotJson => "不是有效的 JSON：", "This is not JSON:";
+    NotAnObject => "政策文件须为 JSON 对象（{…}）。", "A policy document is a JSON object ({…}).";
+    StartFrom => "以此为底稿新建草稿", "Start a new draft from this";
+    PublishAction => "发布", "Publish";
+    PublishText => "发布后，自生效日起该统筹区参保人的结算按此版本办理；已发布的文件不能修改，只能以新版本替代。", "Once published, settlements of the region's insured use this version from its begin date; a published document never changes, a new version replaces it.";
+    PublishedNotice => "已发布。", "Published.";
+    DraftSavedNotice => "草稿已保存。", "The draft is saved.";
+    PreviewAction => "影响测算", "Preview";
+    PreviewText => "将该月该统筹区参保人的结算按此草稿重新计算，并与原结算比较（不写入任何数据）。", "Settles the month's settlements of the region's insured again under this draft and compares them with what they were (writes nothing).";
+    PreviewTitle => "影响测算", "Preview";
+    Month => "月份", "Month";
+    MonthHelp => "格式 yyyy-MM，如 2026-11。", "yyyy-MM, e.g. 2026-11.";
+    Fund => "基金", "Fund";
+    BeforeCol => "现行", "Before";
+    AfterCol => "按草稿", "After";
+    ChangeCol => "变化", "Change";
+    ByFund => "按基金", "By fund";
+    ByTreating => "按就医地省份（基金支付合计）", "By treating province (paid by the funds)";
+    ChangeByTreating => "各就医地省份基金支付变化（元）", "Change by treating province (yuan)";
+    LargestChanges => "变化最大的参保人（基金支付合计）", "The largest changes per person (paid by the funds)";
+    Persons => "参保人数", "Persons";
+    PersonsAffected => "受影响人数", "Persons affected";
+    Replayed => "重算笔数（含当年此前结算）", "Settled again (with the year's earlier ones)";
+    PsnNo => "人员编号", "Person number";
+    NoChanges => "没有变化。", "No changes.";
+    DownloadCsv => "下载 CSV", "Download CSV";
 }
 
 /// What a page knows of its request: language, path, and whether it is development.
@@ -339,6 +394,14 @@ dl.facts dd{margin:0}
 .inline{display:inline}
 figure{margin:0 0 1rem}
 .id{font-size:.85em;overflow-wrap:anywhere}
+.editor{display:grid;grid-template-columns:repeat(auto-fit,minmax(22rem,1fr));gap:1rem;align-items:start}
+textarea.doc,pre.doc{max-width:none;min-height:32rem;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;white-space:pre;overflow:auto}
+pre.doc{min-height:0;max-height:40rem;background:#fff;border:1px solid #d8dbe0;border-radius:6px;padding:.5rem}
+ol.doc-lines{list-style:none;margin:0;padding:.5rem;background:#fff;border:1px solid #d8dbe0;border-radius:6px;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85rem;max-height:40rem;overflow:auto}
+ol.doc-lines li{white-space:pre}
+ol.doc-lines .ln{display:inline-block;min-width:4ch;padding-right:1ch;color:#555;text-align:right}
+ol.doc-lines li.bad{background:#fdecea}
+ol.doc-lines li.bad .error{white-space:normal;margin:0 0 .25rem 5ch}
 footer.site{max-width:60rem;margin:0 auto;padding:1rem;color:#555;font-size:.85rem}
 @media (max-width:40rem){main{padding:.6rem}h1{font-size:1.3rem}dl.facts{grid-template-columns:1fr}dl.facts dd{margin:0 0 .4rem}}
 "#;

@@ -8,6 +8,10 @@
 //!   prepaid fund, confirm and dispute; the national operator's close, net and settle; and the
 //!   operator sign-in of development.
 //!
+//! * [`policies`]: `/bureau/policies/…` — the bureaus' benefit policies: versions and drafts,
+//!   a document checked with its problems at their lines, a draft's preview (by fund, by
+//!   treating province, the largest changes, as CSV too) and publication.
+//!
 //! * [`svg`]: the charts, as inline SVG (no script), shared with the demo's report.
 //!
 //! Who may see what is decided in [`medclear_gateway::access`]
@@ -23,6 +27,7 @@
 pub mod bureau;
 pub mod citizen;
 pub mod layout;
+pub mod policies;
 pub mod svg;
 
 use axum::{
@@ -41,6 +46,7 @@ use medclear_gateway::AppState;
 pub fn routes() -> Router<AppState> {
     use bureau as b;
     use citizen as c;
+    use policies as p;
     Router::new()
         .route("/", get(landing))
         .route(layout::CSS_PATH, get(layout::stylesheet))
@@ -56,6 +62,12 @@ pub fn routes() -> Router<AppState> {
         .route("/bureau", get(b::home))
         .route("/bureau/sign-in", get(b::sign_in_page).post(b::sign_in))
         .route("/bureau/sign-out", post(b::sign_out))
+        .route("/bureau/policies", get(p::list))
+        .route("/bureau/policies/new", get(p::new_draft).post(p::submit_draft))
+        .route("/bureau/policies/{policy_id}", get(p::version))
+        .route("/bureau/policies/{policy_id}/publish", post(p::publish))
+        .route("/bureau/policies/{policy_id}/preview", get(p::preview))
+        .route("/bureau/policies/{policy_id}/preview.csv", get(p::preview_csv))
         .route("/bureau/national", get(b::national))
         .route("/bureau/national/periods/{period_id}", get(b::national_period))
         .route("/bureau/national/periods/{period_id}/{action}", post(b::national_action))

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod citizens;
 pub mod clearing;
 pub mod filings;
+pub mod policies;
 pub mod routing;
 
 use axum::Router;
@@ -20,5 +21,6 @@ pub fn router() -> Router<AppState> {
         .merge(filings::router())
         .merge(catalog::router())
         .merge(routing::router())
+        .merge(policies::router())
         .merge(clearing::router())
 }
