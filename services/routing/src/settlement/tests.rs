@@ -585,3 +585,24 @@ async fn a_preview_shows_the_difference_and_writes_nothing(pool: PgPool) {
     assert_eq!(preview.largest.len(), 1);
     assert_eq!(preview.provinces.keys().collect::<Vec<_>>(), ["440000"]);
 }
+
+#[sqlx::test(migrations = "../../migrations/routing")]
+async fn another_instance_on_the_database_sees_a_publication_at_its_next_look(pool: PgPool) {
+    let here = store(&pool).await;
+    let there = store(&pool).await; // another routing instance: a book of its own
+    let publications = publications(&pool, &here);
+    let draft = publications
+        .put_draft(&corrected(&publications, "2026-03-01").await, &hubei())
+        .await
+        .unwrap();
+    publications.publish(&draft.policy_id, &hubei()).await.unwrap();
+    let date = "2026-03-02".parse().unwrap();
+    let seen =
+        |store: &Settlements| store.book().current().policy_for("420200", "310", date).unwrap().id;
+    assert_eq!(seen(&here), draft.policy_id, "the publishing instance at once");
+    assert_ne!(seen(&there), draft.policy_id, "the other one at its next look…");
+    crate::publication::refresh(&pool, there.book()).await.unwrap();
+    assert_eq!(seen(&there), draft.policy_id, "…which finds it (every POLICY_REFRESH)");
+    let settled = there.settle(&request("M1", 200000), None).await.unwrap();
+    assert_eq!(settled.policy_version, draft.policy_id);
+}
