@@ -224,6 +224,12 @@ impl RoutingService for Synthetic {
         not_here()
     }
 
+    async fn find_settlements(
+        &self,
+        _: Request<pb::FindSettlementsRequest>,
+    ) -> Reply<pb::FindSettlementsResponse> {
+        not_here()
+    }
     async fn validate_policy(
         &self,
         _: Request<pb::PolicyDocumentRequest>,

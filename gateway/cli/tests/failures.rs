@@ -233,8 +233,32 @@ async fn an_answer_lost_after_routing_settled_is_an_unknown_outcome_and_the_retr
     assert!(message.contains("5203") && message.contains("same msgid"), "{message}");
     assert_eq!(count(&h, "settlements").await, 1, "routing did settle");
 
+    // 5203 tells the HIS it happened: by the visit, and by its own msgid (medins_setl_id).
+    let by_visit = ok(&h, "5203", &msgid(12), json!({"data": {"mdtrt_id": mdtrt_id}})).await;
+    let by_msgid = ok(&h, "5203", &msgid(13), json!({"data": {"medins_setl_id": settling}})).await;
+    assert_eq!(by_visit, by_msgid);
+    assert_eq!(by_visit["setlinfo"]["medins_setl_id"], json!(settling), "{by_visit}");
+    assert_eq!(by_visit["setlinfo"]["refd_setl_flag"], "0");
+    // A visit never settled: not found, so the HIS knows it did not happen.
+    let answer =
+        call(&h, &h.base, "5203", &msgid(14), json!({"data": {"mdtrt_id": "V42NOSUCHVISIT"}}))
+            .await;
+    assert_eq!(refusal(&answer).0, "settlement_not_found", "{answer}");
+
     // The same msgid (through a gateway that works) answers the settlement that was made.
     let settled = ok(&h, "2207", &settling, settle).await;
+    assert_eq!(
+        settled["setlinfo"],
+        by_visit["setlinfo"]
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                o.remove("refd_setl_flag");
+                Value::Object(o)
+            })
+            .unwrap(),
+        "5203 answers what the retried 2207 answers"
+    );
     let stored: String = sqlx::query_scalar("SELECT setl_id FROM settlements")
         .fetch_one(&h.routing_pool)
         .await

@@ -83,6 +83,22 @@ fn signed<T>(message: T) -> tonic::Request<T> {
     request
 }
 
+/// [`HOSPITAL`] in the registry of institutions, a tertiary hospital of Shenzhen.
+async fn register_hospital(h: &Harness) {
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    routing
+        .import_institutions(signed(rpb::ImportInstitutionsRequest {
+            institutions: vec![rpb::Institution {
+                fixmedins_code: HOSPITAL.into(),
+                fixmedins_name: "深圳市人民医院".into(),
+                admdvs: "440300".into(),
+                hospital_level: "tertiary".into(),
+            }],
+        }))
+        .await
+        .unwrap();
+}
+
 async fn count(h: &Harness, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
         .fetch_one(&h.routing_pool)
@@ -656,18 +672,7 @@ async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[HOSPITAL]).await;
     h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
-    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
-    routing
-        .import_institutions(signed(rpb::ImportInstitutionsRequest {
-            institutions: vec![rpb::Institution {
-                fixmedins_code: HOSPITAL.into(),
-                fixmedins_name: "深圳市人民医院".into(),
-                admdvs: "440300".into(),
-                hospital_level: "tertiary".into(),
-            }],
-        }))
-        .await
-        .unwrap();
+    register_hospital(&h).await;
     // An emergency outpatient visit with one 甲 line of 100.00 × 5, registered and uploaded.
     let visit = |tag: &str| {
         let h = &h;
@@ -761,5 +766,40 @@ async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_
     let (_, before) =
         h.get("/api/v1/policies/resolve?region=420200&insutype=310&date=2026-02-28").await;
     assert_eq!(before["policy_id"], json!(old_id), "an earlier date keeps the old version");
+    h.finish().await;
+}
+
+/// `input` as HIS clients send it: an object with `data`, a JSON-encoded string, or its fields
+/// without `data` — read the same; and 2401 answers the admission in `output.result`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn input_as_a_string_or_without_data_reads_the_same_and_2401_answers_in_result() {
+    let h = Harness::start(TODAY).await;
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    let query = json!({"mdtrt_cert_type": "02", "mdtrt_cert_no": "42020219600101001X",
+        "psn_cert_type": "01"});
+    let (with_data, _) = ok(&h, "1101", "F1", json!({ "data": query })).await;
+    let (as_string, _) = ok(&h, "1101", "F2", json!(json!({ "data": query }).to_string())).await;
+    let (without_data, _) = ok(&h, "1101", "F3", query.clone()).await;
+    let (data_as_string, _) = ok(&h, "1101", "F4", json!({"data": query.to_string()})).await;
+    assert_eq!(with_data["baseinfo"]["psn_no"], "P420200001");
+    for other in [&as_string, &without_data, &data_as_string] {
+        assert_eq!(other, &with_data);
+    }
+    // A string that is not JSON is refused as such, naming it.
+    let (_, reason) = refused(&h, envelope("1101", "F5", json!("{\"data\": ")).to_string()).await;
+    assert_eq!(reason, "malformed_json");
+
+    // 2401: the admission's id where HIS clients read it.
+    register_hospital(&h).await;
+    let admission = json!({"mdtrtinfo": {"psn_no": "P420200001", "insutype": "310",
+        "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02", "med_type": "21",
+        "ipt_no": "ZY0001", "dscg_maindiag_code": "I10.x00", "exp_content": {"er_flag": "1"}}});
+    let (admitted, _) = ok(&h, "2401", "F6", admission).await;
+    assert!(
+        admitted["result"]["mdtrt_id"].as_str().is_some_and(|id| id.starts_with('V')),
+        "{admitted}"
+    );
+    assert_eq!(admitted["result"]["ipt_no"], "ZY0001");
+    assert_eq!(admitted["result"]["psn_no"], "P420200001");
     h.finish().await;
 }

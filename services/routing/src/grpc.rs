@@ -13,8 +13,8 @@ use crate::{
     lifecycle::{Lifecycle, Settled},
     model::{
         Cancellation, Discharge, InstitutionImport, InstitutionRef, LineCancellation, PersonImport,
-        PersonQuery, PersonSettlements, Registration, Reversal, SettleCommand, Upload, VisitKey,
-        VisitUpdate,
+        PersonQuery, PersonSettlements, Registration, Reversal, SettleCommand, SettlementLookup,
+        Upload, VisitKey, VisitUpdate,
     },
     model::{
         DocumentRequest, PolicyLookup, PolicyQuery, PolicyRef, PreviewOf, PreviewRequest, Publish,
@@ -22,7 +22,7 @@ use crate::{
     policy::{Document, Policy, Problems},
     preview::{self, Month, Preview},
     publication::Publications,
-    repo::{PersonRow, VisitRow, policies::PolicyRow},
+    repo::{PersonRow, SettlementRow, VisitRow, policies::PolicyRow},
     settlement::SettlementAnswer,
 };
 
@@ -50,6 +50,24 @@ fn version_to_pb(row: PolicyRow, with_document: bool) -> pb::PolicyVersion {
         published_at: time(row.published_at),
         seq: row.seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
         document_json: if with_document { row.document } else { String::new() },
+    }
+}
+
+/// A stored settlement or cancellation as a hospital or its person sees it.
+fn person_settlement_to_pb(
+    (answer, row): (SettlementAnswer, SettlementRow),
+) -> pb::PersonSettlement {
+    pb::PersonSettlement {
+        settlement: Some(settlement_to_pb(
+            answer,
+            row.mdtrt_id.as_deref().unwrap_or_default(),
+            String::new(),
+        )),
+        fixmedins_code: row.sender,
+        insuplc_admdvs: row.insuplc_admdvs,
+        mdtrtarea_admvs: row.mdtrtarea_admvs,
+        cancelled_by: row.cancelled_by.unwrap_or_default(),
+        msgid: row.msgid,
     }
 }
 
@@ -327,25 +345,22 @@ impl Api for RoutingGrpc {
         request: Request<pb::ListPersonSettlementsRequest>,
     ) -> Reply<pb::ListPersonSettlementsResponse> {
         let query = PersonSettlements::try_from(request.into_inner())?;
-        let settlements = self
-            .0
-            .store()
-            .of_person(&query.psn_no, query.limit)
-            .await?
-            .into_iter()
-            .map(|(answer, row)| pb::PersonSettlement {
-                settlement: Some(settlement_to_pb(
-                    answer,
-                    row.mdtrt_id.as_deref().unwrap_or_default(),
-                    String::new(),
-                )),
-                fixmedins_code: row.sender,
-                insuplc_admdvs: row.insuplc_admdvs,
-                mdtrtarea_admvs: row.mdtrtarea_admvs,
-                cancelled_by: row.cancelled_by.unwrap_or_default(),
-            })
-            .collect();
-        Ok(Response::new(pb::ListPersonSettlementsResponse { settlements }))
+        let found = self.0.store().of_person(&query.psn_no, query.limit).await?;
+        Ok(Response::new(pb::ListPersonSettlementsResponse {
+            settlements: found.into_iter().map(person_settlement_to_pb).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, name = "FindSettlements")]
+    async fn find_settlements(
+        &self,
+        request: Request<pb::FindSettlementsRequest>,
+    ) -> Reply<pb::FindSettlementsResponse> {
+        let lookup = SettlementLookup::try_from(request.into_inner())?;
+        let found = self.0.store().find(&lookup).await?;
+        Ok(Response::new(pb::FindSettlementsResponse {
+            settlements: found.into_iter().map(person_settlement_to_pb).collect(),
+        }))
     }
 
     #[tracing::instrument(skip_all, name = "ValidatePolicy")]

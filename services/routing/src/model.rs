@@ -606,6 +606,41 @@ impl TryFrom<pb::ImportPersonsRequest> for PersonImport {
     }
 }
 
+/// What a hospital asks to find its settlements by (5203): a settlement id, a visit, or the
+/// msgid that made a settlement — at least one, each by its pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementLookup {
+    pub sender: String,
+    pub setl_id: Option<String>,
+    pub mdtrt_id: Option<String>,
+    pub msgid: Option<Msgid>,
+}
+
+impl TryFrom<pb::FindSettlementsRequest> for SettlementLookup {
+    type Error = ProtocolError;
+    fn try_from(r: pb::FindSettlementsRequest) -> Result<Self, Self::Error> {
+        let optional_id =
+            |field: &'static str, text: &str| -> Result<Option<String>, ProtocolError> {
+                Ok(Some(codes::optional_code(field, text, codes::ID_LEN)?.to_owned())
+                    .filter(|t| !t.is_empty()))
+            };
+        let lookup = Self {
+            sender: sender(&r.fixmedins_code)?,
+            setl_id: optional_id("setl_id", &r.setl_id)?,
+            mdtrt_id: optional_id("mdtrt_id", &r.mdtrt_id)?,
+            msgid: optional_msgid(&r.msgid)?,
+        };
+        if lookup.setl_id.is_none() && lookup.mdtrt_id.is_none() && lookup.msgid.is_none() {
+            return Err(ProtocolError::new(
+                "setl_id",
+                "missing_field",
+                "name the settlement by setl_id, mdtrt_id or the msgid that made it",
+            ));
+        }
+        Ok(lookup)
+    }
+}
+
 /// A person's own settlements: newest first, `limit` of them (0: 100).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonSettlements {

@@ -367,6 +367,30 @@ pub async fn lock_settlement(
     Ok(sqlx::query_as(&sql).bind(setl_id).fetch_optional(conn).await?)
 }
 
+/// The settlements (not cancellations) `sender` made that have this id, close this visit or
+/// were made by this msgid — any of those given — oldest first, at most 100.
+pub async fn find_settlements(
+    conn: &mut PgConnection,
+    sender: &str,
+    setl_id: Option<&str>,
+    mdtrt_id: Option<&str>,
+    msgid: Option<&str>,
+) -> Result<Vec<SettlementRow>> {
+    let sql = format!(
+        "SELECT {SETTLEMENT_COLUMNS} FROM settlements
+         WHERE sender = $1 AND kind = 'settlement'
+             AND (setl_id = $2 OR mdtrt_id = $3 OR msgid = $4)
+         ORDER BY setl_time, setl_id LIMIT 100"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(sender)
+        .bind(setl_id)
+        .bind(mdtrt_id)
+        .bind(msgid)
+        .fetch_all(conn)
+        .await?)
+}
+
 /// A person's settlements and cancellations, newest first, at most `limit`.
 pub async fn settlements_of_person(
     conn: &mut PgConnection,

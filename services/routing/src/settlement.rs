@@ -337,6 +337,26 @@ impl Settlements {
             .collect()
     }
 
+    /// A hospital's settlements found by id, visit or msgid (5203), oldest first, each with
+    /// its stored answer.
+    pub async fn find(
+        &self,
+        lookup: &crate::model::SettlementLookup,
+    ) -> Result<Vec<(SettlementAnswer, SettlementRow)>> {
+        let mut conn = self.pool.acquire().await?;
+        repo::find_settlements(
+            &mut conn,
+            &lookup.sender,
+            lookup.setl_id.as_deref(),
+            lookup.mdtrt_id.as_deref(),
+            lookup.msgid.as_ref().map(|m| m.as_str()),
+        )
+        .await?
+        .into_iter()
+        .map(|row| Ok((answer_of(&row)?, row)))
+        .collect()
+    }
+
     /// The settlement events after `after_seq`, in order, having first numbered (up to
     /// `limit` of) those waiting in the outbox.
     pub async fn events_after(

@@ -225,8 +225,33 @@ pub fn read_envelope(body: &[u8]) -> Result<Envelope, Refusal> {
         ));
     }
     check_envelope(&mut envelope)?;
+    envelope.input = unstring("input", std::mem::take(&mut envelope.input))?;
+    if let Some(nodes) = envelope.input.as_object_mut() {
+        for (name, node) in nodes.iter_mut() {
+            *node = unstring(&format!("input.{name}"), std::mem::take(node))?;
+        }
+    }
     check_input(&envelope.input)?;
     Ok(envelope)
+}
+
+/// A node sent as a JSON-encoded string (`"input": "{\"data\":{…}}"`, as many HIS clients
+/// send it) read as the JSON it holds, its decimals kept as their text like the envelope's
+/// ([`exact_numbers`]); an empty string is no node; any other value is kept.
+fn unstring(field: &str, value: Value) -> Result<Value, Refusal> {
+    let Value::String(text) = value else {
+        return Ok(value);
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Ok(Value::Null);
+    }
+    if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        return Ok(Value::String(text));
+    }
+    serde_json::from_slice(&exact_numbers(trimmed.as_bytes())).map_err(|e| {
+        Refusal::new("malformed_json", format!("{field} is a string that is not JSON: {e}"))
+    })
 }
 
 /// The envelope's own fields by their national patterns and lengths (§2.1), kept trimmed: the
@@ -295,15 +320,29 @@ pub(super) fn list<T: DeserializeOwned>(
     read_node(envelope, name, Value::is_array, "a list")
 }
 
+/// The node `name` of `input` (a node sent as a JSON string was read as its JSON by
+/// [`read_envelope`]); `data` may also be left out, its fields sent in `input` itself (seen for
+/// 2303/2304/2305 and in pharmacy clients) — an `input` without a `data` node is then read as
+/// the node.
 fn read_node<T: DeserializeOwned>(
     envelope: &Envelope,
     name: &str,
     shape: fn(&Value) -> bool,
     shape_name: &str,
 ) -> Result<T, Refusal> {
-    let value = envelope.input.get(name).cloned().ok_or_else(|| {
-        Refusal::new("invalid_input", format!("transaction {} needs input.{name}", envelope.infno))
-    })?;
+    let value = match envelope.input.get(name) {
+        Some(value) => value.clone(),
+        None if name == "data" && envelope.input.as_object().is_some_and(|o| !o.is_empty()) => {
+            envelope.input.clone()
+        }
+        None => Value::Null,
+    };
+    if value.is_null() {
+        return Err(Refusal::new(
+            "invalid_input",
+            format!("transaction {} needs input.{name}", envelope.infno),
+        ));
+    }
     if !shape(&value) {
         return Err(Refusal::new("invalid_input", format!("input.{name} must be {shape_name}")));
     }

@@ -8,8 +8,8 @@
 //!   itself (`upstream_unavailable`), equally transient.
 //! * `outcome_unknown` — the request may have reached the service and its answer was lost: a
 //!   write may or may not have taken effect. The HIS sends the same envelope again with the
-//!   same msgid, which never applies it twice and answers what was done (the platform's
-//!   settlement query, 5203, is not served yet).
+//!   same msgid, which never applies it twice and answers what was done; for a settlement,
+//!   the settlement query (5203) also tells whether it happened.
 //!
 //! A transaction that only reads changes nothing, so for it an answer lost is simply
 //! transient ([`for_transaction`]).
@@ -20,12 +20,12 @@ use super::envelope::{Outcome, Refusal};
 
 /// The transactions that only read: an answer lost changes nothing. Every other transaction
 /// writes (or may: 3202 keeps its result file), so an answer lost leaves its outcome unknown.
-const READS: [&str; 16] = [
+const READS: [&str; 17] = [
     "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319", "2206",
-    "2303", "3201", "9001", "9102",
+    "2303", "3201", "5203", "9001", "9102",
 ];
 
-/// The transactions about a settlement (whose outcome the platform's 5203 would query).
+/// The transactions about a settlement (whose outcome 5203 tells).
 const SETTLEMENTS: [&str; 5] = ["2207", "2208", "2304", "2305", "2601"];
 
 /// The message of a failed call to a service (its reason is
@@ -70,7 +70,8 @@ pub(super) fn for_transaction(infno: &str, outcome: Outcome) -> Outcome {
     let what_to_do = if SETTLEMENTS.contains(&infno) {
         format!(
             "send {infno} again with the same msgid: it is never applied twice, and answers \
-             what it did (the platform's settlement query, 5203, is not served here yet)"
+             what it did; or ask 5203 (by mdtrt_id, or medins_setl_id = this msgid) whether the \
+             settlement happened"
         )
     } else {
         format!("send {infno} again with the same msgid: it is never applied twice")

@@ -14,7 +14,7 @@
 //! (1101), `visits` (2201 / 2401, 2202 / 2404, 2402, 2203 / 2203A), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
 //! (2501–2504), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
-//! `reconciliation` (3201, 3202), `sign_in` (9001) and `files` (9101, 9102). `envelope` holds
+//! `reconciliation` (3201, 3202), `queries` (5203), `sign_in` (9001) and `files` (9101, 9102). `envelope` holds
 //! the envelope, the answer, and the readers they all share: the one place form is read
 //! leniently.
 
@@ -41,6 +41,7 @@ mod fees;
 mod files;
 mod filings;
 mod persons;
+mod queries;
 mod reconciliation;
 mod settlement;
 mod sign_in;
@@ -115,6 +116,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("3202", output!(reconciliation::reconcile_details)),
     ("3301", output!(catalogue::upload_mapping)),
     ("3302", output!(catalogue::revoke_mapping)),
+    ("5203", output!(queries::settlement_query)),
     ("9001", output!(sign_in::sign_in)),
     ("9101", output!(files::upload_file)),
     ("9102", Handler::File(|state, envelope| Box::pin(files::download_file(state, envelope)))),

@@ -82,7 +82,17 @@ struct SettlementOutput {
 
 /// The national `setlinfo` + `setldetail` of a settlement. A cancellation is answered as the
 /// national platform does: its own new `setl_id`, every amount negative.
-fn settlement_output(s: pb::Settlement, msgid: &str, mdtrt_id: &str) -> Outcome {
+pub(super) fn settlement_output(s: pb::Settlement, msgid: &str, mdtrt_id: &str) -> Outcome {
+    settlement_output_with(s, msgid, mdtrt_id, &[])
+}
+
+/// [`settlement_output`] with more `setlinfo` fields (5203's refund flag).
+pub(super) fn settlement_output_with(
+    s: pb::Settlement,
+    msgid: &str,
+    mdtrt_id: &str,
+    more: &[(&str, &str)],
+) -> Outcome {
     let settled = s.kind != "presettlement";
     let sign = if s.kind == "cancellation" { -1 } else { 1 };
     let setl_time = chrono::DateTime::parse_from_rfc3339(&s.setl_time)
@@ -101,6 +111,9 @@ fn settlement_output(s: pb::Settlement, msgid: &str, mdtrt_id: &str) -> Outcome 
         if s.mdtrt_id.is_empty() { mdtrt_id.trim().to_owned() } else { s.mdtrt_id.clone() };
     setlinfo.insert("mdtrt_id".into(), Field::Text(mdtrt_id));
     setlinfo.insert("medins_setl_id".into(), Field::Text(msgid.to_owned()));
+    for (name, value) in more {
+        setlinfo.insert((*name).into(), Field::Text((*value).to_owned()));
+    }
     let setldetail =
         s.setldetail.iter().map(|d| national(d, sign)).collect::<Result<Vec<_>, _>>()?;
     output(&SettlementOutput { setlinfo, setldetail })

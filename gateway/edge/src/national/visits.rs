@@ -68,6 +68,19 @@ struct Registered {
     ipt_otp_no: String,
 }
 
+/// 2401's output: `result` (mdtrt_id, psn_no, ipt_no), where HIS clients read the admission.
+#[derive(Debug, Serialize)]
+struct Admitted {
+    result: AdmittedVisit,
+}
+
+#[derive(Debug, Serialize)]
+struct AdmittedVisit {
+    mdtrt_id: String,
+    psn_no: String,
+    ipt_no: String,
+}
+
 pub(super) async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
     let inpatient = envelope.infno == "2401";
     let name = if inpatient { "mdtrtinfo" } else { "data" };
@@ -102,6 +115,15 @@ pub(super) async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
         disease_code: disease_code.to_owned(),
     };
     let visit = routing(state, envelope, "").register_visit(request).await?.into_inner();
+    if inpatient {
+        return output(&Admitted {
+            result: AdmittedVisit {
+                mdtrt_id: visit.mdtrt_id,
+                psn_no: visit.psn_no,
+                ipt_no: his_no,
+            },
+        });
+    }
     output(&DataOutput {
         data: Registered { mdtrt_id: visit.mdtrt_id, psn_no: visit.psn_no, ipt_otp_no: his_no },
     })
