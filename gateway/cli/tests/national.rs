@@ -803,3 +803,84 @@ async fn input_as_a_string_or_without_data_reads_the_same_and_2401_answers_in_re
     assert_eq!(admitted["result"]["psn_no"], "P420200001");
     h.finish().await;
 }
+
+/// A pharmacy's purchase: 2101 computes and keeps nothing; 2102 settles once per msgid (a
+/// retry answers the same); 5203 finds it by the msgid; 2103 cancels it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pharmacy_presettles_settles_and_cancels_a_purchase() {
+    const PHARMACY: &str = "P44030000002";
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[PHARMACY]).await;
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    routing
+        .import_institutions(signed(rpb::ImportInstitutionsRequest {
+            institutions: vec![rpb::Institution {
+                fixmedins_code: PHARMACY.into(),
+                fixmedins_name: "深圳大药房".into(),
+                admdvs: "440300".into(),
+                hospital_level: "ungraded".into(),
+            }],
+        }))
+        .await
+        .unwrap();
+    let (status, filing) = h
+        .post(
+            "/api/v1/filings",
+            &json!({"psn_no": "P420200001", "insuplc_admdvs": "420200",
+                "mdtrtarea_admvs": "440000", "category": "other_temporary", "begin_date": TODAY}),
+        )
+        .await;
+    assert!(status < 300, "{filing}");
+    let from_pharmacy = |infno: &str, tag: &str, input: Value| {
+        let mut e = envelope(infno, tag, input);
+        e["fixmedins_code"] = json!(PHARMACY);
+        e["fixmedins_name"] = json!("深圳大药房");
+        e["msgid"] = json!(msgid(PHARMACY, tag));
+        e.to_string()
+    };
+    let send = |infno: &'static str, tag: &'static str, input: Value| {
+        let body = from_pharmacy(infno, tag, input);
+        let h = &h;
+        async move {
+            let (status, answer, text) = call(h, body).await;
+            assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{infno}: {text}");
+            answer["output"].clone()
+        }
+    };
+    // Two boxes at 12.30, as a pharmacy client sends them: the purchase whole.
+    let purchase = json!({
+        "data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": "42020219600101001X", "begntime": "2026-03-02 10:00:00",
+            "medfee_sumamt": "24.60", "psn_setlway": "01", "insutype": "310",
+            "acct_used_flag": "0", "med_type": "41"},
+        "drugdetail": [{"feedetl_sn": "1", "med_list_codg": support::DRUG,
+            "medins_list_codg": "L001", "pric": "12.30", "cnt": "2", "det_item_fee_sumamt": "24.60",
+            "rxno": "RX1", "rx_circ_flag": "0", "fee_ocur_time": "2026-03-02 10:00:00"}]});
+    let pre = send("2101", "PH1", purchase.clone()).await;
+    assert!(pre["setlinfo"]["setl_id"].is_null(), "{pre}");
+    assert_eq!(count(&h, "settlements").await, 0);
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM visits WHERE status <> 'cancelled'")
+        .fetch_one(&h.routing_pool)
+        .await
+        .unwrap();
+    assert_eq!(open, 0, "a pre-settlement leaves no visit open");
+
+    let settled = send("2102", "PH2", purchase.clone()).await;
+    assert_eq!(settled["setlinfo"]["fund_pay_sumamt"], pre["setlinfo"]["fund_pay_sumamt"]);
+    assert_eq!(settled["setlinfo"]["medins_setl_id"], json!(msgid(PHARMACY, "PH2")));
+    let again = send("2102", "PH2", purchase).await;
+    assert_eq!(again, settled, "the same msgid answers the same");
+    assert_eq!(count(&h, "settlements").await, 1);
+
+    let found =
+        send("5203", "PH3", json!({"data": {"medins_setl_id": msgid(PHARMACY, "PH2")}})).await;
+    assert_eq!(found["setlinfo"]["setl_id"], settled["setlinfo"]["setl_id"]);
+    let setl_id = settled["setlinfo"]["setl_id"].clone();
+    let cancelled =
+        send("2103", "PH4", json!({"data": {"setl_id": setl_id, "psn_no": "P420200001"}})).await;
+    assert_ne!(cancelled["setlinfo"]["setl_id"], setl_id);
+    let found = send("5203", "PH5", json!({"data": {"setl_id": setl_id}})).await;
+    assert_eq!(found["setlinfo"]["refd_setl_flag"], "1", "{found}");
+    h.finish().await;
+}

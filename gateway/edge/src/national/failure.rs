@@ -20,13 +20,13 @@ use super::envelope::{Outcome, Refusal};
 
 /// The transactions that only read: an answer lost changes nothing. Every other transaction
 /// writes (or may: 3202 keeps its result file), so an answer lost leaves its outcome unknown.
-const READS: [&str; 17] = [
-    "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319", "2206",
-    "2303", "3201", "5203", "9001", "9102",
+const READS: [&str; 18] = [
+    "1101", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319", "2101",
+    "2206", "2303", "3201", "5203", "9001", "9102",
 ];
 
 /// The transactions about a settlement (whose outcome 5203 tells).
-const SETTLEMENTS: [&str; 5] = ["2207", "2208", "2304", "2305", "2601"];
+const SETTLEMENTS: [&str; 7] = ["2102", "2103", "2207", "2208", "2304", "2305", "2601"];
 
 /// The message of a failed call to a service (its reason is
 /// [`medclear_common::error::status_reason`]'s): the service's own when it answered, else what

@@ -74,16 +74,28 @@ fn read_upload(envelope: &Envelope) -> Result<(String, Vec<pb::FeeLine>, Vec<Fee
         return Err(Refusal::new("invalid_input", "input.feedetail has no lines"));
     };
     let mdtrt_id = codes::id("feedetail[0].mdtrt_id", &first.mdtrt_id)?.to_owned();
-    let mut lines = Vec::with_capacity(details.len());
-    let mut results = Vec::with_capacity(details.len());
     for (i, d) in details.iter().enumerate() {
-        let at = |field: &str| format!("feedetail[{i}].{field}");
         if d.mdtrt_id.trim() != mdtrt_id {
             return Err(Refusal::new(
                 "invalid_input",
-                format!("{}: every line of one upload belongs to one visit", at("mdtrt_id")),
+                format!("feedetail[{i}].mdtrt_id: every line of one upload belongs to one visit"),
             ));
         }
+    }
+    let (lines, results) = read_lines("feedetail", &details)?;
+    Ok((mdtrt_id, lines, results))
+}
+
+/// Fee lines (`feedetail[]`, or a pharmacy's `drugdetail[]`), each checked: its ids and codes,
+/// its price, quantity and amount (which must be the price times the quantity, to the fen).
+fn read_lines(
+    node: &str,
+    details: &[FeeDetail],
+) -> Result<(Vec<pb::FeeLine>, Vec<FeeResult>), Refusal> {
+    let mut lines = Vec::with_capacity(details.len());
+    let mut results = Vec::with_capacity(details.len());
+    for (i, d) in details.iter().enumerate() {
+        let at = |field: &str| format!("{node}[{i}].{field}");
         let feedetl_sn = codes::id(&at("feedetl_sn"), &d.feedetl_sn)?.to_owned();
         if !d.psn_no.trim().is_empty() {
             codes::psn_no(&at("psn_no"), &d.psn_no)?;
@@ -125,7 +137,25 @@ fn read_upload(envelope: &Envelope) -> Result<(String, Vec<pb::FeeLine>, Vec<Fee
             pric: Yuan(price_fen),
         });
     }
-    Ok((mdtrt_id, lines, results))
+    Ok((lines, results))
+}
+
+/// A pharmacy's `drugdetail[]` (2101 / 2102): lines of a purchase that has no visit yet, read
+/// as fee lines are; the time of a line without `fee_ocur_time` is `default_time`.
+pub(super) fn drug_lines(
+    envelope: &Envelope,
+    default_time: &str,
+) -> Result<Vec<pb::FeeLine>, Refusal> {
+    let mut details: Vec<FeeDetail> = list(envelope, "drugdetail")?;
+    if details.is_empty() {
+        return Err(Refusal::new("invalid_input", "input.drugdetail has no lines"));
+    }
+    for d in &mut details {
+        if d.fee_ocur_time.trim().is_empty() {
+            d.fee_ocur_time = default_time.to_owned();
+        }
+    }
+    Ok(read_lines("drugdetail", &details)?.0)
 }
 
 pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcome {

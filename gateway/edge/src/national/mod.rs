@@ -11,7 +11,7 @@
 //!
 //! This module is the endpoint and one dispatch table (`HANDLERS`) from `infno` to handler;
 //! [`TRANSACTIONS`] is read from it. The transactions live one module per family: `persons`
-//! (1101), `visits` (2201 / 2401, 2202 / 2404, 2402, 2203 / 2203A), `fees` (2204 / 2301,
+//! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2203 / 2203A), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
 //! (2501–2504), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
 //! `reconciliation` (3201, 3202), `queries` (5203), `sign_in` (9001) and `files` (9101, 9102). `envelope` holds
@@ -41,6 +41,7 @@ mod fees;
 mod files;
 mod filings;
 mod persons;
+mod pharmacy;
 mod queries;
 mod reconciliation;
 mod settlement;
@@ -90,6 +91,9 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("1317", output!(catalogue::institution_matching)),
     ("1318", output!(catalogue::coverage_query)),
     ("1319", output!(catalogue::coverage_query)),
+    ("2101", output!(pharmacy::presettle)),
+    ("2102", output!(pharmacy::settle)),
+    ("2103", output!(settlement::cancel_settlement)),
     ("2201", output!(visits::register)),
     ("2202", output!(visits::cancel_visit)),
     ("2203", output!(visits::visit_details)),
