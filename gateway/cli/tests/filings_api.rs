@@ -128,8 +128,8 @@ async fn bad_input_gets_the_documented_error_and_writes_nothing() {
     let h = Harness::start(TODAY).await;
     let cases: Vec<(&str, Value, u16, &str, Option<&str>)> = vec![
         (
-            "unknown region",
-            with(referral(), "mdtrtarea_admvs", json!("450100")),
+            "unknown region: not in reference/admdvs.csv",
+            with(referral(), "mdtrtarea_admvs", json!("450199")),
             400,
             "unknown_region",
             Some("mdtrtarea_admvs"),
@@ -350,8 +350,47 @@ async fn region_rules_change_what_is_accepted() {
         .await
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
-    let (status, error) = h.get("/api/v1/region-rules/450100").await;
+    let (status, error) = h.get("/api/v1/region-rules/999999").await;
     assert_eq!((status, error["code"].as_str()), (400, Some("unknown_region")));
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_county_is_a_region_and_follows_its_citys_then_its_provinces_rules() {
+    let h = Harness::start(TODAY).await;
+    let response = h
+        .http
+        .put(h.url("/api/v1/region-rules/430000"))
+        .json(&json!({"temporary_min_validity_months": 12, "operator": "hunan-bureau"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (_, rules) = h.get("/api/v1/region-rules/430102").await;
+    assert_eq!(
+        rules["temporary_min_validity_months"], 12,
+        "Hunan's, for Changsha's Furong district"
+    );
+    // Insured in Furong district, treated in Shenzhen's Nanshan district: Hunan's twelve months.
+    let furong = json!({
+        "psn_no": "P430102000001",
+        "psn_name": "刘芳",
+        "insuplc_admdvs": "430102",
+        "mdtrtarea_admvs": "440305",
+        "category": "referral",
+        "begin_date": TODAY,
+    });
+    let (status, filing) = h.post("/api/v1/filings", &furong).await;
+    assert_eq!(status, 201, "{filing}");
+    assert_eq!(filing["end_date"], "2027-03-01");
+    let q = "/api/v1/coverage?psn_no=P430102000001&insuplc_admdvs=430102&date=2026-06-01";
+    let (_, covered) = h.get(&format!("{q}&mdtrtarea_admvs=440305")).await;
+    assert_eq!(
+        (covered["covered"].clone(), covered["basis"].clone()),
+        (json!(true), json!("filing"))
+    );
+    let (_, futian) = h.get(&format!("{q}&mdtrtarea_admvs=440304")).await;
+    assert_eq!(futian["reason"], "no_filing", "{futian}");
     h.finish().await;
 }
 
@@ -437,7 +476,7 @@ async fn grpc_clients_see_what_http_clients_do() {
     assert_eq!(medclear_common::error::status_field(&refused).as_deref(), Some("mdtrtarea_admvs"));
     let regions =
         client.list_regions(pb::ListRegionsRequest {}).await.unwrap().into_inner().regions;
-    assert_eq!(regions.len(), 40);
+    assert_eq!(regions.len(), 3220, "every code of reference/admdvs.csv");
     h.finish().await;
 }
 

@@ -55,7 +55,7 @@ async fn survives_a_restart(options: UpOptions) {
     let (status, again) = get(system.http_addr, &format!("/api/v1/filings/{id}")).await;
     assert_eq!((status, &again), (200, &filing));
     let (_, regions) = get(system.http_addr, "/api/v1/regions").await;
-    assert_eq!(regions["regions"].as_array().unwrap().len(), 40, "seeded once, not twice");
+    assert_eq!(regions["regions"].as_array().unwrap().len(), 3220, "seeded once, not twice");
     system.shutdown().await.unwrap();
 }
 

@@ -623,3 +623,59 @@ async fn a_replica_follows_versions_another_instance_publishes() {
     stop.cancel();
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_county_takes_its_citys_then_its_provinces_then_the_national_rule() {
+    let h = Harness::start().await;
+    h.import(pb::ImportTarget::Items, items(), false).await;
+    h.import(pb::ImportTarget::Coverage, coverage(), false).await;
+    let local = vec![
+        vec![
+            ("scope", "430100"),
+            ("code", CT),
+            ("class", "A"),
+            ("price_cap", "90.00"),
+            ("begin_date", "2024-01-01"),
+        ],
+        vec![
+            ("scope", "430000"),
+            ("code", CT),
+            ("class", "A"),
+            ("price_cap", "95.00"),
+            ("begin_date", "2024-01-01"),
+        ],
+        vec![("scope", "430102"), ("code", DRUG), ("class", "A"), ("begin_date", "2024-01-01")],
+    ];
+    let report = h.import(pb::ImportTarget::Coverage, local, false).await;
+    assert_eq!((report.committed, report.rows_accepted), (true, 3), "{report:?}");
+    let mut client = h.client.clone();
+    let mut rule = async |code: &str, region: &str| {
+        let request = pb::GetCoverageRequest {
+            code: code.into(),
+            mdtrtarea_admvs: region.into(),
+            date: "2024-06-01".into(),
+        };
+        let rule = client.get_coverage(request).await.unwrap().into_inner().coverage.unwrap();
+        (rule.scope.clone(), rule.class(), rule.price_cap_fen)
+    };
+    let a = pb::CoverageClass::A;
+    // Changsha's Furong district: Changsha's cap; a Zhuzhou district: Hunan's; Shenzhen's
+    // Nanshan district: Guangdong's; Xiantao (directly under Hubei, which has no rule): the
+    // national one.
+    assert_eq!(rule(CT, "430102").await, ("430100".into(), a, Some(9000)));
+    assert_eq!(rule(CT, "430211").await, ("430000".into(), a, Some(9500)));
+    assert_eq!(rule(CT, "440305").await, ("440000".into(), a, Some(9850)));
+    assert_eq!(rule(CT, "429004").await, ("000000".into(), a, Some(12000)));
+    // A county's own rule comes first, and is its own: the next district has the national one.
+    assert_eq!(rule(DRUG, "430102").await, ("430102".into(), a, None));
+    assert_eq!(rule(DRUG, "430103").await, ("000000".into(), pb::CoverageClass::B, None));
+
+    // The routing service's question, for fee lines in Furong district.
+    let mut request = resolve_request(&[("", CT), ("", DRUG)]);
+    request.mdtrtarea_admvs = "430102".into();
+    let resolved = client.resolve_lines(request).await.unwrap().into_inner();
+    let lines: Vec<_> = resolved.lines.iter().map(|l| outcome(l).unwrap()).collect();
+    assert_eq!((lines[0].coverage_scope.as_str(), lines[0].price_cap_fen), ("430100", Some(9000)));
+    assert_eq!((lines[1].coverage_scope.as_str(), lines[1].class()), ("430102", a));
+    h.finish().await;
+}

@@ -168,6 +168,14 @@ impl RuleOverrides {
     }
 }
 
+/// The rules in force for a home region, given the overrides of the regions it lies in,
+/// outermost first (its province's, its city's, its own): the national defaults with each layer
+/// applied in turn. What a county or city does not set itself, it thus takes from its city, then
+/// its province, then the defaults.
+pub fn rules_in_force(layers: &[RuleOverrides]) -> Rules {
+    layers.iter().fold(Rules::default(), |rules, layer| layer.apply(rules))
+}
+
 /// A request for a filing, its codes already validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewFiling {

@@ -10,15 +10,16 @@ use serde_json::Value;
 use sqlx::{FromRow, PgConnection};
 
 use crate::domain::{
-    Actor, Category, Channel, ChronicFiling, Filing, Revocation, RuleOverrides, Rules,
+    self, Actor, Category, Channel, ChronicFiling, Filing, Revocation, RuleOverrides, Rules,
 };
 
-/// A region as seeded from the national list.
+/// A region: every code of reference/admdvs.csv (migrations 0002 and 0003).
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Region {
     pub admdvs: String,
     pub name_zh: String,
     pub name_en: String,
+    /// `province`, `city` or `district` (a county).
     pub level: String,
 }
 
@@ -43,11 +44,13 @@ pub async fn list_regions(conn: &mut PgConnection) -> Result<Vec<Region>> {
 /// Which of `codes` are known regions.
 pub async fn known_regions(conn: &mut PgConnection, codes: &[Admdvs]) -> Result<Vec<Admdvs>> {
     let texts: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT admdvs FROM regions WHERE admdvs = ANY($1) ORDER BY admdvs")
-            .bind(&texts)
-            .fetch_all(conn)
-            .await?;
+    // CHAR(6)[]: compared as the key's type, so the lookup uses the primary key.
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT admdvs FROM regions WHERE admdvs = ANY($1::CHAR(6)[]) ORDER BY admdvs",
+    )
+    .bind(&texts)
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().filter_map(|(code,)| Admdvs::parse(&code).ok()).collect())
 }
 
@@ -95,34 +98,36 @@ pub async fn region_overrides(conn: &mut PgConnection, home: &Admdvs) -> Result<
     Ok(row.map(RuleOverrides::from).unwrap_or_default())
 }
 
-/// The rules in force for a home region: the defaults, then its province's overrides, then its
-/// own.
-pub async fn rules_for(conn: &mut PgConnection, home: &Admdvs) -> Result<Rules> {
-    let province = home.province();
-    #[derive(FromRow)]
-    struct Row {
-        insuplc_admdvs: String,
-        #[sqlx(flatten)]
-        overrides: OverridesRow,
-    }
-    let rows = sqlx::query_as::<_, Row>(
-        "SELECT insuplc_admdvs, temporary_min_validity_months, long_term_revoke_lock_months,
+/// The overrides of the regions `home` lies in, outermost first: its province's, its city's
+/// (for a county, where there is one), its own — those that have any. The regions come from
+/// `regions.parent`; a code that is not a known region is taken to lie in its province.
+pub async fn rule_layers(conn: &mut PgConnection, home: &Admdvs) -> Result<Vec<RuleOverrides>> {
+    let rows = sqlx::query_as::<_, OverridesRow>(
+        "WITH RECURSIVE lineage (admdvs, parent, depth) AS (
+             SELECT $1::CHAR(6),
+                    COALESCE((SELECT parent FROM regions WHERE admdvs = $1::CHAR(6)),
+                             NULLIF($2::CHAR(6), $1::CHAR(6)))::CHAR(6),
+                    0
+             UNION ALL
+             SELECT r.admdvs, r.parent, l.depth + 1
+             FROM lineage l JOIN regions r ON r.admdvs = l.parent
+             WHERE l.depth < 3
+         )
+         SELECT temporary_min_validity_months, long_term_revoke_lock_months,
                 emergency_counts_as_filed, late_filing_allowed, max_backdate_days, max_advance_days
-         FROM region_rules WHERE insuplc_admdvs = ANY($1)",
+         FROM lineage l JOIN region_rules rr ON rr.insuplc_admdvs = l.admdvs
+         ORDER BY l.depth DESC",
     )
-    .bind(vec![province.to_string(), home.to_string()])
+    .bind(home.as_str())
+    .bind(home.province().as_str())
     .fetch_all(conn)
     .await?;
-    let of = |code: &Admdvs| {
-        rows.iter()
-            .find(|r| r.insuplc_admdvs == code.as_str())
-            .map(|r| RuleOverrides::from(r.overrides.clone()))
-    };
-    let mut rules = of(&province).unwrap_or_default().apply(Rules::default());
-    if province != *home {
-        rules = of(home).unwrap_or_default().apply(rules);
-    }
-    Ok(rules)
+    Ok(rows.into_iter().map(RuleOverrides::from).collect())
+}
+
+/// The rules in force for a home region ([`domain::rules_in_force`] of its [`rule_layers`]).
+pub async fn rules_for(conn: &mut PgConnection, home: &Admdvs) -> Result<Rules> {
+    Ok(domain::rules_in_force(&rule_layers(conn, home).await?))
 }
 
 pub async fn upsert_overrides(

@@ -108,6 +108,56 @@ fn end_before_begin_is_refused() {
 }
 
 #[test]
+fn rules_are_the_defaults_then_province_city_and_region_overrides_in_turn() {
+    assert_eq!(rules_in_force(&[]), Rules::default());
+    let province = RuleOverrides {
+        temporary_min_validity_months: Some(12),
+        late_filing_allowed: Some(false),
+        ..Default::default()
+    };
+    let city = RuleOverrides { temporary_min_validity_months: Some(9), ..Default::default() };
+    let county = RuleOverrides { max_advance_days: Some(30), ..Default::default() };
+    // A county with rules of its own, in a city and a province with theirs.
+    let rules = rules_in_force(&[province, city, county]);
+    assert_eq!(
+        (rules.temporary_min_validity_months, rules.late_filing_allowed, rules.max_advance_days),
+        (9, false, 30)
+    );
+    assert_eq!(rules.long_term_revoke_lock_months, 6, "set nowhere: the default");
+    // A county without rules of its own in a city without any: its province's.
+    assert_eq!(rules_in_force(&[province]).temporary_min_validity_months, 12);
+}
+
+#[test]
+fn a_county_files_like_any_region_and_compares_provinces_by_its_first_two_digits() {
+    let county = |code: &Admdvs| ["430102", "440305", "430000", "440000"].contains(&code.as_str());
+    let new = |home: &str, dest: &str| NewFiling {
+        home: a(home),
+        ..new_filing(Category::Referral, dest, TODAY, None)
+    };
+    let check = |f: &NewFiling| validate_new_filing(f, county, &Rules::default(), d(TODAY), &[]);
+    assert!(check(&new("430102", "440305")).is_ok());
+    assert!(check(&new("430102", "440000")).is_ok());
+    assert_eq!(reason(check(&new("430102", "430000"))), "same_province");
+    assert_eq!(reason(check(&new("430199", "440305"))), "unknown_region");
+    // Coverage of a filing for a county's city reaches the county; the reverse does not.
+    let q = CoverageQuery { home: a("430102"), treating: a("440305"), ..query("2026-03-01") };
+    let filing = |dest: &str| Filing {
+        home: a("430102"),
+        ..stored("F1", Category::Referral, dest, TODAY, None)
+    };
+    assert!(matches!(
+        check_coverage(&q, &Rules::default(), &[filing("440300")], now()).unwrap(),
+        Coverage::Covered { basis: CoverageBasis::Filing, .. }
+    ));
+    let q = CoverageQuery { treating: a("440300"), ..q };
+    assert!(matches!(
+        check_coverage(&q, &Rules::default(), &[filing("440305")], now()).unwrap(),
+        Coverage::NotCovered { reason: "no_filing", .. }
+    ));
+}
+
+#[test]
 fn regions_must_be_known_and_in_different_provinces() {
     let unknown = new_filing(Category::Referral, "450000", TODAY, None);
     assert_eq!(reason(validate(&unknown, &[])), "unknown_region");

@@ -39,14 +39,66 @@ fn filing(id: &str, begin: &str) -> Filing {
     }
 }
 
+/// reference/admdvs.csv: every code a HIS may send, with its level and province.
+const ADMDVS_CSV: &str = include_str!("../../../../reference/admdvs.csv");
+
+/// (admdvs, level, province) of each line of reference/admdvs.csv after its header.
+fn admdvs_file() -> Vec<(String, String, String)> {
+    let mut lines = ADMDVS_CSV.lines();
+    assert_eq!(lines.next(), Some("admdvs,name_zh,level,province"));
+    lines
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 4, "{line}");
+            (fields[0].to_owned(), fields[2].to_owned(), fields[3].to_owned())
+        })
+        .collect()
+}
+
 #[sqlx::test(migrations = "../../migrations/filing")]
-async fn regions_are_seeded_from_the_reference_list(pool: PgPool) {
+async fn regions_are_exactly_the_codes_of_the_reference_file(pool: PgPool) {
     let mut conn = pool.acquire().await.unwrap();
+    let file = admdvs_file();
+    assert_eq!(file.len(), 3220);
     let regions = list_regions(&mut conn).await.unwrap();
-    assert_eq!(regions.len(), 40);
+    let stored: Vec<&str> = regions.iter().map(|r| r.admdvs.as_str()).collect();
+    let mut expected: Vec<&str> = file.iter().map(|(code, _, _)| code.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(stored, expected);
+    // Each with its level (the file's `county` is `district` here) and the region it lies in:
+    // a county's city where the file has it, else its province; a city's province.
+    let parents: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT admdvs::TEXT, level, parent::TEXT FROM regions")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    let of: std::collections::HashMap<&str, (&str, Option<&str>)> =
+        parents.iter().map(|(c, l, p)| (c.as_str(), (l.as_str(), p.as_deref()))).collect();
+    for (code, level, province) in &file {
+        let city = format!("{}00", &code[..4]);
+        let expected = match level.as_str() {
+            "province" => ("province", None),
+            "city" => ("city", Some(province.as_str())),
+            _ if file.iter().any(|(c, l, _)| *c == city && l == "city") => {
+                ("district", Some(city.as_str()))
+            }
+            _ => ("district", Some(province.as_str())),
+        };
+        assert_eq!(of[code.as_str()], expected, "{code}");
+    }
+    assert_eq!(of["430102"], ("district", Some("430100")), "芙蓉区 in 长沙市");
+    assert_eq!(of["429004"], ("district", Some("420000")), "仙桃市, directly under Hubei");
+    // The regions seeded before keep their English names.
+    let shenzhen = regions.iter().find(|r| r.admdvs == "440300").unwrap();
+    assert_eq!(
+        (shenzhen.name_en.as_str(), shenzhen.level.as_str()),
+        ("Shenzhen (Guangdong)", "city")
+    );
     assert_eq!(regions.iter().filter(|r| r.level == "province").count(), 32);
-    let known = known_regions(&mut conn, &[a("440300"), a("440301"), a("660000")]).await.unwrap();
-    assert_eq!(known, vec![a("440300"), a("660000")]);
+    let known = known_regions(&mut conn, &[a("440300"), a("430102"), a("430199"), a("660000")])
+        .await
+        .unwrap();
+    assert_eq!(known, vec![a("430102"), a("440300"), a("660000")]);
 }
 
 #[sqlx::test(migrations = "../../migrations/filing")]
@@ -107,6 +159,32 @@ async fn rules_inherit_defaults_then_province_then_region(pool: PgPool) {
     // Replacing overrides clears what is no longer set.
     upsert_overrides(&mut conn, &a("420200"), &RuleOverrides::default(), at, "op").await.unwrap();
     assert_eq!(rules_for(&mut conn, &a("420200")).await.unwrap().temporary_min_validity_months, 12);
+}
+
+#[sqlx::test(migrations = "../../migrations/filing")]
+async fn a_county_takes_its_citys_then_its_provinces_rules(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    let at = "2026-01-01T00:00:00Z".parse().unwrap();
+    let months = |n| RuleOverrides { temporary_min_validity_months: Some(n), ..Default::default() };
+    upsert_overrides(&mut conn, &a("430000"), &months(12), at, "op").await.unwrap();
+    let in_force = async |conn: &mut PgConnection, code: &str| {
+        rules_for(conn, &a(code)).await.unwrap().temporary_min_validity_months
+    };
+    // Hunan's, for Changsha's Furong district and for a code Hunan does not have.
+    assert_eq!(in_force(&mut conn, "430102").await, 12);
+    assert_eq!(in_force(&mut conn, "430199").await, 12);
+    upsert_overrides(&mut conn, &a("430100"), &months(9), at, "op").await.unwrap();
+    assert_eq!(in_force(&mut conn, "430102").await, 9, "Changsha's");
+    assert_eq!(in_force(&mut conn, "430211").await, 12, "a Zhuzhou district: Hunan's");
+    let late = RuleOverrides { late_filing_allowed: Some(false), ..Default::default() };
+    upsert_overrides(&mut conn, &a("430102"), &late, at, "op").await.unwrap();
+    let furong = rules_for(&mut conn, &a("430102")).await.unwrap();
+    assert_eq!((furong.temporary_min_validity_months, furong.late_filing_allowed), (9, false));
+    assert!(rules_for(&mut conn, &a("430103")).await.unwrap().late_filing_allowed);
+    // A county directly under its province (no city in the file): the province's.
+    upsert_overrides(&mut conn, &a("420000"), &months(8), at, "op").await.unwrap();
+    assert_eq!(in_force(&mut conn, "429004").await, 8);
+    assert_eq!(in_force(&mut conn, "440305").await, 6, "Guangdong has none: the defaults");
 }
 
 #[sqlx::test(migrations = "../../migrations/filing")]
