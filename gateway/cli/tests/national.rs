@@ -233,6 +233,34 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     let info = &settled["setlinfo"];
     assert!(text.contains(r#""medfee_sumamt":24.90"#), "{text}");
     assert_eq!(info["medins_setl_id"], msgid(HOSPITAL, "MS1"));
+    // Who was settled and how it clears, as HIS read it (gender, birth date and age from the
+    // citizen ID; the category from the registry; clearing by the treating region).
+    for (field, value) in [
+        ("psn_name", json!("张三")),
+        ("certno", json!("42020219600101001X")),
+        ("psn_cert_type", json!("01")),
+        ("gend", json!("1")),
+        ("brdy", json!("1960-01-01")),
+        ("age", json!(66)),
+        ("insutype", json!("310")),
+        ("psn_type", json!("1101")),
+        ("med_type", json!("11")),
+        ("clr_type", json!("11")),
+        ("clr_way", json!("1")),
+        ("clr_optins", json!("440300")),
+        ("cvlserv_flag", json!("0")),
+    ] {
+        assert_eq!(info[field], value, "{field}: {text}");
+    }
+    let fen = |v: &Value| medclear_common::money::yuan_to_fen(&v.to_string()).unwrap();
+    assert_eq!(fen(&info["balc"]), 50_000 - fen(&info["acct_pay"]), "{text}");
+    for field in ["cvlserv_pay", "hifes_pay", "hosp_part_amt", "oth_pay", "acct_mulaid_pay"] {
+        assert!(text.contains(&format!(r#""{field}":0.00"#)), "{field}: {text}");
+    }
+    assert!(info["pool_prop_selfpay"].is_number(), "{text}");
+    let detail = &settled["setldetail"][0];
+    assert!(detail["fund_pay_type_name"].as_str().is_some_and(|n| !n.is_empty()), "{text}");
+    assert_eq!(detail["inscp_scp_amt"], info["inscp_scp_amt"]);
     let setl_id = info["setl_id"].as_str().unwrap().to_owned();
     for (a, b) in [("setlinfo", "hifp_pay"), ("setlinfo", "psn_cash_pay")] {
         assert!(settled[a][b].is_number(), "{b}: {text}");

@@ -165,7 +165,16 @@ fn visit_to_pb(v: VisitRow) -> pb::Visit {
 
 fn settlement_to_pb(a: SettlementAnswer, mdtrt_id: &str, basis: String) -> pb::Settlement {
     let b = a.breakdown;
+    let psn_type = if a.settled.certno.is_empty() { "" } else { a.settled.psn_type() };
     pb::Settlement {
+        psn_type: psn_type.to_owned(),
+        psn_name: a.settled.psn_name,
+        certno: a.settled.certno,
+        insutype: a.settled.insutype,
+        clr_type: a.settled.med_type.clone(),
+        med_type: a.settled.med_type,
+        balc_fen: a.settled.balance_after_fen,
+        clr_optins: a.settled.mdtrtarea_admvs,
         setl_id: a.setl_id,
         kind: a.kind,
         orig_setl_id: a.orig_setl_id.unwrap_or_default(),

@@ -89,6 +89,32 @@ pub struct Read {
     pub state: repo::PersonState,
 }
 
+/// Who and what a settlement was for, as the national `setlinfo` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settled {
+    pub psn_name: String,
+    pub certno: String,
+    pub insutype: String,
+    pub retired: bool,
+    /// The visit's national med_type code.
+    pub med_type: String,
+    pub mdtrtarea_admvs: String,
+    /// The personal account's balance after it.
+    pub balance_after_fen: i64,
+}
+
+impl Settled {
+    /// The national 人员类别 (psn_type): employees 1101, retired employees 1201, residents
+    /// 1501 (`39x` insutypes).
+    pub fn psn_type(&self) -> &'static str {
+        match (self.insutype.starts_with("39"), self.retired) {
+            (true, _) => "1501",
+            (false, true) => "1201",
+            (false, false) => "1101",
+        }
+    }
+}
+
 /// What a settlement or cancellation answers, and answers again to a retry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettlementAnswer {
@@ -101,6 +127,9 @@ pub struct SettlementAnswer {
     pub setl_time: DateTime<Utc>,
     /// For a cancellation: the breakdown it undoes.
     pub breakdown: Breakdown,
+    /// Absent from answers stored before it was kept.
+    #[serde(default)]
+    pub settled: Settled,
 }
 
 /// The settlement store of one routing instance.
@@ -570,6 +599,15 @@ impl Settlements {
             psn_no: person.psn_no.clone(),
             policy_version: in_force.id,
             setl_time: now,
+            settled: Settled {
+                psn_name: person.psn_name.clone(),
+                certno: person.certno.clone(),
+                insutype: person.insutype.clone(),
+                retired: person.retired,
+                med_type: request.visit.med_type.code().to_string(),
+                mdtrtarea_admvs: request.mdtrtarea_admvs.to_string(),
+                balance_after_fen: person.account_balance_fen - breakdown.acct_pay,
+            },
             breakdown,
         };
         let breakdown = &answer.breakdown;
@@ -698,6 +736,10 @@ impl Settlements {
         let breakdown: Breakdown = serde_json::from_value(original.breakdown.clone())
             .map_err(|e| Error::Internal(format!("breakdown of {setl_id}: {e}")))?;
         let now = self.clock.now();
+        let settled = Settled {
+            balance_after_fen: person.account_balance_fen + original.acct_pay,
+            ..answer_of(&original)?.settled
+        };
         let answer = SettlementAnswer {
             setl_id: new_id('S', &original.insuplc_admdvs),
             kind: "cancellation".into(),
@@ -706,6 +748,7 @@ impl Settlements {
             policy_version: original.policy_version.clone(),
             setl_time: now,
             breakdown,
+            settled,
         };
         let row = SettlementRow {
             setl_id: answer.setl_id.clone(),

@@ -24,6 +24,18 @@ struct SettleNode {
     acct_used_flag: String,
     #[serde(default, deserialize_with = "text")]
     omsgid: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_type: String,
+}
+
+impl SettleNode {
+    /// The request's own fields `setlinfo` echoes.
+    fn echoed(&self) -> Vec<(&'static str, &str)> {
+        match self.mdtrt_cert_type.trim() {
+            "" => Vec::new(),
+            cert => vec![("mdtrt_cert_type", cert)],
+        }
+    }
 }
 
 /// A value of a national output field.
@@ -31,6 +43,8 @@ struct SettleNode {
 enum Field {
     Text(String),
     Yuan(Yuan),
+    /// A number written from its exact text (a ratio `0.9000`, an age).
+    Number(String),
     Null,
 }
 
@@ -39,6 +53,9 @@ impl Serialize for Field {
         match self {
             Self::Text(text) => serializer.serialize_str(text),
             Self::Yuan(yuan) => yuan.serialize(serializer),
+            Self::Number(text) => serde_json::value::RawValue::from_string(text.clone())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
             Self::Null => serializer.serialize_none(),
         }
     }
@@ -71,8 +88,44 @@ fn national<T: Serialize>(message: &T, sign: i64) -> Result<BTreeMap<String, Fie
     Ok(out)
 }
 
-/// What a settlement carries that the national `setlinfo` does not.
-const NOT_NATIONAL: [&str; 4] = ["kind", "orig_setl_id", "policy_version", "coverage_basis"];
+/// What a settlement carries that the national `setlinfo` does not (or writes otherwise:
+/// `balc` is the balance, never negated).
+const NOT_NATIONAL: [&str; 5] =
+    ["kind", "orig_setl_id", "policy_version", "coverage_basis", "balc"];
+
+/// The funds the national `setlinfo` names that medclear does not have: always 0.00.
+const NO_SUCH_FUND: [&str; 6] =
+    ["cvlserv_pay", "hifes_pay", "hosp_part_amt", "oth_pay", "acct_mulaid_pay", "hifdm_pay"];
+
+/// The national name of a fund type (基金支付类型名称).
+fn fund_name(code: &str) -> &'static str {
+    match code {
+        "310100" => "职工基本医疗保险统筹基金",
+        "310200" => "职工基本医疗保险个人账户基金",
+        "330100" => "职工大额医疗费用补助基金",
+        "390100" => "城乡居民基本医疗保险基金",
+        "390200" => "城乡居民大病医疗保险基金",
+        "610100" => "医疗救助基金",
+        _ => "",
+    }
+}
+
+/// What an 18-character citizen ID says of its holder: gender (1 male, 2 female), birth date
+/// and age in whole years on `on`.
+fn from_certno(certno: &str, on: chrono::NaiveDate) -> Option<(&'static str, String, i32)> {
+    use chrono::Datelike;
+    let bytes = certno.as_bytes();
+    if bytes.len() != 18 {
+        return None;
+    }
+    let birth = chrono::NaiveDate::parse_from_str(certno.get(6..14)?, "%Y%m%d").ok()?;
+    let gend = if (bytes[16] - b'0') % 2 == 1 { "1" } else { "2" };
+    let mut age = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    Some((gend, birth.to_string(), age))
+}
 
 #[derive(Debug, Serialize)]
 struct SettlementOutput {
@@ -106,16 +159,63 @@ pub(super) fn settlement_output_with(
     }
     let id = |text: String| if settled { Field::Text(text) } else { Field::Null };
     setlinfo.insert("setl_id".into(), id(s.setl_id.clone()));
+    let day = chrono::DateTime::parse_from_rfc3339(&s.setl_time)
+        .map(|t| t.with_timezone(&CHINA).date_naive())
+        .ok();
     setlinfo.insert("setl_time".into(), id(setl_time));
     let mdtrt_id =
         if s.mdtrt_id.is_empty() { mdtrt_id.trim().to_owned() } else { s.mdtrt_id.clone() };
     setlinfo.insert("mdtrt_id".into(), Field::Text(mdtrt_id));
     setlinfo.insert("medins_setl_id".into(), Field::Text(msgid.to_owned()));
+    // The person: from the registry (name, ID, insutype, category) and from the ID itself.
+    let person = day.and_then(|day| from_certno(&s.certno, day));
+    let (gend, brdy, age) = match person {
+        Some((gend, brdy, age)) => {
+            (Field::Text(gend.into()), Field::Text(brdy), Field::Number(age.to_string()))
+        }
+        None => (Field::Null, Field::Null, Field::Null),
+    };
+    setlinfo.insert("gend".into(), gend);
+    setlinfo.insert("brdy".into(), brdy);
+    setlinfo.insert("age".into(), age);
+    setlinfo.insert("psn_cert_type".into(), Field::Text("01".into()));
+    setlinfo.insert("naty".into(), Field::Null);
+    setlinfo.insert("cvlserv_flag".into(), Field::Text("0".into()));
+    setlinfo.insert("mdtrt_cert_type".into(), Field::Text("02".into()));
+    setlinfo.insert("clr_way".into(), Field::Text("1".into()));
+    setlinfo.insert("balc".into(), Field::Yuan(Yuan(s.balc_fen)));
+    for name in NO_SUCH_FUND {
+        setlinfo.insert(name.into(), Field::Yuan(Yuan(0)));
+    }
+    // 统筹基金支付比例: what the pooling fund paid of what it could pay for (in scope, above
+    // the deductible), to four decimals.
+    let base = s.inscp_scp_amt_fen - s.act_pay_dedc_fen;
+    let ratio = if base == 0 {
+        rust_decimal::Decimal::ZERO
+    } else {
+        medclear_common::money::round_ratio(
+            rust_decimal::Decimal::from(s.hifp_pay_fen) / rust_decimal::Decimal::from(base),
+        )
+    };
+    setlinfo.insert("pool_prop_selfpay".into(), Field::Number(format!("{ratio:.4}")));
     for (name, value) in more {
         setlinfo.insert((*name).into(), Field::Text((*value).to_owned()));
     }
-    let setldetail =
-        s.setldetail.iter().map(|d| national(d, sign)).collect::<Result<Vec<_>, _>>()?;
+    let process = format!("policy {}", s.policy_version);
+    let setldetail = s
+        .setldetail
+        .iter()
+        .map(|d| {
+            let mut row = national(d, sign)?;
+            row.insert(
+                "fund_pay_type_name".into(),
+                Field::Text(fund_name(&d.fund_pay_type).into()),
+            );
+            row.insert("inscp_scp_amt".into(), Field::Yuan(Yuan(sign * s.inscp_scp_amt_fen)));
+            row.insert("setl_proc_info".into(), Field::Text(process.clone()));
+            Ok(row)
+        })
+        .collect::<Result<Vec<_>, Refusal>>()?;
     output(&SettlementOutput { setlinfo, setldetail })
 }
 
@@ -124,7 +224,7 @@ pub(super) async fn presettle(state: &AppState, envelope: &Envelope) -> Outcome 
     let s: SettleNode = node(envelope, "data")?;
     let request = settle_request(envelope, &s)?;
     let settlement = routing(state, envelope, &s.mdtrt_id).pre_settle(request).await?.into_inner();
-    settlement_output(settlement, &envelope.msgid, &s.mdtrt_id)
+    settlement_output_with(settlement, &envelope.msgid, &s.mdtrt_id, &s.echoed())
 }
 
 /// 2207 / 2304: the visit's settlement, kept.
@@ -132,11 +232,12 @@ pub(super) async fn settle(state: &AppState, envelope: &Envelope) -> Outcome {
     let s: SettleNode = node(envelope, "data")?;
     let request = settle_request(envelope, &s)?;
     let settlement = routing(state, envelope, &s.mdtrt_id).settle(request).await?.into_inner();
-    settlement_output(settlement, &envelope.msgid, &s.mdtrt_id)
+    settlement_output_with(settlement, &envelope.msgid, &s.mdtrt_id, &s.echoed())
 }
 
 /// The routing request of a pre-settlement or a settlement: they ask the same.
 fn settle_request(envelope: &Envelope, s: &SettleNode) -> Result<pb::SettleRequest, Refusal> {
+    medclear_common::codes::optional_code("data.mdtrt_cert_type", &s.mdtrt_cert_type, 3)?;
     Ok(pb::SettleRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
