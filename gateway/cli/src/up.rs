@@ -388,6 +388,9 @@ pub async fn start(options: &UpOptions, clock: Arc<dyn Clock>) -> Result<System>
         upstreams,
         limits: options.limits,
         sign_key: options.sign_key.clone(),
+        med_types: medclear_gateway::settings::med_types_from(
+            medclear_common::config::var("MEDCLEAR_MED_TYPES").as_deref().map(std::path::Path::new),
+        )?,
     })?;
     let transport = Transport::choose(options.tls.as_ref(), &options.http)?;
     let tls = matches!(transport, Transport::Tls(_));

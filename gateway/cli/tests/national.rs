@@ -912,3 +912,51 @@ async fn a_pharmacy_presettles_settles_and_cancels_a_purchase() {
     assert_eq!(found["setlinfo"]["refd_setl_flag"], "1", "{found}");
     h.finish().await;
 }
+
+/// A hospital of a county (Changsha's Furong district, 430102) on Hunan's platform sends its
+/// own medical-type codes: 2101 (普通住院) registers an admission; a code neither national nor
+/// Hunan's is refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hunan_county_hospital_sends_its_platforms_medical_types() {
+    const CHANGSHA: &str = "H43010200001";
+    let h = Harness::start(TODAY).await;
+    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
+    routing
+        .import_institutions(signed(rpb::ImportInstitutionsRequest {
+            institutions: vec![rpb::Institution {
+                fixmedins_code: CHANGSHA.into(),
+                fixmedins_name: "长沙市芙蓉区人民医院".into(),
+                admdvs: "430102".into(),
+                hospital_level: "secondary".into(),
+            }],
+        }))
+        .await
+        .unwrap();
+    let from_changsha = |tag: &str, med_type: &str| {
+        let mut e = envelope(
+            "2401",
+            tag,
+            json!({"mdtrtinfo": {"psn_no": "P420200001", "insutype": "310", "med_type": med_type,
+                "begntime": "2026-03-02 09:00:00", "mdtrt_cert_type": "02", "ipt_no": tag,
+                "dscg_maindiag_code": "I10.x00"}}),
+        );
+        e["fixmedins_code"] = json!(CHANGSHA);
+        e["mdtrtarea_admvs"] = json!("430102");
+        e["msgid"] = json!(msgid(CHANGSHA, tag));
+        e.to_string()
+    };
+    let (status, answer, text) = call(&h, from_changsha("HN1", "2101")).await;
+    assert_eq!((status, answer["infcode"].as_i64()), (200, Some(0)), "{text}");
+    let mdtrt_id = answer["output"]["result"]["mdtrt_id"].as_str().unwrap().to_owned();
+    let med_type: String =
+        sqlx::query_scalar("SELECT med_type::text FROM visits WHERE mdtrt_id = $1")
+            .bind(&mdtrt_id)
+            .fetch_one(&h.routing_pool)
+            .await
+            .unwrap();
+    assert_eq!(med_type, "21", "Hunan's 2101 is an inpatient stay");
+    let (_, reason) = refused(&h, from_changsha("HN2", "7777")).await;
+    assert_eq!(reason, "unknown_med_type");
+    h.finish().await;
+}

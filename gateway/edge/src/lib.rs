@@ -28,6 +28,7 @@ pub mod citizen;
 pub mod error;
 pub mod json;
 pub mod limits;
+pub mod med_types;
 pub mod national;
 pub mod server;
 pub mod session;

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use medclear_common::{Error, Result, config, config::Secret, server::ServiceToken};
 
-use crate::{limits::Limits, tls::TlsDir};
+use crate::{limits::Limits, med_types::MedTypes, tls::TlsDir};
 
 /// What [`crate::state::AppState`] needs: the services, the edge's limits, the signing key.
 #[derive(Debug, Clone)]
@@ -15,6 +15,8 @@ pub struct Settings {
     /// `GATEWAY_SIGN_KEY`: signs sign-in numbers, citizens' tokens and page sessions; replicas
     /// must share it. `None`: a random key of this process.
     pub sign_key: Option<Secret>,
+    /// The medical types hospitals may send, national and provincial.
+    pub med_types: MedTypes,
 }
 
 /// Where the gateway finds the services it fronts.
@@ -88,6 +90,10 @@ pub struct GatewayArgs {
     /// (repeatable; in ROUTING_PARTITIONS, `;` separates them).
     #[arg(long = "routing-partition", env = "ROUTING_PARTITIONS", value_delimiter = ';')]
     pub routing_partitions: Vec<String>,
+    /// More provincial medical-type codes (`province,med_type,kind` CSV; see the README), on
+    /// top of the national ones and those shipped in reference/med_types.csv.
+    #[arg(long, env = "MEDCLEAR_MED_TYPES")]
+    pub med_types: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -108,12 +114,18 @@ impl GatewayArgs {
             },
             limits: self.limits.limits(),
             sign_key: sign_key_from_env(),
+            med_types: med_types_from(self.med_types.as_deref())?,
         })
     }
 
     pub fn tls_dir(&self) -> Option<TlsDir> {
         self.tls_dir.clone().map(TlsDir)
     }
+}
+
+/// The medical-type table: the defaults, with the rows of `file` when there is one.
+pub fn med_types_from(file: Option<&std::path::Path>) -> Result<MedTypes> {
+    file.map_or_else(|| Ok(MedTypes::default()), MedTypes::with_file)
 }
 
 /// `GATEWAY_SIGN_KEY`, when set.

@@ -19,6 +19,7 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::{
     citizen::{CitizenAuth, signing_secret},
     limits::Limits,
+    med_types::MedTypes,
     session::{PageKeys, SignIn},
     settings::{Settings, Upstreams},
 };
@@ -51,6 +52,8 @@ pub(crate) struct Inner {
     pages: PageKeys,
     /// What the services take calls with; [`crate::server::app`] gives it to each request.
     pub(crate) service_token: ServiceToken,
+    /// The medical types hospitals may send.
+    med_types: MedTypes,
 }
 
 /// What every handler shares: the gRPC clients, the edge's limits, and the keys
@@ -70,7 +73,12 @@ impl AppState {
         upstreams: &Upstreams,
         limits: Limits,
     ) -> Result<Self, medclear_common::Error> {
-        Self::from_settings(&Settings { upstreams: upstreams.clone(), limits, sign_key: None })
+        Self::from_settings(&Settings {
+            upstreams: upstreams.clone(),
+            limits,
+            sign_key: None,
+            med_types: MedTypes::default(),
+        })
     }
 
     /// The state the settings describe; connections are made on first use and re-made after
@@ -135,7 +143,13 @@ impl AppState {
             citizens: CitizenAuth::new(&secret),
             pages: PageKeys::new(&secret),
             service_token: upstreams.service_token.clone(),
+            med_types: settings.med_types.clone(),
         })))
+    }
+
+    /// The medical types hospitals may send, national and provincial.
+    pub fn med_types(&self) -> &MedTypes {
+        &self.0.med_types
     }
 
     pub fn filing(&self) -> FilingServiceClient<Traced> {

@@ -31,21 +31,15 @@ struct Registration {
     exp_content: Value,
 }
 
-/// A national `med_type` code (`None` when empty).
-fn med_type_of(text: &str) -> Result<Option<pb::MedType>, Refusal> {
-    Ok(Some(match text.trim() {
-        "" => return Ok(None),
-        "11" | "12" => pb::MedType::GeneralOutpatient,
-        "14" => pb::MedType::ChronicOutpatient,
-        "21" => pb::MedType::Inpatient,
-        "41" => pb::MedType::Pharmacy,
-        other => {
-            return Err(Refusal::new(
-                "unknown_med_type",
-                format!("med_type {} is not 11, 12, 14, 21 or 41", codes::shown(other)),
-            ));
-        }
-    }))
+/// A `med_type` as the hospital sent it — national, or its province's platform's code —
+/// as the kind of care it means ([`crate::med_types`]); `None` when empty.
+fn med_type_of(
+    state: &AppState,
+    envelope: &Envelope,
+    field: &str,
+    text: &str,
+) -> Result<Option<pb::MedType>, Refusal> {
+    Ok(state.med_types().lookup(field, &envelope.mdtrtarea_admvs, text)?)
 }
 
 /// `exp_content.er_flag` (急诊, as HIS clients send it: an object, or a list of one).
@@ -96,11 +90,8 @@ pub(super) async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
     } else {
         codes::text(&at("adm_diag_dscr"), &r.adm_diag_dscr, 200)?
     };
-    let med_type = med_type_of(&r.med_type)?.unwrap_or(if inpatient {
-        pb::MedType::Inpatient
-    } else {
-        pb::MedType::GeneralOutpatient
-    });
+    let med_type = med_type_of(state, envelope, &at("med_type"), &r.med_type)?
+        .unwrap_or(if inpatient { pb::MedType::Inpatient } else { pb::MedType::GeneralOutpatient });
     let request = pb::RegisterVisitRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
@@ -200,7 +191,9 @@ pub(super) async fn visit_details(state: &AppState, envelope: &Envelope) -> Outc
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
         mdtrt_id: mdtrt_id.to_owned(),
-        med_type: med_type_of(&v.med_type)?.unwrap_or(pb::MedType::Unspecified).into(),
+        med_type: med_type_of(state, envelope, "mdtrtinfo.med_type", &v.med_type)?
+            .unwrap_or(pb::MedType::Unspecified)
+            .into(),
         diagnosis_code: diagnosis_code.to_owned(),
         disease_code: codes::optional_code("mdtrtinfo.dise_codg", &v.dise_codg, 30)?.to_owned(),
     };
