@@ -27,7 +27,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const SHENZHEN_HOSPITAL: &str = "H44030000001";
 const HUANGSHI_HOSPITAL: &str = "H42020000001";
-const CERTNO: &str = "42020219600101001X";
+const CERTNO: &str = "420202196001010016";
 
 /// Today in China: the services' clock, so the form's default start date is valid.
 fn today() -> String {

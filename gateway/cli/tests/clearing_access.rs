@@ -38,7 +38,7 @@ fn actor(province: &str) -> Value {
 async fn month(h: &Harness) {
     h.seed_drug(&[SHENZHEN_HOSPITAL, HUANGSHI_HOSPITAL]).await;
     for p in [
-        support::person("P420200001", "42020219600101001X", "420200"),
+        support::person("P420200001", "420202196001010016", "420200"),
         support::person("P440300001", "440301197001010013", "440300"),
         support::person("P110101001", "110101197001010011", "110101"),
     ] {
@@ -297,7 +297,7 @@ async fn every_clearing_read_shows_each_caller_only_its_own_rows() {
     ));
     // A citizen signs in with a one-time code.
     let anonymous = client(&dir, None);
-    let certno = "42020219600101001X";
+    let certno = "420202196001010016";
     let signed_in = anonymous
         .post(format!("{root}/api/v1/citizen/sign-in"))
         .json(&json!({"certno": certno}))
@@ -430,7 +430,7 @@ fn with_token(
 async fn the_services_refuse_calls_without_the_service_token_and_change_nothing() {
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[SHENZHEN_HOSPITAL]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     let a = Admission {
         tag: "1",
         psn_no: "P420200001",
@@ -511,7 +511,7 @@ async fn the_services_refuse_calls_without_the_service_token_and_change_nothing(
             row_no: 2,
             fields: [
                 ("psn_no", "P420200001"),
-                ("certno", "42020219600101001X"),
+                ("certno", "420202196001010016"),
                 ("psn_name", "张三"),
                 ("insutype", "310"),
                 ("insuplc_admdvs", "420200"),

@@ -31,7 +31,7 @@ async fn a_period_is_closed_netted_confirmed_and_settled_over_the_json_api() {
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[SHENZHEN_HOSPITAL, HUANGSHI_HOSPITAL]).await;
     for p in [
-        support::person("P420200001", "42020219600101001X", "420200"),
+        support::person("P420200001", "420202196001010016", "420200"),
         support::person("P440300001", "440301197001010013", "440300"),
         support::person("P110101001", "110101197001010011", "110101"),
     ] {

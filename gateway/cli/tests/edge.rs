@@ -106,7 +106,7 @@ async fn a_request_over_its_time_gets_504_with_a_reason() {
         .post(format!("{base}/fsi/api/rsfComIfsService/callService"))
         .body(
             r#"{"infno": "1101", "msgid": "H44030000001202603020900000001", "fixmedins_code": "H44030000001",
-                "mdtrtarea_admvs": "440300", "input": {"data": {"certno": "42020219600101001X"}}}"#,
+                "mdtrtarea_admvs": "440300", "input": {"data": {"certno": "420202196001010016"}}}"#,
         )
         .send()
         .await

@@ -77,7 +77,7 @@ async fn count(h: &Harness, table: &str) -> i64 {
 /// with one 24.60-yuan line (2204): the visit's id and its settlement input (2207).
 async fn visit(h: &Harness) -> (String, Value) {
     h.seed_drug(&[HOSPITAL]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     let channel = medclear_common::server::connect("routing", &h.routing_grpc).await.unwrap();
     let mut routing = RoutingServiceClient::new(channel);
     let institution = rpb::Institution {
@@ -90,7 +90,7 @@ async fn visit(h: &Harness) -> (String, Value) {
     routing.import_institutions(institutions).await.unwrap();
     let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
         "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0001",
+        "mdtrt_cert_no": "420202196001010016", "ipt_otp_no": "MZ0001",
         "exp_content": {"er_flag": "1"}}});
     let registered = ok(h, "2201", &msgid(1), registration).await;
     let mdtrt_id = registered["data"]["mdtrt_id"].as_str().unwrap().to_owned();

@@ -493,7 +493,7 @@ fn precise(key: &str, status: &Status) -> Result<(), String> {
 /// Seeds a person, the hospital, an open visit and a revocable filing; answers the visit's and
 /// the filing's ids.
 async fn seed(h: &Harness, c: &mut Clients) -> (String, String) {
-    h.add_person(&support::person(PERSON, "42020219600101001X", "420200")).await;
+    h.add_person(&support::person(PERSON, "420202196001010016", "420200")).await;
     let institution = rpb::Institution {
         fixmedins_code: HOSPITAL.into(),
         fixmedins_name: "深圳市人民医院".into(),

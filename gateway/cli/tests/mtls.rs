@@ -25,7 +25,7 @@ fn person_query(fixmedins_code: &str) -> Value {
         "recer_sys_code": "YBXT", "infver": "V1.0", "opter_type": "1", "opter": "001",
         "opter_name": "收费员", "inf_time": "2026-03-02 09:00:00", "fixmedins_code": fixmedins_code,
         "fixmedins_name": "深圳市人民医院", "sign_no": "",
-        "input": {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "42020219600101001X"}},
+        "input": {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "420202196001010016"}},
     })
 }
 
@@ -46,7 +46,7 @@ fn client(dir: &TlsDir, institution: Option<&TlsDir>, code: &str) -> reqwest::Cl
 #[tokio::test]
 async fn only_a_certificate_for_the_sending_institution_gets_through() {
     let h = Harness::start(TODAY).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
 
     let base = std::env::temp_dir().join(format!("medclear-mtls-{}", std::process::id()));
     let dir = TlsDir(base.join("ours"));
@@ -193,12 +193,12 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
         // The national operator: every province, the settlement feed, the registry.
         (national, "/api/v1/clearing/prepaid-funds/440000", 200),
         (national, "/api/v1/settlement-events", 200),
-        (national, "/api/v1/persons?certno=42020219600101001X", 200),
+        (national, "/api/v1/persons?certno=420202196001010016", 200),
         // A hospital: its own mappings and the registry, not another's, not clearing.
         (hospital, &format!("/api/v1/catalog/mappings?fixmedins_code={HOSPITAL}"), 200),
         (hospital, &format!("/api/v1/catalog/mappings?fixmedins_code={OTHER}"), 403),
         (hospital, "/api/v1/clearing/periods", 403),
-        (hospital, "/api/v1/persons?certno=42020219600101001X", 200),
+        (hospital, "/api/v1/persons?certno=420202196001010016", 200),
         // Nobody: public reference data only.
         (None, "/api/v1/clearing/periods", 401),
         (None, "/api/v1/regions", 200),
@@ -230,7 +230,7 @@ async fn only_a_certificate_for_the_sending_institution_gets_through() {
 
     // A citizen: no certificate, a one-time code, then a bearer token for their own data.
     let anonymous = client(&dir, None, "");
-    let certno = "42020219600101001X";
+    let certno = "420202196001010016";
     let signed_in = anonymous
         .post(format!("{root}/api/v1/citizen/sign-in"))
         .json(&json!({"certno": certno}))

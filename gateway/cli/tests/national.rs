@@ -112,7 +112,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     h.seed_drug(&[HOSPITAL]).await;
     let patient = medclear_routing::repo::PersonRow {
         account_balance_fen: 50_000,
-        ..support::person("P420200001", "42020219600101001X", "420200")
+        ..support::person("P420200001", "420202196001010016", "420200")
     };
     h.add_person(&patient).await;
     let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
@@ -146,7 +146,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
         &h,
         "1101",
         "M1101",
-        json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "42020219600101001X",
+        json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "420202196001010016",
             "psn_cert_type": "01"}}),
     )
     .await;
@@ -160,7 +160,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     // 2201: an emergency (er_flag) outpatient registration; the level comes from the registry.
     let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
         "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0001", "atddr_no": "D01",
+        "mdtrt_cert_no": "420202196001010016", "ipt_otp_no": "MZ0001", "atddr_no": "D01",
         "dr_name": "李医生", "dept_code": "A01", "dept_name": "急诊科", "caty": "A01",
         "exp_content": {"er_flag": "1"}}});
     let (visit, _) = ok(&h, "2201", "M2201", registration.clone()).await;
@@ -218,7 +218,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     // 2206 with a total that is not the upload's: refused; with the right one: computed.
     let settle = |total: &str| {
         json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
-            "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": total,
+            "mdtrt_cert_no": "420202196001010016", "med_type": "11", "medfee_sumamt": total,
             "psn_setlway": "01", "mdtrt_id": mdtrt_id, "chrg_bchno": "B1",
             "acct_used_flag": "1", "insutype": "310"}})
     };
@@ -237,7 +237,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
     // citizen ID; the category from the registry; clearing by the treating region).
     for (field, value) in [
         ("psn_name", json!("张三")),
-        ("certno", json!("42020219600101001X")),
+        ("certno", json!("420202196001010016")),
         ("psn_cert_type", json!("01")),
         ("gend", json!("1")),
         ("brdy", json!("1960-01-01")),
@@ -407,7 +407,7 @@ async fn a_hospital_runs_a_visit_through_the_national_transactions() {
 async fn a_fen_and_a_half_is_two_fen_nowhere() {
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[HOSPITAL]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
     let institution = rpb::Institution {
         fixmedins_code: HOSPITAL.into(),
@@ -419,7 +419,7 @@ async fn a_fen_and_a_half_is_two_fen_nowhere() {
     routing.import_institutions(signed(institutions)).await.unwrap();
     let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
         "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": "MZ0002", "atddr_no": "D01",
+        "mdtrt_cert_no": "420202196001010016", "ipt_otp_no": "MZ0002", "atddr_no": "D01",
         "dr_name": "李医生", "dept_code": "A01", "dept_name": "急诊科", "caty": "A01",
         "exp_content": {"er_flag": "1"}}});
     let (visit, _) = ok(&h, "2201", "MR2201", registration).await;
@@ -435,7 +435,7 @@ async fn a_fen_and_a_half_is_two_fen_nowhere() {
     assert_eq!((status, lines["total_fen"].as_i64()), (200, Some(3)), "{lines}");
     // …the pre-settlement's and the settlement's, which check the hospital's total against it.
     let settle = json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
-        "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": "0.03",
+        "mdtrt_cert_no": "420202196001010016", "med_type": "11", "medfee_sumamt": "0.03",
         "psn_setlway": "01", "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "insutype": "310"}});
     for infno in ["2206", "2207"] {
         let (_, text) = ok(&h, infno, &format!("MR{infno}"), settle.clone()).await;
@@ -699,7 +699,7 @@ async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface
 async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_restart() {
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[HOSPITAL]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     register_hospital(&h).await;
     // An emergency outpatient visit with one 甲 line of 100.00 × 5, registered and uploaded.
     let visit = |tag: &str| {
@@ -708,7 +708,7 @@ async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_
         async move {
             let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
                 "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
-                "mdtrt_cert_no": "42020219600101001X", "ipt_otp_no": tag,
+                "mdtrt_cert_no": "420202196001010016", "ipt_otp_no": tag,
                 "exp_content": {"er_flag": "1"}}});
             let (visit, _) = ok(h, "2201", &format!("{tag}-2201"), registration).await;
             let mdtrt_id = visit["data"]["mdtrt_id"].as_str().unwrap().to_owned();
@@ -722,7 +722,7 @@ async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_
     };
     let settle = |mdtrt_id: &str| {
         json!({"data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
-            "mdtrt_cert_no": "42020219600101001X", "med_type": "11", "medfee_sumamt": "500.00",
+            "mdtrt_cert_no": "420202196001010016", "med_type": "11", "medfee_sumamt": "500.00",
             "psn_setlway": "01", "mdtrt_id": mdtrt_id, "acct_used_flag": "0", "insutype": "310"}})
     };
     // A national amount (yuan, a JSON number) in fen, read from its text.
@@ -802,8 +802,8 @@ async fn a_bureaus_correction_applies_to_the_next_national_settlement_without_a_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn input_as_a_string_or_without_data_reads_the_same_and_2401_answers_in_result() {
     let h = Harness::start(TODAY).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
-    let query = json!({"mdtrt_cert_type": "02", "mdtrt_cert_no": "42020219600101001X",
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
+    let query = json!({"mdtrt_cert_type": "02", "mdtrt_cert_no": "420202196001010016",
         "psn_cert_type": "01"});
     let (with_data, _) = ok(&h, "1101", "F1", json!({ "data": query })).await;
     let (as_string, _) = ok(&h, "1101", "F2", json!(json!({ "data": query }).to_string())).await;
@@ -813,12 +813,36 @@ async fn input_as_a_string_or_without_data_reads_the_same_and_2401_answers_in_re
     for other in [&as_string, &without_data, &data_as_string] {
         assert_eq!(other, &with_data);
     }
+    // Meaning is checked too: a credential number that is no citizen ID, a diagnosis that is no
+    // diagnosis code.
+    let (_, reason) = refused(
+        &h,
+        envelope("1101", "F7", json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "02"}}))
+            .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "invalid_certno");
+    let (_, reason) = refused(
+        &h,
+        envelope(
+            "1101",
+            "F8",
+            json!({"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": "420202196001010012"}}),
+        )
+        .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "invalid_certno", "a wrong check character");
     // A string that is not JSON is refused as such, naming it.
     let (_, reason) = refused(&h, envelope("1101", "F5", json!("{\"data\": ")).to_string()).await;
     assert_eq!(reason, "malformed_json");
 
-    // 2401: the admission's id where HIS clients read it.
+    // 2401: the admission's id where HIS clients read it; a diagnosis "11" is refused.
     register_hospital(&h).await;
+    let bad = json!({"mdtrtinfo": {"psn_no": "P420200001", "begntime": "2026-03-02 09:01:00",
+        "med_type": "21", "ipt_no": "ZY0000", "dscg_maindiag_code": "11"}});
+    let (_, reason) = refused(&h, envelope("2401", "F9", bad).to_string()).await;
+    assert_eq!(reason, "invalid_diagnosis");
     let admission = json!({"mdtrtinfo": {"psn_no": "P420200001", "insutype": "310",
         "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02", "med_type": "21",
         "ipt_no": "ZY0001", "dscg_maindiag_code": "I10.x00", "exp_content": {"er_flag": "1"}}});
@@ -839,7 +863,7 @@ async fn a_pharmacy_presettles_settles_and_cancels_a_purchase() {
     const PHARMACY: &str = "P44030000002";
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[PHARMACY]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
     routing
         .import_institutions(signed(rpb::ImportInstitutionsRequest {
@@ -879,7 +903,7 @@ async fn a_pharmacy_presettles_settles_and_cancels_a_purchase() {
     // Two boxes at 12.30, as a pharmacy client sends them: the purchase whole.
     let purchase = json!({
         "data": {"psn_no": "P420200001", "mdtrt_cert_type": "02",
-            "mdtrt_cert_no": "42020219600101001X", "begntime": "2026-03-02 10:00:00",
+            "mdtrt_cert_no": "420202196001010016", "begntime": "2026-03-02 10:00:00",
             "medfee_sumamt": "24.60", "psn_setlway": "01", "insutype": "310",
             "acct_used_flag": "0", "med_type": "41"},
         "drugdetail": [{"feedetl_sn": "1", "med_list_codg": support::DRUG,
@@ -920,7 +944,7 @@ async fn a_pharmacy_presettles_settles_and_cancels_a_purchase() {
 async fn a_hunan_county_hospital_sends_its_platforms_medical_types() {
     const CHANGSHA: &str = "H43010200001";
     let h = Harness::start(TODAY).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     let mut routing = RoutingServiceClient::connect(h.routing_grpc.clone()).await.unwrap();
     routing
         .import_institutions(signed(rpb::ImportInstitutionsRequest {

@@ -17,7 +17,7 @@ use support::Harness;
 use tokio::net::TcpListener;
 
 const TODAY: &str = "2026-03-02";
-const CERTNO: &str = "42020219600101001X";
+const CERTNO: &str = "420202196001010016";
 
 /// A browser without cookies of its own: every cookie is passed by hand.
 fn browser() -> reqwest::Client {

@@ -163,7 +163,7 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     );
     // This test's own routing schema, not the harness's.
     for person in [
-        support::person("P420200001", "42020219600101001X", "420200"),
+        support::person("P420200001", "420202196001010016", "420200"),
         support::person("P420200002", "420202196001010027", "420200"),
     ] {
         store.upsert_person(&person).await.unwrap();
@@ -324,9 +324,9 @@ async fn the_lifecycle_over_the_json_api() {
     let (status, health) = h.get("/healthz").await;
     assert_eq!((status, health["services"]["routing"].as_str()), (200, Some("serving")));
     h.seed_drug(&[HOSPITAL]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
 
-    let (status, p) = h.get("/api/v1/persons?certno=42020219600101001X").await;
+    let (status, p) = h.get("/api/v1/persons?certno=420202196001010016").await;
     assert_eq!((status, p["psn_no"].as_str()), (200, Some("P420200001")));
     let (status, v) = h
         .post("/api/v1/visits", &json!({"fixmedins_code": HOSPITAL, "msgid": "V1", "psn_no": "P420200001", "med_type": 11,

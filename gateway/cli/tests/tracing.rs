@@ -35,7 +35,7 @@ async fn a_settlement_is_one_trace_from_the_gateway_through_three_services() {
 
     let h = Harness::start(TODAY).await;
     h.seed_drug(&[HOSPITAL]).await;
-    h.add_person(&support::person("P420200001", "42020219600101001X", "420200")).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
     let (status, visit) = h
         .post(
             "/api/v1/visits",

@@ -133,6 +133,73 @@ pub fn code<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, Inva
     }
 }
 
+/// The weights and check characters of an 18-character citizen ID (GB 11643).
+const CERTNO_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const CERTNO_CHECK: &[u8; 11] = b"10X98765432";
+
+/// The check character of an 18-character citizen ID's first 17 digits (GB 11643).
+pub fn certno_check_char(first17: &[u8]) -> Option<u8> {
+    let mut sum = 0u32;
+    for (digit, weight) in first17.iter().zip(CERTNO_WEIGHTS) {
+        sum += u32::from(digit.checked_sub(b'0').filter(|d| *d <= 9)?) * weight;
+    }
+    CERTNO_CHECK.get(usize::try_from(sum % 11).ok()?).copied()
+}
+
+/// Whether `certno` is a well-formed 18-character citizen ID: 17 digits whose date of birth
+/// is a date, and the right check character.
+pub fn certno_valid(certno: &str) -> bool {
+    let b = certno.as_bytes();
+    b.len() == 18
+        && certno_check_char(&b[..17]) == Some(b[17].to_ascii_uppercase())
+        && certno.get(6..14).is_some_and(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").is_ok())
+}
+
+/// A citizen ID (居民身份证号), checked for meaning: 18 characters, a real birth date, the
+/// right check character (an `x` is read as `X`).
+pub fn citizen_id(field: &str, value: &str) -> Result<String, Invalid> {
+    let value = text(field, value, 18 + 2)?.to_ascii_uppercase();
+    if value.is_empty() {
+        return Err(missing(field));
+    }
+    if !certno_valid(&value) {
+        return Err(Invalid::new(
+            field,
+            "invalid_certno",
+            format!(
+                "{field} {} is not a citizen ID: 17 digits with a date of birth, then the check \
+                 character (GB 11643)",
+                shown(&value)
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// A diagnosis code (诊断代码), checked for meaning as far as its form tells: ICD-10 (医保版)
+/// codes begin with a letter and two digits (`I10.x00x002`), TCM codes with letters and a digit
+/// (`BNG010`, `A04.01.01`); at most `max` code characters. `11` is none of them.
+pub fn diagnosis_code<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, Invalid> {
+    let value = optional_code(field, value, max)?;
+    if value.is_empty() {
+        return Ok(value);
+    }
+    let letters = value.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let digit_follows = value.as_bytes().get(letters).is_some_and(u8::is_ascii_digit);
+    if !(1..=3).contains(&letters) || !digit_follows {
+        return Err(Invalid::new(
+            field,
+            "invalid_diagnosis",
+            format!(
+                "{field} {} is not a diagnosis code: an ICD-10 code (a letter and two digits, \
+                 e.g. I10.x00x002) or a TCM code (e.g. BNG010)",
+                shown(value)
+            ),
+        ));
+    }
+    Ok(value)
+}
+
 /// A code that may be left empty.
 pub fn optional_code<'a>(field: &str, value: &'a str, max: usize) -> Result<&'a str, Invalid> {
     let value = text(field, value, max)?;
@@ -600,6 +667,29 @@ mod tests {
 
     fn a(code: &str) -> Admdvs {
         Admdvs::parse(code).unwrap()
+    }
+
+    #[test]
+    fn citizen_ids_and_diagnoses_are_checked_for_meaning() {
+        assert_eq!(citizen_id("c", "11010519491231002x").unwrap(), "11010519491231002X");
+        for (bad, why) in [
+            ("02", "the credential type where its number belongs"),
+            ("420202196001010012", "a wrong check character"),
+            ("420202196002300011", "30 February"),
+            ("42020219600101001", "17 characters"),
+        ] {
+            assert_eq!(citizen_id("c", bad).unwrap_err().reason, "invalid_certno", "{why}");
+        }
+        for good in ["I10.x00x002", "M32.900", "E11", "BNG010", "A04.01.01", ""] {
+            assert_eq!(diagnosis_code("d", good, 20).unwrap(), good);
+        }
+        for bad in ["11", "I", "ABCD1", "1I10"] {
+            assert_eq!(
+                diagnosis_code("d", bad, 20).unwrap_err().reason,
+                "invalid_diagnosis",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -23,23 +23,8 @@ pub const PERSON_COLUMNS: [&str; 8] = [
     "assistance_category",
 ];
 
-const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const CHECK: &[u8; 11] = b"10X98765432";
-
-/// The check character of an 18-character citizen ID's first 17 digits (GB 11643).
-pub fn certno_check_char(first17: &[u8]) -> Option<u8> {
-    let mut sum = 0u32;
-    for (digit, weight) in first17.iter().zip(WEIGHTS) {
-        sum += u32::from(digit.checked_sub(b'0').filter(|d| *d <= 9)?) * weight;
-    }
-    CHECK.get(usize::try_from(sum % 11).ok()?).copied()
-}
-
-/// Whether `certno` is a well-formed 18-character citizen ID with the right check character.
-pub fn certno_valid(certno: &str) -> bool {
-    let b = certno.as_bytes();
-    b.len() == 18 && certno_check_char(&b[..17]) == Some(b[17].to_ascii_uppercase())
-}
+/// The citizen ID's check character and validity, kept with the boundary rules.
+pub use medclear_common::codes::{certno_check_char, certno_valid};
 
 /// A person from a row.
 pub fn person(fields: &Fields) -> Result<PersonRow, RowError> {

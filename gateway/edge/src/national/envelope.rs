@@ -350,6 +350,23 @@ fn read_node<T: DeserializeOwned>(
         .map_err(|e| Refusal::new("invalid_input", format!("input.{name} is not valid: {e}")))
 }
 
+/// The visit credential a node names, checked for meaning: with `mdtrt_cert_type` 02 (the
+/// citizen ID card), `mdtrt_cert_no` must be a citizen ID ([`codes::citizen_id`]); other types
+/// (e-voucher 01, social-security card 03) carry their issuers' numbers, checked by form.
+pub(super) fn credential(node: &str, cert_type: &str, cert_no: &str) -> Result<(), Refusal> {
+    let cert_type = codes::optional_code(&format!("{node}.mdtrt_cert_type"), cert_type, 3)?;
+    let field = format!("{node}.mdtrt_cert_no");
+    match cert_type {
+        "02" if !cert_no.trim().is_empty() => {
+            codes::citizen_id(&field, cert_no)?;
+        }
+        _ => {
+            codes::optional_code(&field, cert_no, 50)?;
+        }
+    }
+    Ok(())
+}
+
 /// An amount field in yuan (string or number, at most two decimals) in fen.
 pub(super) fn fen(field: &str, text: &str) -> Result<i64, Refusal> {
     let (negative, digits) = match text.trim().strip_prefix('-') {

@@ -23,6 +23,8 @@ struct Referral {
     refl_rea: String,
     #[serde(default, deserialize_with = "text")]
     reflin_medins_name: String,
+    #[serde(default, deserialize_with = "text")]
+    diag_code: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +77,7 @@ pub(super) async fn file_referral(state: &AppState, envelope: &Envelope) -> Outc
     let area = codes::admdvs("refmedin.mdtrtarea_admdvs", &r.mdtrtarea_admdvs)?;
     let reason = codes::text("refmedin.refl_rea", &r.refl_rea, 500)?;
     let to = codes::text("refmedin.reflin_medins_name", &r.reflin_medins_name, 200)?;
+    codes::diagnosis_code("refmedin.diag_code", &r.diag_code, 20)?;
     let begin = if r.begndate.trim().is_empty() { &r.refl_date } else { &r.begndate };
     let request = fpb::CreateFilingRequest {
         request_id: envelope.msgid.clone(),
@@ -102,7 +105,10 @@ pub(super) async fn file_chronic(state: &AppState, envelope: &Envelope) -> Outco
         request_id: envelope.msgid.clone(),
         psn_no: codes::psn_no("data.psn_no", &c.psn_no)?.to_string(),
         insuplc_admdvs: codes::admdvs("data.insu_optins", home)?.to_string(),
-        disease_code: codes::code("data.opsp_dise_code", &c.opsp_dise_code, 30)?.to_owned(),
+        disease_code: match codes::diagnosis_code("data.opsp_dise_code", &c.opsp_dise_code, 30)? {
+            "" => return Err(codes::missing("data.opsp_dise_code").into()),
+            code => code.to_owned(),
+        },
         diagnosed_by: codes::fixmedins_code("data.ide_fixmedins_no", &c.ide_fixmedins_no)?
             .to_string(),
         begin_date: date_of("begndate", &c.begndate)?,

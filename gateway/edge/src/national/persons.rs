@@ -57,8 +57,8 @@ pub(super) async fn person_info(state: &AppState, envelope: &Envelope) -> Outcom
     // 02 (ID card) carries the citizen ID as the credential number; any type may name it
     // in `certno`. E-vouchers (01) and social-security cards (03) need their issuers.
     let certno = match (q.mdtrt_cert_type.as_str(), q.certno.trim()) {
-        (_, certno) if !certno.is_empty() => certno.to_owned(),
-        ("02", _) => codes::code("data.mdtrt_cert_no", &q.mdtrt_cert_no, 50)?.to_owned(),
+        (_, certno) if !certno.is_empty() => codes::citizen_id("data.certno", certno)?,
+        ("02", _) => codes::citizen_id("data.mdtrt_cert_no", &q.mdtrt_cert_no)?,
         (other, _) => {
             return Err(Refusal::new(
                 "unsupported_credential",

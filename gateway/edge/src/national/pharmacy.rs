@@ -14,7 +14,7 @@ use medclear_common::codes;
 use medclear_proto::routing::v1 as pb;
 use serde::Deserialize;
 
-use super::envelope::{Envelope, Outcome, date_of, fen, node, routing};
+use super::envelope::{Envelope, Outcome, credential, date_of, fen, node, routing};
 use super::{fees::drug_lines, settlement::settlement_output};
 use crate::{json::text, state::AppState};
 
@@ -30,6 +30,10 @@ struct Purchase {
     acct_used_flag: String,
     #[serde(default, deserialize_with = "text")]
     dise_codg: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_type: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_no: String,
 }
 
 /// The purchase's visit: registered under `key`, its drugs uploaded unless it is settled.
@@ -40,10 +44,11 @@ async fn purchase_visit(
 ) -> Result<(Purchase, pb::Visit), super::Refusal> {
     let p: Purchase = node(envelope, "data")?;
     let psn_no = codes::psn_no("data.psn_no", &p.psn_no)?.to_string();
+    credential("data", &p.mdtrt_cert_type, &p.mdtrt_cert_no)?;
     let begntime = if p.begntime.trim().is_empty() { &envelope.inf_time } else { &p.begntime };
     let begin_date = date_of("data.begntime", begntime)?;
     let lines = drug_lines(envelope, begntime)?;
-    let disease_code = codes::optional_code("data.dise_codg", &p.dise_codg, 30)?.to_owned();
+    let disease_code = codes::diagnosis_code("data.dise_codg", &p.dise_codg, 30)?.to_owned();
     let register = pb::RegisterVisitRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: key.to_owned(),

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::envelope::{Envelope, Outcome, Refusal, Yuan, fen, node, output, routing};
+use super::envelope::{Envelope, Outcome, Refusal, Yuan, credential, fen, node, output, routing};
 use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +26,8 @@ struct SettleNode {
     omsgid: String,
     #[serde(default, deserialize_with = "text")]
     mdtrt_cert_type: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_no: String,
 }
 
 impl SettleNode {
@@ -237,7 +239,7 @@ pub(super) async fn settle(state: &AppState, envelope: &Envelope) -> Outcome {
 
 /// The routing request of a pre-settlement or a settlement: they ask the same.
 fn settle_request(envelope: &Envelope, s: &SettleNode) -> Result<pb::SettleRequest, Refusal> {
-    medclear_common::codes::optional_code("data.mdtrt_cert_type", &s.mdtrt_cert_type, 3)?;
+    credential("data", &s.mdtrt_cert_type, &s.mdtrt_cert_no)?;
     Ok(pb::SettleRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),

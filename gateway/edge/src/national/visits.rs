@@ -6,7 +6,9 @@ use medclear_proto::routing::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::envelope::{Envelope, Outcome, Refusal, date_of, list, node, output, routing};
+use super::envelope::{
+    Envelope, Outcome, Refusal, credential, date_of, list, node, output, routing,
+};
 use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +29,10 @@ struct Registration {
     dscg_maindiag_code: String,
     #[serde(default, deserialize_with = "text")]
     adm_diag_dscr: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_type: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_cert_no: String,
     #[serde(default)]
     exp_content: Value,
 }
@@ -84,9 +90,10 @@ pub(super) async fn register(state: &AppState, envelope: &Envelope) -> Outcome {
     let (his_no, his_field) =
         if inpatient { (&r.ipt_no, "ipt_no") } else { (&r.ipt_otp_no, "ipt_otp_no") };
     let his_no = codes::optional_code(&at(his_field), his_no, codes::ID_LEN)?.to_owned();
-    let disease_code = codes::optional_code(&at("dise_codg"), &r.dise_codg, 30)?;
+    credential(name, &r.mdtrt_cert_type, &r.mdtrt_cert_no)?;
+    let disease_code = codes::diagnosis_code(&at("dise_codg"), &r.dise_codg, 30)?;
     let diagnosis = if inpatient {
-        codes::optional_code(&at("dscg_maindiag_code"), &r.dscg_maindiag_code, 20)?
+        codes::diagnosis_code(&at("dscg_maindiag_code"), &r.dscg_maindiag_code, 20)?
     } else {
         codes::text(&at("adm_diag_dscr"), &r.adm_diag_dscr, 200)?
     };
@@ -184,7 +191,7 @@ pub(super) async fn visit_details(state: &AppState, envelope: &Envelope) -> Outc
     let main = diagnoses.iter().find(|d| d.diag_srt_no.trim() == "1").or(diagnoses.first());
     let mdtrt_id = codes::id("mdtrtinfo.mdtrt_id", &v.mdtrt_id)?;
     let diagnosis_code = match main {
-        Some(d) => codes::optional_code("diseinfo.diag_code", &d.diag_code, 20)?,
+        Some(d) => codes::diagnosis_code("diseinfo.diag_code", &d.diag_code, 20)?,
         None => "",
     };
     let request = pb::UpdateVisitRequest {

@@ -821,7 +821,7 @@ mod properties {
 
         #[test]
         fn person_queries_and_institutions(
-            certno in field("42020219600101001X"),
+            certno in field("420202196001010016"),
             psn_no in field("P420200001"),
             limit in any::<u32>(),
             fixmedins_code in field("H42020000001"),
