@@ -532,6 +532,21 @@ async fn sign_in_filings_mappings_and_reconciliation_over_the_national_interface
         (covered["basis"].as_str(), covered["filing_id"].as_str()),
         (Some("filing"), Some(serial.as_str()))
     );
+    // 9002: signed out, the number is refused; signed in again, it is good again.
+    let (signed_out, _) =
+        ok(&h, "9002", "M9002", json!({"signOut": {"sign_no": sign_no, "opter_no": "001"}})).await;
+    assert!(signed_out["signoutoutb"]["sign_time"].is_string(), "{signed_out}");
+    let mut after_sign_out = envelope(
+        "1101",
+        "M1101-OUT",
+        json!({"data": {"mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "420202196001010016"}}),
+    );
+    after_sign_out["sign_no"] = json!(sign_no);
+    let (_, reason) = refused(&h, after_sign_out.to_string()).await;
+    assert_eq!(reason, "invalid_sign_no");
+    let (again, _) = ok(&h, "9001", "M9001-AGAIN", json!({"signIn": {"opter_no": "001"}})).await;
+    assert_eq!(again["signinoutb"]["sign_no"], json!(sign_no));
     // 2502: revoked.
     ok(
         &h,

@@ -120,16 +120,41 @@ pub fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> S
 /// institution, the operator and that date, so a later envelope's `sign_no` is checked
 /// without a store. It is good for the day it was issued. The key comes from
 /// `GATEWAY_SIGN_KEY` (see [`crate::citizen::signing_secret`]).
+///
+/// A sign-out (9002) withdraws the number until the operator signs in again that day; what is
+/// withdrawn is held by this gateway process (replicas behind one address do not share it).
 #[derive(Debug, Clone)]
 pub struct SignIn {
     key: ring::hmac::Key,
+    signed_out: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl SignIn {
     /// The 9001 signer of a gateway secret (see [`crate::citizen::signing_secret`]).
     pub fn new(secret: &[u8]) -> Self {
         let key = [secret, b"|9001"].concat();
-        Self { key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key) }
+        Self {
+            key: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &key),
+            signed_out: std::sync::Arc::default(),
+        }
+    }
+
+    fn signed_out(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.signed_out.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Withdraws a sign-in number (9002); numbers of earlier days are forgotten (they are no
+    /// longer valid anyway).
+    pub fn sign_out(&self, number: &str) {
+        let day = number.get(..8).unwrap_or_default().to_owned();
+        let mut out = self.signed_out();
+        out.retain(|n| n.get(..8) >= Some(day.as_str()));
+        out.insert(number.to_owned());
+    }
+
+    /// Gives a withdrawn number back (9001 again the same day).
+    pub fn sign_in_again(&self, number: &str) {
+        self.signed_out().remove(number);
     }
 
     /// The sign-in number of `opter` at `institution` on `day` (`yyyyMMdd`).
@@ -143,6 +168,7 @@ impl SignIn {
     /// in time that does not depend on where they differ.
     pub fn verify(&self, institution: &str, opter: &str, day: &str, sent: &str) -> bool {
         same_bytes(sent.as_bytes(), self.number(institution, opter, day).as_bytes())
+            && !self.signed_out().contains(sent)
     }
 }
 

@@ -14,7 +14,7 @@
 //! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2203 / 2203A), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
 //! (2501–2504), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
-//! `reconciliation` (3201, 3202), `queries` (5203), `sign_in` (9001) and `files` (9101, 9102). `envelope` holds
+//! `reconciliation` (3201, 3202), `queries` (5203), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
 //! the envelope, the answer, and the readers they all share: the one place form is read
 //! leniently.
 
@@ -122,6 +122,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("3302", output!(catalogue::revoke_mapping)),
     ("5203", output!(queries::settlement_query)),
     ("9001", output!(sign_in::sign_in)),
+    ("9002", output!(sign_in::sign_out)),
     ("9101", output!(files::upload_file)),
     ("9102", Handler::File(|state, envelope| Box::pin(files::download_file(state, envelope)))),
 ];

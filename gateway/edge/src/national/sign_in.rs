@@ -16,7 +16,7 @@ pub(super) fn check(
     at: DateTime<Utc>,
 ) -> Result<(), Refusal> {
     let sent = envelope.sign_no.trim();
-    if sent.is_empty() || envelope.infno == "9001" {
+    if sent.is_empty() || envelope.infno == "9001" || envelope.infno == "9002" {
         return Ok(());
     }
     let today = at.with_timezone(&CHINA).format("%Y%m%d").to_string();
@@ -62,14 +62,49 @@ pub(super) async fn sign_in(state: &AppState, envelope: &Envelope) -> Outcome {
     }
     let now = Utc::now().with_timezone(&CHINA);
     let day = now.format("%Y%m%d").to_string();
+    let sign_no =
+        state.sign_in().number(envelope.fixmedins_code.trim(), envelope.opter.trim(), &day);
+    state.sign_in().sign_in_again(&sign_no);
     output(&SignInOutput {
-        signinoutb: SignedIn {
-            sign_time: now.format("%Y-%m-%d %H:%M:%S").to_string(),
-            sign_no: state.sign_in().number(
-                envelope.fixmedins_code.trim(),
-                envelope.opter.trim(),
-                &day,
-            ),
-        },
+        signinoutb: SignedIn { sign_time: now.format("%Y-%m-%d %H:%M:%S").to_string(), sign_no },
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignOutNode {
+    #[serde(default, deserialize_with = "text")]
+    sign_no: String,
+    #[serde(default, deserialize_with = "text")]
+    opter_no: String,
+}
+
+#[derive(Debug, Serialize)]
+struct SignOutOutput {
+    signoutoutb: SignedOut,
+}
+
+#[derive(Debug, Serialize)]
+struct SignedOut {
+    sign_time: String,
+}
+
+/// 9002: the operator's sign-in number withdrawn; later envelopes carrying it are refused
+/// (`invalid_sign_no`) until the operator signs in again.
+pub(super) async fn sign_out(state: &AppState, envelope: &Envelope) -> Outcome {
+    let node: SignOutNode = node(envelope, "signOut")?;
+    codes::text("signOut.opter_no", &node.opter_no, 30)?;
+    let sign_no = codes::code("signOut.sign_no", &node.sign_no, 30)?;
+    let now = Utc::now().with_timezone(&CHINA);
+    let day = now.format("%Y%m%d").to_string();
+    if !state.sign_in().verify(envelope.fixmedins_code.trim(), envelope.opter.trim(), &day, sign_no)
+    {
+        return Err(Refusal::new(
+            "invalid_sign_no",
+            "signOut.sign_no is not this institution's and operator's sign-in of today",
+        ));
+    }
+    state.sign_in().sign_out(sign_no);
+    output(&SignOutOutput {
+        signoutoutb: SignedOut { sign_time: now.format("%Y-%m-%d %H:%M:%S").to_string() },
     })
 }
