@@ -1,5 +1,7 @@
 //! 2501 / 2502 (filing and revoking a referral) and 2503 / 2504 (filing and revoking a chronic
-//! or special disease declaration), filed by the hospital for the insured person.
+//! or special disease declaration), filed by the hospital for the insured person; 2001 (may the
+//! person be settled here: the filing service's coverage) and 5301 (the person's chronic
+//! disease declarations).
 
 use medclear_common::codes;
 use serde::{Deserialize, Serialize};
@@ -136,4 +138,142 @@ pub(super) async fn revoke_filing(state: &AppState, envelope: &Envelope) -> Outc
         state.filing().revoke_filing(request).await?;
     }
     Ok(None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PersonNode {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ChronicFilings {
+    feedetail: Vec<ChronicFiled>,
+}
+
+#[derive(Debug, Serialize)]
+struct ChronicFiled {
+    opsp_dise_code: String,
+    opsp_dise_name: String,
+    begndate: String,
+    enddate: Option<String>,
+}
+
+/// 5301 (人员慢特病备案查询): the person's chronic or special disease declarations in force.
+pub(super) async fn chronic_filings(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let p: PersonNode = node(envelope, "data")?;
+    let request = fpb::ListChronicFilingsRequest {
+        psn_no: codes::psn_no("data.psn_no", &p.psn_no)?.to_string(),
+        include_revoked: false,
+    };
+    let filings = state.filing().list_chronic_filings(request).await?.into_inner().filings;
+    output(&ChronicFilings {
+        feedetail: filings
+            .into_iter()
+            .map(|f| ChronicFiled {
+                opsp_dise_code: f.disease_code,
+                opsp_dise_name: f.disease_name,
+                begndate: f.begin_date,
+                enddate: Some(f.end_date).filter(|d| !d.is_empty()),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BenefitCheck {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    insutype: String,
+    #[serde(default, deserialize_with = "text")]
+    med_type: String,
+    #[serde(default, deserialize_with = "text")]
+    begntime: String,
+    #[serde(default, deserialize_with = "text")]
+    dise_codg: String,
+}
+
+#[derive(Debug, Serialize)]
+struct BenefitOutput {
+    trtinfo: Vec<BenefitRow>,
+}
+
+#[derive(Debug, Serialize)]
+struct BenefitRow {
+    psn_no: String,
+    trt_chk_type: &'static str,
+    fund_pay_type: &'static str,
+    trt_enjymnt_flag: &'static str,
+    begndate: String,
+    enddate: Option<String>,
+    trt_chk_rslt: String,
+}
+
+/// 2001 (人员待遇享受检查): whether the person may be settled here on that day — covered by a
+/// filing (or an emergency, or the same province) for treatment in the hospital's region, and
+/// for a chronic-disease visit declared for that disease — as one `trtinfo` row per check, on
+/// the pooling fund of the person's insutype: `trt_enjymnt_flag` 1 or 0, and why not in
+/// `trt_chk_rslt`. `trt_chk_type`: 01 cross-province filing, 02 chronic-disease declaration.
+pub(super) async fn benefit_check(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let b: BenefitCheck = node(envelope, "data")?;
+    let psn_no = codes::psn_no("data.psn_no", &b.psn_no)?.to_string();
+    let day = date_of("data.begntime", &b.begntime)?;
+    let med_type =
+        state.med_types().lookup("data.med_type", &envelope.mdtrtarea_admvs, &b.med_type)?;
+    let disease = codes::diagnosis_code("data.dise_codg", &b.dise_codg, 30)?;
+    let (home, insutype) = if envelope.insuplc_admdvs.is_empty() || b.insutype.trim().is_empty() {
+        use medclear_proto::routing::v1 as rpb;
+        let person = super::envelope::routing(state, envelope, "")
+            .query_person(rpb::QueryPersonRequest { certno: String::new(), psn_no: psn_no.clone() })
+            .await?
+            .into_inner();
+        (person.insuplc_admdvs, person.insutype)
+    } else {
+        (
+            envelope.insuplc_admdvs.clone(),
+            codes::digits("data.insutype", &b.insutype, 3, 6)?.to_owned(),
+        )
+    };
+    let fund = if insutype.starts_with("39") { "390100" } else { "310100" };
+    let inpatient = med_type == Some(medclear_proto::routing::v1::MedType::Inpatient);
+    let covered = state
+        .filing()
+        .check_coverage(fpb::CheckCoverageRequest {
+            psn_no: psn_no.clone(),
+            insuplc_admdvs: home,
+            mdtrtarea_admvs: envelope.mdtrtarea_admvs.clone(),
+            date: day.clone(),
+            emergency: false,
+            admission_date: if inpatient { day.clone() } else { String::new() },
+        })
+        .await?
+        .into_inner();
+    let row = |trt_chk_type, ok: bool, why: String| BenefitRow {
+        psn_no: psn_no.clone(),
+        trt_chk_type,
+        fund_pay_type: fund,
+        trt_enjymnt_flag: if ok { "1" } else { "0" },
+        begndate: day.clone(),
+        enddate: None,
+        trt_chk_rslt: why,
+    };
+    let mut trtinfo = vec![row("01", covered.covered, covered.message)];
+    if med_type == Some(medclear_proto::routing::v1::MedType::ChronicOutpatient)
+        && !disease.is_empty()
+    {
+        let chronic = state
+            .filing()
+            .check_chronic_filing(fpb::CheckChronicFilingRequest {
+                psn_no: psn_no.clone(),
+                disease_code: disease.to_owned(),
+                date: day.clone(),
+            })
+            .await?
+            .into_inner();
+        trtinfo.push(row("02", chronic.covered, chronic.message));
+    }
+    output(&BenefitOutput { trtinfo })
 }
