@@ -135,6 +135,7 @@ type Reply<T> = Result<Response<T>, Status>;
 
 fn person_to_pb(p: PersonRow) -> pb::PersonInfo {
     pb::PersonInfo {
+        psn_type: crate::persons::psn_type(&p.insutype, p.retired).to_owned(),
         psn_no: p.psn_no,
         certno: p.certno,
         psn_name: p.psn_name,

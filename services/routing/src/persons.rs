@@ -26,6 +26,16 @@ pub const PERSON_COLUMNS: [&str; 8] = [
 /// The citizen ID's check character and validity, kept with the boundary rules.
 pub use medclear_common::codes::{certno_check_char, certno_valid};
 
+/// The national 人员类别 (psn_type) of a person: employees 1101, retired employees 1201,
+/// residents (`39x` insutypes) 1501.
+pub fn psn_type(insutype: &str, retired: bool) -> &'static str {
+    match (insutype.starts_with("39"), retired) {
+        (true, _) => "1501",
+        (false, true) => "1201",
+        (false, false) => "1101",
+    }
+}
+
 /// A person from a row.
 pub fn person(fields: &Fields) -> Result<PersonRow, RowError> {
     let psn_no = required(fields, "psn_no")?;

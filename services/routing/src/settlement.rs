@@ -107,11 +107,7 @@ impl Settled {
     /// The national 人员类别 (psn_type): employees 1101, retired employees 1201, residents
     /// 1501 (`39x` insutypes).
     pub fn psn_type(&self) -> &'static str {
-        match (self.insutype.starts_with("39"), self.retired) {
-            (true, _) => "1501",
-            (false, true) => "1201",
-            (false, false) => "1101",
-        }
+        persons::psn_type(&self.insutype, self.retired)
     }
 }
 

@@ -309,27 +309,37 @@ fn check_input(input: &Value) -> Result<(), Refusal> {
 
 /// One object node of `input`, read into `T` (`input.data`, `input.mdtrtinfo`, …).
 pub(super) fn node<T: DeserializeOwned>(envelope: &Envelope, name: &str) -> Result<T, Refusal> {
-    read_node(envelope, name, Value::is_object, "an object")
+    let value = read_node(envelope, name)?;
+    if !value.is_object() {
+        return Err(Refusal::new("invalid_input", format!("input.{name} must be an object")));
+    }
+    typed(name, value)
 }
 
-/// One list node of `input` (`input.feedetail`).
+/// One list node of `input` (`input.feedetail`); a single object is read as a list of one (some
+/// clients send `diseinfo` so when there is one diagnosis).
 pub(super) fn list<T: DeserializeOwned>(
     envelope: &Envelope,
     name: &str,
 ) -> Result<Vec<T>, Refusal> {
-    read_node(envelope, name, Value::is_array, "a list")
+    let value = match read_node(envelope, name)? {
+        object @ Value::Object(_) => Value::Array(vec![object]),
+        list @ Value::Array(_) => list,
+        _ => return Err(Refusal::new("invalid_input", format!("input.{name} must be a list"))),
+    };
+    typed(name, value)
+}
+
+fn typed<T: DeserializeOwned>(name: &str, value: Value) -> Result<T, Refusal> {
+    serde_json::from_value(value)
+        .map_err(|e| Refusal::new("invalid_input", format!("input.{name} is not valid: {e}")))
 }
 
 /// The node `name` of `input` (a node sent as a JSON string was read as its JSON by
 /// [`read_envelope`]); `data` may also be left out, its fields sent in `input` itself (seen for
 /// 2303/2304/2305 and in pharmacy clients) — an `input` without a `data` node is then read as
 /// the node.
-fn read_node<T: DeserializeOwned>(
-    envelope: &Envelope,
-    name: &str,
-    shape: fn(&Value) -> bool,
-    shape_name: &str,
-) -> Result<T, Refusal> {
+fn read_node(envelope: &Envelope, name: &str) -> Result<Value, Refusal> {
     let value = match envelope.input.get(name) {
         Some(value) => value.clone(),
         None if name == "data" && envelope.input.as_object().is_some_and(|o| !o.is_empty()) => {
@@ -343,11 +353,7 @@ fn read_node<T: DeserializeOwned>(
             format!("transaction {} needs input.{name}", envelope.infno),
         ));
     }
-    if !shape(&value) {
-        return Err(Refusal::new("invalid_input", format!("input.{name} must be {shape_name}")));
-    }
-    serde_json::from_value(value)
-        .map_err(|e| Refusal::new("invalid_input", format!("input.{name} is not valid: {e}")))
+    Ok(value)
 }
 
 /// The visit credential a node names, checked for meaning: with `mdtrt_cert_type` 02 (the

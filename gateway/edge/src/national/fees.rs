@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{
-    Envelope, Outcome, Refusal, Yuan, date_of, fen, list, node, output, price_fen, routing,
+    Envelope, Outcome, Refusal, Yuan, date_of, fen, list, output, price_fen, routing,
 };
 use crate::{json::text, state::AppState};
 
@@ -180,32 +180,50 @@ struct FeeCancel {
     feedetl_sn: String,
 }
 
+/// 2205 / 2302: fee lines cancelled — named by `feedetl_sn`, or all unsettled lines of the
+/// visit (`chrg_bchno` "0000", or no line named). `data` may be a list of lines of one visit
+/// (seen for 2302).
 pub(super) async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcome {
-    let c: FeeCancel = node(envelope, "data")?;
-    let mdtrt_id = codes::id("data.mdtrt_id", &c.mdtrt_id)?;
-    codes::optional_code("data.chrg_bchno", &c.chrg_bchno, codes::ID_LEN)?;
-    codes::optional_code("data.feedetl_sn", &c.feedetl_sn, codes::ID_LEN)?;
-    // "0000" (2205) or no line number (2302): every unsettled line of the visit.
-    let named = match (c.chrg_bchno.trim(), c.feedetl_sn.trim()) {
-        (_, sn) if !sn.is_empty() && sn != "0000" => vec![sn.to_owned()],
-        ("0000" | "", _) => Vec::new(),
-        (batch, _) => {
+    let nodes: Vec<FeeCancel> = list(envelope, "data")?;
+    let Some(first) = nodes.first() else {
+        return Err(Refusal::new("invalid_input", "input.data names no visit"));
+    };
+    let mdtrt_id = codes::id("data.mdtrt_id", &first.mdtrt_id)?.to_owned();
+    let mut named = Vec::new();
+    for (i, c) in nodes.iter().enumerate() {
+        if c.mdtrt_id.trim() != mdtrt_id {
             return Err(Refusal::new(
-                "unsupported_batch",
-                format!(
-                    "chrg_bchno {batch}: charge batches are not kept; cancel with \"0000\" (all \
-                     unsettled lines) and upload again"
-                ),
+                "invalid_input",
+                format!("data[{i}].mdtrt_id: the lines cancelled belong to one visit"),
             ));
         }
-    };
+        codes::optional_code("data.chrg_bchno", &c.chrg_bchno, codes::ID_LEN)?;
+        codes::optional_code("data.feedetl_sn", &c.feedetl_sn, codes::ID_LEN)?;
+        // "0000" (2205) or no line number (2302): every unsettled line of the visit.
+        match (c.chrg_bchno.trim(), c.feedetl_sn.trim()) {
+            (_, sn) if !sn.is_empty() && sn != "0000" => named.push(sn.to_owned()),
+            ("0000" | "", _) => {
+                named.clear();
+                break;
+            }
+            (batch, _) => {
+                return Err(Refusal::new(
+                    "unsupported_batch",
+                    format!(
+                        "chrg_bchno {batch}: charge batches are not kept; cancel with \"0000\" \
+                         (all unsettled lines) or by feedetl_sn, and upload again"
+                    ),
+                ));
+            }
+        }
+    }
     let request = pb::CancelFeeLinesRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
-        mdtrt_id: mdtrt_id.to_owned(),
+        mdtrt_id: mdtrt_id.clone(),
         feedetl_sn: named,
     };
-    routing(state, envelope, mdtrt_id).cancel_fee_lines(request).await?;
+    routing(state, envelope, &mdtrt_id).cancel_fee_lines(request).await?;
     Ok(None)
 }
 

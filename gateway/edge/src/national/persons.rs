@@ -21,6 +21,7 @@ struct PersonQuery {
     certno: String,
 }
 
+/// `baseinfo`: `naty` (民族) and `exp_content` are not in the registry: null.
 #[derive(Debug, Serialize)]
 struct BaseInfo {
     psn_no: String,
@@ -28,18 +29,25 @@ struct BaseInfo {
     certno: String,
     psn_name: String,
     gend: String,
+    naty: Option<String>,
     brdy: String,
     age: u32,
+    exp_content: Option<String>,
 }
 
+/// `insuinfo`: the insurance start and pause dates and the employer are not in the registry:
+/// null.
 #[derive(Debug, Serialize)]
 struct InsuInfo {
     balc: Yuan,
     insutype: String,
-    psn_type: &'static str,
+    psn_type: String,
     psn_insu_stas: &'static str,
+    psn_insu_date: Option<String>,
+    paus_insu_date: Option<String>,
     cvlserv_flag: &'static str,
     insuplc_admdvs: String,
+    emp_name: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,17 +95,21 @@ pub(super) async fn person_info(state: &AppState, envelope: &Envelope) -> Outcom
             certno,
             psn_name: person.psn_name,
             gend: gend.to_owned(),
+            naty: None,
             brdy: birth.map(|b| b.to_string()).unwrap_or_default(),
             age,
+            exp_content: None,
         },
         insuinfo: vec![InsuInfo {
             balc: Yuan(person.account_balance_fen),
             insutype: person.insutype,
-            // 11 在职 (employed), 12 退休 (retired): the first two digits of psn_type.
-            psn_type: if person.retired { "1201" } else { "1101" },
+            psn_type: person.psn_type,
             psn_insu_stas: "1",
+            psn_insu_date: None,
+            paus_insu_date: None,
             cvlserv_flag: "0",
             insuplc_admdvs: person.insuplc_admdvs,
+            emp_name: None,
         }],
         idetinfo: Vec::new(),
     })

@@ -42,7 +42,9 @@ async fn purchase_visit(
     envelope: &Envelope,
     key: &str,
 ) -> Result<(Purchase, pb::Visit), super::Refusal> {
-    let p: Purchase = node(envelope, "data")?;
+    // The person's node is `data`, or `druginfo` as some pharmacy clients name it.
+    let name = if envelope.input.get("druginfo").is_some() { "druginfo" } else { "data" };
+    let p: Purchase = node(envelope, name)?;
     let psn_no = codes::psn_no("data.psn_no", &p.psn_no)?.to_string();
     credential("data", &p.mdtrt_cert_type, &p.mdtrt_cert_no)?;
     let begntime = if p.begntime.trim().is_empty() { &envelope.inf_time } else { &p.begntime };
