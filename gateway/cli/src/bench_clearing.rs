@@ -190,6 +190,9 @@ impl RoutingService for Synthetic {
     async fn cancel_visit(&self, _: Request<pb::VisitRef>) -> Reply<pb::Visit> {
         not_here()
     }
+    async fn cancel_discharge(&self, _: Request<pb::VisitRef>) -> Reply<pb::Visit> {
+        not_here()
+    }
     async fn upload_fee_lines(
         &self,
         _: Request<pb::UploadFeeLinesRequest>,
@@ -228,6 +231,24 @@ impl RoutingService for Synthetic {
         &self,
         _: Request<pb::FindSettlementsRequest>,
     ) -> Reply<pb::FindSettlementsResponse> {
+        not_here()
+    }
+    async fn list_visits(
+        &self,
+        _: Request<pb::ListVisitsRequest>,
+    ) -> Reply<pb::ListVisitsResponse> {
+        not_here()
+    }
+    async fn list_fee_lines(
+        &self,
+        _: Request<pb::ListFeeLinesRequest>,
+    ) -> Reply<pb::ListFeeLinesResponse> {
+        not_here()
+    }
+    async fn get_accumulators(
+        &self,
+        _: Request<pb::GetAccumulatorsRequest>,
+    ) -> Reply<pb::PersonAccumulators> {
         not_here()
     }
     async fn validate_policy(

@@ -307,6 +307,7 @@ async fn call(c: &mut Clients, rpc: &str, f: &Fields) -> Result<(), Status> {
                 med_type: number(f, "med_type", 11),
                 diagnosis_code: t("diagnosis_code"),
                 disease_code: t("disease_code"),
+                begin_date: t("begin_date"),
             };
             c.routing.update_visit(r).await.map(drop)
         }

@@ -187,8 +187,12 @@ async fn a_visit_settles_under_home_rules_after_the_filing_and_catalogue_say_so(
     let lines =
         upload(&v.mdtrt_id, vec![line("1", "L001", 10000, 10), line("2", "L002", 5000, 20)])
             .unwrap();
-    let (count, total) = life.upload_lines(&lines).await.unwrap();
-    assert_eq!((count, total), (2, 200000));
+    let uploaded = life.upload_lines(&lines).await.unwrap();
+    assert_eq!((uploaded.lines, uploaded.total_fen), (2, 200000));
+    // Each line classified at upload, as the settlement will split it.
+    let classes: Vec<_> =
+        uploaded.classified.iter().map(|c| (c.feedetl_sn.as_str(), c.parts.total)).collect();
+    assert_eq!(classes, [("1", 100000), ("2", 100000)]);
     let again = upload(&v.mdtrt_id, vec![line("1", "L001", 10000, 10)]).unwrap();
     life.upload_lines(&again).await.unwrap();
     let other = upload(&v.mdtrt_id, vec![line("1", "L001", 10000, 11)]).unwrap();

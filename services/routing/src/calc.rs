@@ -228,16 +228,27 @@ fn fen(amount: i64) -> Decimal {
     Decimal::from(amount)
 }
 
-/// The four line components, each rounded once.
+/// The four line components, each rounded once (the in-scope amount is the rest).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct LineParts {
-    total: i64,
-    fulamt: i64,
-    overlmt: i64,
-    preselfpay: i64,
+pub struct LineParts {
+    pub total: i64,
+    /// 丙: all of it (`fulamt_ownpay_amt`).
+    pub fulamt: i64,
+    /// Above the price cap (`overlmt_amt`).
+    pub overlmt: i64,
+    /// 乙's first self-pay (`preselfpay_amt`).
+    pub preselfpay: i64,
 }
 
-fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
+impl LineParts {
+    /// `inscp_scp_amt`: what is left in scope.
+    pub fn inscp(&self) -> i64 {
+        self.total - self.fulamt - self.overlmt - self.preselfpay
+    }
+}
+
+/// A line's components, as the settlement computes them (and the fee upload answers them).
+pub fn line_parts(index: usize, line: &Line) -> Result<LineParts> {
     let field = || format!("lines[{index}]");
     let (price_fen, quantity) = (i64::from(line.price_fen), Decimal::from(line.quantity));
     if line.selfpay_ratio < Decimal::ZERO || line.selfpay_ratio > Decimal::ONE {
@@ -289,6 +300,79 @@ fn matches(
     person: &Person,
 ) -> bool {
     level.is_none_or(|l| l == visit.hospital_level) && retired.is_none_or(|r| r == person.retired)
+}
+
+/// The national fund code (基金支付类型) of a scheme's pooling fund.
+pub fn pooling_fund_pay_type(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Employee => "310100",
+        Scheme::Resident => "390100",
+    }
+}
+
+/// The national fund code of a layer's fund.
+pub fn layer_fund_pay_type(fund: LayerFund) -> &'static str {
+    match fund {
+        LayerFund::LargeAmount => "330100",
+        LayerFund::SeriousIllness => "390200",
+    }
+}
+
+/// A layer's yearly counters: the base counted and what it paid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerCounters {
+    pub base_fen: i64,
+    pub paid_fen: i64,
+}
+
+/// A chronic disease's yearly counters: what the pooling fund paid for it, and its visits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiseaseCounters {
+    pub paid_fen: i64,
+    pub visits: i64,
+}
+
+/// The yearly counters by what they count, read back from the keys [`settle`] writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterTotals {
+    /// By the policy's layer name.
+    pub layers: BTreeMap<String, LayerCounters>,
+    /// By the disease code (normalised: no dots, upper case).
+    pub chronic: BTreeMap<String, DiseaseCounters>,
+    /// The assistance category's yearly deductible paid.
+    pub assistance_deductible_fen: i64,
+    /// Counters of any other name, as kept.
+    pub other: BTreeMap<String, i64>,
+}
+
+impl Accumulators {
+    /// The counters by what they count.
+    pub fn counter_totals(&self) -> CounterTotals {
+        let mut totals = CounterTotals::default();
+        for (key, &value) in &self.counters {
+            let split =
+                |prefix: &str| key.strip_prefix(prefix).and_then(|rest| rest.rsplit_once('.'));
+            match (split("layer."), split("chronic."), key.as_str()) {
+                (Some((name, "base")), _, _) => {
+                    totals.layers.entry(name.to_owned()).or_default().base_fen = value;
+                }
+                (Some((name, "paid")), _, _) => {
+                    totals.layers.entry(name.to_owned()).or_default().paid_fen = value;
+                }
+                (_, Some((code, "paid")), _) => {
+                    totals.chronic.entry(code.to_owned()).or_default().paid_fen = value;
+                }
+                (_, Some((code, "visits")), _) => {
+                    totals.chronic.entry(code.to_owned()).or_default().visits = value;
+                }
+                (_, _, "assistance.deductible") => totals.assistance_deductible_fen = value,
+                _ => {
+                    totals.other.insert(key.clone(), value);
+                }
+            }
+        }
+        totals
+    }
 }
 
 /// A yearly counter of the accumulators (0 when absent).
@@ -515,14 +599,10 @@ pub fn settle(
         after.admissions += 1;
     }
 
-    let pooling_code = match policy.scheme {
-        Scheme::Employee => "310100",
-        Scheme::Resident => "390100",
-    };
     let setldetail = [
-        (pooling_code, base, hifp_pay),
-        ("330100", burden, hifob_pay),
-        ("390200", burden, hifmi_pay),
+        (pooling_fund_pay_type(policy.scheme), base, hifp_pay),
+        (layer_fund_pay_type(LayerFund::LargeAmount), burden, hifob_pay),
+        (layer_fund_pay_type(LayerFund::SeriousIllness), burden, hifmi_pay),
         ("610100", assistance_base, maf_pay),
         ("310200", psn_part_amt, acct_pay),
     ]

@@ -10,11 +10,11 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    lifecycle::{Lifecycle, Settled},
+    lifecycle::{Lifecycle, ListedLine, Settled, YearTotals},
     model::{
-        Cancellation, Discharge, InstitutionImport, InstitutionRef, LineCancellation, PersonImport,
-        PersonQuery, PersonSettlements, Registration, Reversal, SettleCommand, SettlementLookup,
-        Upload, VisitKey, VisitUpdate,
+        AccumulatorQuery, Cancellation, Discharge, FeeLineQuery, InstitutionImport, InstitutionRef,
+        LineCancellation, PersonImport, PersonQuery, PersonSettlements, Registration, Reversal,
+        SettleCommand, SettlementLookup, Upload, VisitKey, VisitQuery, VisitUpdate,
     },
     model::{
         DocumentRequest, PolicyLookup, PolicyQuery, PolicyRef, PreviewOf, PreviewRequest, Publish,
@@ -50,6 +50,38 @@ fn version_to_pb(row: PolicyRow, with_document: bool) -> pb::PolicyVersion {
         published_at: time(row.published_at),
         seq: row.seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
         document_json: if with_document { row.document } else { String::new() },
+    }
+}
+
+/// An uploaded line as the catalogue classified it, in the national names.
+fn classified_to_pb(c: crate::lifecycle::Classified) -> pb::LineClassification {
+    let (class, ratio, cap, kind, code) = match &c.resolved {
+        Some(r) => (
+            match r.line.class {
+                crate::calc::CoverageClass::A => "01",
+                crate::calc::CoverageClass::B => "02",
+                crate::calc::CoverageClass::C => "03",
+            },
+            r.line.selfpay_ratio.to_string(),
+            r.line.price_cap_fen,
+            r.kind.clone(),
+            r.national_code.clone(),
+        ),
+        None => ("", String::new(), None, String::new(), String::new()),
+    };
+    pb::LineClassification {
+        feedetl_sn: c.feedetl_sn,
+        det_item_fee_sumamt_fen: c.parts.total,
+        fulamt_ownpay_amt_fen: c.parts.fulamt,
+        overlmt_amt_fen: c.parts.overlmt,
+        preselfpay_amt_fen: c.parts.preselfpay,
+        inscp_scp_amt_fen: if c.resolved.is_some() { c.parts.inscp() } else { 0 },
+        pric_uplmt_amt_fen: cap,
+        selfpay_prop: ratio,
+        chrgitm_lv: class.to_owned(),
+        med_chrgitm_type: kind,
+        national_code: code,
+        refusal: c.refusal.unwrap_or_default(),
     }
 }
 
@@ -161,6 +193,85 @@ fn visit_to_pb(v: VisitRow) -> pb::Visit {
         emergency: v.emergency,
         status: v.status,
         disease_code: v.disease_code,
+    }
+}
+
+/// A fee line as 5204 lists it, with how its settlement split it.
+fn listed_line_to_pb(l: ListedLine) -> pb::FeeLineRecord {
+    let settled = l.settled.map(|(line, parts)| pb::LineSettled {
+        coverage_class: match line.class {
+            crate::calc::CoverageClass::A => "A",
+            crate::calc::CoverageClass::B => "B",
+            crate::calc::CoverageClass::C => "C",
+        }
+        .to_owned(),
+        selfpay_ratio: line.selfpay_ratio.to_string(),
+        price_cap_fen: line.price_cap_fen,
+        fulamt_ownpay_amt_fen: parts.fulamt,
+        overlmt_amt_fen: parts.overlmt,
+        preselfpay_amt_fen: parts.preselfpay,
+        inscp_scp_amt_fen: parts.inscp(),
+    });
+    let r = l.row;
+    pb::FeeLineRecord {
+        line: Some(pb::FeeLine {
+            feedetl_sn: r.feedetl_sn,
+            local_code: r.local_code,
+            national_code: r.national_code,
+            price_fen: r.price_fen.into(),
+            quantity: r.quantity.normalize().to_string(),
+            fee_date: r.fee_date.to_string(),
+        }),
+        cancelled: r.cancelled,
+        amount_fen: l.amount_fen,
+        settled,
+    }
+}
+
+/// Amounts per kind of care, in the accumulators' order (inpatient, general outpatient,
+/// chronic outpatient, pharmacy: `policy::Care::index`).
+fn care_to_pb(
+    [inpatient_fen, general_outpatient_fen, chronic_outpatient_fen, pharmacy_fen]: [i64; 4],
+) -> pb::CareAmounts {
+    pb::CareAmounts { inpatient_fen, general_outpatient_fen, chronic_outpatient_fen, pharmacy_fen }
+}
+
+fn year_totals_to_pb(t: YearTotals) -> pb::PersonAccumulators {
+    let (a, c) = (t.accumulators, t.counters);
+    pb::PersonAccumulators {
+        psn_no: t.person.psn_no,
+        insutype: t.person.insutype,
+        insuplc_admdvs: t.person.insuplc_admdvs,
+        year: t.year,
+        admissions: a.admissions,
+        pooling_paid_fen: a.pooling_paid_fen,
+        pooling_fund_pay_type: t.pooling_fund_pay_type.to_owned(),
+        benefit_paid: Some(care_to_pb(a.benefit_paid_fen)),
+        deductible_paid: Some(care_to_pb(a.deductible_paid_fen)),
+        inscp_self_burden_fen: a.inscp_self_burden_fen,
+        layer_paid_fen: a.layer_paid_fen,
+        assistance_paid_fen: a.assistance_paid_fen,
+        assistance_deductible_fen: c.assistance_deductible_fen,
+        layers: c
+            .layers
+            .into_iter()
+            .map(|(name, l)| pb::LayerTotal {
+                fund_pay_type: t.layer_funds.get(&name).copied().unwrap_or_default().to_owned(),
+                name,
+                base_fen: l.base_fen,
+                paid_fen: l.paid_fen,
+            })
+            .collect(),
+        chronic: c
+            .chronic
+            .into_iter()
+            .map(|(disease_code, d)| pb::ChronicTotal {
+                disease_code,
+                paid_fen: d.paid_fen,
+                visits: d.visits,
+            })
+            .collect(),
+        other_counters: c.other.into_iter().collect(),
     }
 }
 
@@ -297,16 +408,56 @@ impl Api for RoutingGrpc {
         Ok(Response::new(visit_to_pb(self.0.cancel_visit(&key).await?)))
     }
 
+    async fn cancel_discharge(&self, request: Request<pb::VisitRef>) -> Reply<pb::Visit> {
+        let key = VisitKey::try_from(request.into_inner())?;
+        Ok(Response::new(visit_to_pb(self.0.cancel_discharge(&key).await?)))
+    }
+
+    async fn list_visits(
+        &self,
+        request: Request<pb::ListVisitsRequest>,
+    ) -> Reply<pb::ListVisitsResponse> {
+        let query = VisitQuery::try_from(request.into_inner())?;
+        let (person, visits) = self.0.visits(&query).await?;
+        Ok(Response::new(pb::ListVisitsResponse {
+            person: Some(person_to_pb(person)),
+            visits: visits.into_iter().map(visit_to_pb).collect(),
+        }))
+    }
+
+    async fn list_fee_lines(
+        &self,
+        request: Request<pb::ListFeeLinesRequest>,
+    ) -> Reply<pb::ListFeeLinesResponse> {
+        let query = FeeLineQuery::try_from(request.into_inner())?;
+        let listed = self.0.fee_lines(&query).await?;
+        let setl_id = listed.visit.setl_id.clone().unwrap_or_default();
+        Ok(Response::new(pb::ListFeeLinesResponse {
+            visit: Some(visit_to_pb(listed.visit)),
+            setl_id,
+            lines: listed.lines.into_iter().map(listed_line_to_pb).collect(),
+        }))
+    }
+
+    async fn get_accumulators(
+        &self,
+        request: Request<pb::GetAccumulatorsRequest>,
+    ) -> Reply<pb::PersonAccumulators> {
+        let query = AccumulatorQuery::try_from(request.into_inner())?;
+        Ok(Response::new(year_totals_to_pb(self.0.accumulators(&query).await?)))
+    }
+
     #[tracing::instrument(skip_all, name = "UploadFeeLines")]
     async fn upload_fee_lines(
         &self,
         request: Request<pb::UploadFeeLinesRequest>,
     ) -> Reply<pb::UploadFeeLinesResponse> {
         let upload = Upload::try_from(request.into_inner())?;
-        let (count, total) = self.0.upload_lines(&upload).await?;
+        let uploaded = self.0.upload_lines(&upload).await?;
         Ok(Response::new(pb::UploadFeeLinesResponse {
-            lines: u32::try_from(count).unwrap_or(u32::MAX),
-            total_fen: total,
+            lines: u32::try_from(uploaded.lines).unwrap_or(u32::MAX),
+            total_fen: uploaded.total_fen,
+            classified: uploaded.classified.into_iter().map(classified_to_pb).collect(),
         }))
     }
 

@@ -38,17 +38,45 @@ use sqlx::PgPool;
 use tonic::{Code, transport::Channel};
 
 use crate::{
-    calc::{CoverageClass, FilingKind, Line, MedType, Visit},
+    calc::{self, CoverageClass, FilingKind, Line, MedType, Visit},
     institutions::Institution,
     model::{
-        Cancellation, Discharge, LineCancellation, Registration, Reversal, SettleCommand, Upload,
-        VisitKey, VisitUpdate, require_disease,
+        AccumulatorQuery, Cancellation, Discharge, FeeLineQuery, LineCancellation, Registration,
+        Reversal, SettleCommand, Upload, VisitKey, VisitQuery, VisitUpdate, require_disease,
     },
     partition::new_id,
     policy::HospitalLevel,
     repo::{self, FeeLineRow, SettleInputs, VisitRow},
     settlement::{Read, SettleRequest, SettlementAnswer, Settlements},
 };
+
+/// A fee line as the catalogue resolved it: the calculator's line, the item's kind and its
+/// national code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedLine {
+    pub line: Line,
+    pub kind: String,
+    pub national_code: String,
+}
+
+/// An uploaded line classified: its parts as the settlement computes them (all of it in
+/// `total` when the catalogue refused it, with the refusal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    pub feedetl_sn: String,
+    pub parts: calc::LineParts,
+    pub resolved: Option<ResolvedLine>,
+    pub refusal: Option<String>,
+}
+
+/// What an upload answers: the visit's active lines, their total, and each uploaded line
+/// classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    pub lines: usize,
+    pub total_fen: i64,
+    pub classified: Vec<Classified>,
+}
 
 /// Most lines one ResolveLines call carries: the catalogue's limit (`MAX_LINES` there).
 const RESOLVE_BATCH: usize = 1_000;
@@ -87,6 +115,42 @@ struct Ready {
     request: SettleRequest,
     read: Read,
     basis: String,
+}
+
+/// Most visits one listing answers (5201).
+pub const MAX_VISITS: i64 = 1_000;
+
+/// A visit's fee line as 5204 lists it: its amount, and how the settlement that settled it
+/// classified and split it (`None`: no settlement has — the visit is not settled, or the line
+/// is cancelled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedLine {
+    pub row: FeeLineRow,
+    pub amount_fen: i64,
+    pub settled: Option<(Line, crate::calc::LineParts)>,
+}
+
+/// A visit and its fee lines, by line number, cancelled ones too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitLines {
+    pub visit: VisitRow,
+    pub lines: Vec<ListedLine>,
+}
+
+/// A person's accumulators of a year (5206), with the fund codes the policy in force gives
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearTotals {
+    pub person: repo::PersonRow,
+    pub year: i32,
+    pub accumulators: crate::calc::Accumulators,
+    /// The counters by what they count.
+    pub counters: crate::calc::CounterTotals,
+    /// 310100 (employees) or 390100 (residents): the scheme of the policy in force, else of
+    /// the insutype.
+    pub pooling_fund_pay_type: &'static str,
+    /// The fund of each layer the policy in force names.
+    pub layer_funds: std::collections::BTreeMap<String, &'static str>,
 }
 
 /// The visit lifecycle of one routing instance.
@@ -301,9 +365,52 @@ impl Lifecycle {
         let diagnosis = keep(&update.diagnosis_code, &visit.diagnosis_code);
         let disease = keep(&update.disease_code, &visit.disease_code);
         require_disease(med_type, &disease)?;
-        repo::update_visit_details(&mut tx, mdtrt_id, med_type, &diagnosis, &disease).await?;
+        let begin_date = update.begin_date.unwrap_or(visit.begin_date);
+        if begin_date != visit.begin_date {
+            Self::check_begin(&mut tx, &visit, begin_date).await?;
+        }
+        repo::update_visit_details(&mut tx, mdtrt_id, med_type, &diagnosis, &disease, begin_date)
+            .await?;
         tx.commit().await?;
-        Ok(VisitRow { med_type, diagnosis_code: diagnosis, disease_code: disease, ..visit })
+        Ok(VisitRow {
+            med_type,
+            diagnosis_code: diagnosis,
+            disease_code: disease,
+            begin_date,
+            ..visit
+        })
+    }
+
+    /// A visit may begin on `begin_date` (2403): not after its discharge, nor after a fee line
+    /// it has.
+    async fn check_begin(
+        conn: &mut sqlx::PgConnection,
+        visit: &VisitRow,
+        begin_date: NaiveDate,
+    ) -> Result<()> {
+        let mdtrt_id = &visit.mdtrt_id;
+        if let Some(end) = visit.end_date
+            && end < begin_date
+        {
+            return Err(Error::invalid(
+                "begin_date",
+                "end_before_begin",
+                format!("visit {mdtrt_id} was discharged on {end}, before {begin_date}"),
+            ));
+        }
+        let lines = repo::fee_lines(conn, mdtrt_id).await?;
+        if let Some(line) = lines.iter().filter(|l| !l.cancelled).find(|l| l.fee_date < begin_date)
+        {
+            return Err(Error::invalid(
+                "begin_date",
+                "invalid_date",
+                format!(
+                    "visit {mdtrt_id} has line {} of {}, before {begin_date}: cancel it first",
+                    line.feedetl_sn, line.fee_date
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Discharge (2402): an inpatient visit gets its end date.
@@ -341,16 +448,187 @@ impl Lifecycle {
         Ok(VisitRow { status: "cancelled".into(), ..visit })
     }
 
+    /// Cancel a discharge (2405): the admission is open again, without its end date. A settled
+    /// admission is refused (`already_settled`: cancel its settlement first, 2305); one that
+    /// is open already is answered as it is (a retry).
+    pub async fn cancel_discharge(&self, key: &VisitKey) -> Result<VisitRow> {
+        let VisitKey { sender, mdtrt_id } = key;
+        let mut tx = self.pool.begin().await?;
+        let visit = self
+            .own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged", "settled", "cancelled"])
+            .await?;
+        Self::refuse_closed(&visit)?;
+        if visit.med_type != MedType::Inpatient {
+            return Err(Error::precondition(
+                "not_inpatient",
+                format!("visit {mdtrt_id} is not an admission"),
+            ));
+        }
+        if visit.status == "open" {
+            return Ok(visit);
+        }
+        repo::update_visit(&mut tx, mdtrt_id, "open", None).await?;
+        tx.commit().await?;
+        Ok(VisitRow { status: "open".into(), end_date: None, ..visit })
+    }
+
+    /// A hospital's visits of a person (5201), oldest first, at most [`MAX_VISITS`], with the
+    /// person.
+    pub async fn visits(&self, query: &VisitQuery) -> Result<(repo::PersonRow, Vec<VisitRow>)> {
+        let mut conn = self.pool.acquire().await?;
+        let person = repo::person(&mut conn, &query.psn_no).await?.ok_or_else(|| {
+            Error::not_found("person_not_found", format!("no insured person {}", query.psn_no))
+        })?;
+        let filter = repo::VisitFilter {
+            sender: &query.sender,
+            psn_no: &query.psn_no,
+            from: query.from,
+            to: query.to,
+            mdtrt_id: query.mdtrt_id.as_deref(),
+            med_type: query.med_type,
+            limit: MAX_VISITS,
+        };
+        let visits = repo::visits_of_person(&mut conn, &filter).await?;
+        Ok((person, visits))
+    }
+
+    /// A hospital's visit's fee lines (5204), by line number, cancelled ones too; a settled
+    /// visit's active lines each with the split its settlement computed (the settlement kept
+    /// the lines it resolved in that order, and a settled visit's lines cannot change).
+    pub async fn fee_lines(&self, query: &FeeLineQuery) -> Result<VisitLines> {
+        let FeeLineQuery { visit: VisitKey { sender, mdtrt_id }, setl_id, psn_no } = query;
+        let mut conn = self.pool.acquire().await?;
+        let visit = repo::visit(&mut conn, mdtrt_id)
+            .await?
+            .filter(|v| v.fixmedins_code.as_str() == sender)
+            .filter(|v| psn_no.as_ref().is_none_or(|p| *p == v.psn_no))
+            .ok_or_else(|| {
+                let of = psn_no.as_ref().map(|p| format!(" of {p}")).unwrap_or_default();
+                Error::not_found("visit_not_found", format!("{sender} has no visit {mdtrt_id}{of}"))
+            })?;
+        if let Some(setl_id) = setl_id
+            && visit.setl_id.as_ref() != Some(setl_id)
+        {
+            return Err(Error::not_found(
+                "settlement_not_found",
+                format!(
+                    "{setl_id} is not the settlement of visit {mdtrt_id} now (cancelled since, or \
+                     another visit's)"
+                ),
+            ));
+        }
+        let rows = repo::fee_lines(&mut conn, mdtrt_id).await?;
+        let settled_by = visit.setl_id.as_deref().filter(|_| visit.status == "settled");
+        let resolved: Vec<Line> = match settled_by {
+            Some(setl_id) => {
+                let lines = repo::settlement_lines(&mut conn, setl_id).await?.ok_or_else(|| {
+                    Error::Internal(format!("visit {mdtrt_id} names no settlement {setl_id}"))
+                })?;
+                serde_json::from_value(lines).map_err(|e| {
+                    Error::Internal(format!("stored lines of settlement {setl_id}: {e}"))
+                })?
+            }
+            None => Vec::new(),
+        };
+        drop(conn);
+        let active = rows.iter().filter(|r| !r.cancelled).count();
+        if settled_by.is_some() && resolved.len() != active {
+            return Err(Error::Internal(format!(
+                "visit {mdtrt_id} has {active} lines, its settlement {}",
+                resolved.len()
+            )));
+        }
+        let mut resolved = resolved.into_iter();
+        let lines = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let amount_fen = money::line_amount_fen(row.price_fen.into(), row.quantity.into())
+                    .map_err(|e| Error::Internal(format!("stored line {}: {e}", row.feedetl_sn)))?;
+                // A cancelled line was not settled: it takes none of the settlement's lines.
+                let line = if row.cancelled { None } else { resolved.next() };
+                let settled = match line {
+                    Some(line) => Some((line.clone(), crate::calc::line_parts(i, &line)?)),
+                    None => None,
+                };
+                Ok(ListedLine { row, amount_fen, settled })
+            })
+            .collect::<Result<_>>()?;
+        Ok(VisitLines { visit, lines })
+    }
+
+    /// A person's accumulators of a year (5206; this year when none is named), for a person
+    /// this instance settles, with the fund codes of the policy in force that year (today,
+    /// for this year).
+    pub async fn accumulators(&self, query: &AccumulatorQuery) -> Result<YearTotals> {
+        let today = self.store.today();
+        let year = query.year.unwrap_or(today.year());
+        let mut conn = self.pool.acquire().await?;
+        let (person, accumulators) =
+            repo::person_accumulators(&mut conn, &query.psn_no, year).await?.ok_or_else(|| {
+                Error::not_found("person_not_found", format!("no insured person {}", query.psn_no))
+            })?;
+        drop(conn);
+        self.store.check_owned(&person.insuplc_admdvs)?;
+        let on = match year.cmp(&today.year()) {
+            std::cmp::Ordering::Equal => Some(today),
+            std::cmp::Ordering::Less => NaiveDate::from_ymd_opt(year, 12, 31),
+            std::cmp::Ordering::Greater => NaiveDate::from_ymd_opt(year, 1, 1),
+        };
+        let book = self.store.book().current();
+        let policy =
+            on.and_then(|on| book.policy_for(&person.insuplc_admdvs, &person.insutype, on).ok());
+        let pooling_fund_pay_type = match &policy {
+            Some(p) => crate::calc::pooling_fund_pay_type(p.policy.scheme),
+            None if person.insutype.starts_with("39") => "390100",
+            None => "310100",
+        };
+        let layer_funds = policy
+            .iter()
+            .flat_map(|p| p.policy.layers.iter())
+            .map(|l| (l.name.clone(), crate::calc::layer_fund_pay_type(l.fund)))
+            .collect();
+        Ok(YearTotals {
+            counters: accumulators.counter_totals(),
+            person,
+            year,
+            accumulators,
+            pooling_fund_pay_type,
+            layer_funds,
+        })
+    }
+
     /// Upload fee lines (2204/2301), each valid already ([`crate::model::FeeLine`]). A line
     /// number sent again with the same content changes nothing (retries are safe); with other
     /// content it is refused and nothing is written. Answers how many lines the visit has now
     /// and their total in fen, as the settlement will compute it.
-    pub async fn upload_lines(&self, upload: &Upload) -> Result<(usize, i64)> {
+    pub async fn upload_lines(&self, upload: &Upload) -> Result<Uploaded> {
         let mdtrt_id = upload.mdtrt_id.as_str();
         let mut tx = self.pool.begin().await?;
-        let visit =
-            self.own_visit(&mut tx, &upload.sender, mdtrt_id, &["open", "discharged"]).await?;
+        let visit = self
+            .own_visit(&mut tx, &upload.sender, mdtrt_id, &["open", "discharged", "settled"])
+            .await?;
         let existing = repo::fee_lines(&mut tx, mdtrt_id).await?;
+        // A settled visit takes no new line; the same lines sent again (a retry of a
+        // pharmacy's 2102) change nothing and are answered again.
+        if visit.status == "settled"
+            && !upload.lines.iter().all(|line| {
+                existing.iter().any(|old| {
+                    !old.cancelled
+                        && old.feedetl_sn == line.feedetl_sn
+                        && old.local_code == line.local_code
+                        && old.national_code == line.national_code
+                        && old.price_fen == line.price_fen
+                        && old.quantity.normalize() == line.quantity.normalize()
+                        && old.fee_date == line.fee_date
+                })
+            })
+        {
+            return Err(Error::precondition(
+                "visit_state",
+                format!("visit {mdtrt_id} is settled: it takes no new fee lines"),
+            ));
+        }
         for (i, line) in upload.lines.iter().enumerate() {
             let field = || format!("lines[{i}]");
             if line.fee_date < visit.begin_date {
@@ -407,7 +685,41 @@ impl Lifecycle {
             })?;
         }
         tx.commit().await?;
-        Ok((active.len(), total))
+        // Each uploaded line as the catalogue classifies it now, with its parts as the
+        // settlement will compute them. The lines are kept already: a catalogue out of reach
+        // is transient, and the same upload sent again changes nothing.
+        let uploaded: Vec<FeeLineRow> = upload
+            .lines
+            .iter()
+            .filter_map(|u| active.iter().find(|a| a.feedetl_sn == u.feedetl_sn).cloned())
+            .collect();
+        let mut conn = self.pool.acquire().await?;
+        let person = repo::person(&mut conn, &visit.psn_no)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("visit {mdtrt_id} names no person")))?;
+        drop(conn);
+        let until = Instant::now() + DEPENDENCIES_WITHIN;
+        let resolved = self.resolve_each(&visit, &person, &uploaded, until).await?;
+        let mut classified = Vec::with_capacity(uploaded.len());
+        for (i, (row, result)) in uploaded.iter().zip(resolved).enumerate() {
+            let total = money::line_amount_fen(row.price_fen.into(), row.quantity.into())
+                .map_err(|e| Error::invalid("lines", "amount_out_of_range", e.to_string()))?;
+            classified.push(match result {
+                Ok(r) => Classified {
+                    feedetl_sn: row.feedetl_sn.clone(),
+                    parts: calc::line_parts(i, &r.line)?,
+                    resolved: Some(r),
+                    refusal: None,
+                },
+                Err(why) => Classified {
+                    feedetl_sn: row.feedetl_sn.clone(),
+                    parts: calc::LineParts { total, ..calc::LineParts::default() },
+                    resolved: None,
+                    refusal: Some(why),
+                },
+            });
+        }
+        Ok(Uploaded { lines: active.len(), total_fen: total, classified })
     }
 
     /// Cancel fee lines (2205/2302); none named: all of them.
@@ -480,16 +792,15 @@ impl Lifecycle {
         Ok(Covered { basis: basis.to_owned(), filing: kind })
     }
 
-    /// The visit's active lines, resolved by the catalogue of the treating region, each under
-    /// what is in force on its fee date — in one call, however many days the visit spans (one
-    /// per [`RESOLVE_BATCH`] lines for the rare visit with more).
-    async fn resolve(
+    /// Each line as the catalogue of the treating region resolves it — the calculator's line,
+    /// and the item's kind and national code — or why it refused it.
+    async fn resolve_each(
         &self,
         visit: &VisitRow,
         person: &repo::PersonRow,
         lines: &[FeeLineRow],
         until: Instant,
-    ) -> Result<Vec<Line>> {
+    ) -> Result<Vec<std::result::Result<ResolvedLine, String>>> {
         let Some(first) = lines.iter().map(|l| l.fee_date).min() else {
             return Ok(Vec::new());
         };
@@ -532,28 +843,56 @@ impl Lifecycle {
             }
             answers.extend(answer.lines);
         }
+        lines
+            .iter()
+            .zip(answers)
+            .map(|(line, result)| match result.outcome {
+                Some(catalog::line_result::Outcome::Resolved(r)) => Ok(Ok(ResolvedLine {
+                    line: Line {
+                        price_fen: line.price_fen,
+                        quantity: line.quantity,
+                        class: match catalog::CoverageClass::try_from(r.class)
+                            .unwrap_or(catalog::CoverageClass::C)
+                        {
+                            catalog::CoverageClass::A => CoverageClass::A,
+                            catalog::CoverageClass::B => CoverageClass::B,
+                            _ => CoverageClass::C,
+                        },
+                        selfpay_ratio: Decimal::from_str(&r.selfpay_ratio).map_err(|e| {
+                            Error::Internal(format!("ratio from the catalogue: {e}"))
+                        })?,
+                        price_cap_fen: r.price_cap_fen,
+                    },
+                    kind: medclear_proto::names::name_of_i32::<catalog::ItemKind>(r.kind)
+                        .to_owned(),
+                    national_code: r.national_code,
+                })),
+                Some(catalog::line_result::Outcome::Error(e)) => {
+                    Ok(Err(format!("{} ({})", e.reason, e.message)))
+                }
+                None => Ok(Err("no answer".to_owned())),
+            })
+            .collect()
+    }
+
+    /// The visit's active lines, resolved by the catalogue of the treating region, each under
+    /// what is in force on its fee date — in one call, however many days the visit spans (one
+    /// per [`RESOLVE_BATCH`] lines for the rare visit with more).
+    async fn resolve(
+        &self,
+        visit: &VisitRow,
+        person: &repo::PersonRow,
+        lines: &[FeeLineRow],
+        until: Instant,
+    ) -> Result<Vec<Line>> {
         let mut resolved = Vec::with_capacity(lines.len());
         let mut refused = Vec::new();
-        for (line, result) in lines.iter().zip(answers) {
-            match result.outcome {
-                Some(catalog::line_result::Outcome::Resolved(r)) => resolved.push(Line {
-                    price_fen: line.price_fen,
-                    quantity: line.quantity,
-                    class: match catalog::CoverageClass::try_from(r.class)
-                        .unwrap_or(catalog::CoverageClass::C)
-                    {
-                        catalog::CoverageClass::A => CoverageClass::A,
-                        catalog::CoverageClass::B => CoverageClass::B,
-                        _ => CoverageClass::C,
-                    },
-                    selfpay_ratio: Decimal::from_str(&r.selfpay_ratio)
-                        .map_err(|e| Error::Internal(format!("ratio from the catalogue: {e}")))?,
-                    price_cap_fen: r.price_cap_fen,
-                }),
-                Some(catalog::line_result::Outcome::Error(e)) => {
-                    refused.push(format!("{}: {} ({})", line.feedetl_sn, e.reason, e.message))
-                }
-                None => refused.push(format!("{}: no answer", line.feedetl_sn)),
+        for (line, result) in
+            lines.iter().zip(self.resolve_each(visit, person, lines, until).await?)
+        {
+            match result {
+                Ok(r) => resolved.push(r.line),
+                Err(why) => refused.push(format!("{}: {why}", line.feedetl_sn)),
             }
         }
         if !refused.is_empty() {

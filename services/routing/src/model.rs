@@ -394,7 +394,8 @@ impl TryFrom<pb::RegisterVisitRequest> for Registration {
     }
 }
 
-/// A visit's details after registration (2203); `None` or empty leaves a detail as it is.
+/// A visit's details after registration (2203 / 2403); `None` or empty leaves a detail as it
+/// is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitUpdate {
     pub(crate) sender: String,
@@ -402,6 +403,8 @@ pub struct VisitUpdate {
     pub(crate) med_type: Option<MedType>,
     pub(crate) diagnosis_code: String,
     pub(crate) disease_code: String,
+    /// The admission's date, corrected (2403).
+    pub(crate) begin_date: Option<NaiveDate>,
 }
 
 impl TryFrom<pb::UpdateVisitRequest> for VisitUpdate {
@@ -420,8 +423,14 @@ impl TryFrom<pb::UpdateVisitRequest> for VisitUpdate {
             diagnosis_code: codes::text("diagnosis_code", &r.diagnosis_code, MAX_DIAGNOSIS)?
                 .to_owned(),
             disease_code: codes::optional_code("disease_code", &r.disease_code, 30)?.to_owned(),
+            begin_date: optional_date("begin_date", &r.begin_date)?,
         })
     }
+}
+
+/// A date that may be left out (empty: `None`).
+fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>, ProtocolError> {
+    if text.trim().is_empty() { Ok(None) } else { date(field, text).map(Some) }
 }
 
 /// A hospital's visit, named by its id (2202/2404 cancel it).
@@ -638,6 +647,98 @@ impl TryFrom<pb::FindSettlementsRequest> for SettlementLookup {
             ));
         }
         Ok(lookup)
+    }
+}
+
+/// Which of a hospital's visits of a person to list (5201): those overlapping `from ..= to`
+/// (either bound may be open), one by its id, or of one medical type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VisitQuery {
+    pub(crate) sender: String,
+    pub(crate) psn_no: String,
+    pub(crate) from: Option<NaiveDate>,
+    pub(crate) to: Option<NaiveDate>,
+    pub(crate) mdtrt_id: Option<String>,
+    pub(crate) med_type: Option<MedType>,
+}
+
+impl TryFrom<pb::ListVisitsRequest> for VisitQuery {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ListVisitsRequest) -> Result<Self, Self::Error> {
+        let from = optional_date("from_date", &r.from_date)?;
+        let to = optional_date("to_date", &r.to_date)?;
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            return Err(ProtocolError::new(
+                "to_date",
+                "end_before_begin",
+                format!("the range ends ({to}) before it begins ({from})"),
+            ));
+        }
+        let mdtrt_id = codes::optional_code("mdtrt_id", &r.mdtrt_id, codes::ID_LEN)?;
+        Ok(Self {
+            sender: sender(&r.fixmedins_code)?,
+            psn_no: codes::psn_no("psn_no", &r.psn_no)?.into(),
+            from,
+            to,
+            mdtrt_id: Some(mdtrt_id.to_owned()).filter(|id| !id.is_empty()),
+            med_type: match r.med_type {
+                0 => None,
+                code => Some(med_type(code)?),
+            },
+        })
+    }
+}
+
+/// A hospital's visit whose fee lines to list (5204); naming a settlement or a person, the
+/// visit must be the one it settled (the person's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeLineQuery {
+    pub(crate) visit: VisitKey,
+    pub(crate) setl_id: Option<String>,
+    pub(crate) psn_no: Option<String>,
+}
+
+impl TryFrom<pb::ListFeeLinesRequest> for FeeLineQuery {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ListFeeLinesRequest) -> Result<Self, Self::Error> {
+        let visit =
+            VisitKey { sender: sender(&r.fixmedins_code)?, mdtrt_id: id("mdtrt_id", &r.mdtrt_id)? };
+        let setl_id = codes::optional_code("setl_id", &r.setl_id, codes::ID_LEN)?;
+        let psn_no = match r.psn_no.trim() {
+            "" => None,
+            psn_no => Some(codes::psn_no("psn_no", psn_no)?.into()),
+        };
+        Ok(Self { visit, setl_id: Some(setl_id.to_owned()).filter(|s| !s.is_empty()), psn_no })
+    }
+}
+
+/// The earliest and latest accumulator year asked about.
+const YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
+
+/// A person's yearly accumulators (5206): of `year`, or (`None`) of this year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccumulatorQuery {
+    pub(crate) psn_no: String,
+    pub(crate) year: Option<i32>,
+}
+
+impl TryFrom<pb::GetAccumulatorsRequest> for AccumulatorQuery {
+    type Error = ProtocolError;
+    fn try_from(r: pb::GetAccumulatorsRequest) -> Result<Self, Self::Error> {
+        let year = match r.year {
+            0 => None,
+            year if YEARS.contains(&year) => Some(year),
+            year => {
+                return Err(ProtocolError::new(
+                    "year",
+                    "invalid_year",
+                    format!("year {year} is not between {} and {}", YEARS.start(), YEARS.end()),
+                ));
+            }
+        };
+        Ok(Self { psn_no: codes::psn_no("psn_no", &r.psn_no)?.into(), year })
     }
 }
 

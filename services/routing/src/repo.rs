@@ -308,6 +308,32 @@ impl PersonStateRow {
     }
 }
 
+#[derive(FromRow)]
+struct PersonYearRow {
+    #[sqlx(flatten)]
+    person: PersonRow,
+    #[sqlx(flatten)]
+    accumulators: JoinedAccumulators,
+}
+
+/// The person and their accumulators of `year` (zero when there is no row), unlocked (5206).
+pub async fn person_accumulators(
+    conn: &mut PgConnection,
+    psn_no: &str,
+    year: i32,
+) -> Result<Option<(PersonRow, Accumulators)>> {
+    let sql = format!(
+        "SELECT {PERSON_COLUMNS}, a.admissions, a.pooling_paid_fen, a.benefit_paid_fen,
+             a.deductible_paid_fen, a.inscp_self_burden_fen, a.layer_paid_fen,
+             a.assistance_paid_fen, a.counters, a.version
+         FROM persons {PERSON_STATE_JOIN}
+         WHERE psn_no = $1"
+    );
+    let row: Option<PersonYearRow> =
+        sqlx::query_as(&sql).bind(psn_no).bind(year).fetch_optional(conn).await?;
+    row.map(|r| Ok((r.person, r.accumulators.into_versioned()?.accumulators))).transpose()
+}
+
 /// A settlement or cancellation row.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct SettlementRow {
@@ -573,22 +599,82 @@ pub async fn lock_visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Optio
     Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
 }
 
-/// Sets a visit's medical type, diagnosis and disease (2203).
+/// The visit, read without a lock.
+pub async fn visit(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Option<VisitRow>> {
+    let sql = format!("SELECT {VISIT_COLUMNS} FROM visits WHERE mdtrt_id = $1");
+    Ok(sqlx::query_as(&sql).bind(mdtrt_id).fetch_optional(conn).await?)
+}
+
+/// Which of a hospital's visits of a person [`visits_of_person`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct VisitFilter<'a> {
+    pub sender: &'a str,
+    pub psn_no: &'a str,
+    /// Visits that end on or after it: an admission not discharged goes on, any other visit
+    /// without an end date ends the day it began.
+    pub from: Option<chrono::NaiveDate>,
+    /// Visits that began on or before it.
+    pub to: Option<chrono::NaiveDate>,
+    pub mdtrt_id: Option<&'a str>,
+    pub med_type: Option<MedType>,
+    pub limit: i64,
+}
+
+/// A hospital's visits of a person (5201), oldest first, cancelled ones too.
+pub async fn visits_of_person(
+    conn: &mut PgConnection,
+    f: &VisitFilter<'_>,
+) -> Result<Vec<VisitRow>> {
+    let sql = format!(
+        "SELECT {VISIT_COLUMNS} FROM visits
+         WHERE fixmedins_code = $1 AND psn_no = $2
+             AND ($3::DATE IS NULL OR COALESCE(end_date,
+                 CASE WHEN status = 'open' AND med_type = 21 THEN 'infinity'::DATE
+                      ELSE begin_date END) >= $3)
+             AND ($4::DATE IS NULL OR begin_date <= $4)
+             AND ($5::TEXT IS NULL OR mdtrt_id = $5)
+             AND ($6::INT2 IS NULL OR med_type = $6)
+         ORDER BY begin_date, mdtrt_id LIMIT $7"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(f.sender)
+        .bind(f.psn_no)
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.mdtrt_id)
+        .bind(f.med_type.map(MedType::code))
+        .bind(f.limit)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The resolved lines a settlement was computed from (`settlement::SettleRequest::lines`, in
+/// the order of the visit's active lines by line number), if there is such a settlement.
+pub async fn settlement_lines(conn: &mut PgConnection, setl_id: &str) -> Result<Option<Value>> {
+    Ok(sqlx::query_scalar("SELECT lines FROM settlements WHERE setl_id = $1")
+        .bind(setl_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Sets a visit's medical type, diagnosis, disease (2203) and begin date (2403).
 pub async fn update_visit_details(
     conn: &mut PgConnection,
     mdtrt_id: &str,
     med_type: MedType,
     diagnosis_code: &str,
     disease_code: &str,
+    begin_date: chrono::NaiveDate,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE visits SET med_type = $2, diagnosis_code = $3, disease_code = $4
+        "UPDATE visits SET med_type = $2, diagnosis_code = $3, disease_code = $4, begin_date = $5
          WHERE mdtrt_id = $1",
     )
     .bind(mdtrt_id)
     .bind(med_type.code())
     .bind(diagnosis_code)
     .bind(disease_code)
+    .bind(begin_date)
     .execute(conn)
     .await?;
     Ok(())

@@ -36,15 +36,105 @@ struct FeeDetail {
 
 #[derive(Debug, Serialize)]
 struct FeeResults {
-    result: Vec<FeeResult>,
+    result: Vec<LineResult>,
 }
 
-#[derive(Debug, Serialize)]
+/// A line as uploaded: its number, amount, quantity and price.
+#[derive(Debug)]
 struct FeeResult {
     feedetl_sn: String,
     det_item_fee_sumamt: Yuan,
     cnt: String,
     pric: Yuan,
+}
+
+/// A JSON number written from its exact text (a quantity `2.5`).
+#[derive(Debug)]
+struct Number(String);
+
+impl Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::value::RawValue::from_string(self.0.clone())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
+/// A line of 2204's `result[]` (and a pharmacy's `detlcutinfo[]`): as uploaded, and as the
+/// catalogue of the treating region classifies it — its parts as the settlement computes
+/// them. What medclear does not know of a line (national flags of the drug list) is null;
+/// a line the catalogue refused has its reason in `memo` and all of it out of scope until it
+/// is mapped.
+#[derive(Debug, Serialize)]
+pub(super) struct LineResult {
+    feedetl_sn: String,
+    det_item_fee_sumamt: Yuan,
+    cnt: Number,
+    pric: Yuan,
+    pric_uplmt_amt: Option<Yuan>,
+    selfpay_prop: Option<Number>,
+    fulamt_ownpay_amt: Yuan,
+    overlmt_amt: Yuan,
+    preselfpay_amt: Yuan,
+    inscp_scp_amt: Yuan,
+    chrgitm_lv: Option<String>,
+    med_chrgitm_type: Option<&'static str>,
+    bas_medn_flag: Option<String>,
+    hi_nego_drug_flag: Option<String>,
+    chld_medc_flag: Option<String>,
+    list_sp_item_flag: Option<String>,
+    lmt_used_flag: Option<String>,
+    drt_reim_flag: Option<String>,
+    memo: Option<String>,
+}
+
+/// The national 医疗收费项目类别 of a catalogue item's kind: 09 西药费, 11 中成药费, 10 中药
+/// 饮片费, 08 卫生材料费, 14 其他费 (a service item's own category is not in the catalogue).
+fn charge_type(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "western_drug" => "09",
+        "patent_drug" => "11",
+        "herbal" => "10",
+        "consumable" => "08",
+        "service" => "14",
+        _ => return None,
+    })
+}
+
+/// The lines as uploaded, with the routing service's classification of each.
+fn line_results(
+    uploaded: Vec<FeeResult>,
+    classified: &[pb::LineClassification],
+) -> Vec<LineResult> {
+    uploaded
+        .into_iter()
+        .map(|line| {
+            let c = classified.iter().find(|c| c.feedetl_sn == line.feedetl_sn);
+            let fen = |f: fn(&pb::LineClassification) -> i64| Yuan(c.map_or(0, f));
+            let resolved = c.filter(|c| c.refusal.is_empty());
+            LineResult {
+                pric_uplmt_amt: resolved.and_then(|c| c.pric_uplmt_amt_fen).map(Yuan),
+                selfpay_prop: resolved.map(|c| Number(c.selfpay_prop.clone())),
+                fulamt_ownpay_amt: fen(|c| c.fulamt_ownpay_amt_fen),
+                overlmt_amt: fen(|c| c.overlmt_amt_fen),
+                preselfpay_amt: fen(|c| c.preselfpay_amt_fen),
+                inscp_scp_amt: fen(|c| c.inscp_scp_amt_fen),
+                chrgitm_lv: resolved.map(|c| c.chrgitm_lv.clone()),
+                med_chrgitm_type: resolved.and_then(|c| charge_type(&c.med_chrgitm_type)),
+                bas_medn_flag: None,
+                hi_nego_drug_flag: None,
+                chld_medc_flag: None,
+                list_sp_item_flag: None,
+                lmt_used_flag: None,
+                drt_reim_flag: None,
+                memo: c.map(|c| c.refusal.clone()).filter(|r| !r.is_empty()),
+                feedetl_sn: line.feedetl_sn,
+                det_item_fee_sumamt: line.det_item_fee_sumamt,
+                cnt: Number(line.cnt),
+                pric: line.pric,
+            }
+        })
+        .collect()
 }
 
 /// A fee line's quantity bound, N(16,4): below 10¹² (and at most four decimals).
@@ -140,12 +230,23 @@ fn read_lines(
     Ok((lines, results))
 }
 
-/// A pharmacy's `drugdetail[]` (2101 / 2102): lines of a purchase that has no visit yet, read
-/// as fee lines are; the time of a line without `fee_ocur_time` is `default_time`.
-pub(super) fn drug_lines(
-    envelope: &Envelope,
-    default_time: &str,
-) -> Result<Vec<pb::FeeLine>, Refusal> {
+/// A pharmacy's `drugdetail[]` (2101 / 2102), read as fee lines are: the lines for the
+/// routing service, and what 2101/2102 answer of each (`detlcutinfo[]`, [`Drugs::results`]).
+pub(super) struct Drugs {
+    pub(super) lines: Vec<pb::FeeLine>,
+    uploaded: Vec<FeeResult>,
+}
+
+impl Drugs {
+    /// The lines as uploaded with the routing service's classification of each.
+    pub(super) fn results(self, classified: &[pb::LineClassification]) -> Vec<LineResult> {
+        line_results(self.uploaded, classified)
+    }
+}
+
+/// The drugs of a purchase that has no visit yet; the time of a line without
+/// `fee_ocur_time` is `default_time`.
+pub(super) fn drug_lines(envelope: &Envelope, default_time: &str) -> Result<Drugs, Refusal> {
     let mut details: Vec<FeeDetail> = list(envelope, "drugdetail")?;
     if details.is_empty() {
         return Err(Refusal::new("invalid_input", "input.drugdetail has no lines"));
@@ -155,7 +256,8 @@ pub(super) fn drug_lines(
             d.fee_ocur_time = default_time.to_owned();
         }
     }
-    Ok(read_lines("drugdetail", &details)?.0)
+    let (lines, uploaded) = read_lines("drugdetail", &details)?;
+    Ok(Drugs { lines, uploaded })
 }
 
 pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcome {
@@ -166,8 +268,9 @@ pub(super) async fn upload_fees(state: &AppState, envelope: &Envelope) -> Outcom
         mdtrt_id: mdtrt_id.clone(),
         lines,
     };
-    routing(state, envelope, &mdtrt_id).upload_fee_lines(request).await?;
-    output(&FeeResults { result: results })
+    let uploaded =
+        routing(state, envelope, &mdtrt_id).upload_fee_lines(request).await?.into_inner();
+    output(&FeeResults { result: line_results(results, &uploaded.classified) })
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,10 +11,10 @@
 //!
 //! This module is the endpoint and one dispatch table (`HANDLERS`) from `infno` to handler;
 //! [`TRANSACTIONS`] is read from it. The transactions live one module per family: `persons`
-//! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2203 / 2203A), `fees` (2204 / 2301,
+//! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2405, 2203 / 2203A, 2403), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
 //! (2001, 2501–2504, 5301), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
-//! `reconciliation` (3201, 3202), `queries` (5203), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
+//! `reconciliation` (3201, 3202), `queries` (5201, 5203, 5204, 5206), `institutions` (1201), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
 //! the envelope, the answer, and the readers they all share: the one place form is read
 //! leniently.
 
@@ -40,6 +40,7 @@ mod failure;
 mod fees;
 mod files;
 mod filings;
+mod institutions;
 mod persons;
 mod pharmacy;
 mod queries;
@@ -81,6 +82,7 @@ macro_rules! output {
 /// of them.
 const HANDLERS: &[(&str, Handler)] = &[
     ("1101", output!(persons::person_info)),
+    ("1201", output!(institutions::institution_info)),
     ("1301", output!(catalogue::catalogue_file)),
     ("1302", output!(catalogue::catalogue_file)),
     ("1305", output!(catalogue::catalogue_file)),
@@ -111,7 +113,9 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("2305", output!(settlement::cancel_settlement)),
     ("2401", output!(visits::register)),
     ("2402", output!(visits::discharge)),
+    ("2403", output!(visits::admission_change)),
     ("2404", output!(visits::cancel_visit)),
+    ("2405", output!(visits::cancel_discharge)),
     ("2501", output!(filings::file_referral)),
     ("2502", output!(filings::revoke_filing)),
     ("2503", output!(filings::file_chronic)),
@@ -121,7 +125,10 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("3202", output!(reconciliation::reconcile_details)),
     ("3301", output!(catalogue::upload_mapping)),
     ("3302", output!(catalogue::revoke_mapping)),
+    ("5201", output!(queries::visit_query)),
     ("5203", output!(queries::settlement_query)),
+    ("5204", output!(queries::fee_query)),
+    ("5206", output!(queries::cumulative_query)),
     ("5301", output!(filings::chronic_filings)),
     ("9001", output!(sign_in::sign_in)),
     ("9002", output!(sign_in::sign_out)),

@@ -12,10 +12,13 @@
 
 use medclear_common::codes;
 use medclear_proto::routing::v1 as pb;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::envelope::{Envelope, Outcome, credential, date_of, fen, node, routing};
-use super::{fees::drug_lines, settlement::settlement_output};
+use super::envelope::{Envelope, Outcome, credential, date_of, fen, node, output, routing};
+use super::{
+    fees::{LineResult, drug_lines},
+    settlement::{SettlementOutput, settlement_parts},
+};
 use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,12 +39,21 @@ struct Purchase {
     mdtrt_cert_no: String,
 }
 
-/// The purchase's visit: registered under `key`, its drugs uploaded unless it is settled.
+/// What 2101 and 2102 answer: the settlement, and each drug line classified.
+#[derive(Debug, Serialize)]
+struct PurchaseOutput {
+    #[serde(flatten)]
+    settlement: SettlementOutput,
+    detlcutinfo: Vec<LineResult>,
+}
+
+/// The purchase's visit: registered under `key`, its drugs uploaded (again, for a retry:
+/// nothing changes), and each drug line as classified.
 async fn purchase_visit(
     state: &AppState,
     envelope: &Envelope,
     key: &str,
-) -> Result<(Purchase, pb::Visit), super::Refusal> {
+) -> Result<(Purchase, pb::Visit, Vec<LineResult>), super::Refusal> {
     // The person's node is `data`, or `druginfo` as some pharmacy clients name it.
     let name = if envelope.input.get("druginfo").is_some() { "druginfo" } else { "data" };
     let p: Purchase = node(envelope, name)?;
@@ -49,7 +61,7 @@ async fn purchase_visit(
     credential("data", &p.mdtrt_cert_type, &p.mdtrt_cert_no)?;
     let begntime = if p.begntime.trim().is_empty() { &envelope.inf_time } else { &p.begntime };
     let begin_date = date_of("data.begntime", begntime)?;
-    let lines = drug_lines(envelope, begntime)?;
+    let drugs = drug_lines(envelope, begntime)?;
     let disease_code = codes::diagnosis_code("data.dise_codg", &p.dise_codg, 30)?.to_owned();
     let register = pb::RegisterVisitRequest {
         fixmedins_code: envelope.fixmedins_code.clone(),
@@ -65,16 +77,19 @@ async fn purchase_visit(
     };
     let mut client = routing(state, envelope, "");
     let visit = client.register_visit(register).await?.into_inner();
-    if visit.status != "settled" {
-        let upload = pb::UploadFeeLinesRequest {
-            fixmedins_code: envelope.fixmedins_code.clone(),
-            msgid: key.to_owned(),
-            mdtrt_id: visit.mdtrt_id.clone(),
-            lines,
-        };
-        routing(state, envelope, &visit.mdtrt_id).upload_fee_lines(upload).await?;
-    }
-    Ok((p, visit))
+    // A settled purchase's visit takes the same lines again (a retry) and answers them.
+    let upload = pb::UploadFeeLinesRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: key.to_owned(),
+        mdtrt_id: visit.mdtrt_id.clone(),
+        lines: drugs.lines.clone(),
+    };
+    let classified = routing(state, envelope, &visit.mdtrt_id)
+        .upload_fee_lines(upload)
+        .await?
+        .into_inner()
+        .classified;
+    Ok((p, visit, drugs.results(&classified)))
 }
 
 fn settle_request(
@@ -100,7 +115,7 @@ fn settle_request(
 pub(super) async fn presettle(state: &AppState, envelope: &Envelope) -> Outcome {
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let key = format!("{}:pre:{}", envelope.msgid, &nonce[..8]);
-    let (p, visit) = purchase_visit(state, envelope, &key).await?;
+    let (p, visit, lines) = purchase_visit(state, envelope, &key).await?;
     let request = settle_request(envelope, &p, &visit, &key)?;
     let mut client = routing(state, envelope, &visit.mdtrt_id);
     let computed = client.pre_settle(request).await;
@@ -112,13 +127,16 @@ pub(super) async fn presettle(state: &AppState, envelope: &Envelope) -> Outcome 
     };
     // Nothing is left open, whatever the pre-settlement answered.
     client.cancel_visit(cancel).await?;
-    settlement_output(computed?.into_inner(), &envelope.msgid, &visit.mdtrt_id)
+    let settlement =
+        settlement_parts(computed?.into_inner(), &envelope.msgid, &visit.mdtrt_id, &[])?;
+    output(&PurchaseOutput { settlement, detlcutinfo: lines })
 }
 
 /// 2102: the purchase settled, kept once per msgid.
 pub(super) async fn settle(state: &AppState, envelope: &Envelope) -> Outcome {
-    let (p, visit) = purchase_visit(state, envelope, &envelope.msgid).await?;
+    let (p, visit, lines) = purchase_visit(state, envelope, &envelope.msgid).await?;
     let request = settle_request(envelope, &p, &visit, &envelope.msgid)?;
     let settlement = routing(state, envelope, &visit.mdtrt_id).settle(request).await?.into_inner();
-    settlement_output(settlement, &envelope.msgid, &visit.mdtrt_id)
+    let settlement = settlement_parts(settlement, &envelope.msgid, &visit.mdtrt_id, &[])?;
+    output(&PurchaseOutput { settlement, detlcutinfo: lines })
 }

@@ -100,7 +100,7 @@ const NO_SUCH_FUND: [&str; 6] =
     ["cvlserv_pay", "hifes_pay", "hosp_part_amt", "oth_pay", "acct_mulaid_pay", "hifdm_pay"];
 
 /// The national name of a fund type (基金支付类型名称).
-fn fund_name(code: &str) -> &'static str {
+pub(super) fn fund_name(code: &str) -> &'static str {
     match code {
         "310100" => "职工基本医疗保险统筹基金",
         "310200" => "职工基本医疗保险个人账户基金",
@@ -114,7 +114,10 @@ fn fund_name(code: &str) -> &'static str {
 
 /// What an 18-character citizen ID says of its holder: gender (1 male, 2 female), birth date
 /// and age in whole years on `on`.
-fn from_certno(certno: &str, on: chrono::NaiveDate) -> Option<(&'static str, String, i32)> {
+pub(super) fn from_certno(
+    certno: &str,
+    on: chrono::NaiveDate,
+) -> Option<(&'static str, String, i32)> {
     use chrono::Datelike;
     let bytes = certno.as_bytes();
     if bytes.len() != 18 {
@@ -130,7 +133,7 @@ fn from_certno(certno: &str, on: chrono::NaiveDate) -> Option<(&'static str, Str
 }
 
 #[derive(Debug, Serialize)]
-struct SettlementOutput {
+pub(super) struct SettlementOutput {
     setlinfo: BTreeMap<String, Field>,
     setldetail: Vec<BTreeMap<String, Field>>,
 }
@@ -148,6 +151,17 @@ pub(super) fn settlement_output_with(
     mdtrt_id: &str,
     more: &[(&str, &str)],
 ) -> Outcome {
+    output(&settlement_parts(s, msgid, mdtrt_id, more)?)
+}
+
+/// `setlinfo` and `setldetail` of a settlement, to answer with more nodes (a pharmacy's
+/// `detlcutinfo`).
+pub(super) fn settlement_parts(
+    s: pb::Settlement,
+    msgid: &str,
+    mdtrt_id: &str,
+    more: &[(&str, &str)],
+) -> Result<SettlementOutput, Refusal> {
     let settled = s.kind != "presettlement";
     let sign = if s.kind == "cancellation" { -1 } else { 1 };
     let setl_time = chrono::DateTime::parse_from_rfc3339(&s.setl_time)
@@ -218,7 +232,7 @@ pub(super) fn settlement_output_with(
             Ok(row)
         })
         .collect::<Result<Vec<_>, Refusal>>()?;
-    output(&SettlementOutput { setlinfo, setldetail })
+    Ok(SettlementOutput { setlinfo, setldetail })
 }
 
 /// 2206 / 2303: what the visit's settlement would be; nothing is kept.

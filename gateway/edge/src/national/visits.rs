@@ -1,5 +1,6 @@
 //! 2201 / 2401 (registering an outpatient / inpatient visit), 2202 / 2404 (cancelling it),
-//! 2402 (discharge) and 2203 / 2203A (the visit's medical type and diagnoses).
+//! 2402 (discharge), 2405 (cancelling the discharge), 2203 / 2203A (the visit's medical type
+//! and diagnoses) and 2403 (an admission's details changed).
 
 use medclear_common::codes;
 use medclear_proto::routing::v1 as pb;
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::envelope::{
-    Envelope, Outcome, Refusal, credential, date_of, list, node, output, routing,
+    Envelope, Outcome, Refusal, credential, date_of, list, node, optional_date, output, routing,
 };
 use crate::{json::text, state::AppState};
 
@@ -177,17 +178,24 @@ struct Diagnosis {
     diag_srt_no: String,
     #[serde(default, deserialize_with = "text")]
     diag_code: String,
+    #[serde(default, deserialize_with = "text")]
+    maindiag_flag: String,
+}
+
+/// The `diseinfo[]` an envelope carries (none: empty).
+fn diagnoses(envelope: &Envelope) -> Result<Vec<Diagnosis>, Refusal> {
+    if envelope.input.get("diseinfo").is_some() {
+        list(envelope, "diseinfo")
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// 2203: the visit's medical type, disease (`dise_codg`) and main diagnosis (the `diseinfo`
 /// row with `diag_srt_no` 1, else the first).
 pub(super) async fn visit_details(state: &AppState, envelope: &Envelope) -> Outcome {
     let v: VisitDetails = node(envelope, "mdtrtinfo")?;
-    let diagnoses: Vec<Diagnosis> = if envelope.input.get("diseinfo").is_some() {
-        list(envelope, "diseinfo")?
-    } else {
-        Vec::new()
-    };
+    let diagnoses = diagnoses(envelope)?;
     let main = diagnoses.iter().find(|d| d.diag_srt_no.trim() == "1").or(diagnoses.first());
     let mdtrt_id = codes::id("mdtrtinfo.mdtrt_id", &v.mdtrt_id)?;
     let diagnosis_code = match main {
@@ -203,8 +211,74 @@ pub(super) async fn visit_details(state: &AppState, envelope: &Envelope) -> Outc
             .into(),
         diagnosis_code: diagnosis_code.to_owned(),
         disease_code: codes::optional_code("mdtrtinfo.dise_codg", &v.dise_codg, 30)?.to_owned(),
+        begin_date: String::new(),
     };
     routing(state, envelope, mdtrt_id).update_visit(request).await?;
+    Ok(None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AdmissionChange {
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    begntime: String,
+    #[serde(default, deserialize_with = "text")]
+    med_type: String,
+    #[serde(default, deserialize_with = "text")]
+    dscg_maindiag_code: String,
+    #[serde(default, deserialize_with = "text")]
+    dise_codg: String,
+}
+
+/// 2403: an admission's details changed — its medical type, main diagnosis
+/// (`dscg_maindiag_code`, else the `diseinfo` row flagged `maindiag_flag` 1, else the one with
+/// `diag_srt_no` 1, else the first), disease (`dise_codg`) and admission date (`begntime`; not
+/// after the discharge or a fee line). What is left out stays as it is. The node is `adminfo`
+/// (also read as `mdtrtinfo`, as some clients send it).
+pub(super) async fn admission_change(state: &AppState, envelope: &Envelope) -> Outcome {
+    let name = if envelope.input.get("adminfo").is_some() { "adminfo" } else { "mdtrtinfo" };
+    let a: AdmissionChange = node(envelope, name)?;
+    let at = |field: &str| format!("{name}.{field}");
+    let mdtrt_id = codes::id(&at("mdtrt_id"), &a.mdtrt_id)?;
+    if !a.psn_no.trim().is_empty() {
+        codes::psn_no(&at("psn_no"), &a.psn_no)?;
+    }
+    let diagnoses = diagnoses(envelope)?;
+    let main = diagnoses
+        .iter()
+        .find(|d| d.maindiag_flag.trim() == "1")
+        .or_else(|| diagnoses.iter().find(|d| d.diag_srt_no.trim() == "1"))
+        .or(diagnoses.first());
+    let diagnosis_code = match (a.dscg_maindiag_code.trim(), main) {
+        ("", Some(d)) => codes::diagnosis_code("diseinfo.diag_code", &d.diag_code, 20)?,
+        (code, _) => codes::diagnosis_code(&at("dscg_maindiag_code"), code, 20)?,
+    };
+    let request = pb::UpdateVisitRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        msgid: envelope.msgid.clone(),
+        mdtrt_id: mdtrt_id.to_owned(),
+        med_type: med_type_of(state, envelope, &at("med_type"), &a.med_type)?
+            .unwrap_or(pb::MedType::Unspecified)
+            .into(),
+        diagnosis_code: diagnosis_code.to_owned(),
+        disease_code: codes::diagnosis_code(&at("dise_codg"), &a.dise_codg, 30)?.to_owned(),
+        begin_date: optional_date(&at("begntime"), &a.begntime)?,
+    };
+    routing(state, envelope, mdtrt_id).update_visit(request).await?;
+    Ok(None)
+}
+
+/// 2405: a discharge cancelled — the admission is open again, to be discharged anew (2402). A
+/// settled admission is refused (`already_settled`: cancel the settlement first, 2305).
+pub(super) async fn cancel_discharge(state: &AppState, envelope: &Envelope) -> Outcome {
+    let v: VisitNode = node(envelope, "data")?;
+    let mdtrt_id = codes::id("data.mdtrt_id", &v.mdtrt_id)?;
+    routing(state, envelope, mdtrt_id)
+        .cancel_discharge(visit_ref(envelope, mdtrt_id, String::new()))
+        .await?;
     Ok(None)
 }
 

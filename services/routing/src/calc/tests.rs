@@ -1095,3 +1095,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_counters_read_back_by_what_they_count() {
+    let accumulators = Accumulators {
+        counters: [
+            ("layer.large_amount.base", 5_000),
+            ("layer.large_amount.paid", 1_000),
+            ("chronic.M03900.paid", 300),
+            ("chronic.M03900.visits", 2),
+            ("assistance.deductible", 700),
+            ("something.else", 9),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+        ..Accumulators::default()
+    };
+    let totals = accumulators.counter_totals();
+    assert_eq!(totals.layers["large_amount"], LayerCounters { base_fen: 5_000, paid_fen: 1_000 });
+    assert_eq!(totals.chronic["M03900"], DiseaseCounters { paid_fen: 300, visits: 2 });
+    assert_eq!(totals.assistance_deductible_fen, 700);
+    assert_eq!(totals.other.into_iter().collect::<Vec<_>>(), [("something.else".to_owned(), 9)]);
+    assert_eq!(
+        (pooling_fund_pay_type(Scheme::Resident), layer_fund_pay_type(LayerFund::LargeAmount)),
+        ("390100", "330100")
+    );
+}

@@ -292,7 +292,8 @@ fn upload(visit: &str, lines: Vec<pb::FeeLine>) -> std::result::Result<Upload, P
 
 /// Uploads `lines` to `visit`: the visit's line count and total.
 async fn upload_lines(life: &Lifecycle, visit: &str, lines: Vec<pb::FeeLine>) -> (usize, i64) {
-    life.upload_lines(&upload(visit, lines).unwrap()).await.unwrap()
+    let uploaded = life.upload_lines(&upload(visit, lines).unwrap()).await.unwrap();
+    (uploaded.lines, uploaded.total_fen)
 }
 
 async fn discharge(life: &Lifecycle, visit: &str, date: &str) -> Result<VisitRow> {
@@ -384,11 +385,12 @@ async fn a_stay_of_many_days_asks_the_catalogue_once_per_settlement(pool: PgPool
         fee("4", 4000, "1", "2026-02-22"),
     ];
     upload_lines(&life, &visit, lines).await;
+    assert_eq!(catalogue.requests().len(), 1, "one call to classify the upload's lines");
     discharge(&life, &visit, "2026-02-22").await.unwrap();
     let pre = presettle(&life, "M-PRE", &visit).await.unwrap().answer;
-    assert_eq!(catalogue.requests().len(), 1, "one call for the pre-settlement");
+    assert_eq!(catalogue.requests().len(), 2, "one call for the pre-settlement");
     let settled = settle(&life, "M-SETTLE", &visit).await.unwrap().answer;
-    assert_eq!(catalogue.requests().len(), 2, "one call for the settlement");
+    assert_eq!(catalogue.requests().len(), 3, "one call for the settlement");
     assert_eq!((pre.breakdown.medfee_sumamt, settled.breakdown.medfee_sumamt), (10000, 10000));
     for request in catalogue.requests() {
         let lines: Vec<_> = request
@@ -421,8 +423,9 @@ async fn a_visit_of_more_lines_than_the_catalogue_takes_at_once_is_sent_in_batch
     assert_eq!(upload_lines(&life, &visit, lines).await, (1001, 100100));
     let pre = presettle(&life, "M-PRE", &visit).await.unwrap().answer;
     assert_eq!(pre.breakdown.medfee_sumamt, 100100);
+    // The upload's classification, then the pre-settlement: each in batches of 1000.
     let sizes: Vec<usize> = catalogue.requests().iter().map(|r| r.lines.len()).collect();
-    assert_eq!(sizes, [1000, 1]);
+    assert_eq!(sizes, [1000, 1, 1000, 1]);
 }
 
 #[sqlx::test(migrations = "../../migrations/routing")]
@@ -472,6 +475,7 @@ async fn what_only_the_visit_can_tell_is_refused_by_the_lifecycle(pool: PgPool) 
             med_type: med_type.into(),
             diagnosis_code: String::new(),
             disease_code: disease_code.into(),
+            begin_date: String::new(),
         })
         .unwrap()
     };

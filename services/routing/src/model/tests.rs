@@ -231,6 +231,68 @@ fn a_registration_is_refused_by_field_in_the_order_it_always_was() {
 }
 
 #[test]
+fn the_queries_name_a_person_a_range_a_visit_and_a_year() {
+    let visits = |from: &str, to: &str, med_type: i32| {
+        VisitQuery::try_from(pb::ListVisitsRequest {
+            fixmedins_code: "H44030000001".into(),
+            psn_no: " P420200001 ".into(),
+            from_date: from.into(),
+            to_date: to.into(),
+            mdtrt_id: String::new(),
+            med_type,
+        })
+    };
+    let open = visits("", "", 0).unwrap();
+    assert_eq!(
+        (open.psn_no.as_str(), open.from, open.to, open.mdtrt_id, open.med_type),
+        ("P420200001", None, None, None, None)
+    );
+    let range = visits("2026-03-01 00:00:00", "2026-03-02", 21).unwrap();
+    assert_eq!(
+        (range.from.unwrap().to_string(), range.med_type),
+        ("2026-03-01".into(), Some(MedType::Inpatient))
+    );
+    let (field, reason, _) = refusal(visits("2026-03-02", "2026-03-01", 0).unwrap_err());
+    assert_eq!((field.as_str(), reason.as_str()), ("to_date", "end_before_begin"));
+    assert_eq!(refusal(visits("2026-02-30", "", 0).unwrap_err()).1, "invalid_date");
+    assert_eq!(refusal(visits("", "", 99).unwrap_err()).1, "unknown_med_type");
+
+    let lines = |setl_id: &str, psn_no: &str| {
+        FeeLineQuery::try_from(pb::ListFeeLinesRequest {
+            fixmedins_code: "H44030000001".into(),
+            mdtrt_id: " V42x ".into(),
+            setl_id: setl_id.into(),
+            psn_no: psn_no.into(),
+        })
+    };
+    let any = lines("", "").unwrap();
+    assert_eq!((any.visit.mdtrt_id.as_str(), any.setl_id, any.psn_no), ("V42x", None, None));
+    assert_eq!(lines(" S42y ", "P420200001").unwrap().setl_id.as_deref(), Some("S42y"));
+    assert_eq!(refusal(lines("S\u{0}", "").unwrap_err()).0, "setl_id");
+
+    let year = |year: i32| {
+        AccumulatorQuery::try_from(pb::GetAccumulatorsRequest { psn_no: "P420200001".into(), year })
+    };
+    assert_eq!((year(0).unwrap().year, year(2025).unwrap().year), (None, Some(2025)));
+    assert_eq!(refusal(year(-1).unwrap_err()).1, "invalid_year");
+
+    let begin = |date: &str| {
+        VisitUpdate::try_from(pb::UpdateVisitRequest {
+            fixmedins_code: "H44030000001".into(),
+            mdtrt_id: "V1".into(),
+            begin_date: date.into(),
+            ..Default::default()
+        })
+    };
+    assert_eq!(begin("").unwrap().begin_date, None);
+    assert_eq!(
+        begin("2026-02-28 20:00:00").unwrap().begin_date.map(|d| d.to_string()).as_deref(),
+        Some("2026-02-28")
+    );
+    assert_eq!(refusal(begin("28/02/2026").unwrap_err()).1, "invalid_date");
+}
+
+#[test]
 fn a_visit_update_names_a_med_type_or_leaves_it() {
     let update = |med_type: i32| {
         VisitUpdate::try_from(pb::UpdateVisitRequest {
@@ -240,6 +302,7 @@ fn a_visit_update_names_a_med_type_or_leaves_it() {
             med_type,
             diagnosis_code: " I10 ".into(),
             disease_code: String::new(),
+            begin_date: String::new(),
         })
     };
     assert_eq!(update(0).unwrap().med_type, None);
@@ -751,6 +814,7 @@ mod properties {
             }
             let update = pb::UpdateVisitRequest {
                 fixmedins_code, msgid, mdtrt_id, med_type, diagnosis_code, disease_code,
+                begin_date: String::new(),
             };
             match VisitUpdate::try_from(update) {
                 Ok(u) => {
