@@ -164,6 +164,7 @@ async fn measure(
         }
         let lines: Vec<pb::FeeLine> = (0..LINES_PER_VISIT)
             .map(|n| pb::FeeLine {
+                chrg_bchno: String::new(),
                 feedetl_sn: n.to_string(),
                 local_code: codes[next(&mut state, codes.len())].clone(),
                 national_code: String::new(),

@@ -266,6 +266,7 @@ async fn call(c: &mut Clients, rpc: &str, f: &Fields) -> Result<(), Status> {
         }
         "UploadFeeLines" => {
             let line = rpb::FeeLine {
+                chrg_bchno: String::new(),
                 feedetl_sn: t("lines.0.feedetl_sn"),
                 local_code: t("lines.0.local_code"),
                 national_code: t("lines.0.national_code"),
@@ -283,6 +284,7 @@ async fn call(c: &mut Clients, rpc: &str, f: &Fields) -> Result<(), Status> {
         }
         "CancelFeeLines" => {
             let r = rpb::CancelFeeLinesRequest {
+                chrg_bchno: String::new(),
                 fixmedins_code: t("fixmedins_code"),
                 msgid: t("msgid"),
                 mdtrt_id: t("mdtrt_id"),

@@ -911,3 +911,49 @@ async fn a_hunan_county_hospital_sends_its_platforms_medical_types() {
     assert_eq!(reason, "unknown_med_type");
     h.finish().await;
 }
+
+/// Fee lines uploaded in charge batches (chrg_bchno) are withdrawn a batch at a time (2205 by
+/// batch number); a batch with nothing standing is refused by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_batch_is_withdrawn_whole() {
+    let h = Harness::start(TODAY).await;
+    h.seed_drug(&[HOSPITAL]).await;
+    h.add_person(&support::person("P420200001", "420202196001010016", "420200")).await;
+    register_hospital(&h).await;
+    let registration = json!({"data": {"psn_no": "P420200001", "insutype": "310",
+        "begntime": "2026-03-02 09:01:00", "mdtrt_cert_type": "02",
+        "mdtrt_cert_no": "420202196001010016", "ipt_otp_no": "CB1",
+        "exp_content": {"er_flag": "1"}}});
+    let (visit, _) = ok(&h, "2201", "CB-2201", registration).await;
+    let mdtrt_id = visit["data"]["mdtrt_id"].as_str().unwrap().to_owned();
+    let line = |sn: &str, batch: &str| {
+        json!({"feedetl_sn": sn, "mdtrt_id": mdtrt_id, "psn_no": "P420200001",
+            "chrg_bchno": batch, "fee_ocur_time": "2026-03-02 09:10:00",
+            "med_list_codg": support::DRUG, "medins_list_codg": "L001",
+            "det_item_fee_sumamt": "10.00", "cnt": "1", "pric": "10.00"})
+    };
+    ok(
+        &h,
+        "2204",
+        "CB-2204",
+        json!({"feedetail": [line("1", "B1"), line("2", "B1"), line("3", "B2")]}),
+    )
+    .await;
+    ok(&h, "2205", "CB-2205", json!({"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": "B1"}})).await;
+    let standing: Vec<String> = sqlx::query_scalar(
+        "SELECT feedetl_sn FROM fee_lines WHERE mdtrt_id = $1 AND NOT cancelled ORDER BY 1",
+    )
+    .bind(&mdtrt_id)
+    .fetch_all(&h.routing_pool)
+    .await
+    .unwrap();
+    assert_eq!(standing, ["3"], "batch B1 withdrawn, B2 stands");
+    let (_, reason) = refused(
+        &h,
+        envelope("2205", "CB-2205B", json!({"data": {"mdtrt_id": mdtrt_id, "chrg_bchno": "B1"}}))
+            .to_string(),
+    )
+    .await;
+    assert_eq!(reason, "batch_not_found");
+    h.finish().await;
+}

@@ -44,6 +44,7 @@ fn visit(msgid: &str, psn_no: &str, emergency: bool) -> Registration {
 
 fn line(sn: &str, local: &str, price_fen: i64, quantity: i64) -> rpb::FeeLine {
     rpb::FeeLine {
+        chrg_bchno: String::new(),
         feedetl_sn: sn.into(),
         local_code: local.into(),
         national_code: String::new(),

@@ -221,6 +221,7 @@ fn listed_line_to_pb(l: ListedLine) -> pb::FeeLineRecord {
             price_fen: r.price_fen.into(),
             quantity: r.quantity.normalize().to_string(),
             fee_date: r.fee_date.to_string(),
+            chrg_bchno: r.chrg_bchno,
         }),
         cancelled: r.cancelled,
         amount_fen: l.amount_fen,

@@ -646,6 +646,7 @@ impl Lifecycle {
                 quantity: line.quantity.normalize(),
                 fee_date: line.fee_date,
                 cancelled: false,
+                chrg_bchno: line.chrg_bchno.clone(),
             };
             match existing.iter().find(|l| l.feedetl_sn == row.feedetl_sn) {
                 Some(old)
@@ -722,12 +723,24 @@ impl Lifecycle {
         Ok(Uploaded { lines: active.len(), total_fen: total, classified })
     }
 
-    /// Cancel fee lines (2205/2302); none named: all of them.
+    /// Cancel fee lines (2205/2302): those named, or those of a charge batch, or (neither)
+    /// all of them. A batch with no standing line is refused (`batch_not_found`): nothing of
+    /// it was uploaded, or it was withdrawn already.
     pub async fn cancel_lines(&self, cancellation: &LineCancellation) -> Result<()> {
-        let LineCancellation { visit: VisitKey { sender, mdtrt_id }, feedetl_sn } = cancellation;
+        let LineCancellation { visit: VisitKey { sender, mdtrt_id }, feedetl_sn, chrg_bchno } =
+            cancellation;
         let mut tx = self.pool.begin().await?;
         self.own_visit(&mut tx, sender, mdtrt_id, &["open", "discharged"]).await?;
-        repo::cancel_fee_lines(&mut tx, mdtrt_id, feedetl_sn).await?;
+        let batch = chrg_bchno.as_deref().filter(|_| feedetl_sn.is_empty());
+        let cancelled = repo::cancel_fee_lines(&mut tx, mdtrt_id, feedetl_sn, batch).await?;
+        if let Some(batch) = batch
+            && cancelled == 0
+        {
+            return Err(Error::not_found(
+                "batch_not_found",
+                format!("visit {mdtrt_id} has no standing lines of charge batch {batch}"),
+            ));
+        }
         tx.commit().await?;
         Ok(())
     }

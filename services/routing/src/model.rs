@@ -267,6 +267,8 @@ pub struct FeeLine {
     pub(crate) price_fen: PriceFen,
     pub(crate) quantity: Quantity,
     pub(crate) fee_date: NaiveDate,
+    /// The hospital's charge batch (empty: none).
+    pub(crate) chrg_bchno: String,
 }
 
 impl TryFrom<pb::FeeLine> for FeeLine {
@@ -283,6 +285,7 @@ impl TryFrom<pb::FeeLine> for FeeLine {
         let feedetl_sn = codes::optional_code("feedetl_sn", &line.feedetl_sn, codes::ID_LEN)?;
         let local_code = codes::optional_code("local_code", &line.local_code, 150)?;
         let national_code = codes::optional_code("national_code", &line.national_code, 50)?;
+        let chrg_bchno = codes::optional_code("chrg_bchno", &line.chrg_bchno, codes::ID_LEN)?;
         if feedetl_sn.is_empty() || local_code.is_empty() {
             return Err(LineError::value(
                 "missing_field",
@@ -301,6 +304,7 @@ impl TryFrom<pb::FeeLine> for FeeLine {
             price_fen,
             quantity,
             fee_date,
+            chrg_bchno: chrg_bchno.to_owned(),
         })
     }
 }
@@ -455,6 +459,8 @@ impl TryFrom<pb::VisitRef> for VisitKey {
 pub struct LineCancellation {
     pub(crate) visit: VisitKey,
     pub(crate) feedetl_sn: Vec<String>,
+    /// A charge batch whose lines are cancelled (with no line named).
+    pub(crate) chrg_bchno: Option<String>,
 }
 
 impl TryFrom<pb::CancelFeeLinesRequest> for LineCancellation {
@@ -476,7 +482,11 @@ impl TryFrom<pb::CancelFeeLinesRequest> for LineCancellation {
             .enumerate()
             .map(|(i, sn)| Ok(codes::id(&format!("feedetl_sn[{i}]"), sn)?.to_owned()))
             .collect::<Result<_, ProtocolError>>()?;
-        Ok(Self { visit, feedetl_sn })
+        let chrg_bchno = match codes::optional_code("chrg_bchno", &r.chrg_bchno, codes::ID_LEN)? {
+            "" => None,
+            batch => Some(batch.to_owned()),
+        };
+        Ok(Self { visit, feedetl_sn, chrg_bchno })
     }
 }
 

@@ -708,12 +708,15 @@ pub struct FeeLineRow {
     pub quantity: Quantity,
     pub fee_date: chrono::NaiveDate,
     pub cancelled: bool,
+    /// The hospital's charge batch (empty: none; not read for a settlement).
+    pub chrg_bchno: String,
 }
 
 /// The visit's lines (all of them, cancelled ones too), by line number.
 pub async fn fee_lines(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Vec<FeeLineRow>> {
     Ok(sqlx::query_as(
-        "SELECT feedetl_sn, local_code, national_code, price_fen, quantity, fee_date, cancelled
+        "SELECT feedetl_sn, local_code, national_code, price_fen, quantity, fee_date, cancelled,
+             chrg_bchno
          FROM fee_lines WHERE mdtrt_id = $1 ORDER BY feedetl_sn",
     )
     .bind(mdtrt_id)
@@ -721,14 +724,15 @@ pub async fn fee_lines(conn: &mut PgConnection, mdtrt_id: &str) -> Result<Vec<Fe
     .await?)
 }
 
+/// Adds a line to a visit.
 pub async fn insert_fee_line(
     conn: &mut PgConnection,
     mdtrt_id: &str,
     l: &FeeLineRow,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, local_code, national_code, price_fen, quantity, fee_date)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO fee_lines (mdtrt_id, feedetl_sn, local_code, national_code, price_fen, quantity, fee_date, chrg_bchno)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(mdtrt_id)
     .bind(&l.feedetl_sn)
@@ -737,23 +741,32 @@ pub async fn insert_fee_line(
     .bind(i64::from(l.price_fen))
     .bind(Decimal::from(l.quantity))
     .bind(l.fee_date)
+    .bind(&l.chrg_bchno)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Cancels the named lines of a visit (all when `feedetl_sn` is empty).
+/// Cancels the named lines of a visit, or those of charge batch `chrg_bchno`, or (neither)
+/// all of them; how many were standing.
 pub async fn cancel_fee_lines(
     conn: &mut PgConnection,
     mdtrt_id: &str,
     feedetl_sn: &[String],
-) -> Result<()> {
-    sqlx::query("UPDATE fee_lines SET cancelled = true WHERE mdtrt_id = $1 AND (cardinality($2::TEXT[]) = 0 OR feedetl_sn = ANY($2))")
-        .bind(mdtrt_id)
-        .bind(feedetl_sn)
-        .execute(conn)
-        .await?;
-    Ok(())
+    chrg_bchno: Option<&str>,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE fee_lines SET cancelled = true
+         WHERE mdtrt_id = $1 AND NOT cancelled
+             AND (cardinality($2::TEXT[]) = 0 OR feedetl_sn = ANY($2))
+             AND ($3::TEXT IS NULL OR chrg_bchno = $3)",
+    )
+    .bind(mdtrt_id)
+    .bind(feedetl_sn)
+    .bind(chrg_bchno)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 pub async fn person(conn: &mut PgConnection, psn_no: &str) -> Result<Option<PersonRow>> {
@@ -847,6 +860,7 @@ pub async fn settle_inputs(
                 quantity: Quantity::try_from(row.quantity[i]).map_err(|e| broken(sn, e))?,
                 fee_date: row.fee_date[i],
                 cancelled: false,
+                chrg_bchno: String::new(),
             })
         })
         .collect::<Result<_>>()?;

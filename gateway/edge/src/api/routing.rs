@@ -295,6 +295,7 @@ pub async fn upload_lines(
             .lines
             .into_iter()
             .map(|l| pb::FeeLine {
+                chrg_bchno: String::new(),
                 feedetl_sn: l.feedetl_sn,
                 local_code: l.local_code,
                 national_code: l.national_code,
@@ -322,6 +323,7 @@ pub async fn cancel_lines(
     let (id, b) = (path_id("mdtrt_id", &id)?, b.checked()?);
     caller.may(Target::Institution(&b.fixmedins_code))?;
     let request = pb::CancelFeeLinesRequest {
+        chrg_bchno: String::new(),
         fixmedins_code: b.fixmedins_code,
         msgid: b.msgid,
         mdtrt_id: id,

@@ -213,6 +213,7 @@ fn read_lines(
             ));
         }
         lines.push(pb::FeeLine {
+            chrg_bchno: d.chrg_bchno.trim().to_owned(),
             feedetl_sn: feedetl_sn.clone(),
             local_code: local_code.to_owned(),
             national_code: national_code.to_owned(),
@@ -283,9 +284,9 @@ struct FeeCancel {
     feedetl_sn: String,
 }
 
-/// 2205 / 2302: fee lines cancelled — named by `feedetl_sn`, or all unsettled lines of the
-/// visit (`chrg_bchno` "0000", or no line named). `data` may be a list of lines of one visit
-/// (seen for 2302).
+/// 2205 / 2302: fee lines cancelled — named by `feedetl_sn`, or those of a charge batch
+/// (`chrg_bchno`, as uploaded), or all unsettled lines of the visit (`chrg_bchno` "0000", or
+/// nothing named). `data` may be a list of lines of one visit (seen for 2302).
 pub(super) async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcome {
     let nodes: Vec<FeeCancel> = list(envelope, "data")?;
     let Some(first) = nodes.first() else {
@@ -293,6 +294,7 @@ pub(super) async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcom
     };
     let mdtrt_id = codes::id("data.mdtrt_id", &first.mdtrt_id)?.to_owned();
     let mut named = Vec::new();
+    let mut batch = String::new();
     for (i, c) in nodes.iter().enumerate() {
         if c.mdtrt_id.trim() != mdtrt_id {
             return Err(Refusal::new(
@@ -307,20 +309,14 @@ pub(super) async fn cancel_fees(state: &AppState, envelope: &Envelope) -> Outcom
             (_, sn) if !sn.is_empty() && sn != "0000" => named.push(sn.to_owned()),
             ("0000" | "", _) => {
                 named.clear();
+                batch.clear();
                 break;
             }
-            (batch, _) => {
-                return Err(Refusal::new(
-                    "unsupported_batch",
-                    format!(
-                        "chrg_bchno {batch}: charge batches are not kept; cancel with \"0000\" \
-                         (all unsettled lines) or by feedetl_sn, and upload again"
-                    ),
-                ));
-            }
+            (one, _) => one.clone_into(&mut batch),
         }
     }
     let request = pb::CancelFeeLinesRequest {
+        chrg_bchno: if named.is_empty() { batch } else { String::new() },
         fixmedins_code: envelope.fixmedins_code.clone(),
         msgid: envelope.msgid.clone(),
         mdtrt_id: mdtrt_id.clone(),

@@ -271,6 +271,7 @@ async fn admit(life: &Lifecycle) -> String {
 
 fn fee(sn: &str, price_fen: i64, quantity: &str, date: &str) -> pb::FeeLine {
     pb::FeeLine {
+        chrg_bchno: String::new(),
         feedetl_sn: sn.into(),
         local_code: format!("L{sn}"),
         national_code: "003401000230600".into(),

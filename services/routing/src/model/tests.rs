@@ -9,6 +9,7 @@ use crate::calc::{CoverageClass, Line};
 
 fn line(sn: &str, price_fen: i64, quantity: &str, fee_date: &str) -> pb::FeeLine {
     pb::FeeLine {
+        chrg_bchno: String::new(),
         feedetl_sn: sn.into(),
         local_code: "L001".into(),
         national_code: String::new(),
@@ -498,6 +499,7 @@ fn cancellations_name_their_visit_and_lines_by_pattern() {
 
     let lines = |feedetl_sn: Vec<String>| {
         LineCancellation::try_from(pb::CancelFeeLinesRequest {
+            chrg_bchno: String::new(),
             fixmedins_code: "H44030000001".into(),
             msgid: "C1".into(),
             mdtrt_id: "V42x".into(),
@@ -523,6 +525,7 @@ fn cancellations_name_their_visit_and_lines_by_pattern() {
     );
     assert_eq!(refused(vec!["1".into(); 5001]).1, "bad_batch");
     let bad_sender = pb::CancelFeeLinesRequest {
+        chrg_bchno: String::new(),
         fixmedins_code: "H4403000000🙂".into(),
         msgid: String::new(),
         mdtrt_id: "V1".into(),
@@ -717,7 +720,15 @@ mod properties {
     fn fee_line() -> impl Strategy<Value = pb::FeeLine> {
         (field("1"), field("L001"), field("XL02BBA326A001"), price(), quantity(), field(TODAY))
             .prop_map(|(feedetl_sn, local_code, national_code, price_fen, quantity, fee_date)| {
-                pb::FeeLine { feedetl_sn, local_code, national_code, price_fen, quantity, fee_date }
+                pb::FeeLine {
+                    chrg_bchno: String::new(),
+                    feedetl_sn,
+                    local_code,
+                    national_code,
+                    price_fen,
+                    quantity,
+                    fee_date,
+                }
             })
     }
 
@@ -836,7 +847,7 @@ mod properties {
             mdtrt_id in field("V42x"),
             feedetl_sn in prop::collection::vec(field("1"), 0..4),
         ) {
-            let r = pb::CancelFeeLinesRequest { fixmedins_code, msgid, mdtrt_id, feedetl_sn };
+            let r = pb::CancelFeeLinesRequest { chrg_bchno: String::new(), fixmedins_code, msgid, mdtrt_id, feedetl_sn };
             match LineCancellation::try_from(r) {
                 Ok(c) => {
                     prop_assert!(clean_code(&c.visit.sender, 12));
