@@ -2,7 +2,8 @@
 //! who it is (1201), runs a Huangshi patient's outpatient visit and admission, and asks what
 //! the platform holds of them — the visits (5201), a visit's fee lines as its settlement
 //! classified them (5204), the person's yearly accumulators (5206) — and corrects the
-//! admission (2403) and its discharge (2405).
+//! admission (2403) and its discharge (2405); reads a visit's diagnoses (5202) and the national
+//! code tables (1901).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -341,4 +342,131 @@ async fn a_hospital_queries_what_the_platform_holds_and_corrects_an_admission() 
         "person_not_found"
     );
     h.finish().await;
+}
+
+/// 1901: a dictionary's values, national and (for med_type) the province's own; under a parent
+/// value; an unknown dictionary is refused, naming the known ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hospital_reads_the_code_tables() {
+    let h = Harness::start(TODAY).await;
+    let dictionary = |tag: &str, data: Value| {
+        let h = &h;
+        let tag = tag.to_owned();
+        async move { ok(h, "1901", &tag, json!({ "data": data })).await }
+    };
+    let values = |output: &Value| -> Vec<(String, String)> {
+        output["list"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a list: {output}"))
+            .iter()
+            .map(|r| {
+                (r["value"].as_str().unwrap().to_owned(), r["label"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+
+    let (funds, text) = dictionary(
+        "T1",
+        json!({"type": "fund_pay_type", "parentValue": null,
+        "date": "2026-03-02 09:00:00", "vali_flag": "1"}),
+    )
+    .await;
+    let funds = values(&funds);
+    for (code, name) in [
+        ("310100", "职工基本医疗保险统筹基金"),
+        ("310200", "职工基本医疗保险个人账户基金"),
+        ("330100", "职工大额医疗费用补助基金"),
+        ("390100", "城乡居民基本医疗保险基金"),
+        ("390200", "城乡居民大病医疗保险基金"),
+        ("610100", "医疗救助基金"),
+    ] {
+        assert!(funds.contains(&(code.to_owned(), name.to_owned())), "{code}: {text}");
+    }
+    let (gend, text) = dictionary("T2", json!({"type": "gend"})).await;
+    let row = &gend["list"][0];
+    for (field, value) in [
+        ("type", json!("gend")),
+        ("value", json!("1")),
+        ("label", json!("男")),
+        ("parent_value", Value::Null),
+        ("sort", json!(1)),
+        ("vali_flag", json!("1")),
+        ("create_user", Value::Null),
+    ] {
+        assert_eq!(row[field], value, "{field}: {text}");
+    }
+
+    // med_type: the national codes; with a Hunan admdvs, Hunan's own after them, each under the
+    // national code it is settled as.
+    let (national, _) = dictionary("T3", json!({"type": "med_type"})).await;
+    let national = values(&national);
+    assert!(national.contains(&("21".to_owned(), "普通住院".to_owned())));
+    assert!(!national.iter().any(|(code, _)| code == "2101"), "not Guangdong's");
+    let (hunan, text) = dictionary("T4", json!({"type": "med_type", "admdvs": "430102"})).await;
+    let own = hunan["list"].as_array().unwrap().iter().find(|r| r["value"] == "2101");
+    let own = own.unwrap_or_else(|| panic!("2101: {text}"));
+    assert_eq!((&own["label"], &own["parent_value"]), (&json!("普通住院"), &json!("21")));
+    let (under, _) =
+        dictionary("T5", json!({"type": "med_type", "admdvs": "430000", "parentValue": "21"}))
+            .await;
+    assert_eq!(
+        values(&under).into_iter().map(|(code, _)| code).collect::<Vec<_>>(),
+        ["2101", "2102"]
+    );
+    let (invalid, _) = dictionary("T6", json!({"type": "psn_cert_type", "vali_Flag": "0"})).await;
+    assert_eq!(invalid["list"], json!([]), "every value is in force");
+
+    let unknown = envelope("1901", "T7", json!({"data": {"type": "no_such_table"}}));
+    let (_, answer, text) = support::national::call(&h, unknown.to_string()).await;
+    let message = answer["err_msg"].as_str().unwrap_or_else(|| panic!("{text}"));
+    assert!(message.starts_with("unknown_dictionary"), "{text}");
+    assert!(message.contains("med_type") && message.contains("fund_pay_type"), "{text}");
+    assert_eq!(reason(&h, "1901", "T8", json!({"data": {}})).await, "unknown_dictionary");
+}
+
+/// 5202: the diagnoses of the caller's own visit of the person; another's visit is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hospital_reads_a_visits_diagnoses() {
+    let h = Harness::start(TODAY).await;
+    h.add_person(&support::person(PERSON, CERTNO, "420200")).await;
+    register_hospital(&h).await;
+    let admission = json!({"mdtrtinfo": {"psn_no": PERSON, "insutype": "310", "med_type": "21",
+        "begntime": "2026-03-01 09:00:00", "mdtrt_cert_type": "02", "mdtrt_cert_no": CERTNO,
+        "ipt_no": "ZY0009", "dscg_maindiag_code": "I10.x00"}});
+    let (admitted, _) = ok(&h, "2401", "G1", admission).await;
+    let inpatient = admitted["result"]["mdtrt_id"].as_str().unwrap().to_owned();
+
+    let query = json!({"data": {"psn_no": PERSON, "mdtrt_id": inpatient}});
+    let (found, text) = ok(&h, "5202", "G2", query.clone()).await;
+    let rows = found["diseinfo"].as_array().unwrap_or_else(|| panic!("a list: {text}"));
+    assert_eq!(rows.len(), 1, "the main diagnosis: {text}");
+    for (field, value) in [
+        ("mdtrt_id", json!(inpatient)),
+        ("psn_no", json!(PERSON)),
+        ("diag_type", json!("1")),
+        ("maindiag_flag", json!("1")),
+        ("diag_srt_no", json!(1)),
+        ("diag_code", json!("I10.x00")),
+        ("diag_time", json!("2026-03-01 00:00:00")),
+        ("vali_flag", json!("1")),
+        ("diag_name", Value::Null),
+        ("diag_dept", Value::Null),
+        ("dise_dor_no", Value::Null),
+        ("dise_dor_name", Value::Null),
+    ] {
+        assert_eq!(rows[0][field], value, "{field}: {text}");
+    }
+
+    // Another person's, another hospital's, none at all; an unknown person.
+    h.add_person(&support::person("P420200002", "420202197001010011", "420200")).await;
+    let other = json!({"data": {"psn_no": "P420200002", "mdtrt_id": inpatient}});
+    assert_eq!(reason(&h, "5202", "G3", other).await, "visit_not_found");
+    let unknown = json!({"data": {"psn_no": "P420200003", "mdtrt_id": inpatient}});
+    assert_eq!(reason(&h, "5202", "G6", unknown).await, "person_not_found");
+    let mut elsewhere = envelope("5202", "G4", query);
+    elsewhere["fixmedins_code"] = json!("H44030000009");
+    elsewhere["msgid"] = json!(support::national::msgid("H44030000009", "G4"));
+    assert_eq!(refused(&h, elsewhere.to_string()).await.1, "visit_not_found");
+    let none = json!({"data": {"psn_no": PERSON, "mdtrt_id": "V42NOSUCH"}});
+    assert_eq!(reason(&h, "5202", "G5", none).await, "visit_not_found");
 }

@@ -25,6 +25,7 @@ pub mod access;
 pub mod api;
 pub mod caller;
 pub mod citizen;
+pub mod dictionaries;
 pub mod error;
 pub mod json;
 pub mod limits;

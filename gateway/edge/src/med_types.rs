@@ -15,7 +15,7 @@ use medclear_common::{Error, Result, codes};
 use medclear_proto::routing::v1 as pb;
 
 /// The national codes (table 7.28 as public HIS clients use it; DESIGN.md §3).
-const NATIONAL: [(&str, pb::MedType, &str); 10] = [
+pub(crate) const NATIONAL: [(&str, pb::MedType, &str); 10] = [
     ("11", pb::MedType::GeneralOutpatient, "普通门诊"),
     ("12", pb::MedType::GeneralOutpatient, "门诊挂号"),
     ("13", pb::MedType::GeneralOutpatient, "急诊"),

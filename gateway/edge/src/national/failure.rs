@@ -20,9 +20,10 @@ use super::envelope::{Outcome, Refusal};
 
 /// The transactions that only read: an answer lost changes nothing. Every other transaction
 /// writes (or may: 3202 keeps its result file), so an answer lost leaves its outcome unknown.
-const READS: [&str; 24] = [
+const READS: [&str; 26] = [
     "1101", "1201", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319",
-    "2001", "2101", "2206", "2303", "3201", "5201", "5203", "5204", "5206", "5301", "9001", "9102",
+    "1901", "2001", "2101", "2206", "2303", "3201", "5201", "5202", "5203", "5204", "5206", "5301",
+    "9001", "9102",
 ];
 
 /// The transactions about a settlement (whose outcome 5203 tells).

@@ -14,7 +14,7 @@
 //! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2405, 2203 / 2203A, 2403), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
 //! (2001, 2501–2504, 5301), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
-//! `reconciliation` (3201, 3202), `queries` (5201, 5203, 5204, 5206), `institutions` (1201), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
+//! `reconciliation` (3201, 3202), `queries` (1901, 5201, 5202, 5203, 5204, 5206), `institutions` (1201), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
 //! the envelope, the answer, and the readers they all share: the one place form is read
 //! leniently.
 
@@ -93,6 +93,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("1317", output!(catalogue::institution_matching)),
     ("1318", output!(catalogue::coverage_query)),
     ("1319", output!(catalogue::coverage_query)),
+    ("1901", output!(queries::dictionary_query)),
     ("2001", output!(filings::benefit_check)),
     ("2101", output!(pharmacy::presettle)),
     ("2102", output!(pharmacy::settle)),
@@ -126,6 +127,7 @@ const HANDLERS: &[(&str, Handler)] = &[
     ("3301", output!(catalogue::upload_mapping)),
     ("3302", output!(catalogue::revoke_mapping)),
     ("5201", output!(queries::visit_query)),
+    ("5202", output!(queries::diagnosis_query)),
     ("5203", output!(queries::settlement_query)),
     ("5204", output!(queries::fee_query)),
     ("5206", output!(queries::cumulative_query)),

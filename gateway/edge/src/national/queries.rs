@@ -8,6 +8,8 @@
 //!   happen, and the 2207 may be sent again.
 //! * 5201 (就诊信息查询): the caller's visits of a person in a range of dates.
 //! * 5204 (费用明细查询): a visit's fee lines, each as its settlement classified it.
+//! * 5202 (诊断信息查询): a visit's diagnoses, as medclear keeps them ([`dise_info`]).
+//! * 1901 (字典表查询): a national code table (reference/dictionaries.csv).
 //! * 5206 (人员累计信息查询): a person's yearly accumulators, one `cuminfo` row per
 //!   accumulator code ([`cum_rows`]).
 //!
@@ -21,7 +23,7 @@ use serde_json::value::RawValue;
 
 use super::envelope::{Envelope, Outcome, Refusal, Yuan, node, optional_date, output, routing};
 use super::settlement::{from_certno, fund_name, settlement_output_with};
-use crate::{json::text, state::AppState};
+use crate::{dictionaries::Dictionaries, json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
 struct Query {
@@ -260,6 +262,167 @@ pub(super) async fn visit_query(state: &AppState, envelope: &Envelope) -> Outcom
     output(&VisitsOutput {
         mdtrtinfo: found.visits.into_iter().map(|v| mdtrt_info(&person, v)).collect(),
     })
+}
+
+// ---- 5202
+
+#[derive(Debug, Default, Deserialize)]
+struct DiagnosisQuery {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    mdtrt_id: String,
+}
+
+/// A row of 5202's `diseinfo[]` (the fields of 2401's `diseinfo`, with the visit and person);
+/// what medclear does not keep is null (docs/NATIONAL_INTERFACE.md, §7.1f).
+#[derive(Debug, Default, Serialize)]
+struct DiseInfo {
+    mdtrt_id: String,
+    psn_no: String,
+    diag_type: &'static str,
+    maindiag_flag: &'static str,
+    diag_srt_no: u32,
+    diag_code: String,
+    diag_name: Option<String>,
+    adm_cond: Option<String>,
+    diag_dept: Option<String>,
+    dise_dor_no: Option<String>,
+    dise_dor_name: Option<String>,
+    diag_time: Option<String>,
+    vali_flag: &'static str,
+}
+
+/// A visit's diagnoses as 5202 answers them: its main diagnosis (`diag_srt_no` 1,
+/// `maindiag_flag` 1) and, when it names another, its chronic disease (2, `maindiag_flag` 0);
+/// none before one is named.
+fn dise_info(v: &pb::Visit) -> Vec<DiseInfo> {
+    let row = |srt_no: u32, code: &str| DiseInfo {
+        mdtrt_id: v.mdtrt_id.clone(),
+        psn_no: v.psn_no.clone(),
+        diag_type: "1",
+        maindiag_flag: if srt_no == 1 { "1" } else { "0" },
+        diag_srt_no: srt_no,
+        diag_code: code.to_owned(),
+        diag_time: date_time(&v.begin_date),
+        vali_flag: if v.status == "cancelled" { "0" } else { "1" },
+        ..DiseInfo::default()
+    };
+    let (main, disease) = (v.diagnosis_code.trim(), v.disease_code.trim());
+    let mut rows = Vec::new();
+    if !main.is_empty() {
+        rows.push(row(1, main));
+    }
+    if !disease.is_empty() && disease != main {
+        let srt_no = u32::try_from(rows.len() + 1).unwrap_or(2);
+        rows.push(row(srt_no, disease));
+    }
+    rows
+}
+
+#[derive(Debug, Serialize)]
+struct DiagnosisOutput {
+    diseinfo: Vec<DiseInfo>,
+}
+
+/// 5202: the diagnoses of the caller's visit of the person; another hospital's visit, or
+/// another person's, is `visit_not_found`.
+pub(super) async fn diagnosis_query(state: &AppState, envelope: &Envelope) -> Outcome {
+    let q: DiagnosisQuery = node(envelope, "data")?;
+    let psn_no = codes::psn_no("data.psn_no", &q.psn_no)?;
+    let mdtrt_id = codes::id("data.mdtrt_id", &q.mdtrt_id)?;
+    let request = pb::ListVisitsRequest {
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        psn_no: psn_no.to_string(),
+        mdtrt_id: mdtrt_id.to_owned(),
+        ..pb::ListVisitsRequest::default()
+    };
+    let found = routing(state, envelope, mdtrt_id).list_visits(request).await?.into_inner();
+    let visit = found.visits.into_iter().find(|v| v.mdtrt_id == mdtrt_id).ok_or_else(|| {
+        Refusal::new(
+            "visit_not_found",
+            format!("{} has no visit {mdtrt_id} of {psn_no}", envelope.fixmedins_code),
+        )
+    })?;
+    output(&DiagnosisOutput { diseinfo: dise_info(&visit) })
+}
+
+// ---- 1901
+
+#[derive(Debug, Default, Deserialize)]
+struct DictionaryQuery {
+    #[serde(default, rename = "type", deserialize_with = "text")]
+    kind: String,
+    #[serde(default, alias = "parent_value", deserialize_with = "text")]
+    #[serde(rename = "parentValue")]
+    parent_value: String,
+    #[serde(default, deserialize_with = "text")]
+    admdvs: String,
+    #[serde(default, deserialize_with = "text")]
+    date: String,
+    #[serde(default, alias = "vali_Flag", alias = "valiFlag", deserialize_with = "text")]
+    vali_flag: String,
+}
+
+/// A row of 1901's `list[]`; what medclear does not keep is null.
+#[derive(Debug, Serialize)]
+struct DictionaryRow<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    label: &'a str,
+    value: &'a str,
+    parent_value: Option<&'a str>,
+    sort: u32,
+    vali_flag: &'static str,
+    create_user: Option<String>,
+    create_time: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct DictionaryOutput<'a> {
+    list: Vec<DictionaryRow<'a>>,
+}
+
+/// 1901: the values of the dictionary `type` (reference/dictionaries.csv), the national ones
+/// and, for `med_type`, the own codes of the province of `admdvs` (left out: the treating
+/// region's); only those under `parentValue` when it is given. Every value is in force:
+/// `vali_flag` 0 asks for none. `date` is read and does not change the answer.
+pub(super) async fn dictionary_query(_state: &AppState, envelope: &Envelope) -> Outcome {
+    let q: DictionaryQuery = node(envelope, "data")?;
+    optional_date("data.date", &q.date)?;
+    let tables = Dictionaries::shipped();
+    let kind = q.kind.trim();
+    let region = match q.admdvs.trim() {
+        "" => envelope.mdtrtarea_admvs.trim(),
+        admdvs => admdvs,
+    };
+    let rows = tables.table(kind, region).ok_or_else(|| {
+        Refusal::new(
+            "unknown_dictionary",
+            format!(
+                "data.type {} is not a dictionary served here: one of {}",
+                codes::shown(kind),
+                tables.names().join(", ")
+            ),
+        )
+    })?;
+    let parent = q.parent_value.trim();
+    let in_force = !matches!(q.vali_flag.trim(), "0");
+    let list = rows
+        .into_iter()
+        .filter(|e| in_force && (parent.is_empty() || e.parent_value == parent))
+        .map(|e| DictionaryRow {
+            kind: &e.kind,
+            label: &e.label,
+            value: &e.value,
+            parent_value: Some(e.parent_value.as_str()).filter(|p| !p.is_empty()),
+            sort: e.sort,
+            vali_flag: "1",
+            create_user: None,
+            create_time: None,
+        })
+        .collect();
+    output(&DictionaryOutput { list })
 }
 
 // ---- 5204
@@ -608,6 +771,38 @@ pub(super) async fn cumulative_query(state: &AppState, envelope: &Envelope) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fund_names_agree_with_the_dictionary() {
+        let funds = Dictionaries::shipped().table("fund_pay_type", "").unwrap();
+        for fund in ["310100", "310200", "330100", "390100", "390200", "610100"] {
+            let row = funds.iter().find(|e| e.value == fund);
+            assert_eq!(row.map(|e| e.label.as_str()), Some(fund_name(fund)), "{fund}");
+        }
+    }
+
+    #[test]
+    fn a_visit_has_its_main_diagnosis_and_its_chronic_disease() {
+        let visit = pb::Visit {
+            mdtrt_id: "M1".into(),
+            psn_no: "P1".into(),
+            begin_date: "2026-03-02".into(),
+            diagnosis_code: "I10.x00".into(),
+            disease_code: "M03900".into(),
+            status: "open".into(),
+            ..Default::default()
+        };
+        let rows = dise_info(&visit);
+        let seen: Vec<_> =
+            rows.iter().map(|r| (r.diag_srt_no, r.maindiag_flag, r.diag_code.as_str())).collect();
+        assert_eq!(seen, [(1, "1", "I10.x00"), (2, "0", "M03900")]);
+        assert_eq!(rows[0].diag_time.as_deref(), Some("2026-03-02 00:00:00"));
+        let same = pb::Visit { disease_code: "I10.x00".into(), ..visit.clone() };
+        assert_eq!(dise_info(&same).len(), 1, "the same code once");
+        let none =
+            pb::Visit { diagnosis_code: String::new(), disease_code: String::new(), ..visit };
+        assert!(dise_info(&none).is_empty());
+    }
 
     #[test]
     fn a_month_is_read_as_yyyymm() {
