@@ -133,6 +133,14 @@ impl Dictionaries {
         names
     }
 
+    /// The national label of `value` in table `kind` (e.g. a fund type's name).
+    pub fn label(&'static self, kind: &str, value: &str) -> Option<&'static str> {
+        self.entries
+            .iter()
+            .find(|e| e.kind == kind && e.value == value && e.province.is_empty())
+            .map(|e| e.label.as_str())
+    }
+
     /// The entries of table `kind` as a hospital in `region` (any region code; empty: none)
     /// sees them: the national ones and its province's own; `None` for a table not known.
     pub fn table(&self, kind: &str, region: &str) -> Option<Vec<&Entry>> {

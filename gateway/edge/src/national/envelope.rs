@@ -417,6 +417,38 @@ impl Serialize for Yuan {
     }
 }
 
+/// A JSON number written from its exact text (a ratio `0.9000`, a quantity `2.5`, an age).
+#[derive(Debug, Clone)]
+pub(super) struct Number(pub(super) String);
+
+impl Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        RawValue::from_string(self.0.clone())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
+    }
+}
+
+/// What an 18-character citizen ID says of its holder: gender (1 male, 2 female), birth date
+/// and age in whole years on `on`.
+pub(super) fn from_certno(
+    certno: &str,
+    on: chrono::NaiveDate,
+) -> Option<(&'static str, chrono::NaiveDate, i32)> {
+    use chrono::Datelike;
+    let bytes = certno.as_bytes();
+    if bytes.len() != 18 {
+        return None;
+    }
+    let birth = chrono::NaiveDate::parse_from_str(certno.get(6..14)?, "%Y%m%d").ok()?;
+    let gend = if bytes[16].wrapping_sub(b'0') % 2 == 1 { "1" } else { "2" };
+    let mut age = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        age -= 1;
+    }
+    Some((gend, birth, age))
+}
+
 /// The output of a transaction, written from a typed struct.
 pub(super) fn output<T: Serialize>(value: &T) -> Outcome {
     let text = serde_json::to_string(value)

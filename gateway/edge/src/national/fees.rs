@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::envelope::{
-    Envelope, Outcome, Refusal, Yuan, date_of, fen, list, output, price_fen, routing,
+    Envelope, Number, Outcome, Refusal, Yuan, date_of, fen, list, output, price_fen, routing,
 };
 use crate::{json::text, state::AppState};
 
@@ -46,18 +46,6 @@ struct FeeResult {
     det_item_fee_sumamt: Yuan,
     cnt: String,
     pric: Yuan,
-}
-
-/// A JSON number written from its exact text (a quantity `2.5`).
-#[derive(Debug)]
-struct Number(String);
-
-impl Serialize for Number {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serde_json::value::RawValue::from_string(self.0.clone())
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
-    }
 }
 
 /// A line of 2204's `result[]` (and a pharmacy's `detlcutinfo[]`): as uploaded, and as the

@@ -8,7 +8,7 @@ use medclear_proto::routing::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::envelope::{Envelope, Outcome, Refusal, Yuan, node, output, routing};
+use super::envelope::{Envelope, Outcome, Refusal, Yuan, from_certno, node, output, routing};
 use crate::{json::text, state::AppState};
 
 #[derive(Debug, Deserialize)]
@@ -81,13 +81,9 @@ pub(super) async fn person_info(state: &AppState, envelope: &Envelope) -> Outcom
         .query_person(pb::QueryPersonRequest { certno: certno.clone(), psn_no: String::new() })
         .await?
         .into_inner();
-    let today = SystemClock.today();
-    let birth = certno.get(6..14).and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y%m%d").ok());
-    let age = birth.and_then(|b| today.years_since(b)).unwrap_or(0);
-    let gend = certno
-        .get(16..17)
-        .and_then(|d| d.parse::<u8>().ok())
-        .map_or("9", |d| if d % 2 == 1 { "1" } else { "2" });
+    // A citizen ID checked above: its gender, birth date and age are there.
+    let (gend, birth, age) =
+        from_certno(&certno, SystemClock.today()).unwrap_or(("9", chrono::NaiveDate::MIN, 0));
     output(&PersonOutput {
         baseinfo: BaseInfo {
             psn_no: person.psn_no,
@@ -96,8 +92,8 @@ pub(super) async fn person_info(state: &AppState, envelope: &Envelope) -> Outcom
             psn_name: person.psn_name,
             gend: gend.to_owned(),
             naty: None,
-            brdy: birth.map(|b| b.to_string()).unwrap_or_default(),
-            age,
+            brdy: birth.to_string(),
+            age: u32::try_from(age).unwrap_or(0),
             exp_content: None,
         },
         insuinfo: vec![InsuInfo {

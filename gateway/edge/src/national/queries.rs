@@ -19,10 +19,11 @@ use chrono::{Datelike, NaiveDate};
 use medclear_common::codes;
 use medclear_proto::routing::v1 as pb;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
-use super::envelope::{Envelope, Outcome, Refusal, Yuan, node, optional_date, output, routing};
-use super::settlement::{from_certno, fund_name, settlement_output_with};
+use super::envelope::{
+    Envelope, Number, Outcome, Refusal, Yuan, from_certno, node, optional_date, output, routing,
+};
+use super::settlement::{fund_name, settlement_output_with};
 use crate::{dictionaries::Dictionaries, json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,18 +76,6 @@ pub(super) async fn settlement_query(state: &AppState, envelope: &Envelope) -> O
     let settlement = latest.settlement.unwrap_or_default();
     let mdtrt_id = settlement.mdtrt_id.clone();
     settlement_output_with(settlement, &latest.msgid, &mdtrt_id, &[("refd_setl_flag", refunded)])
-}
-
-/// A JSON number written from its exact text (a quantity `2.5`, a ratio `0.10`).
-#[derive(Debug)]
-struct Number(String);
-
-impl Serialize for Number {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        RawValue::from_string(self.0.clone())
-            .map_err(serde::ser::Error::custom)?
-            .serialize(serializer)
-    }
 }
 
 /// Some text, or `None` (null) when it is empty.
@@ -208,7 +197,7 @@ fn mdtrt_info(person: &pb::PersonInfo, v: pb::Visit) -> MdtrtInfo {
         certno: person.certno.clone(),
         psn_name: person.psn_name.clone(),
         gend: holder.as_ref().map(|h| h.0),
-        brdy: holder.as_ref().map(|h| h.1.clone()),
+        brdy: holder.as_ref().map(|h| h.1.to_string()),
         age: holder.as_ref().map(|h| h.2),
         insutype: person.insutype.clone(),
         psn_type: person.psn_type.clone(),

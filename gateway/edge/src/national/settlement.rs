@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::envelope::{Envelope, Outcome, Refusal, Yuan, credential, fen, node, output, routing};
+use super::envelope::{
+    Envelope, Number, Outcome, Refusal, Yuan, credential, fen, from_certno, node, output, routing,
+};
 use crate::{json::text, state::AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,7 +48,7 @@ enum Field {
     Text(String),
     Yuan(Yuan),
     /// A number written from its exact text (a ratio `0.9000`, an age).
-    Number(String),
+    Number(Number),
     Null,
 }
 
@@ -55,9 +57,7 @@ impl Serialize for Field {
         match self {
             Self::Text(text) => serializer.serialize_str(text),
             Self::Yuan(yuan) => yuan.serialize(serializer),
-            Self::Number(text) => serde_json::value::RawValue::from_string(text.clone())
-                .map_err(serde::ser::Error::custom)?
-                .serialize(serializer),
+            Self::Number(number) => number.serialize(serializer),
             Self::Null => serializer.serialize_none(),
         }
     }
@@ -99,37 +99,9 @@ const NOT_NATIONAL: [&str; 5] =
 const NO_SUCH_FUND: [&str; 6] =
     ["cvlserv_pay", "hifes_pay", "hosp_part_amt", "oth_pay", "acct_mulaid_pay", "hifdm_pay"];
 
-/// The national name of a fund type (基金支付类型名称).
+/// The national name of a fund type (基金支付类型名称), from the code tables 1901 serves.
 pub(super) fn fund_name(code: &str) -> &'static str {
-    match code {
-        "310100" => "职工基本医疗保险统筹基金",
-        "310200" => "职工基本医疗保险个人账户基金",
-        "330100" => "职工大额医疗费用补助基金",
-        "390100" => "城乡居民基本医疗保险基金",
-        "390200" => "城乡居民大病医疗保险基金",
-        "610100" => "医疗救助基金",
-        _ => "",
-    }
-}
-
-/// What an 18-character citizen ID says of its holder: gender (1 male, 2 female), birth date
-/// and age in whole years on `on`.
-pub(super) fn from_certno(
-    certno: &str,
-    on: chrono::NaiveDate,
-) -> Option<(&'static str, String, i32)> {
-    use chrono::Datelike;
-    let bytes = certno.as_bytes();
-    if bytes.len() != 18 {
-        return None;
-    }
-    let birth = chrono::NaiveDate::parse_from_str(certno.get(6..14)?, "%Y%m%d").ok()?;
-    let gend = if (bytes[16] - b'0') % 2 == 1 { "1" } else { "2" };
-    let mut age = on.year() - birth.year();
-    if (on.month(), on.day()) < (birth.month(), birth.day()) {
-        age -= 1;
-    }
-    Some((gend, birth.to_string(), age))
+    crate::dictionaries::Dictionaries::shipped().label("fund_pay_type", code).unwrap_or_default()
 }
 
 #[derive(Debug, Serialize)]
@@ -186,9 +158,11 @@ pub(super) fn settlement_parts(
     // The person: from the registry (name, ID, insutype, category) and from the ID itself.
     let person = day.and_then(|day| from_certno(&s.certno, day));
     let (gend, brdy, age) = match person {
-        Some((gend, brdy, age)) => {
-            (Field::Text(gend.into()), Field::Text(brdy), Field::Number(age.to_string()))
-        }
+        Some((gend, brdy, age)) => (
+            Field::Text(gend.into()),
+            Field::Text(brdy.to_string()),
+            Field::Number(Number(age.to_string())),
+        ),
         None => (Field::Null, Field::Null, Field::Null),
     };
     setlinfo.insert("gend".into(), gend);
@@ -213,7 +187,7 @@ pub(super) fn settlement_parts(
             rust_decimal::Decimal::from(s.hifp_pay_fen) / rust_decimal::Decimal::from(base),
         )
     };
-    setlinfo.insert("pool_prop_selfpay".into(), Field::Number(format!("{ratio:.4}")));
+    setlinfo.insert("pool_prop_selfpay".into(), Field::Number(Number(format!("{ratio:.4}"))));
     for (name, value) in more {
         setlinfo.insert((*name).into(), Field::Text((*value).to_owned()));
     }
