@@ -48,6 +48,8 @@ pub struct Book {
     /// By (region, insutype, kind), newest publication first.
     versions: HashMap<(String, String, &'static str), Vec<Version>>,
     by_id: HashMap<String, Version>,
+    /// Each policy version's policy, shared: a settlement takes it without a copy.
+    policies: HashMap<String, Arc<Policy>>,
     last_seq: i64,
 }
 
@@ -70,6 +72,11 @@ impl Book {
             let list = self.versions.entry(key).or_default();
             list.push(version.clone());
             list.sort_by_key(|v| std::cmp::Reverse(v.seq));
+            if let Document::Policy(policy) = version.document.as_ref() {
+                self.policies
+                    .entry(version.id.clone())
+                    .or_insert_with(|| Arc::new((**policy).clone()));
+            }
             self.by_id.insert(version.id.clone(), version);
         }
     }
@@ -112,7 +119,14 @@ impl Book {
     /// The policy in force on `date` for a person insured in `home` under `insutype`.
     pub fn policy_for(&self, home: &str, insutype: &str, date: NaiveDate) -> Result<InForce> {
         let version = self.version_for(home, insutype, date)?;
-        as_policy(version)
+        self.in_force(version)
+    }
+
+    fn in_force(&self, version: &Version) -> Result<InForce> {
+        let policy = self.policies.get(&version.id).ok_or_else(|| {
+            Error::Internal(format!("version {} is floors, not a policy", version.id))
+        })?;
+        Ok(InForce { id: version.id.clone(), policy: policy.clone() })
     }
 
     /// The floors of `region`'s province in force on `date`, with their id.
@@ -140,18 +154,7 @@ impl Book {
         let version = self.by_id(id).ok_or_else(|| {
             Error::not_found("policy_not_found", format!("no published policy {id}"))
         })?;
-        as_policy(version)
-    }
-}
-
-fn as_policy(version: &Version) -> Result<InForce> {
-    match version.document.as_ref() {
-        Document::Policy(policy) => {
-            Ok(InForce { id: version.id.clone(), policy: Arc::new((**policy).clone()) })
-        }
-        Document::Floors(_) => {
-            Err(Error::Internal(format!("version {} is floors, not a policy", version.id)))
-        }
+        self.in_force(version)
     }
 }
 
@@ -185,7 +188,8 @@ impl PolicyBook {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let mut book = Book::default();
+        // The policies it holds already are shared, not copied again.
+        let mut book = Book { policies: guard.policies.clone(), ..Book::default() };
         book.add(guard.by_id.values().cloned());
         book.add(versions.into_iter().filter(|v| !guard.by_id.contains_key(&v.id)));
         *guard = Arc::new(book);
