@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{NaiveDate, TimeZone};
 use medclear_common::{Error, Result, clock::CHINA};
 use medclear_routing::{
     calc::{self, Accumulators, CoverageClass, FilingKind, Line, MedType, Person, Visit},
@@ -102,7 +102,7 @@ async fn fill(
     let mut stored = 0;
     for chunk in (0..persons).collect::<Vec<_>>().chunks(500) {
         let mut psn = Vec::new();
-        let mut cols: [Vec<String>; 12] = Default::default();
+        let mut cols: [Vec<String>; 10] = Default::default();
         let mut times = Vec::new();
         let mut amounts: [Vec<i64>; 4] = Default::default();
         for &n in chunk {
@@ -140,8 +140,6 @@ async fn fill(
                     visit.med_type.code().to_string(),
                     format!("M{setl_id}"),
                     policy_id.to_owned(),
-                    date.year().to_string(),
-                    String::new(),
                 ];
                 for (col, value) in cols.iter_mut().zip(row) {
                     col.push(value);
@@ -178,8 +176,6 @@ async fn fill(
             clr_type,
             msgid,
             policy,
-            _,
-            _,
         ] = cols;
         let [medfee, fund, acct, cash] = amounts;
         sqlx::query(
