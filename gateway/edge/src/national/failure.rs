@@ -16,18 +16,8 @@
 
 use medclear_common::error::{Lost, OUTCOME_UNKNOWN, SERVICE_UNAVAILABLE, lost_call};
 
+use super::Effect;
 use super::envelope::{Outcome, Refusal};
-
-/// The transactions that only read: an answer lost changes nothing. Every other transaction
-/// writes (or may: 3202 keeps its result file), so an answer lost leaves its outcome unknown.
-const READS: [&str; 26] = [
-    "1101", "1201", "1301", "1302", "1305", "1306", "1307", "1308", "1312", "1317", "1318", "1319",
-    "1901", "2001", "2101", "2206", "2303", "3201", "5201", "5202", "5203", "5204", "5206", "5301",
-    "9001", "9102",
-];
-
-/// The transactions about a settlement (whose outcome 5203 tells).
-const SETTLEMENTS: [&str; 7] = ["2102", "2103", "2207", "2208", "2304", "2305", "2601"];
 
 /// The message of a failed call to a service (its reason is
 /// [`medclear_common::error::status_reason`]'s): the service's own when it answered, else what
@@ -56,19 +46,19 @@ pub(super) fn message(status: &tonic::Status) -> String {
 
 /// `outcome` as transaction `infno` answers it: an answer lost to a read is transient (nothing
 /// changed); to a write, the HIS is told how to find out what happened.
-pub(super) fn for_transaction(infno: &str, outcome: Outcome) -> Outcome {
+pub(super) fn for_transaction(infno: &str, effect: Effect, outcome: Outcome) -> Outcome {
     let Err(refusal) = outcome else { return outcome };
     if refusal.reason != OUTCOME_UNKNOWN {
         return Err(refusal);
     }
     let Refusal { reason, message } = refusal;
-    if READS.contains(&infno) {
+    if effect == Effect::Reads {
         return Err(Refusal::new(
             SERVICE_UNAVAILABLE,
             format!("{message}; {infno} only reads, so nothing changed: send it again"),
         ));
     }
-    let what_to_do = if SETTLEMENTS.contains(&infno) {
+    let what_to_do = if effect == Effect::Settles {
         format!(
             "send {infno} again with the same msgid: it is never applied twice, and answers \
              what it did; or ask 5203 (by mdtrt_id, or medins_setl_id = this msgid) whether the \
@@ -90,37 +80,37 @@ mod tests {
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         let lost = Refusal::from(tonic::Status::from_error(Box::new(reset)));
         assert_eq!(lost.reason, OUTCOME_UNKNOWN);
-        let settle = for_transaction("2207", Err(lost.clone())).unwrap_err();
+        let settle = for_transaction("2207", Effect::Settles, Err(lost.clone())).unwrap_err();
         assert_eq!(settle.reason, OUTCOME_UNKNOWN);
         assert!(settle.message.contains("5203"), "{}", settle.message);
-        let register = for_transaction("2201", Err(lost.clone())).unwrap_err();
+        let register = for_transaction("2201", Effect::Writes, Err(lost.clone())).unwrap_err();
         assert_eq!(register.reason, OUTCOME_UNKNOWN);
         assert!(register.message.contains("same msgid"), "{}", register.message);
-        assert_eq!(for_transaction("1101", Err(lost)).unwrap_err().reason, SERVICE_UNAVAILABLE);
+        assert_eq!(
+            for_transaction("1101", Effect::Reads, Err(lost)).unwrap_err().reason,
+            SERVICE_UNAVAILABLE
+        );
 
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         let down = tonic::ConnectError(Box::new(refused));
         let unsent = Refusal::from(tonic::Status::from_error(Box::new(down)));
         assert_eq!(unsent.reason, SERVICE_UNAVAILABLE);
         assert!(unsent.message.contains("nothing was done"), "{}", unsent.message);
-        assert_eq!(for_transaction("2207", Err(unsent.clone())).unwrap_err(), unsent);
+        assert_eq!(
+            for_transaction("2207", Effect::Settles, Err(unsent.clone())).unwrap_err(),
+            unsent
+        );
 
         // A service's own answer, transient or not, is passed on as it is.
         let status = tonic::Status::from(medclear_common::Error::unavailable(
             UPSTREAM_UNAVAILABLE,
             "filing is down",
         ));
-        let upstream = for_transaction("2207", Err(Refusal::from(status))).unwrap_err();
+        let upstream =
+            for_transaction("2207", Effect::Settles, Err(Refusal::from(status))).unwrap_err();
         assert_eq!(
             (upstream.reason.as_str(), upstream.message.as_str()),
             (UPSTREAM_UNAVAILABLE, "filing is down")
         );
-    }
-
-    #[test]
-    fn every_read_is_a_transaction_of_the_interface() {
-        for infno in READS.iter().chain(&SETTLEMENTS) {
-            assert!(super::super::TRANSACTIONS.contains(infno), "{infno}");
-        }
     }
 }

@@ -71,6 +71,18 @@ enum Handler {
     File(for<'a> fn(&'a AppState, &'a Envelope) -> Pending<'a, Result<Response, Refusal>>),
 }
 
+/// What a transaction does, so what a lost answer means for it (see [`failure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    /// Only reads: an answer lost changes nothing.
+    Reads,
+    /// Writes (or may: 3202 keeps its result file): an answer lost leaves its outcome unknown.
+    Writes,
+    /// Writes a settlement, whose outcome the settlement query (5203) also tells.
+    Settles,
+}
+use Effect::{Reads, Settles, Writes};
+
 /// The [`Handler::Output`] of an `async fn(&AppState, &Envelope) -> Outcome`.
 macro_rules! output {
     ($run:path) => {
@@ -78,64 +90,69 @@ macro_rules! output {
     };
 }
 
-/// Every transaction this endpoint runs, by `infno`, in the order of the codes: the one list
-/// of them.
-const HANDLERS: &[(&str, Handler)] = &[
-    ("1101", output!(persons::person_info)),
-    ("1201", output!(institutions::institution_info)),
-    ("1301", output!(catalogue::catalogue_file)),
-    ("1302", output!(catalogue::catalogue_file)),
-    ("1305", output!(catalogue::catalogue_file)),
-    ("1306", output!(catalogue::catalogue_file)),
-    ("1307", output!(catalogue::catalogue_file)),
-    ("1308", output!(catalogue::catalogue_file)),
-    ("1312", output!(catalogue::coverage_query)),
-    ("1317", output!(catalogue::institution_matching)),
-    ("1318", output!(catalogue::coverage_query)),
-    ("1319", output!(catalogue::coverage_query)),
-    ("1901", output!(queries::dictionary_query)),
-    ("2001", output!(filings::benefit_check)),
-    ("2101", output!(pharmacy::presettle)),
-    ("2102", output!(pharmacy::settle)),
-    ("2103", output!(settlement::cancel_settlement)),
-    ("2201", output!(visits::register)),
-    ("2202", output!(visits::cancel_visit)),
-    ("2203", output!(visits::visit_details)),
-    ("2203A", output!(visits::visit_details)),
-    ("2204", output!(fees::upload_fees)),
-    ("2205", output!(fees::cancel_fees)),
-    ("2206", output!(settlement::presettle)),
-    ("2207", output!(settlement::settle)),
-    ("2208", output!(settlement::cancel_settlement)),
-    ("2301", output!(fees::upload_fees)),
-    ("2302", output!(fees::cancel_fees)),
-    ("2303", output!(settlement::presettle)),
-    ("2304", output!(settlement::settle)),
-    ("2305", output!(settlement::cancel_settlement)),
-    ("2401", output!(visits::register)),
-    ("2402", output!(visits::discharge)),
-    ("2403", output!(visits::admission_change)),
-    ("2404", output!(visits::cancel_visit)),
-    ("2405", output!(visits::cancel_discharge)),
-    ("2501", output!(filings::file_referral)),
-    ("2502", output!(filings::revoke_filing)),
-    ("2503", output!(filings::file_chronic)),
-    ("2504", output!(filings::revoke_filing)),
-    ("2601", output!(settlement::reverse)),
-    ("3201", output!(reconciliation::reconcile_totals)),
-    ("3202", output!(reconciliation::reconcile_details)),
-    ("3301", output!(catalogue::upload_mapping)),
-    ("3302", output!(catalogue::revoke_mapping)),
-    ("5201", output!(queries::visit_query)),
-    ("5202", output!(queries::diagnosis_query)),
-    ("5203", output!(queries::settlement_query)),
-    ("5204", output!(queries::fee_query)),
-    ("5206", output!(queries::cumulative_query)),
-    ("5301", output!(filings::chronic_filings)),
-    ("9001", output!(sign_in::sign_in)),
-    ("9002", output!(sign_in::sign_out)),
-    ("9101", output!(files::upload_file)),
-    ("9102", Handler::File(|state, envelope| Box::pin(files::download_file(state, envelope)))),
+/// Every transaction this endpoint runs, by `infno`, in the order of the codes, with what it
+/// does to the services' data ([`Effect`]: what an answer lost means) and its handler: the one
+/// list of them.
+const HANDLERS: &[(&str, Effect, Handler)] = &[
+    ("1101", Reads, output!(persons::person_info)),
+    ("1201", Reads, output!(institutions::institution_info)),
+    ("1301", Reads, output!(catalogue::catalogue_file)),
+    ("1302", Reads, output!(catalogue::catalogue_file)),
+    ("1305", Reads, output!(catalogue::catalogue_file)),
+    ("1306", Reads, output!(catalogue::catalogue_file)),
+    ("1307", Reads, output!(catalogue::catalogue_file)),
+    ("1308", Reads, output!(catalogue::catalogue_file)),
+    ("1312", Reads, output!(catalogue::coverage_query)),
+    ("1317", Reads, output!(catalogue::institution_matching)),
+    ("1318", Reads, output!(catalogue::coverage_query)),
+    ("1319", Reads, output!(catalogue::coverage_query)),
+    ("1901", Reads, output!(queries::dictionary_query)),
+    ("2001", Reads, output!(filings::benefit_check)),
+    ("2101", Reads, output!(pharmacy::presettle)),
+    ("2102", Settles, output!(pharmacy::settle)),
+    ("2103", Settles, output!(settlement::cancel_settlement)),
+    ("2201", Writes, output!(visits::register)),
+    ("2202", Writes, output!(visits::cancel_visit)),
+    ("2203", Writes, output!(visits::visit_details)),
+    ("2203A", Writes, output!(visits::visit_details)),
+    ("2204", Writes, output!(fees::upload_fees)),
+    ("2205", Writes, output!(fees::cancel_fees)),
+    ("2206", Reads, output!(settlement::presettle)),
+    ("2207", Settles, output!(settlement::settle)),
+    ("2208", Settles, output!(settlement::cancel_settlement)),
+    ("2301", Writes, output!(fees::upload_fees)),
+    ("2302", Writes, output!(fees::cancel_fees)),
+    ("2303", Reads, output!(settlement::presettle)),
+    ("2304", Settles, output!(settlement::settle)),
+    ("2305", Settles, output!(settlement::cancel_settlement)),
+    ("2401", Writes, output!(visits::register)),
+    ("2402", Writes, output!(visits::discharge)),
+    ("2403", Writes, output!(visits::admission_change)),
+    ("2404", Writes, output!(visits::cancel_visit)),
+    ("2405", Writes, output!(visits::cancel_discharge)),
+    ("2501", Writes, output!(filings::file_referral)),
+    ("2502", Writes, output!(filings::revoke_filing)),
+    ("2503", Writes, output!(filings::file_chronic)),
+    ("2504", Writes, output!(filings::revoke_filing)),
+    ("2601", Settles, output!(settlement::reverse)),
+    ("3201", Reads, output!(reconciliation::reconcile_totals)),
+    ("3202", Writes, output!(reconciliation::reconcile_details)),
+    ("3301", Writes, output!(catalogue::upload_mapping)),
+    ("3302", Writes, output!(catalogue::revoke_mapping)),
+    ("5201", Reads, output!(queries::visit_query)),
+    ("5202", Reads, output!(queries::diagnosis_query)),
+    ("5203", Reads, output!(queries::settlement_query)),
+    ("5204", Reads, output!(queries::fee_query)),
+    ("5206", Reads, output!(queries::cumulative_query)),
+    ("5301", Reads, output!(filings::chronic_filings)),
+    ("9001", Reads, output!(sign_in::sign_in)),
+    ("9002", Writes, output!(sign_in::sign_out)),
+    ("9101", Writes, output!(files::upload_file)),
+    (
+        "9102",
+        Reads,
+        Handler::File(|state, envelope| Box::pin(files::download_file(state, envelope))),
+    ),
 ];
 
 /// The transactions this endpoint runs: the codes of the dispatch table, in its order.
@@ -149,9 +166,9 @@ pub const TRANSACTIONS: [&str; HANDLERS.len()] = {
     codes
 };
 
-/// The handler of a transaction code.
-fn handler(infno: &str) -> Option<Handler> {
-    HANDLERS.iter().find(|(code, _)| *code == infno).map(|(_, handler)| *handler)
+/// The effect and handler of a transaction code.
+fn handler(infno: &str) -> Option<(Effect, Handler)> {
+    HANDLERS.iter().find(|(code, _, _)| *code == infno).map(|(_, effect, run)| (*effect, *run))
 }
 
 /// A refusal in the national envelope, for what refuses a call before its transaction runs
@@ -200,19 +217,21 @@ pub async fn call_service(
     if let Err(refusal) = sign_in::check(state.sign_in(), &envelope, received) {
         return answer(Some(&envelope), received, &Err(refusal), StatusCode::OK);
     }
-    let outcome = match handler(&envelope.infno) {
-        Some(Handler::Output(run)) => run(&state, &envelope).await,
-        Some(Handler::File(download)) => match download(&state, &envelope).await {
+    // `read_envelope` has refused a code the table does not have.
+    let Some((effect, run)) = handler(&envelope.infno) else {
+        let refusal =
+            Refusal::new("unknown_infno", format!("infno {} is not run here", envelope.infno));
+        return answer(Some(&envelope), received, &Err(refusal), StatusCode::OK);
+    };
+    let outcome = match run {
+        Handler::Output(run) => run(&state, &envelope).await,
+        Handler::File(download) => match download(&state, &envelope).await {
             Ok(response) => return response,
             Err(refusal) => Err(refusal),
         },
-        // `read_envelope` has refused a code the table does not have.
-        None => {
-            Err(Refusal::new("unknown_infno", format!("infno {} is not run here", envelope.infno)))
-        }
     };
     // A service's answer lost: what it means for this transaction, and what the HIS does.
-    let outcome = failure::for_transaction(&envelope.infno, outcome);
+    let outcome = failure::for_transaction(&envelope.infno, effect, outcome);
     answer(Some(&envelope), received, &outcome, StatusCode::OK)
 }
 
@@ -240,8 +259,8 @@ mod tests {
         // Only 9102 answers with something other than an envelope.
         let files: Vec<&str> = HANDLERS
             .iter()
-            .filter(|(_, handler)| matches!(handler, Handler::File(_)))
-            .map(|(code, _)| *code)
+            .filter(|(_, _, handler)| matches!(handler, Handler::File(_)))
+            .map(|(code, _, _)| *code)
             .collect();
         assert_eq!(files, ["9102"]);
         assert!(handler("9999").is_none());
