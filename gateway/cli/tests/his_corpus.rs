@@ -244,7 +244,8 @@ fn check_corpus(seed: &Seed, scenarios: &[Loaded]) {
 
 // Paths in an output ----------------------------------------------------------------------------
 
-/// A path segment: `name`, `name[]` (every element) or `name[3]`.
+/// A path segment: `name`, `name[]` (every element) or `name[3]`; with no name (`[0]`, `[]`),
+/// the value itself is the list.
 enum Segment<'a> {
     Key(&'a str),
     Every(&'a str),
@@ -278,6 +279,10 @@ fn walk(
         return check(value, at);
     };
     let member = |key: &str| -> Result<&Value, String> {
+        // `[0]` and `[]` with no name: the value itself is the list (5204's output).
+        if key.is_empty() {
+            return Ok(value);
+        }
         let object = value.as_object().ok_or_else(|| format!("{at} is not an object"))?;
         object.get(key).ok_or_else(|| format!("{at}.{key} is missing"))
     };
@@ -304,6 +309,7 @@ fn walk(
 fn value_at<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     segments(path).iter().try_fold(value, |v, segment| match segment {
         Segment::Key(key) => v.get(key),
+        Segment::Index("", n) => v.get(n),
         Segment::Index(key, n) => v.get(key)?.get(n),
         Segment::Every(_) => None,
     })
