@@ -12,9 +12,10 @@ use crate::{
     domain::{
         Actor, Category, Channel, ChronicFiling, Coverage, CoverageBasis, CoverageQuery,
         NewChronicFiling, NewFiling, Revocation, RuleOverrides, Rules,
+        designation::{Agent, BizAppyType, MAX_FIX_SRT_NO, NewDesignation},
     },
     repo::Region,
-    service::FilingView,
+    service::{DesignationView, FilingView},
 };
 
 fn missing(field: &'static str) -> Error {
@@ -359,6 +360,154 @@ pub(crate) fn rules_to_pb(home: &Admdvs, rules: Rules) -> pb::RegionRules {
     }
 }
 
+/// A known `biz_appy_type` ([`BizAppyType`]), its control characters and length refused first.
+pub(crate) fn biz_appy_type(field: &'static str, text: &str) -> Result<BizAppyType> {
+    match codes::text(field, text, 3)? {
+        "" => Err(missing(field)),
+        code => BizAppyType::parse_field(field, code),
+    }
+}
+
+/// A designation's order (`fix_srt_no`, C(3)): 1 to 999, leading zeros allowed (`01` is `1`).
+fn fix_srt_no(field: &'static str, text: &str) -> Result<u16> {
+    let digits = codes::digits(field, text, 1, 3)?;
+    match digits.parse::<u16>() {
+        Ok(n) if (1..=MAX_FIX_SRT_NO).contains(&n) => Ok(n),
+        _ => Err(Error::invalid(
+            field,
+            "out_of_range",
+            format!("{field} must be between 1 and {MAX_FIX_SRT_NO}, not {digits}"),
+        )),
+    }
+}
+
+/// A short code that may be empty (`agnter_cert_type` C(6), `agnter_rlts` C(3)).
+fn optional_code(field: &'static str, text: &str, max: usize) -> Result<String> {
+    Ok(codes::optional_code(field, text, max)?.to_owned())
+}
+
+impl TryFrom<pb::CreateDesignationRequest> for Create<NewDesignation> {
+    type Error = Error;
+    fn try_from(r: pb::CreateDesignationRequest) -> Result<Self> {
+        let agent = r.agent.unwrap_or_default();
+        Ok(Self {
+            new: NewDesignation {
+                psn_no: psn_no("psn_no", &r.psn_no)?,
+                home: admdvs("insuplc_admdvs", &r.insuplc_admdvs)?,
+                insutype: codes::insutype("insutype", &r.insutype)?.to_owned(),
+                biz_appy_type: biz_appy_type("biz_appy_type", &r.biz_appy_type)?,
+                fixmedins_code: codes::fixmedins_code("fixmedins_code", &r.fixmedins_code)?,
+                fixmedins_name: text("fixmedins_name", &r.fixmedins_name, 200)?,
+                fix_srt_no: fix_srt_no("fix_srt_no", &r.fix_srt_no)?,
+                begin: date("begin_date", &r.begin_date)?,
+                end: optional_date("end_date", &r.end_date)?,
+                tel: text("tel", &r.tel, 50)?,
+                addr: text("addr", &r.addr, 200)?,
+                agent: Agent {
+                    name: text("agent.name", &agent.name, 50)?,
+                    cert_type: optional_code("agent.cert_type", &agent.cert_type, 6)?,
+                    certno: text("agent.certno", &agent.certno, 50)?,
+                    tel: text("agent.tel", &agent.tel, 30)?,
+                    addr: text("agent.addr", &agent.addr, 200)?,
+                    rlts: optional_code("agent.rlts", &agent.rlts, 3)?,
+                },
+                memo: text("memo", &r.memo, MAX_REASON)?,
+            },
+            actor: actor(r.actor)?,
+            request_id: request_id(&r.request_id)?,
+        })
+    }
+}
+
+/// A validated designation revocation: whose, which, by whom and why.
+#[derive(Debug)]
+pub(crate) struct RevokeDesignation {
+    pub(crate) psn_no: PsnNo,
+    pub(crate) id: String,
+    pub(crate) actor: Actor,
+    pub(crate) reason: String,
+}
+
+impl TryFrom<pb::RevokeDesignationRequest> for RevokeDesignation {
+    type Error = Error;
+    fn try_from(r: pb::RevokeDesignationRequest) -> Result<Self> {
+        let psn_no = psn_no("psn_no", &r.psn_no)?;
+        let id = match required_id("trt_dcla_detl_sn", &r.trt_dcla_detl_sn) {
+            // An id no designation can have is nobody's: this person's not found.
+            Err(Error::Problem(p)) if p.reason == "filing_not_found" => {
+                return Err(crate::domain::designation::not_found(&psn_no, &r.trt_dcla_detl_sn));
+            }
+            other => other?,
+        };
+        Ok(Self {
+            psn_no,
+            id,
+            actor: actor(r.actor)?,
+            reason: text("reason", &r.reason, MAX_REASON)?,
+        })
+    }
+}
+
+/// A validated list request: whose, of which business (`None`: every kind), and whether the
+/// revoked and ended ones too.
+#[derive(Debug)]
+pub(crate) struct ListDesignations {
+    pub(crate) psn_no: PsnNo,
+    pub(crate) biz_appy_type: Option<BizAppyType>,
+    pub(crate) include_inactive: bool,
+}
+
+impl TryFrom<pb::ListDesignationsRequest> for ListDesignations {
+    type Error = Error;
+    fn try_from(r: pb::ListDesignationsRequest) -> Result<Self> {
+        let biz_appy_type = match codes::text("biz_appy_type", &r.biz_appy_type, 3)? {
+            "" => None,
+            code => Some(BizAppyType::parse_field("biz_appy_type", code)?),
+        };
+        Ok(Self {
+            psn_no: psn_no("psn_no", &r.psn_no)?,
+            biz_appy_type,
+            include_inactive: r.include_inactive,
+        })
+    }
+}
+
+impl From<DesignationView> for pb::Designation {
+    fn from(view: DesignationView) -> Self {
+        let d = view.designation;
+        let revocation = d.revocation.as_ref();
+        pb::Designation {
+            status: status(revocation).into(),
+            revoked_at: time(revocation.map(|r| r.at)),
+            revoke_reason: revocation.map(|r| r.reason.clone()).unwrap_or_default(),
+            active: view.active,
+            trt_dcla_detl_sn: d.id,
+            psn_no: d.psn_no.to_string(),
+            insuplc_admdvs: d.home.to_string(),
+            insutype: d.insutype,
+            biz_appy_type: d.biz_appy_type.code().to_owned(),
+            fixmedins_code: d.fixmedins_code.to_string(),
+            fixmedins_name: d.fixmedins_name,
+            fix_srt_no: d.fix_srt_no.to_string(),
+            begin_date: d.begin.to_string(),
+            end_date: day(d.end),
+            tel: d.tel,
+            addr: d.addr,
+            agent: Some(pb::DesignationAgent {
+                name: d.agent.name,
+                cert_type: d.agent.cert_type,
+                certno: d.agent.certno,
+                tel: d.agent.tel,
+                addr: d.agent.addr,
+                rlts: d.agent.rlts,
+            }),
+            memo: d.memo,
+            filed_by: Some(actor_to_pb(&d.filed_by)),
+            filed_at: d.filed_at.to_rfc3339(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +566,67 @@ mod tests {
         );
         let long = required_id("filing_id", &"F".repeat(100_000)).unwrap_err();
         assert!(long.to_string().len() < 100, "the message does not echo 100 KB: {long}");
+    }
+
+    #[test]
+    fn designation_requests_are_refused_by_name() {
+        let request = |edit: fn(&mut pb::CreateDesignationRequest)| {
+            let mut r = pb::CreateDesignationRequest {
+                request_id: "H50015500011202603021300010041".into(),
+                psn_no: "50015500000000000301".into(),
+                insuplc_admdvs: "500155".into(),
+                insutype: "310".into(),
+                biz_appy_type: "03".into(),
+                fixmedins_code: "H50015500011".into(),
+                fix_srt_no: "1".into(),
+                begin_date: "2026-03-02".into(),
+                actor: Some(pb::Actor {
+                    id: "H50015500011".into(),
+                    channel: pb::Channel::Hospital.into(),
+                }),
+                ..Default::default()
+            };
+            edit(&mut r);
+            Create::<NewDesignation>::try_from(r)
+        };
+        let ok = request(|r| r.fix_srt_no = "001".into()).unwrap();
+        assert_eq!((ok.new.fix_srt_no, ok.new.end, ok.new.biz_appy_type.code()), (1, None, "03"));
+        let refused = |edit: fn(&mut pb::CreateDesignationRequest)| {
+            let Error::Problem(p) = request(edit).unwrap_err() else { panic!("not a problem") };
+            (p.reason.into_owned(), p.field.map(|f| f.into_owned()).unwrap_or_default())
+        };
+        let pair = |reason: &str, field: &str| (reason.to_owned(), field.to_owned());
+        assert_eq!(
+            refused(|r| r.biz_appy_type = "77".into()),
+            pair("unknown_biz_appy_type", "biz_appy_type")
+        );
+        assert_eq!(
+            refused(|r| r.biz_appy_type = "".into()),
+            pair("missing_field", "biz_appy_type")
+        );
+        assert_eq!(refused(|r| r.fix_srt_no = "0".into()), pair("out_of_range", "fix_srt_no"));
+        assert_eq!(refused(|r| r.fix_srt_no = "1000".into()), pair("too_long", "fix_srt_no"));
+        assert_eq!(refused(|r| r.fix_srt_no = "a".into()), pair("invalid_code", "fix_srt_no"));
+        assert_eq!(
+            refused(|r| r.fixmedins_code = "X1".into()),
+            pair("invalid_code", "fixmedins_code")
+        );
+        assert_eq!(refused(|r| r.insutype = "".into()), pair("missing_field", "insutype"));
+        assert_eq!(refused(|r| r.end_date = "2026-13-01".into()), pair("invalid_date", "end_date"));
+        let listed = ListDesignations::try_from(pb::ListDesignationsRequest {
+            psn_no: "P1".into(),
+            biz_appy_type: " ".into(),
+            include_inactive: false,
+        })
+        .unwrap();
+        assert_eq!(listed.biz_appy_type, None, "no business named: every kind");
+        let revoke = RevokeDesignation::try_from(pb::RevokeDesignationRequest {
+            psn_no: "P1".into(),
+            trt_dcla_detl_sn: "D-1".into(),
+            reason: String::new(),
+            actor: None,
+        });
+        assert_eq!(revoke.unwrap_err().reason(), "designation_not_found");
     }
 
     #[test]

@@ -9,6 +9,8 @@ use medclear_common::{
 };
 use serde::Serialize;
 
+pub mod designation;
+
 /// The six filing categories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

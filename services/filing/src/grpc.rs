@@ -5,7 +5,7 @@ use medclear_proto::filing::v1::{self as pb, filing_service_server::FilingServic
 use tonic::{Request, Response, Status};
 
 use crate::{
-    convert::{self, ChronicQuery, Create, Revoke},
+    convert::{self, ChronicQuery, Create, ListDesignations, Revoke, RevokeDesignation},
     service::FilingService,
 };
 
@@ -167,5 +167,39 @@ impl Api for FilingGrpc {
         let actor = convert::actor(r.actor)?;
         let rules = self.0.set_region_rules(&home, rules.into(), actor).await?;
         Ok(Response::new(convert::rules_to_pb(&home, rules)))
+    }
+
+    #[tracing::instrument(skip_all, name = "CreateDesignation")]
+    async fn create_designation(
+        &self,
+        request: Request<pb::CreateDesignationRequest>,
+    ) -> Reply<pb::Designation> {
+        let Create { new, actor, request_id } = Create::try_from(request.into_inner())?;
+        let view = self.0.create_designation(new, actor, request_id).await?;
+        Ok(Response::new(view.into()))
+    }
+
+    #[tracing::instrument(skip_all, name = "RevokeDesignation")]
+    async fn revoke_designation(
+        &self,
+        request: Request<pb::RevokeDesignationRequest>,
+    ) -> Reply<pb::Designation> {
+        let RevokeDesignation { psn_no, id, actor, reason } =
+            RevokeDesignation::try_from(request.into_inner())?;
+        let view = self.0.revoke_designation(&psn_no, &id, reason, actor).await?;
+        Ok(Response::new(view.into()))
+    }
+
+    #[tracing::instrument(skip_all, name = "ListDesignations")]
+    async fn list_designations(
+        &self,
+        request: Request<pb::ListDesignationsRequest>,
+    ) -> Reply<pb::ListDesignationsResponse> {
+        let ListDesignations { psn_no, biz_appy_type, include_inactive } =
+            ListDesignations::try_from(request.into_inner())?;
+        let views = self.0.list_designations(&psn_no, biz_appy_type, include_inactive).await?;
+        Ok(Response::new(pb::ListDesignationsResponse {
+            designations: views.into_iter().map(Into::into).collect(),
+        }))
     }
 }

@@ -13,6 +13,8 @@ use crate::domain::{
     self, Actor, Category, Channel, ChronicFiling, Filing, Revocation, RuleOverrides, Rules,
 };
 
+pub mod designations;
+
 /// A region: every code of reference/admdvs.csv (migrations 0002 and 0003).
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Region {

@@ -21,9 +21,17 @@ use crate::{
     domain::{
         self, Actor, ChronicFiling, Coverage, CoverageQuery, Filing, NewChronicFiling, NewFiling,
         Revocation, RuleOverrides, Rules,
+        designation::{self, BizAppyType, Designation, NewDesignation, RevokeDecision},
     },
     repo::{self, AuditEntry, Region},
 };
+
+/// A designation with whether it is in force today or later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesignationView {
+    pub designation: Designation,
+    pub active: bool,
+}
 
 /// A filing with what its home region's rules say about revoking it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -387,6 +395,120 @@ impl FilingService {
     pub async fn list_chronic_diseases(&self) -> Result<Vec<(String, String)>> {
         let mut conn = self.pool.acquire().await?;
         repo::list_chronic_diseases(&mut conn).await
+    }
+
+    fn designation_view(&self, designation: Designation) -> DesignationView {
+        DesignationView { active: designation.is_active(self.clock.today()), designation }
+    }
+
+    /// Files a person's designation for `actor`. With a `request_id`, a retry of the same
+    /// request returns the designation made the first time, and a different request under the
+    /// same id is refused.
+    pub async fn create_designation(
+        &self,
+        new: NewDesignation,
+        actor: Actor,
+        request_id: Option<String>,
+    ) -> Result<DesignationView> {
+        let body = canonical(&new)?;
+        let mut tx = self.pool.begin().await?;
+        repo::lock_person(&mut tx, &new.psn_no).await?;
+        if let Some(request_id) = &request_id
+            && let Some((earlier, earlier_body)) =
+                repo::designations::by_request(&mut tx, &actor.id, request_id).await?
+        {
+            return if earlier_body == body {
+                Ok(self.designation_view(earlier))
+            } else {
+                Err(reused(request_id))
+            };
+        }
+        let region_known = !repo::known_regions(&mut tx, &[new.home]).await?.is_empty();
+        let existing = repo::designations::of_person(&mut tx, &new.psn_no).await?;
+        let validity = designation::validate_new_designation(
+            &new,
+            region_known,
+            self.clock.today(),
+            &existing,
+        )?;
+        let designation = Designation {
+            id: new_id('D'),
+            psn_no: new.psn_no,
+            home: new.home,
+            insutype: new.insutype,
+            biz_appy_type: new.biz_appy_type,
+            fixmedins_code: new.fixmedins_code,
+            fixmedins_name: new.fixmedins_name,
+            fix_srt_no: new.fix_srt_no,
+            begin: validity.begin,
+            end: validity.end,
+            tel: new.tel,
+            addr: new.addr,
+            agent: new.agent,
+            memo: new.memo,
+            filed_by: actor,
+            filed_at: self.now(),
+            revocation: None,
+        };
+        let request = request_id.as_deref().map(|id| (id, body.as_str()));
+        repo::designations::insert(&mut tx, &designation, request).await?;
+        self.audit(
+            &mut tx,
+            &designation.filed_by,
+            "designation.create",
+            "designation",
+            &designation.id,
+            &designation,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            trt_dcla_detl_sn = %designation.id,
+            psn_no = %designation.psn_no,
+            "designation created"
+        );
+        Ok(self.designation_view(designation))
+    }
+
+    /// Revokes person `psn_no`'s designation `id`; one revoked already is answered as it is.
+    pub async fn revoke_designation(
+        &self,
+        psn_no: &PsnNo,
+        id: &str,
+        reason: String,
+        actor: Actor,
+    ) -> Result<DesignationView> {
+        check_text("reason", &reason)?;
+        let mut tx = self.pool.begin().await?;
+        repo::lock_person(&mut tx, psn_no).await?;
+        let found = repo::designations::get(&mut tx, id)
+            .await?
+            .ok_or_else(|| designation::not_found(psn_no, id))?;
+        if designation::check_designation_revocable(&found, psn_no)?
+            == RevokeDecision::AlreadyRevoked
+        {
+            return Ok(self.designation_view(found));
+        }
+        let revocation = Revocation { at: self.now(), on: self.clock.today(), by: actor, reason };
+        repo::designations::revoke(&mut tx, id, &revocation).await?;
+        self.audit(&mut tx, &revocation.by, "designation.revoke", "designation", id, &revocation)
+            .await?;
+        tx.commit().await?;
+        Ok(self.designation_view(Designation { revocation: Some(revocation), ..found }))
+    }
+
+    /// A person's designations: of one kind of business or all, the active ones or all.
+    pub async fn list_designations(
+        &self,
+        psn_no: &PsnNo,
+        biz_appy_type: Option<BizAppyType>,
+        include_inactive: bool,
+    ) -> Result<Vec<DesignationView>> {
+        let mut conn = self.pool.acquire().await?;
+        let all = repo::designations::of_person(&mut conn, psn_no).await?;
+        let today = self.clock.today();
+        let chosen = designation::select_designations(all, biz_appy_type, include_inactive, today);
+        Ok(chosen.into_iter().map(|d| self.designation_view(d)).collect())
     }
 
     pub async fn list_regions(&self) -> Result<Vec<Region>> {

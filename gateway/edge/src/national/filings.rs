@@ -1,7 +1,8 @@
 //! 2501 / 2502 (filing and revoking a referral) and 2503 / 2504 (filing and revoking a chronic
-//! or special disease declaration), filed by the hospital for the insured person; 2001 (may the
-//! person be settled here: the filing service's coverage) and 5301 (the person's chronic
-//! disease declarations).
+//! or special disease declaration), filed by the hospital for the insured person; 2505 / 2506
+//! (filing and revoking a person's designated institution, 人员定点) and 5302 (the person's
+//! designations in force); 2001 (may the person be settled here: the filing service's
+//! coverage) and 5301 (the person's chronic disease declarations).
 
 use medclear_common::codes;
 use serde::{Deserialize, Serialize};
@@ -276,4 +277,197 @@ pub(super) async fn benefit_check(state: &AppState, envelope: &Envelope) -> Outc
         trtinfo.push(row("02", chronic.covered, chronic.message));
     }
     output(&BenefitOutput { trtinfo })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DesignationInput {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    /// Not in the national table; some provinces' clients send it (a Guangdong client's 2505).
+    #[serde(default, deserialize_with = "text")]
+    insutype: String,
+    #[serde(default, deserialize_with = "text")]
+    tel: String,
+    #[serde(default, deserialize_with = "text")]
+    addr: String,
+    #[serde(default, deserialize_with = "text")]
+    biz_appy_type: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    enddate: String,
+    #[serde(default, deserialize_with = "text")]
+    agnter_name: String,
+    #[serde(default, deserialize_with = "text")]
+    agnter_cert_type: String,
+    #[serde(default, deserialize_with = "text")]
+    agnter_certno: String,
+    #[serde(default, deserialize_with = "text")]
+    agnter_tel: String,
+    #[serde(default, deserialize_with = "text")]
+    agnter_addr: String,
+    #[serde(default, deserialize_with = "text")]
+    agnter_rlts: String,
+    #[serde(default, deserialize_with = "text")]
+    fix_srt_no: String,
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_code: String,
+    #[serde(default, deserialize_with = "text")]
+    fixmedins_name: String,
+    #[serde(default, deserialize_with = "text")]
+    memo: String,
+}
+
+/// The home region and insutype a designation is filed under: the envelope's
+/// `insuplc_admdvs` as for 2501, and the `insutype` sent; what is missing of them, the
+/// person's as the platform holds them (a person it does not know is refused).
+async fn home_and_insutype(
+    state: &AppState,
+    envelope: &Envelope,
+    psn_no: &str,
+    insutype: &str,
+) -> Result<(String, String), super::envelope::Refusal> {
+    let home = envelope.insuplc_admdvs.trim();
+    let insutype = match codes::text("data.insutype", insutype, 6)? {
+        "" => "",
+        sent => codes::insutype("data.insutype", sent)?,
+    };
+    if !home.is_empty() && !insutype.is_empty() {
+        return Ok((home.to_owned(), insutype.to_owned()));
+    }
+    use medclear_proto::routing::v1 as rpb;
+    let person = super::envelope::routing(state, envelope, "")
+        .query_person(rpb::QueryPersonRequest { certno: String::new(), psn_no: psn_no.to_owned() })
+        .await?
+        .into_inner();
+    let home = if home.is_empty() { person.insuplc_admdvs } else { home.to_owned() };
+    let insutype = if insutype.is_empty() { person.insutype } else { insutype.to_owned() };
+    Ok((home, insutype))
+}
+
+/// 2505 (人员定点登记): the person's designated institution for one kind of business, filed by
+/// the hospital; answers the designation's serial. The same msgid again answers the same serial.
+pub(super) async fn file_designation(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let d: DesignationInput = node(envelope, "data")?;
+    let psn_no = codes::psn_no("data.psn_no", &d.psn_no)?.to_string();
+    let fixmedins_code = codes::fixmedins_code("data.fixmedins_code", &d.fixmedins_code)?;
+    let biz_appy_type = codes::code("data.biz_appy_type", &d.biz_appy_type, 3)?.to_owned();
+    let fix_srt_no = codes::digits("data.fix_srt_no", &d.fix_srt_no, 1, 3)?.to_owned();
+    let begin_date = date_of("data.begndate", &d.begndate)?;
+    let end_date = optional_date("data.enddate", &d.enddate)?;
+    let (home, insutype) = home_and_insutype(state, envelope, &psn_no, &d.insutype).await?;
+    let request = fpb::CreateDesignationRequest {
+        request_id: envelope.msgid.clone(),
+        psn_no,
+        insuplc_admdvs: home,
+        insutype,
+        biz_appy_type,
+        fixmedins_code: fixmedins_code.to_string(),
+        fixmedins_name: codes::text("data.fixmedins_name", &d.fixmedins_name, 200)?.to_owned(),
+        fix_srt_no,
+        begin_date,
+        end_date,
+        tel: codes::text("data.tel", &d.tel, 50)?.to_owned(),
+        addr: codes::text("data.addr", &d.addr, 200)?.to_owned(),
+        agent: Some(fpb::DesignationAgent {
+            name: codes::text("data.agnter_name", &d.agnter_name, 50)?.to_owned(),
+            cert_type: codes::optional_code("data.agnter_cert_type", &d.agnter_cert_type, 6)?
+                .to_owned(),
+            certno: codes::text("data.agnter_certno", &d.agnter_certno, 50)?.to_owned(),
+            tel: codes::text("data.agnter_tel", &d.agnter_tel, 30)?.to_owned(),
+            addr: codes::text("data.agnter_addr", &d.agnter_addr, 200)?.to_owned(),
+            rlts: codes::optional_code("data.agnter_rlts", &d.agnter_rlts, 3)?.to_owned(),
+        }),
+        memo: codes::text("data.memo", &d.memo, 500)?.to_owned(),
+        actor: Some(hospital_actor(envelope)),
+    };
+    let designation = state.filing().create_designation(request).await?.into_inner();
+    output(&DeclarationOutput {
+        result: DeclarationSerial { trt_dcla_detl_sn: designation.trt_dcla_detl_sn },
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DesignationRevoked {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    trt_dcla_detl_sn: String,
+    #[serde(default, deserialize_with = "text")]
+    memo: String,
+}
+
+/// 2506 (人员定点撤销): the person's designation revoked; a revoked one again answers the same.
+/// Another person's serial is not found.
+pub(super) async fn revoke_designation(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let d: DesignationRevoked = node(envelope, "data")?;
+    let request = fpb::RevokeDesignationRequest {
+        psn_no: codes::psn_no("data.psn_no", &d.psn_no)?.to_string(),
+        trt_dcla_detl_sn: codes::id("data.trt_dcla_detl_sn", &d.trt_dcla_detl_sn)?.to_owned(),
+        reason: codes::text("data.memo", &d.memo, 500)?.to_owned(),
+        actor: Some(hospital_actor(envelope)),
+    };
+    state.filing().revoke_designation(request).await?;
+    Ok(None)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DesignationQuery {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    biz_appy_type: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Designations {
+    psnfixmedin: Vec<Designated>,
+}
+
+/// One `psnfixmedin` row: the national fields (psn_no … memo), and the business and serial the
+/// row is of (so a HIS can revoke it with 2506).
+#[derive(Debug, Serialize)]
+struct Designated {
+    psn_no: String,
+    insutype: String,
+    fix_srt_no: String,
+    fixmedins_code: String,
+    fixmedins_name: String,
+    begndate: String,
+    enddate: Option<String>,
+    memo: Option<String>,
+    biz_appy_type: String,
+    trt_dcla_detl_sn: String,
+}
+
+/// 5302 (人员定点信息查询): the person's designations in force (not revoked, not ended), of the
+/// business asked (every kind when none is named); none is an empty list.
+pub(super) async fn designations(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::filing::v1 as fpb;
+    let q: DesignationQuery = node(envelope, "data")?;
+    let request = fpb::ListDesignationsRequest {
+        psn_no: codes::psn_no("data.psn_no", &q.psn_no)?.to_string(),
+        biz_appy_type: codes::optional_code("data.biz_appy_type", &q.biz_appy_type, 3)?.to_owned(),
+        include_inactive: false,
+    };
+    let found = state.filing().list_designations(request).await?.into_inner().designations;
+    output(&Designations {
+        psnfixmedin: found
+            .into_iter()
+            .map(|d| Designated {
+                psn_no: d.psn_no,
+                insutype: d.insutype,
+                fix_srt_no: d.fix_srt_no,
+                fixmedins_code: d.fixmedins_code,
+                fixmedins_name: d.fixmedins_name,
+                begndate: d.begin_date,
+                enddate: Some(d.end_date).filter(|e| !e.is_empty()),
+                memo: Some(d.memo).filter(|m| !m.is_empty()),
+                biz_appy_type: d.biz_appy_type,
+                trt_dcla_detl_sn: d.trt_dcla_detl_sn,
+            })
+            .collect(),
+    })
 }

@@ -245,3 +245,52 @@ async fn chronic_filings_carry_their_disease_name(pool: PgPool) {
     };
     assert!(insert_chronic_filing(&mut conn, &unknown, None).await.is_err());
 }
+
+#[sqlx::test(migrations = "../../migrations/filing")]
+async fn designations_round_trip_and_are_revoked_once(pool: PgPool) {
+    use crate::domain::designation::{Agent, BizAppyType, Designation};
+    let mut conn = pool.acquire().await.unwrap();
+    let designation = Designation {
+        id: "D1".into(),
+        psn_no: PsnNo::parse("P1").unwrap(),
+        home: a("500155"),
+        insutype: "310".into(),
+        biz_appy_type: BizAppyType::parse("03").unwrap(),
+        fixmedins_code: FixmedinsCode::parse("H50015500011").unwrap(),
+        fixmedins_name: "梁平区示例人民医院".into(),
+        fix_srt_no: 1,
+        begin: d("2026-03-02"),
+        end: None,
+        tel: "13900000002".into(),
+        addr: "梁平区示例路1号".into(),
+        agent: Agent { name: "王五".into(), rlts: "1".into(), ..Agent::default() },
+        memo: String::new(),
+        filed_by: actor(),
+        filed_at: "2026-03-02T05:00:00Z".parse().unwrap(),
+        revocation: None,
+    };
+    designations::insert(&mut conn, &designation, Some(("m1", "body"))).await.unwrap();
+    assert_eq!(designations::get(&mut conn, "D1").await.unwrap(), Some(designation.clone()));
+    assert_eq!(
+        designations::of_person(&mut conn, &designation.psn_no).await.unwrap(),
+        vec![designation.clone()]
+    );
+    let (found, body) = designations::by_request(&mut conn, "op-1", "m1").await.unwrap().unwrap();
+    assert_eq!((found, body.as_str()), (designation.clone(), "body"));
+    // One request id of one sender, one row.
+    let twin = Designation { id: "D2".into(), ..designation.clone() };
+    assert!(designations::insert(&mut conn, &twin, Some(("m1", "body"))).await.is_err());
+
+    let revocation = Revocation {
+        at: "2026-03-02T06:00:00Z".parse().unwrap(),
+        on: d("2026-03-02"),
+        by: actor(),
+        reason: "更换定点医院".into(),
+    };
+    designations::revoke(&mut conn, "D1", &revocation).await.unwrap();
+    let revoked = designations::get(&mut conn, "D1").await.unwrap().unwrap();
+    assert_eq!(revoked.revocation, Some(revocation.clone()));
+    let again = designations::revoke(&mut conn, "D1", &revocation).await.unwrap_err();
+    assert_eq!(again.reason(), "already_revoked");
+    assert_eq!(designations::get(&mut conn, "D9").await.unwrap(), None);
+}

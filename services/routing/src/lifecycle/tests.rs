@@ -127,6 +127,24 @@ impl FilingService for Filing {
     ) -> Reply<filing::RegionRules> {
         unused()
     }
+    async fn create_designation(
+        &self,
+        _: Request<filing::CreateDesignationRequest>,
+    ) -> Reply<filing::Designation> {
+        unused()
+    }
+    async fn revoke_designation(
+        &self,
+        _: Request<filing::RevokeDesignationRequest>,
+    ) -> Reply<filing::Designation> {
+        unused()
+    }
+    async fn list_designations(
+        &self,
+        _: Request<filing::ListDesignationsRequest>,
+    ) -> Reply<filing::ListDesignationsResponse> {
+        unused()
+    }
 }
 
 /// The catalogue: every line is 甲; every ResolveLines request is kept.
