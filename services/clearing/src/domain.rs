@@ -862,5 +862,186 @@ pub fn compare_details(
     Ok((matched, discrepancies))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Clearing applications of institutions (3203 apply, 3204 revoke)
+// ---------------------------------------------------------------------------------------------
+
+/// An institution's application for the clearing of a month in one clearing category (national
+/// 3203 清算申请): the totals it declares for the month's settlements. Amounts in fen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub fixmedins_code: String,
+    /// 清算类别, compared with the items' `clr_type` as 3201 compares it.
+    pub clr_type: String,
+    /// 清算方式, kept as sent.
+    pub clr_way: String,
+    /// 清算年月, by its first day.
+    pub month: NaiveDate,
+    pub begndate: NaiveDate,
+    pub enddate: NaiveDate,
+    /// 清算人次: settlements minus cancellations (3201's `setl_cnt`).
+    pub psntime: i64,
+    pub medfee_sumamt: i64,
+    /// 医保认可费用总额: clearing holds no in-scope total to check it against; kept as declared.
+    pub med_sumfee: i64,
+    /// 基金申报总额: the fund's part (Σ `fund_pay_sumamt`).
+    pub fund_appy_sum: i64,
+    /// 现金支付金额 (Σ `psn_cash_pay`).
+    pub cash_payamt: i64,
+    pub acct_pay: i64,
+}
+
+/// `yyyyMM` → the month's first day.
+pub fn parse_setlym(text: &str) -> Result<NaiveDate> {
+    let text = text.trim();
+    let month = (text.len() == 6 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| NaiveDate::parse_from_str(&format!("{text}01"), "%Y%m%d").ok())
+        .flatten();
+    month.ok_or_else(|| {
+        Error::invalid("setlym", "invalid_setlym", format!("setlym {text:?} is not a yyyyMM month"))
+    })
+}
+
+/// The month's last day.
+pub fn month_end(month: NaiveDate) -> NaiveDate {
+    PeriodScheme::Monthly.period_of(month).end
+}
+
+impl Application {
+    /// `yyyyMM`.
+    pub fn setlym(&self) -> String {
+        self.month.format("%Y%m").to_string()
+    }
+
+    /// What the declaration must be by itself, on `today` (China date): for the whole month
+    /// named, a month that is over, amounts that are not negative and an accepted total
+    /// (`med_sumfee`) within the medical total.
+    pub fn check(&self, today: NaiveDate) -> Result<()> {
+        let (first, last) = (self.month, month_end(self.month));
+        if self.month.day() != 1 {
+            return Err(Error::Internal(format!("month {} is not a first day", self.month)));
+        }
+        if (self.begndate, self.enddate) != (first, last) {
+            return Err(Error::invalid(
+                "begndate",
+                "range_not_month",
+                format!(
+                    "an application clears the whole month {}: begndate {first} and enddate                      {last}, not {} to {}",
+                    self.setlym(),
+                    self.begndate,
+                    self.enddate
+                ),
+            ));
+        }
+        if last >= today {
+            return Err(Error::precondition(
+                "month_not_over",
+                format!(
+                    "the clearing of {} can be applied for from {}: the month is not over",
+                    self.setlym(),
+                    last.succ_opt().unwrap_or(last)
+                ),
+            ));
+        }
+        let amounts = [
+            ("psntime", self.psntime),
+            ("medfee_sumamt", self.medfee_sumamt),
+            ("med_sumfee", self.med_sumfee),
+            ("fund_appy_sum", self.fund_appy_sum),
+            ("cash_payamt", self.cash_payamt),
+            ("acct_pay", self.acct_pay),
+        ];
+        for (field, amount) in amounts {
+            if !(0..=MAX_DECLARED).contains(&amount) {
+                return Err(Error::invalid(
+                    field,
+                    "invalid_amount",
+                    format!("{field} must be between 0 and {MAX_DECLARED}"),
+                ));
+            }
+        }
+        if self.med_sumfee > self.medfee_sumamt {
+            return Err(Error::invalid(
+                "med_sumfee",
+                "invalid_amount",
+                format!(
+                    "med_sumfee {} is more than medfee_sumamt {}",
+                    money::fen_to_yuan(self.med_sumfee),
+                    money::fen_to_yuan(self.medfee_sumamt)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The clearing period holding the month: the month's own with monthly periods. A month
+    /// split between periods (periods of a few days) cannot be applied for as one.
+    pub fn period(&self, scheme: PeriodScheme) -> Result<PeriodSpan> {
+        let span = scheme.period_of(self.month);
+        if span.end < month_end(self.month) {
+            return Err(Error::precondition(
+                "month_spans_periods",
+                format!(
+                    "{} is cleared in several periods (from {}): apply per period is not                      supported",
+                    self.setlym(),
+                    span.id
+                ),
+            ));
+        }
+        Ok(span)
+    }
+
+    /// Where the declared totals are not clearing's (`center`: the institution's items of the
+    /// month and clearing category, as 3201 sums them): `None` when they all are, else each
+    /// differing figure with both values.
+    pub fn compare(&self, center: &ReconTotals) -> Option<String> {
+        // Every item has medfee = fund + acct + cash, so the center's cash is what is left.
+        let center_cash = center.medfee_sumamt - center.fund_pay_sumamt - center.acct_pay;
+        // (name, declared, held, an amount in fen rather than a count)
+        let figures = [
+            ("psntime", self.psntime, center.setl_cnt, false),
+            ("medfee_sumamt", self.medfee_sumamt, center.medfee_sumamt, true),
+            ("fund_appy_sum", self.fund_appy_sum, center.fund_pay_sumamt, true),
+            ("acct_pay", self.acct_pay, center.acct_pay, true),
+            ("cash_payamt", self.cash_payamt, center_cash, true),
+        ];
+        let show = |n: i64, fen: bool| if fen { money::fen_to_yuan(n) } else { n.to_string() };
+        let differing: Vec<String> = figures
+            .iter()
+            .filter(|(_, declared, held, _)| declared != held)
+            .map(|(name, declared, held, fen)| {
+                format!("{name} declared {}, center {}", show(*declared, *fen), show(*held, *fen))
+            })
+            .collect();
+        (!differing.is_empty()).then(|| {
+            format!(
+                "the totals declared for {} clr_type {} are not clearing's: {}",
+                self.setlym(),
+                self.clr_type,
+                differing.join("; ")
+            )
+        })
+    }
+}
+
+/// The largest total one application may declare (10 billion yuan).
+pub const MAX_DECLARED: i64 = 1_000_000_000_000;
+
+/// Whether a clearing application may be made or revoked in a period in `status`: while it is
+/// open or closed, not once netted (its figures are then being confirmed and settled).
+pub fn check_application_window(period_id: &str, status: PeriodStatus) -> Result<()> {
+    if status <= PeriodStatus::Closed {
+        return Ok(());
+    }
+    Err(Error::precondition(
+        "period_netted",
+        format!(
+            "period {period_id} is {}: clearing applications are made and revoked only while it \
+             is open or closed (before netting)",
+            status.as_str()
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests;

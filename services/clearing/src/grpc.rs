@@ -14,8 +14,10 @@ use medclear_proto::{
 use tonic::{Request, Response, Status};
 
 use crate::{
-    domain::{self, Discrepancy, FundState, Operator, PeriodStatus, ReconDetail, ReconTotals},
-    repo::{CellRow, ConfirmationRow, DisputeRow, InstructionRow, ItemRow},
+    domain::{
+        self, Application, Discrepancy, FundState, Operator, PeriodStatus, ReconDetail, ReconTotals,
+    },
+    repo::{ApplicationRow, CellRow, ConfirmationRow, DisputeRow, InstructionRow, ItemRow},
     service::{ClearingService, FundView, HospitalStatement, NettingView, PeriodView},
 };
 
@@ -297,7 +299,15 @@ fn statement_line(counterparty: String, t: &domain::Totals) -> pb::StatementLine
 }
 
 fn hospital_statement(period_id: &str, s: HospitalStatement) -> pb::HospitalStatement {
+    let applied = |f: fn(&ApplicationRow) -> i64| s.applications.iter().map(f).sum::<i64>();
     pb::HospitalStatement {
+        applied: !s.applications.is_empty(),
+        applied_psntime: count(applied(|a| a.psntime)),
+        applied_medfee_sumamt_fen: applied(|a| a.medfee_sumamt),
+        applied_fund_appy_sum_fen: applied(|a| a.fund_appy_sum),
+        applied_acct_pay_fen: applied(|a| a.acct_pay),
+        applied_cash_payamt_fen: applied(|a| a.cash_payamt),
+        clr_appy_evt_ids: s.applications.iter().map(|a| a.clr_appy_evt_id.clone()).collect(),
         period_id: period_id.to_owned(),
         mdtrtarea_admvs: s.treating,
         fixmedins_code: s.fixmedins_code,
@@ -339,6 +349,63 @@ fn cleared_item(i: ItemRow) -> pb::ClearedItem {
         period_id: i.period_id,
         late: i.late,
         carried_from_period_id: i.carried_from.unwrap_or_default(),
+    }
+}
+
+/// The longest memo of a revocation kept: C(500).
+const MAX_MEMO: usize = 500;
+/// 清算方式 `clr_way`: C(30) in the national 3203.
+const MAX_CLR_WAY: usize = 30;
+
+/// A 3203 request as the service takes it: the sender's msgid and the declaration, each field
+/// checked here by its form (what it means, the service checks).
+fn application(r: pb::ApplyForClearingRequest) -> Result<(String, Application), Error> {
+    let request_id = request_id(&r.request_id)?;
+    let month = domain::parse_setlym(text("setlym", &r.setlym, 6)?)?;
+    let amount = |field: &'static str, fen: i64| {
+        if fen < 0 {
+            return Err(Error::invalid(field, "invalid_amount", format!("{field} is negative")));
+        }
+        Ok(fen)
+    };
+    let application = Application {
+        fixmedins_code: hospital(&r.fixmedins_code)?,
+        clr_type: codes::clr_type("clr_type", &r.clr_type)?.to_owned(),
+        clr_way: codes::code("clr_way", &r.clr_way, MAX_CLR_WAY)?.to_owned(),
+        month,
+        begndate: date("begndate", &r.begndate)?,
+        enddate: date("enddate", &r.enddate)?,
+        psntime: i64::try_from(r.psntime)
+            .map_err(|_| Error::invalid("psntime", "invalid_amount", "psntime is too large"))?,
+        medfee_sumamt: amount("medfee_sumamt_fen", r.medfee_sumamt_fen)?,
+        med_sumfee: amount("med_sumfee_fen", r.med_sumfee_fen)?,
+        fund_appy_sum: amount("fund_appy_sum_fen", r.fund_appy_sum_fen)?,
+        cash_payamt: amount("cash_payamt_fen", r.cash_payamt_fen)?,
+        acct_pay: amount("acct_pay_fen", r.acct_pay_fen)?,
+    };
+    Ok((request_id, application))
+}
+
+fn pb_application(a: ApplicationRow) -> pb::ClearingApplication {
+    pb::ClearingApplication {
+        clr_appy_evt_id: a.clr_appy_evt_id,
+        fixmedins_code: a.fixmedins_code,
+        clr_type: a.clr_type,
+        clr_way: a.clr_way,
+        setlym: a.setlym,
+        begndate: a.begndate.to_string(),
+        enddate: a.enddate.to_string(),
+        period_id: a.period_id,
+        psntime: count(a.psntime),
+        medfee_sumamt_fen: a.medfee_sumamt,
+        med_sumfee_fen: a.med_sumfee,
+        fund_appy_sum_fen: a.fund_appy_sum,
+        cash_payamt_fen: a.cash_payamt,
+        acct_pay_fen: a.acct_pay,
+        status: a.status,
+        applied_at: a.applied_at.to_rfc3339(),
+        revoked_at: time(a.revoked_at),
+        memo: a.memo,
     }
 }
 
@@ -718,6 +785,54 @@ impl Api for ClearingGrpc {
             matched_count: matched,
             discrepancies: discrepancies.into_iter().map(discrepancy).collect(),
             as_of: time(as_of),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, name = "ApplyForClearing")]
+    async fn apply_for_clearing(
+        &self,
+        request: Request<pb::ApplyForClearingRequest>,
+    ) -> Reply<pb::ClearingApplication> {
+        let (request_id, application) = application(request.into_inner())?;
+        let row = self.0.apply(&request_id, &application).await?;
+        Ok(Response::new(pb_application(row)))
+    }
+
+    #[tracing::instrument(skip_all, name = "RevokeClearingApplication")]
+    async fn revoke_clearing_application(
+        &self,
+        request: Request<pb::RevokeClearingApplicationRequest>,
+    ) -> Reply<pb::ClearingApplication> {
+        let r = request.into_inner();
+        let request_id = request_id(&r.request_id)?;
+        let fixmedins_code = hospital(&r.fixmedins_code)?;
+        let id = codes::id("clr_appy_evt_id", &r.clr_appy_evt_id).map_err(Error::from)?;
+        let memo = text("memo", &r.memo, MAX_MEMO)?;
+        let row = self.0.revoke_application(&request_id, &fixmedins_code, id, memo).await?;
+        Ok(Response::new(pb_application(row)))
+    }
+
+    #[tracing::instrument(skip_all, name = "ListClearingApplications")]
+    async fn list_clearing_applications(
+        &self,
+        request: Request<pb::ListClearingApplicationsRequest>,
+    ) -> Reply<pb::ListClearingApplicationsResponse> {
+        let r = request.into_inner();
+        let period =
+            codes::optional_code("period_id", &r.period_id, MAX_PERIOD_ID).map_err(Error::from)?;
+        let fixmedins_code = match r.fixmedins_code.trim() {
+            "" => String::new(),
+            _ => hospital(&r.fixmedins_code)?,
+        };
+        let status = codes::optional_code("status", &r.status, 10).map_err(Error::from)?;
+        // The last id of the page before.
+        let after = codes::optional_code("page_token", &r.page_token, codes::ID_LEN)
+            .map_err(Error::from)?;
+        let (rows, next) =
+            self.0.applications(period, &fixmedins_code, status, after, r.page_size).await?;
+        Ok(Response::new(pb::ListClearingApplicationsResponse {
+            applications: rows.into_iter().map(pb_application).collect(),
+            next_page_token: next,
         }))
     }
 

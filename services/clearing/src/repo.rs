@@ -84,13 +84,17 @@ pub async fn open_period(
 }
 
 pub async fn period(conn: &mut PgConnection, period_id: &str) -> Result<PeriodRow> {
-    sqlx::query_as(&format!("SELECT {PERIOD_COLUMNS} FROM periods WHERE period_id = $1"))
+    find_period(conn, period_id).await?.ok_or_else(|| {
+        Error::not_found("period_not_found", format!("there is no period {period_id}"))
+    })
+}
+
+/// The period, if it was opened.
+pub async fn find_period(conn: &mut PgConnection, period_id: &str) -> Result<Option<PeriodRow>> {
+    Ok(sqlx::query_as(&format!("SELECT {PERIOD_COLUMNS} FROM periods WHERE period_id = $1"))
         .bind(period_id)
         .fetch_optional(conn)
-        .await?
-        .ok_or_else(|| {
-            Error::not_found("period_not_found", format!("there is no period {period_id}"))
-        })
+        .await?)
 }
 
 pub async fn periods(
@@ -557,11 +561,12 @@ pub async fn day_items(
     .await?)
 }
 
-/// A hospital's totals of one statement day.
-pub async fn day_totals(
+/// A hospital's totals of the statement days `from` to `to` (one day for 3201, a month for a
+/// clearing application), optionally of one insutype and clearing type.
+pub async fn totals(
     conn: &mut PgConnection,
     fixmedins_code: &str,
-    day: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
     insutype: &str,
     clr_type: &str,
 ) -> Result<ReconTotals> {
@@ -572,13 +577,14 @@ pub async fn day_totals(
                  COALESCE(SUM(medfee_sumamt), 0)::INT8, COALESCE(SUM(fund_pay_sumamt), 0)::INT8,
                  COALESCE(SUM(acct_pay), 0)::INT8
              FROM items
-             WHERE fixmedins_code = $1 AND stmt_date = $2 AND ($3 = '' OR insutype = $3)
-                 AND ($4 = '' OR clr_type = $4)",
+             WHERE fixmedins_code = $1 AND stmt_date BETWEEN $2 AND $5
+                 AND ($3 = '' OR insutype = $3) AND ($4 = '' OR clr_type = $4)",
         )
         .bind(fixmedins_code)
-        .bind(day)
+        .bind(from)
         .bind(insutype)
         .bind(clr_type)
+        .bind(to)
         .fetch_one(conn)
         .await?;
     Ok(ReconTotals { setl_cnt, medfee_sumamt, fund_pay_sumamt, acct_pay })
@@ -1282,4 +1288,184 @@ pub async fn recon_file(
          WHERE fixmedins_code = $1 AND {column} = $2"
     );
     Ok(sqlx::query_as(&sql).bind(fixmedins_code).bind(value).fetch_optional(conn).await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clearing applications (3203 / 3204)
+// ---------------------------------------------------------------------------------------------
+
+/// A clearing application as stored.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ApplicationRow {
+    pub clr_appy_evt_id: String,
+    pub request_id: String,
+    pub request_body: String,
+    pub fixmedins_code: String,
+    pub clr_type: String,
+    pub clr_way: String,
+    pub setlym: String,
+    pub begndate: NaiveDate,
+    pub enddate: NaiveDate,
+    pub period_id: String,
+    pub psntime: i64,
+    pub medfee_sumamt: i64,
+    pub med_sumfee: i64,
+    pub fund_appy_sum: i64,
+    pub cash_payamt: i64,
+    pub acct_pay: i64,
+    /// `applied` or `revoked`.
+    pub status: String,
+    pub applied_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_request_id: Option<String>,
+    pub memo: String,
+}
+
+const APPLICATION_COLUMNS: &str = "clr_appy_evt_id, request_id, request_body, fixmedins_code, \
+     clr_type, clr_way, setlym::TEXT AS setlym, begndate, enddate, period_id, psntime, \
+     medfee_sumamt, med_sumfee, fund_appy_sum, cash_payamt, acct_pay, status, applied_at, \
+     revoked_at, revoke_request_id, memo";
+
+pub async fn insert_application(conn: &mut PgConnection, a: &ApplicationRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO applications (clr_appy_evt_id, request_id, request_body, fixmedins_code,
+             clr_type, clr_way, setlym, begndate, enddate, period_id, psntime, medfee_sumamt,
+             med_sumfee, fund_appy_sum, cash_payamt, acct_pay, status, applied_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(&a.clr_appy_evt_id)
+    .bind(&a.request_id)
+    .bind(&a.request_body)
+    .bind(&a.fixmedins_code)
+    .bind(&a.clr_type)
+    .bind(&a.clr_way)
+    .bind(&a.setlym)
+    .bind(a.begndate)
+    .bind(a.enddate)
+    .bind(&a.period_id)
+    .bind(a.psntime)
+    .bind(a.medfee_sumamt)
+    .bind(a.med_sumfee)
+    .bind(a.fund_appy_sum)
+    .bind(a.cash_payamt)
+    .bind(a.acct_pay)
+    .bind(&a.status)
+    .bind(a.applied_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The application an institution made under `request_id`, if any.
+pub async fn application_by_request(
+    conn: &mut PgConnection,
+    fixmedins_code: &str,
+    request_id: &str,
+) -> Result<Option<ApplicationRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications
+         WHERE fixmedins_code = $1 AND request_id = $2"
+    ))
+    .bind(fixmedins_code)
+    .bind(request_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The institution's standing (not revoked) application for a month and clearing category.
+pub async fn standing_application(
+    conn: &mut PgConnection,
+    fixmedins_code: &str,
+    clr_type: &str,
+    setlym: &str,
+) -> Result<Option<ApplicationRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications
+         WHERE fixmedins_code = $1 AND clr_type = $2 AND setlym = $3 AND status = 'applied'"
+    ))
+    .bind(fixmedins_code)
+    .bind(clr_type)
+    .bind(setlym)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// An institution's application by its id, locked for this transaction (another institution's
+/// is not found).
+pub async fn lock_application(
+    conn: &mut PgConnection,
+    fixmedins_code: &str,
+    clr_appy_evt_id: &str,
+) -> Result<Option<ApplicationRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications
+         WHERE fixmedins_code = $1 AND clr_appy_evt_id = $2 FOR UPDATE"
+    ))
+    .bind(fixmedins_code)
+    .bind(clr_appy_evt_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn revoke_application(
+    conn: &mut PgConnection,
+    clr_appy_evt_id: &str,
+    request_id: &str,
+    memo: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE applications SET status = 'revoked', revoked_at = $4, revoke_request_id = $2,
+             memo = $3
+         WHERE clr_appy_evt_id = $1 AND status = 'applied'",
+    )
+    .bind(clr_appy_evt_id)
+    .bind(request_id)
+    .bind(memo)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applications of a period and/or an institution (empty: any), of one status (empty: any),
+/// after `after`, in id order.
+pub async fn applications(
+    conn: &mut PgConnection,
+    period_id: &str,
+    fixmedins_code: &str,
+    status: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications
+         WHERE ($1 = '' OR period_id = $1) AND ($2 = '' OR fixmedins_code = $2)
+             AND ($3 = '' OR status = $3) AND clr_appy_evt_id > $4
+         ORDER BY clr_appy_evt_id LIMIT $5"
+    ))
+    .bind(period_id)
+    .bind(fixmedins_code)
+    .bind(status)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The standing applications of `hospitals` in a period, by hospital then id.
+pub async fn standing_applications(
+    conn: &mut PgConnection,
+    period_id: &str,
+    hospitals: &[String],
+) -> Result<Vec<ApplicationRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {APPLICATION_COLUMNS} FROM applications
+         WHERE period_id = $1 AND fixmedins_code = ANY($2) AND status = 'applied'
+         ORDER BY fixmedins_code, clr_appy_evt_id"
+    ))
+    .bind(period_id)
+    .bind(hospitals)
+    .fetch_all(conn)
+    .await?)
 }

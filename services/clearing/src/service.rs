@@ -12,13 +12,14 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     domain::{
-        self, Account, Aggregates, FundLevel, FundState, Item, Netting, Operator, PeriodAction,
-        PeriodScheme, PeriodStatus, Position, PrepaidRules, ReconDetail, ReconTotals, Totals,
-        account,
+        self, Account, Aggregates, Application, FundLevel, FundState, Item, Netting, Operator,
+        PeriodAction, PeriodScheme, PeriodStatus, Position, PrepaidRules, ReconDetail, ReconTotals,
+        Totals, account,
     },
     repo::{
-        self, AuditEntry, CellRow, ConfirmationRow, CursorRow, DepositRow, DisputeRow,
-        HospitalCellRow, InstructionRow, ItemRow, PeriodRow, Placed, PositionRow, TopupRow,
+        self, ApplicationRow, AuditEntry, CellRow, ConfirmationRow, CursorRow, DepositRow,
+        DisputeRow, HospitalCellRow, InstructionRow, ItemRow, PeriodRow, Placed, PositionRow,
+        TopupRow,
     },
 };
 
@@ -108,6 +109,8 @@ pub struct HospitalStatement {
     pub treating: String,
     pub totals: Totals,
     pub by_home: Vec<HospitalCellRow>,
+    /// Its standing clearing applications (3203) for the period, one per clearing category.
+    pub applications: Vec<ApplicationRow>,
 }
 
 /// What a batch of events did.
@@ -207,6 +210,26 @@ async fn audit(
         action,
         entity_type: "period",
         entity_id: period_id,
+        details,
+        trace_id: current_trace_id(),
+    };
+    repo::audit(conn, &entry).await
+}
+
+/// The audit line of an institution's action on its clearing application.
+async fn application_audit(
+    conn: &mut PgConnection,
+    at: DateTime<Utc>,
+    row: &ApplicationRow,
+    action: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    let entry = AuditEntry {
+        at,
+        actor: &row.fixmedins_code,
+        action,
+        entity_type: "clearing_application",
+        entity_id: &row.clr_appy_evt_id,
         details,
         trace_id: current_trace_id(),
     };
@@ -1033,6 +1056,8 @@ impl ClearingService {
         let codes: Vec<String> = rows.iter().map(|r| r.fixmedins_code.clone()).collect();
         let mut lines = repo::hospital_home_lines(&mut conn, period_id, &codes).await?.into_iter();
         let mut line = lines.next();
+        let mut applications =
+            repo::standing_applications(&mut conn, period_id, &codes).await?.into_iter().peekable();
         let mut statements: Vec<HospitalStatement> = Vec::new();
         for row in rows {
             let mut by_home = Vec::new();
@@ -1040,11 +1065,16 @@ impl ClearingService {
                 by_home.push(l);
                 line = lines.next();
             }
+            let mut applied = Vec::new();
+            while let Some(a) = applications.next_if(|a| a.fixmedins_code == row.fixmedins_code) {
+                applied.push(a);
+            }
             statements.push(HospitalStatement {
                 totals: row.totals(),
                 fixmedins_code: row.fixmedins_code,
                 treating: row.treating_province,
                 by_home,
+                applications: applied,
             });
         }
         let next = if i64::try_from(statements.len()).unwrap_or(0) == size {
@@ -1099,7 +1129,8 @@ impl ClearingService {
     ) -> Result<(ReconTotals, Option<String>, Option<DateTime<Utc>>)> {
         check_hospital(fixmedins_code)?;
         let mut conn = self.pool.acquire().await?;
-        let center = repo::day_totals(&mut conn, fixmedins_code, day, insutype, clr_type).await?;
+        let center =
+            repo::totals(&mut conn, fixmedins_code, (day, day), insutype, clr_type).await?;
         let as_of = Self::as_of(&mut conn).await?;
         Ok((center, domain::compare_totals(hospital, &center), as_of))
     }
@@ -1203,6 +1234,185 @@ impl ClearingService {
             domain::compare_details(hospital, center.iter().map(ItemRow::detail).collect())?;
         let as_of = Self::as_of(&mut conn).await?;
         Ok((matched, discrepancies, as_of))
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Clearing applications of institutions (3203, 3204)
+    // -----------------------------------------------------------------------------------------
+
+    /// 3203: an institution applies for the clearing of a month in one clearing category. The
+    /// totals it declares must be clearing's own for its items of the month and category (the
+    /// figures 3201 compares, summed over the month); the application then belongs to the
+    /// period holding the month, which must not be netted yet. One standing application per
+    /// institution, month and category; the same `request_id` (its msgid) again answers the
+    /// same application. A refusal writes nothing.
+    pub async fn apply(&self, request_id: &str, a: &Application) -> Result<ApplicationRow> {
+        check_request_id(request_id)?;
+        check_hospital(&a.fixmedins_code)?;
+        let setlym = a.setlym();
+        let body = json!({
+            "clr_type": a.clr_type, "clr_way": a.clr_way, "setlym": setlym,
+            "begndate": a.begndate, "enddate": a.enddate, "psntime": a.psntime,
+            "medfee_sumamt": a.medfee_sumamt, "med_sumfee": a.med_sumfee,
+            "fund_appy_sum": a.fund_appy_sum, "cash_payamt": a.cash_payamt,
+            "acct_pay": a.acct_pay,
+        })
+        .to_string();
+        // Serialised with period transitions (a period is not netted under an application)
+        // and with other applications (one standing per month and category).
+        let mut tx = self.pool.begin().await?;
+        repo::lock_periods(&mut tx).await?;
+        if let Some(earlier) =
+            repo::application_by_request(&mut tx, &a.fixmedins_code, request_id).await?
+        {
+            if earlier.request_body != body {
+                return Err(Error::already_exists(
+                    "request_id_reused",
+                    format!("msgid {request_id} was used for a different clearing application"),
+                ));
+            }
+            return Ok(earlier);
+        }
+        a.check(self.clock.today())?;
+        let span = a.period(self.config.scheme)?;
+        if let Some(standing) =
+            repo::standing_application(&mut tx, &a.fixmedins_code, &a.clr_type, &setlym).await?
+        {
+            return Err(Error::already_exists(
+                "already_applied",
+                format!(
+                    "{} has applied for the clearing of {setlym} clr_type {} already: \
+                     clr_appy_evt_id {} (revoke it with 3204 to apply again)",
+                    a.fixmedins_code, a.clr_type, standing.clr_appy_evt_id
+                ),
+            ));
+        }
+        let month = (a.begndate, a.enddate);
+        let center = repo::totals(&mut tx, &a.fixmedins_code, month, "", &a.clr_type).await?;
+        if let Some(difference) = a.compare(&center) {
+            return Err(Error::precondition("totals_mismatch", difference));
+        }
+        let Some(period) = repo::find_period(&mut tx, &span.id).await? else {
+            return Err(Error::precondition(
+                "nothing_to_clear",
+                format!("clearing holds no settlement of {} in {setlym}", a.fixmedins_code),
+            ));
+        };
+        domain::check_application_window(&period.period_id, period.status()?)?;
+        let now = self.clock.now();
+        let row = ApplicationRow {
+            clr_appy_evt_id: new_id("CA"),
+            request_id: request_id.to_owned(),
+            request_body: body,
+            fixmedins_code: a.fixmedins_code.clone(),
+            clr_type: a.clr_type.clone(),
+            clr_way: a.clr_way.clone(),
+            setlym,
+            begndate: a.begndate,
+            enddate: a.enddate,
+            period_id: period.period_id,
+            psntime: a.psntime,
+            medfee_sumamt: a.medfee_sumamt,
+            med_sumfee: a.med_sumfee,
+            fund_appy_sum: a.fund_appy_sum,
+            cash_payamt: a.cash_payamt,
+            acct_pay: a.acct_pay,
+            status: "applied".into(),
+            applied_at: now,
+            revoked_at: None,
+            revoke_request_id: None,
+            memo: String::new(),
+        };
+        repo::insert_application(&mut tx, &row).await?;
+        let details = json!({
+            "period_id": row.period_id, "setlym": row.setlym, "clr_type": row.clr_type,
+            "psntime": row.psntime, "medfee_sumamt": row.medfee_sumamt,
+            "fund_appy_sum": row.fund_appy_sum, "request_id": request_id,
+        });
+        application_audit(&mut tx, now, &row, "apply", details).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// 3204: the institution revokes its application while the period is not netted; a revoked
+    /// application is answered again as it is. Another institution's is not found.
+    pub async fn revoke_application(
+        &self,
+        request_id: &str,
+        fixmedins_code: &str,
+        clr_appy_evt_id: &str,
+        memo: &str,
+    ) -> Result<ApplicationRow> {
+        check_request_id(request_id)?;
+        check_hospital(fixmedins_code)?;
+        if memo.chars().count() > 500 {
+            return Err(Error::invalid("memo", "invalid_memo", "memo is at most 500 characters"));
+        }
+        let mut tx = self.pool.begin().await?;
+        repo::lock_periods(&mut tx).await?;
+        let Some(row) = repo::lock_application(&mut tx, fixmedins_code, clr_appy_evt_id).await?
+        else {
+            return Err(Error::not_found(
+                "application_not_found",
+                format!("{fixmedins_code} has no clearing application {clr_appy_evt_id}"),
+            ));
+        };
+        if row.status == "revoked" {
+            return Ok(row);
+        }
+        let period = repo::period(&mut tx, &row.period_id).await?;
+        domain::check_application_window(&period.period_id, period.status()?)?;
+        let now = self.clock.now();
+        let memo = memo.trim();
+        repo::revoke_application(&mut tx, clr_appy_evt_id, request_id, memo, now).await?;
+        let details = json!({ "period_id": row.period_id, "memo": memo, "request_id": request_id });
+        application_audit(&mut tx, now, &row, "revoke", details).await?;
+        let row = repo::lock_application(&mut tx, fixmedins_code, clr_appy_evt_id)
+            .await?
+            .ok_or_else(|| Error::Internal("a revoked application is gone".into()))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// Applications of a period and/or an institution (at least one of them), of one status
+    /// (`applied`, `revoked`; empty: both), `page_size` from after `after`.
+    pub async fn applications(
+        &self,
+        period_id: &str,
+        fixmedins_code: &str,
+        status: &str,
+        after: &str,
+        page_size: u32,
+    ) -> Result<(Vec<ApplicationRow>, String)> {
+        if period_id.is_empty() && fixmedins_code.is_empty() {
+            return Err(Error::invalid(
+                "period_id",
+                "missing_field",
+                "name a period_id, a fixmedins_code or both",
+            ));
+        }
+        if !matches!(status, "" | "applied" | "revoked") {
+            return Err(Error::invalid(
+                "status",
+                "invalid_status",
+                "status is applied, revoked or empty (both)",
+            ));
+        }
+        let size = if page_size == 0 { 100 } else { page_size.min(1000) };
+        let mut conn = self.pool.acquire().await?;
+        if !period_id.is_empty() {
+            check_period_id(period_id)?;
+            repo::period(&mut conn, period_id).await?;
+        }
+        let limit = i64::from(size);
+        let rows =
+            repo::applications(&mut conn, period_id, fixmedins_code, status, after, limit).await?;
+        let next = if rows.len() == usize::try_from(size).unwrap_or(0) {
+            rows.last().map(|r| r.clr_appy_evt_id.clone()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok((rows, next))
     }
 
     // -----------------------------------------------------------------------------------------

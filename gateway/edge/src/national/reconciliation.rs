@@ -1,5 +1,6 @@
 //! 3201 (reconciling a day's totals) and 3202 (reconciling a day's settlements one by one,
-//! from a detail file uploaded with 9101; the result file is downloaded with 9102).
+//! from a detail file uploaded with 9101; the result file is downloaded with 9102); then, the
+//! month reconciled, 3203 (applying for its clearing) and 3204 (revoking the application).
 
 use medclear_common::{codes, money::fen_to_yuan};
 use serde::{Deserialize, Serialize};
@@ -234,4 +235,105 @@ pub(super) async fn reconcile_details(state: &AppState, envelope: &Envelope) -> 
         .await?
         .into_inner();
     output(&FileInfoOutput { fileinfo: file_info(stored) })
+}
+
+// 3203 / 3204 --------------------------------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+struct ApplicationNode {
+    #[serde(default, deserialize_with = "text")]
+    clr_type: String,
+    #[serde(default, deserialize_with = "text")]
+    clr_way: String,
+    #[serde(default, deserialize_with = "text")]
+    setlym: String,
+    #[serde(default, deserialize_with = "text")]
+    psntime: String,
+    #[serde(default, deserialize_with = "text")]
+    medfee_sumamt: String,
+    #[serde(default, deserialize_with = "text")]
+    med_sumfee: String,
+    #[serde(default, deserialize_with = "text")]
+    fund_appy_sum: String,
+    #[serde(default, deserialize_with = "text")]
+    cash_payamt: String,
+    #[serde(default, deserialize_with = "text")]
+    acct_pay: String,
+    #[serde(default, deserialize_with = "text")]
+    begndate: String,
+    #[serde(default, deserialize_with = "text")]
+    enddate: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ApplicationOutput {
+    result: ApplicationResult,
+}
+
+#[derive(Debug, Serialize)]
+struct ApplicationResult {
+    clr_appy_evt_id: String,
+}
+
+/// A count sent as a number that may carry a fraction of zeros (`psntime` N(6), `12.0` from
+/// C# decimals): read exactly, as an amount is, and refused unless whole and not negative.
+fn whole(field: &str, text: &str) -> Result<u64, Refusal> {
+    let hundredths = fen(field, text)?;
+    if hundredths % 100 != 0 || hundredths < 0 {
+        return Err(Refusal::new(
+            "invalid_amount",
+            format!("{field} {text:?} is not a whole number of visits"),
+        ));
+    }
+    u64::try_from(hundredths / 100)
+        .map_err(|_| Refusal::new("invalid_amount", format!("{field} is too large")))
+}
+
+/// 3203: the institution applies for the clearing of a month in one clearing category, with
+/// its totals of the month; the clearing service accepts them only when they are its own.
+pub(super) async fn apply_for_clearing(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::clearing::v1 as cpb;
+    let a: ApplicationNode = node(envelope, "data")?;
+    let request = cpb::ApplyForClearingRequest {
+        request_id: envelope.msgid.clone(),
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        clr_type: codes::clr_type("data.clr_type", &a.clr_type)?.to_owned(),
+        clr_way: codes::code("data.clr_way", &a.clr_way, 30)?.to_owned(),
+        setlym: codes::digits("data.setlym", &a.setlym, 6, 6)?.to_owned(),
+        begndate: date_of("begndate", &a.begndate)?,
+        enddate: date_of("enddate", &a.enddate)?,
+        psntime: whole("psntime", &a.psntime)?,
+        medfee_sumamt_fen: fen("medfee_sumamt", &a.medfee_sumamt)?,
+        med_sumfee_fen: fen("med_sumfee", &a.med_sumfee)?,
+        fund_appy_sum_fen: fen("fund_appy_sum", &a.fund_appy_sum)?,
+        cash_payamt_fen: fen("cash_payamt", &a.cash_payamt)?,
+        acct_pay_fen: fen("acct_pay", &a.acct_pay)?,
+    };
+    let application = state.clearing().apply_for_clearing(request).await?.into_inner();
+    output(&ApplicationOutput {
+        result: ApplicationResult { clr_appy_evt_id: application.clr_appy_evt_id },
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RevocationNode {
+    #[serde(default, deserialize_with = "text")]
+    clr_appy_evt_id: String,
+    #[serde(default, deserialize_with = "text")]
+    memo: String,
+}
+
+/// 3204: the institution revokes its clearing application (while the period is not netted);
+/// revoking it again answers the same. No output.
+pub(super) async fn revoke_clearing_application(state: &AppState, envelope: &Envelope) -> Outcome {
+    use medclear_proto::clearing::v1 as cpb;
+    let r: RevocationNode = node(envelope, "data")?;
+    let request = cpb::RevokeClearingApplicationRequest {
+        request_id: envelope.msgid.clone(),
+        fixmedins_code: envelope.fixmedins_code.clone(),
+        clr_appy_evt_id: codes::id("data.clr_appy_evt_id", &r.clr_appy_evt_id)?.to_owned(),
+        memo: codes::text("data.memo", &r.memo, 500)?.to_owned(),
+    };
+    state.clearing().revoke_clearing_application(request).await?;
+    Ok(None)
 }

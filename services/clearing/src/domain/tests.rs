@@ -1075,3 +1075,106 @@ proptest! {
         prop_assert_eq!(discrepancies.len(), union - both + differs);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Clearing applications (3203, 3204)
+// ---------------------------------------------------------------------------------------------
+
+/// February 2026 of one hospital's outpatient care: 12 visits, 2460.00 of which the fund paid
+/// 1500.00, the accounts 360.00 and the patients 600.00 in cash.
+fn february() -> Application {
+    Application {
+        fixmedins_code: "H50015500011".into(),
+        clr_type: "11".into(),
+        clr_way: "1".into(),
+        month: d("2026-02-01"),
+        begndate: d("2026-02-01"),
+        enddate: d("2026-02-28"),
+        psntime: 12,
+        medfee_sumamt: 246_000,
+        med_sumfee: 246_000,
+        fund_appy_sum: 150_000,
+        cash_payamt: 60_000,
+        acct_pay: 36_000,
+    }
+}
+
+fn held(setl_cnt: i64, medfee: i64, fund: i64, acct: i64) -> ReconTotals {
+    ReconTotals { setl_cnt, medfee_sumamt: medfee, fund_pay_sumamt: fund, acct_pay: acct }
+}
+
+#[test]
+fn setlym_is_a_month() {
+    assert_eq!(parse_setlym("202602").unwrap(), d("2026-02-01"));
+    assert_eq!(parse_setlym(" 202412 ").unwrap(), d("2024-12-01"));
+    for bad in ["202613", "2026-02", "20262", "2026021", "", "abcdef", "202600"] {
+        assert_eq!(reason(parse_setlym(bad)), "invalid_setlym", "{bad:?}");
+    }
+    assert_eq!(month_end(d("2024-02-01")), d("2024-02-29"));
+    assert_eq!(february().setlym(), "202602");
+}
+
+#[test]
+fn an_application_is_for_a_whole_month_that_is_over() {
+    let a = february();
+    assert!(a.check(d("2026-03-01")).is_ok());
+    assert_eq!(reason(a.check(d("2026-02-28"))), "month_not_over", "its last day is not over");
+    let half = Application { enddate: d("2026-02-14"), ..february() };
+    assert_eq!(reason(half.check(d("2026-03-02"))), "range_not_month");
+    let other = Application { begndate: d("2026-01-01"), ..february() };
+    assert_eq!(reason(other.check(d("2026-03-02"))), "range_not_month");
+    let negative = Application { acct_pay: -1, ..february() };
+    assert_eq!(reason(negative.check(d("2026-03-02"))), "invalid_amount");
+    let too_much = Application { psntime: MAX_DECLARED + 1, ..february() };
+    assert_eq!(reason(too_much.check(d("2026-03-02"))), "invalid_amount");
+    let accepted_above_total = Application { med_sumfee: 246_001, ..february() };
+    match accepted_above_total.check(d("2026-03-02")) {
+        Err(Error::Problem(p)) => {
+            assert_eq!((&*p.reason, p.field.as_deref()), ("invalid_amount", Some("med_sumfee")));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn declared_totals_are_compared_figure_by_figure_with_both_values() {
+    let a = february();
+    assert_eq!(a.compare(&held(12, 246_000, 150_000, 36_000)), None);
+    // One visit fewer at the center, and its 10.00 of cash: two figures differ, named.
+    let message = a.compare(&held(11, 245_000, 150_000, 36_000)).unwrap();
+    assert_eq!(
+        message,
+        "the totals declared for 202602 clr_type 11 are not clearing's: psntime declared 12, \
+         center 11; medfee_sumamt declared 2460.00, center 2450.00; cash_payamt declared \
+         600.00, center 590.00"
+    );
+    // Money moved between the fund and the account: the total agrees, the parts do not.
+    let message = a.compare(&held(12, 246_000, 150_100, 35_900)).unwrap();
+    assert!(message.contains("fund_appy_sum declared 1500.00, center 1501.00"), "{message}");
+    assert!(message.contains("acct_pay declared 360.00, center 359.00"), "{message}");
+    assert!(!message.contains("cash_payamt"), "{message}");
+    // Nothing held: every non-zero figure differs.
+    let message = a.compare(&ReconTotals::default()).unwrap();
+    assert_eq!(message.matches("center 0").count(), 5, "{message}");
+}
+
+#[test]
+fn an_application_belongs_to_the_period_holding_its_month() {
+    let a = february();
+    assert_eq!(a.period(PeriodScheme::Monthly).unwrap().id, "2026-02");
+    assert_eq!(reason(a.period(PeriodScheme::Days(7))), "month_spans_periods");
+    let year = a.period(PeriodScheme::Days(366)).unwrap();
+    assert!(year.begin <= a.begndate && a.enddate <= year.end, "{year:?}");
+}
+
+#[test]
+fn applications_are_made_and_revoked_until_the_period_is_netted() {
+    for status in [PeriodStatus::Open, PeriodStatus::Closed] {
+        assert!(check_application_window("2026-02", status).is_ok(), "{status:?}");
+    }
+    for status in [PeriodStatus::Netted, PeriodStatus::Confirmed, PeriodStatus::Settled] {
+        let e = check_application_window("2026-02", status).unwrap_err();
+        assert_eq!(e.reason(), "period_netted", "{status:?}");
+        assert!(e.to_string().contains(status.as_str()), "{e}");
+    }
+}

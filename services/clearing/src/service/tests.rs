@@ -542,3 +542,141 @@ async fn random_stream_2(pool: PgPool) {
 async fn random_stream_3(pool: PgPool) {
     random_stream(pool, 12345).await;
 }
+
+/// What a hospital declares for November 2026, inpatient care (clr_type 21).
+fn november(hospital: &str, psntime: i64, fund: i64, acct: i64, cash: i64) -> Application {
+    let d = |text: &str| text.parse::<NaiveDate>().unwrap();
+    Application {
+        fixmedins_code: hospital.into(),
+        clr_type: "21".into(),
+        clr_way: "1".into(),
+        month: d("2026-11-01"),
+        begndate: d("2026-11-01"),
+        enddate: d("2026-11-30"),
+        psntime,
+        medfee_sumamt: fund + acct + cash,
+        med_sumfee: fund + acct,
+        fund_appy_sum: fund,
+        cash_payamt: cash,
+        acct_pay: acct,
+    }
+}
+
+#[sqlx::test(migrations = "../../migrations/clearing")]
+async fn clearing_applications_are_checked_against_the_ledger_and_feed_the_period(pool: PgPool) {
+    let clock = clock();
+    let service = service(&pool, &clock);
+    service.ingest("routing", &month()).await.unwrap();
+    // Guangdong's hospital: two settlements (85000 + 120000 from the funds and accounts, 1000
+    // cash each); Hainan's: one settlement, one settled and cancelled.
+    let (gd, hn) = ("H440100001", "H460100001");
+    let gd_month = november(gd, 2, 200_000, 5_000, 2_000);
+    let hn_month = november(hn, 1, 30_000, 2_000, 1_000);
+
+    // Before the month is over: refused.
+    let e = service.apply("R0", &gd_month).await.unwrap_err();
+    assert_eq!(e.reason(), "month_not_over");
+    clock.set("2026-12-02T02:00:00Z".parse().unwrap());
+
+    // The center's own totals: accepted, in the period of November.
+    let applied = service.apply("R1", &gd_month).await.unwrap();
+    assert_eq!((applied.period_id.as_str(), applied.status.as_str()), ("2026-11", "applied"));
+    assert_eq!((applied.setlym.as_str(), applied.psntime), ("202611", 2));
+    // The same msgid again: the same application, one row; with another body: refused.
+    assert_eq!(service.apply("R1", &gd_month).await.unwrap(), applied);
+    assert_eq!(count(&pool, "applications").await, 1);
+    let other_body = november(gd, 2, 200_000, 5_000, 2_001);
+    let e = service.apply("R1", &other_body).await.unwrap_err();
+    assert_eq!(e.reason(), "request_id_reused");
+    // A second standing application for the month and category: refused, naming the first.
+    let e = service.apply("R2", &gd_month).await.unwrap_err();
+    assert_eq!(e.reason(), "already_applied");
+    assert!(e.to_string().contains(&applied.clr_appy_evt_id), "{e}");
+
+    // Hainan counts the cancelled settlement as a visit: refused, each figure with both values,
+    // nothing written.
+    let wrong = november(hn, 2, 40_000, 2_000, 2_000);
+    let e = service.apply("R3", &wrong).await.unwrap_err();
+    assert_eq!(e.reason(), "totals_mismatch");
+    let message = e.to_string();
+    for figure in [
+        "psntime declared 2, center 1",
+        "medfee_sumamt declared 440.00, center 330.00",
+        "fund_appy_sum declared 400.00, center 300.00",
+        "cash_payamt declared 20.00, center 10.00",
+    ] {
+        assert!(message.contains(figure), "{figure}: {message}");
+    }
+    assert!(!message.contains("acct_pay"), "{message}");
+    assert_eq!(count(&pool, "applications").await, 1, "a refusal writes nothing");
+    // Another category, or a month without items: not what clearing holds.
+    let outpatient = Application { clr_type: "11".into(), ..hn_month.clone() };
+    assert_eq!(service.apply("R4", &outpatient).await.unwrap_err().reason(), "totals_mismatch");
+    let october = Application {
+        month: "2026-10-01".parse().unwrap(),
+        begndate: "2026-10-01".parse().unwrap(),
+        enddate: "2026-10-31".parse().unwrap(),
+        ..november(hn, 0, 0, 0, 0)
+    };
+    assert_eq!(service.apply("R5", &october).await.unwrap_err().reason(), "nothing_to_clear");
+    let hn_applied = service.apply("R6", &hn_month).await.unwrap();
+    assert_eq!(count(&pool, "applications").await, 2);
+
+    // The hospital statements of the period show them.
+    let (statements, _) = service.hospital_statements("2026-11", GD, "", "", 10).await.unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0].applications, std::slice::from_ref(&applied));
+    let (statements, _) = service.hospital_statements("2026-11", HN, "", "", 10).await.unwrap();
+    assert_eq!(statements[0].applications, std::slice::from_ref(&hn_applied));
+
+    // Listed by period, by institution, by status.
+    let (all, next) = service.applications("2026-11", "", "", "", 0).await.unwrap();
+    assert_eq!((all.len(), next.as_str()), (2, ""));
+    let (one, next) = service.applications("2026-11", "", "", "", 1).await.unwrap();
+    assert_eq!(one.len(), 1);
+    let (rest, _) = service.applications("2026-11", "", "", &next, 1).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_ne!(one[0].clr_appy_evt_id, rest[0].clr_appy_evt_id);
+    let (mine, _) = service.applications("", hn, "", "", 0).await.unwrap();
+    assert_eq!(mine, std::slice::from_ref(&hn_applied));
+    let e = service.applications("", "", "", "", 0).await.unwrap_err();
+    assert_eq!(e.reason(), "missing_field");
+
+    // Another institution cannot revoke it, nor learn that it exists.
+    let e = service.revoke_application("V0", hn, &applied.clr_appy_evt_id, "").await.unwrap_err();
+    assert_eq!(e.reason(), "application_not_found");
+    let e = service.revoke_application("V0", gd, "CA0000", "").await.unwrap_err();
+    assert_eq!(e.reason(), "application_not_found");
+    // Revoked by its own; again, the same answer; the statement no longer shows it.
+    let revoked =
+        service.revoke_application("V1", gd, &applied.clr_appy_evt_id, " wrong month ").await;
+    let revoked = revoked.unwrap();
+    assert_eq!((revoked.status.as_str(), revoked.memo.as_str()), ("revoked", "wrong month"));
+    assert!(revoked.revoked_at.is_some());
+    let again = service.revoke_application("V2", gd, &applied.clr_appy_evt_id, "").await;
+    assert_eq!(again.unwrap(), revoked);
+    let (statements, _) = service.hospital_statements("2026-11", GD, "", "", 10).await.unwrap();
+    assert!(statements[0].applications.is_empty());
+    let (revoked_only, _) = service.applications("2026-11", "", "revoked", "", 0).await.unwrap();
+    assert_eq!(revoked_only, [revoked]);
+    // And applied for again: a new application.
+    let reapplied = service.apply("R7", &gd_month).await.unwrap();
+    assert_ne!(reapplied.clr_appy_evt_id, applied.clr_appy_evt_id);
+
+    // Closed: still open to applications. Netted: neither applied for nor revoked.
+    service.close("2026-11", &national()).await.unwrap();
+    service.revoke_application("V3", gd, &reapplied.clr_appy_evt_id, "").await.unwrap();
+    service.net("2026-11", &national()).await.unwrap();
+    let e = service.revoke_application("V4", hn, &hn_applied.clr_appy_evt_id, "").await;
+    assert_eq!(e.unwrap_err().reason(), "period_netted");
+    assert_eq!(service.apply("R8", &gd_month).await.unwrap_err().reason(), "period_netted");
+    let (standing, _) = service.applications("2026-11", "", "applied", "", 0).await.unwrap();
+    assert_eq!(standing, [hn_applied]);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'clearing_application'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 5, "three applications, two revocations");
+}
