@@ -251,6 +251,18 @@ impl RoutingService for Synthetic {
     ) -> Reply<pb::PersonAccumulators> {
         not_here()
     }
+    async fn upload_settlement_list(
+        &self,
+        _: Request<pb::UploadSettlementListRequest>,
+    ) -> Reply<pb::SettlementList> {
+        not_here()
+    }
+    async fn list_person_fee_lines(
+        &self,
+        _: Request<pb::ListPersonFeeLinesRequest>,
+    ) -> Reply<pb::ListPersonFeeLinesResponse> {
+        not_here()
+    }
     async fn validate_policy(
         &self,
         _: Request<pb::PolicyDocumentRequest>,

@@ -10,11 +10,12 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    lifecycle::{Lifecycle, ListedLine, Settled, YearTotals},
+    lifecycle::{Lifecycle, ListedLine, PersonLine, Settled, YearTotals},
     model::{
         AccumulatorQuery, Cancellation, Discharge, FeeLineQuery, InstitutionImport, InstitutionRef,
-        LineCancellation, PersonImport, PersonQuery, PersonSettlements, Registration, Reversal,
-        SettleCommand, SettlementLookup, Upload, VisitKey, VisitQuery, VisitUpdate,
+        LineCancellation, PersonImport, PersonLinesQuery, PersonQuery, PersonSettlements,
+        Registration, Reversal, SettleCommand, SettlementListUpload, SettlementLookup, Upload,
+        VisitKey, VisitQuery, VisitUpdate,
     },
     model::{
         DocumentRequest, PolicyLookup, PolicyQuery, PolicyRef, PreviewOf, PreviewRequest, Publish,
@@ -22,7 +23,7 @@ use crate::{
     policy::{Document, Policy, Problems},
     preview::{self, Month, Preview},
     publication::Publications,
-    repo::{PersonRow, SettlementRow, VisitRow, policies::PolicyRow},
+    repo::{PersonRow, SettlementRow, StoredList, VisitRow, policies::PolicyRow},
     settlement::SettlementAnswer,
 };
 
@@ -226,6 +227,40 @@ fn listed_line_to_pb(l: ListedLine) -> pb::FeeLineRecord {
         cancelled: r.cancelled,
         amount_fen: l.amount_fen,
         settled,
+    }
+}
+
+/// A settlement list as 4101 answers it.
+fn settlement_list_to_pb(stored: StoredList) -> pb::SettlementList {
+    let l = stored.row;
+    pb::SettlementList {
+        setl_list_id: l.setl_list_id,
+        setl_id: l.setl_id,
+        version: u32::try_from(l.version).unwrap_or(0),
+        current: stored.current,
+        msgid: l.msgid,
+        mdtrt_id: l.mdtrt_id,
+        psn_no: l.psn_no,
+        uploaded_at: l.uploaded_at.to_rfc3339(),
+        fund_payamt_fen: l.fund_payamt_fen,
+    }
+}
+
+/// A person's fee line as 5205 lists it.
+fn person_line_to_pb(l: PersonLine) -> pb::PersonFeeLine {
+    let (national_code, item_name) =
+        l.item.map(|item| (item.national_code, item.name)).unwrap_or_default();
+    pb::PersonFeeLine {
+        record: Some(listed_line_to_pb(l.line)),
+        mdtrt_id: l.visit.mdtrt_id,
+        setl_id: l.visit.setl_id.unwrap_or_default(),
+        fixmedins_code: l.visit.fixmedins_code.into(),
+        fixmedins_name: l.fixmedins_name,
+        med_type: i32::from(l.visit.med_type.code()),
+        disease_code: l.visit.disease_code,
+        national_code,
+        item_name,
+        item_kind: l.kind.unwrap_or_default(),
     }
 }
 
@@ -446,6 +481,27 @@ impl Api for RoutingGrpc {
     ) -> Reply<pb::PersonAccumulators> {
         let query = AccumulatorQuery::try_from(request.into_inner())?;
         Ok(Response::new(year_totals_to_pb(self.0.accumulators(&query).await?)))
+    }
+
+    #[tracing::instrument(skip_all, name = "UploadSettlementList")]
+    async fn upload_settlement_list(
+        &self,
+        request: Request<pb::UploadSettlementListRequest>,
+    ) -> Reply<pb::SettlementList> {
+        let upload = SettlementListUpload::try_from(request.into_inner())?;
+        Ok(Response::new(settlement_list_to_pb(self.0.upload_settlement_list(&upload).await?)))
+    }
+
+    #[tracing::instrument(skip_all, name = "ListPersonFeeLines")]
+    async fn list_person_fee_lines(
+        &self,
+        request: Request<pb::ListPersonFeeLinesRequest>,
+    ) -> Reply<pb::ListPersonFeeLinesResponse> {
+        let query = PersonLinesQuery::try_from(request.into_inner())?;
+        let lines = self.0.person_fee_lines(&query).await?;
+        Ok(Response::new(pb::ListPersonFeeLinesResponse {
+            lines: lines.into_iter().map(person_line_to_pb).collect(),
+        }))
     }
 
     #[tracing::instrument(skip_all, name = "UploadFeeLines")]

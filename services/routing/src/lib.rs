@@ -19,6 +19,8 @@
 //! * [`lifecycle`]: a hospital's visit from registration to settlement; settling checks
 //!   coverage with the filing service and resolves lines with the catalogue, over gRPC, and
 //!   the store computes one settlement that pre-settling answers and settling keeps.
+//! * [`settlement_list`]: the settlement lists (结算清单) hospitals upload for their
+//!   settlements, checked against them and kept as sent, in versions.
 //!
 //! * [`model`]: the requests as validated domain types (fee lines, uploads, registrations,
 //!   settle commands, msgids), each built once from its protocol message with `TryFrom`.
@@ -46,6 +48,7 @@ pub mod preview;
 pub mod publication;
 pub mod repo;
 pub mod settlement;
+pub mod settlement_list;
 
 use std::{future::Future, sync::Arc};
 

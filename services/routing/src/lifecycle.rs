@@ -41,8 +41,9 @@ use crate::{
     calc::{self, CoverageClass, FilingKind, Line, MedType, Visit},
     institutions::Institution,
     model::{
-        AccumulatorQuery, Cancellation, Discharge, FeeLineQuery, LineCancellation, Registration,
-        Reversal, SettleCommand, Upload, VisitKey, VisitQuery, VisitUpdate, require_disease,
+        AccumulatorQuery, Cancellation, Discharge, FeeLineQuery, LineCancellation,
+        PersonLinesQuery, Registration, Reversal, SettleCommand, Upload, VisitKey, VisitQuery,
+        VisitUpdate, require_disease,
     },
     partition::new_id,
     policy::HospitalLevel,
@@ -57,6 +58,8 @@ pub struct ResolvedLine {
     pub line: Line,
     pub kind: String,
     pub national_code: String,
+    /// The catalogue's name of the item.
+    pub name: String,
 }
 
 /// An uploaded line classified: its parts as the settlement computes them (all of it in
@@ -135,6 +138,38 @@ pub struct ListedLine {
 pub struct VisitLines {
     pub visit: VisitRow,
     pub lines: Vec<ListedLine>,
+}
+
+/// Most lines one person's listing answers (5205).
+pub const MAX_PERSON_LINES: usize = 5_000;
+
+/// The kinds of catalogue item that are drugs: western, Chinese patent, herbal pieces.
+const DRUG_KINDS: [&str; 3] = ["western_drug", "patent_drug", "herbal"];
+
+/// The kind of item a national code names by its form (DESIGN.md §3: `X…` western drugs,
+/// `Z…` Chinese patent drugs, `T…` herbal pieces, `C…` consumables, 15 digits a service):
+/// what a settled line is when the catalogue no longer resolves it.
+fn kind_of_code(code: &str) -> Option<&'static str> {
+    match code.as_bytes().first()? {
+        b'X' => Some("western_drug"),
+        b'Z' => Some("patent_drug"),
+        b'T' => Some("herbal"),
+        b'C' => Some("consumable"),
+        _ if code.len() == 15 && code.bytes().all(|b| b.is_ascii_digit()) => Some("service"),
+        _ => None,
+    }
+}
+
+/// A person's fee line of a settled visit (5205): the visit, the line as 5204 lists it, and
+/// the item the catalogue resolves it to now (`None`: it does not; `kind` is then told by the
+/// stored national code, if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonLine {
+    pub visit: VisitRow,
+    pub fixmedins_name: String,
+    pub line: ListedLine,
+    pub item: Option<ResolvedLine>,
+    pub kind: Option<String>,
 }
 
 /// A person's accumulators of a year (5206), with the fund codes the policy in force gives
@@ -557,6 +592,75 @@ impl Lifecycle {
         Ok(VisitLines { visit, lines })
     }
 
+    /// A person's fee lines of settled visits of one medical type at any institution, with
+    /// fee dates in the range (5205), by fee date, at most [`MAX_PERSON_LINES`]: only standing
+    /// lines of settlements that stand, each with its settlement's split and the item the
+    /// catalogue of the treating region resolves it to for its date; with `drugs_only`, only
+    /// drugs. A person with none: no lines.
+    pub async fn person_fee_lines(&self, query: &PersonLinesQuery) -> Result<Vec<PersonLine>> {
+        let mut conn = self.pool.acquire().await?;
+        let person = repo::person(&mut conn, &query.psn_no).await?.ok_or_else(|| {
+            Error::not_found("person_not_found", format!("no insured person {}", query.psn_no))
+        })?;
+        self.store.check_owned(&person.insuplc_admdvs)?;
+        let filter = repo::SettledVisitFilter {
+            psn_no: &query.psn_no,
+            med_type: query.med_type,
+            from: query.from,
+            to: query.to,
+            limit: MAX_VISITS,
+        };
+        let visits = repo::settled_visits_of_person(&mut conn, &filter).await?;
+        drop(conn);
+        let in_range = |date: NaiveDate| {
+            query.from.is_none_or(|from| date >= from) && query.to.is_none_or(|to| date <= to)
+        };
+        let until = Instant::now() + DEPENDENCIES_WITHIN;
+        let mut found = Vec::new();
+        for repo::VisitAt { visit, fixmedins_name } in visits {
+            let key = VisitKey {
+                sender: visit.fixmedins_code.to_string(),
+                mdtrt_id: visit.mdtrt_id.clone(),
+            };
+            let query_lines = FeeLineQuery { visit: key, setl_id: None, psn_no: None };
+            let VisitLines { visit: now, lines } = self.fee_lines(&query_lines).await?;
+            // Cancelled since it was read: its settlement no longer stands.
+            if now.status != "settled" || now.setl_id != visit.setl_id {
+                continue;
+            }
+            let lines: Vec<ListedLine> = lines
+                .into_iter()
+                .filter(|l| !l.row.cancelled && l.settled.is_some() && in_range(l.row.fee_date))
+                .collect();
+            let rows: Vec<FeeLineRow> = lines.iter().map(|l| l.row.clone()).collect();
+            let resolved = self.resolve_each(&now, &person, &rows, until).await?;
+            for (line, item) in lines.into_iter().zip(resolved) {
+                let item = item.ok();
+                let kind = match &item {
+                    Some(item) => Some(item.kind.clone()),
+                    None => kind_of_code(&line.row.national_code).map(str::to_owned),
+                };
+                if query.drugs_only && !kind.as_deref().is_some_and(|k| DRUG_KINDS.contains(&k)) {
+                    continue;
+                }
+                found.push(PersonLine {
+                    visit: now.clone(),
+                    fixmedins_name: fixmedins_name.clone().unwrap_or_default(),
+                    line,
+                    item,
+                    kind,
+                });
+            }
+            if found.len() >= MAX_PERSON_LINES {
+                break;
+            }
+        }
+        // Visits come by begin date and their lines by number: by fee date, stably.
+        found.sort_by_key(|l| l.line.row.fee_date);
+        found.truncate(MAX_PERSON_LINES);
+        Ok(found)
+    }
+
     /// A person's accumulators of a year (5206; this year when none is named), for a person
     /// this instance settles, with the fund codes of the policy in force that year (today,
     /// for this year).
@@ -879,6 +983,7 @@ impl Lifecycle {
                     kind: medclear_proto::names::name_of_i32::<catalog::ItemKind>(r.kind)
                         .to_owned(),
                     national_code: r.national_code,
+                    name: r.name,
                 })),
                 Some(catalog::line_result::Outcome::Error(e)) => {
                     Ok(Err(format!("{} ({})", e.reason, e.message)))
@@ -1077,5 +1182,21 @@ mod failures {
         let answered = tonic::Status::from(upstream("filing", &refusal));
         assert_eq!(answered.code(), Code::FailedPrecondition);
         assert_eq!(status_reason(&answered), "upstream_refused");
+    }
+}
+
+#[cfg(test)]
+mod kinds {
+    use super::*;
+
+    #[test]
+    fn a_national_code_tells_its_kind_by_its_form() {
+        assert_eq!(kind_of_code("XL02BBA326A001010102180"), Some("western_drug"));
+        assert_eq!(kind_of_code("ZA01AAA0001010100000001"), Some("patent_drug"));
+        assert_eq!(kind_of_code("T000100001"), Some("herbal"));
+        assert_eq!(kind_of_code("C0101010011303807555"), Some("consumable"));
+        assert_eq!(kind_of_code("003401000230600"), Some("service"));
+        assert_eq!(kind_of_code(""), None);
+        assert_eq!(kind_of_code("L001"), None);
     }
 }

@@ -835,6 +835,120 @@ impl TryFrom<pb::GetInstitutionRequest> for InstitutionRef {
     }
 }
 
+/// The largest settlement list document (the gateway's whole envelope is at most 2 MiB).
+pub const MAX_LIST_DOCUMENT: usize = 2 * 1024 * 1024;
+
+/// A settlement list (4101) as a hospital uploads it: the fields checked against the
+/// settlement it names, and the document as sent (a JSON object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettlementListUpload {
+    pub(crate) sender: String,
+    pub(crate) msgid: Msgid,
+    pub(crate) setl_id: String,
+    pub(crate) mdtrt_id: String,
+    pub(crate) psn_no: String,
+    pub(crate) adm_date: Option<NaiveDate>,
+    pub(crate) dscg_date: Option<NaiveDate>,
+    pub(crate) fund_payamt_fen: i64,
+    pub(crate) document: serde_json::Value,
+}
+
+impl SettlementListUpload {
+    /// What a retry with the same msgid must match: the SHA-256 of the request, document
+    /// included, as validated.
+    pub(crate) fn sha256(&self) -> Result<String, Error> {
+        use sha2::{Digest, Sha256};
+        let text = serde_json::to_string(self).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+impl TryFrom<pb::UploadSettlementListRequest> for SettlementListUpload {
+    type Error = ProtocolError;
+    fn try_from(r: pb::UploadSettlementListRequest) -> Result<Self, Self::Error> {
+        let adm_date = optional_date("adm_date", &r.adm_date)?;
+        let dscg_date = optional_date("dscg_date", &r.dscg_date)?;
+        if let (Some(adm), Some(dscg)) = (adm_date, dscg_date)
+            && dscg < adm
+        {
+            return Err(ProtocolError::new(
+                "dscg_date",
+                "end_before_begin",
+                format!("discharge {dscg} is before admission {adm}"),
+            ));
+        }
+        if r.fund_payamt_fen < 0 {
+            return Err(ProtocolError::new(
+                "fund_payamt_fen",
+                "invalid_amount",
+                "the funds' payments are not negative",
+            ));
+        }
+        if r.document_json.len() > MAX_LIST_DOCUMENT {
+            return Err(ProtocolError::new(
+                "document_json",
+                "too_large",
+                format!("a settlement list is at most {MAX_LIST_DOCUMENT} bytes"),
+            ));
+        }
+        let document: serde_json::Value = serde_json::from_str(&r.document_json).map_err(|e| {
+            ProtocolError::new("document_json", "invalid_document", format!("not JSON: {e}"))
+        })?;
+        if !document.is_object() {
+            return Err(ProtocolError::new(
+                "document_json",
+                "invalid_document",
+                "a settlement list is a JSON object (setlinfo and its lists)",
+            ));
+        }
+        Ok(Self {
+            sender: sender(&r.fixmedins_code)?,
+            msgid: Msgid::parse(&r.msgid)?,
+            setl_id: id("setl_id", &r.setl_id)?,
+            mdtrt_id: id("mdtrt_id", &r.mdtrt_id)?,
+            psn_no: codes::psn_no("psn_no", &r.psn_no)?.into(),
+            adm_date,
+            dscg_date,
+            fund_payamt_fen: r.fund_payamt_fen,
+            document,
+        })
+    }
+}
+
+/// A person's fee lines of settled visits of one medical type, by fee date (5205).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonLinesQuery {
+    pub(crate) psn_no: String,
+    pub(crate) from: Option<NaiveDate>,
+    pub(crate) to: Option<NaiveDate>,
+    pub(crate) med_type: MedType,
+    pub(crate) drugs_only: bool,
+}
+
+impl TryFrom<pb::ListPersonFeeLinesRequest> for PersonLinesQuery {
+    type Error = ProtocolError;
+    fn try_from(r: pb::ListPersonFeeLinesRequest) -> Result<Self, Self::Error> {
+        let from = optional_date("from_date", &r.from_date)?;
+        let to = optional_date("to_date", &r.to_date)?;
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            return Err(ProtocolError::new(
+                "to_date",
+                "end_before_begin",
+                format!("the range ends ({to}) before it begins ({from})"),
+            ));
+        }
+        Ok(Self {
+            psn_no: codes::psn_no("psn_no", &r.psn_no)?.into(),
+            from,
+            to,
+            med_type: med_type(r.med_type)?,
+            drugs_only: r.drugs_only,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -1076,3 +1076,128 @@ pub async fn institution(conn: &mut PgConnection, code: &str) -> Result<Option<I
     .fetch_optional(conn)
     .await?)
 }
+
+/// A settlement list as a hospital uploaded it (4101).
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct SettlementListRow {
+    pub setl_list_id: String,
+    pub setl_id: String,
+    /// 1 for the settlement's first list, then 2, 3, …: given by [`insert_settlement_list`].
+    pub version: i32,
+    pub sender: String,
+    pub msgid: String,
+    pub request_sha256: String,
+    pub mdtrt_id: String,
+    pub psn_no: String,
+    pub adm_date: Option<chrono::NaiveDate>,
+    pub dscg_date: Option<chrono::NaiveDate>,
+    pub fund_payamt_fen: i64,
+    pub document: Value,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// A stored settlement list, and whether it is its settlement's latest.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct StoredList {
+    #[sqlx(flatten)]
+    pub row: SettlementListRow,
+    pub current: bool,
+}
+
+/// The list `sender` uploaded with `msgid`, if any.
+pub async fn settlement_list_by_msgid(
+    conn: &mut PgConnection,
+    sender: &str,
+    msgid: &str,
+) -> Result<Option<StoredList>> {
+    Ok(sqlx::query_as(
+        "SELECT l.setl_list_id, l.setl_id, l.version, l.sender, l.msgid, l.request_sha256,
+             l.mdtrt_id, l.psn_no, l.adm_date, l.dscg_date, l.fund_payamt_fen, l.document,
+             l.uploaded_at,
+             l.version = (SELECT max(m.version) FROM settlement_lists m
+                          WHERE m.setl_id = l.setl_id) AS current
+         FROM settlement_lists l WHERE l.sender = $1 AND l.msgid = $2",
+    )
+    .bind(sender)
+    .bind(msgid)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Adds a list as the next version of its settlement's (its `version` is not read); the
+/// version it got. The caller holds the settlement's lock ([`lock_settlement`]), so versions
+/// are given one at a time.
+pub async fn insert_settlement_list(conn: &mut PgConnection, l: &SettlementListRow) -> Result<i32> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO settlement_lists (setl_list_id, setl_id, version, sender, msgid,
+             request_sha256, mdtrt_id, psn_no, adm_date, dscg_date, fund_payamt_fen, document,
+             uploaded_at)
+         SELECT $1, $2, COALESCE(max(version), 0) + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12
+         FROM settlement_lists WHERE setl_id = $2
+         RETURNING version",
+    )
+    .bind(&l.setl_list_id)
+    .bind(&l.setl_id)
+    .bind(&l.sender)
+    .bind(&l.msgid)
+    .bind(&l.request_sha256)
+    .bind(&l.mdtrt_id)
+    .bind(&l.psn_no)
+    .bind(l.adm_date)
+    .bind(l.dscg_date)
+    .bind(l.fund_payamt_fen)
+    .bind(&l.document)
+    .bind(l.uploaded_at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Which of a person's settled visits [`settled_visits_of_person`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct SettledVisitFilter<'a> {
+    pub psn_no: &'a str,
+    pub med_type: MedType,
+    /// Visits with a standing line of this fee date or later…
+    pub from: Option<chrono::NaiveDate>,
+    /// …and of this fee date or earlier.
+    pub to: Option<chrono::NaiveDate>,
+    pub limit: i64,
+}
+
+/// A visit and the registry's name of its institution.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct VisitAt {
+    #[sqlx(flatten)]
+    pub visit: VisitRow,
+    pub fixmedins_name: Option<String>,
+}
+
+/// A person's settled visits of one medical type at any institution — settled by a
+/// settlement that stands — with a standing fee line in the range of dates, by begin date.
+pub async fn settled_visits_of_person(
+    conn: &mut PgConnection,
+    f: &SettledVisitFilter<'_>,
+) -> Result<Vec<VisitAt>> {
+    let columns = format!("v.{}", VISIT_COLUMNS.replace(", ", ", v."));
+    let sql = format!(
+        "SELECT {columns}, i.fixmedins_name
+         FROM visits v
+         JOIN settlements s ON s.setl_id = v.setl_id
+             AND s.kind = 'settlement' AND s.cancelled_by IS NULL
+         LEFT JOIN institutions i ON i.fixmedins_code = v.fixmedins_code
+         WHERE v.psn_no = $1 AND v.med_type = $2 AND v.status = 'settled'
+             AND EXISTS (SELECT 1 FROM fee_lines l
+                 WHERE l.mdtrt_id = v.mdtrt_id AND NOT l.cancelled
+                     AND ($3::DATE IS NULL OR l.fee_date >= $3)
+                     AND ($4::DATE IS NULL OR l.fee_date <= $4))
+         ORDER BY v.begin_date, v.mdtrt_id LIMIT $5"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(f.psn_no)
+        .bind(f.med_type.code())
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.limit)
+        .fetch_all(conn)
+        .await?)
+}

@@ -77,8 +77,9 @@ pub(super) struct LineResult {
 }
 
 /// The national 医疗收费项目类别 of a catalogue item's kind: 09 西药费, 11 中成药费, 10 中药
-/// 饮片费, 08 卫生材料费, 14 其他费 (a service item's own category is not in the catalogue).
-fn charge_type(kind: &str) -> Option<&'static str> {
+/// 饮片费, 08 卫生材料费, 14 其他费 (a service item's own category is not in the catalogue);
+/// 2204 and 5205 answer it.
+pub(super) fn charge_type(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "western_drug" => "09",
         "patent_drug" => "11",

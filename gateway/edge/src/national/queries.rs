@@ -8,6 +8,8 @@
 //!   happen, and the 2207 may be sent again.
 //! * 5201 (就诊信息查询): the caller's visits of a person in a range of dates.
 //! * 5204 (费用明细查询): a visit's fee lines, each as its settlement classified it.
+//! * 5205 (人员慢特病用药记录查询): a person's drugs of settled chronic/special-disease
+//!   outpatient visits, at any institution, in a range of fee dates.
 //! * 5202 (诊断信息查询): a visit's diagnoses, as medclear keeps them ([`dise_info`]).
 //! * 1901 (字典表查询): a national code table (reference/dictionaries.csv).
 //! * 5206 (人员累计信息查询): a person's yearly accumulators, one `cuminfo` row per
@@ -426,6 +428,24 @@ struct FeeQuery {
     mdtrt_id: String,
 }
 
+/// The flags of a fee line's row (5204, 5205) that medclear does not keep: null.
+#[derive(Debug, Default, Serialize)]
+struct LineFlags {
+    lmt_used_flag: Option<String>,
+    hosp_prep_flag: Option<String>,
+    hosp_appr_flag: Option<String>,
+    tcmdrug_used_way: Option<String>,
+    prodplac_type: Option<String>,
+    bas_medn_flag: Option<String>,
+    hi_nego_drug_flag: Option<String>,
+    chld_medc_flag: Option<String>,
+    etip_flag: Option<String>,
+    etip_hosp_code: Option<String>,
+    dscg_tkdrug_flag: Option<String>,
+    list_sp_item_flag: Option<String>,
+    matn_fee_flag: Option<String>,
+}
+
 /// What 5204's rows name that medclear does not keep: null.
 #[derive(Debug, Default, Serialize)]
 struct FeeUnknown {
@@ -449,19 +469,8 @@ struct FeeUnknown {
     acord_dept_name: Option<String>,
     orders_dr_code: Option<String>,
     orders_dr_name: Option<String>,
-    lmt_used_flag: Option<String>,
-    hosp_prep_flag: Option<String>,
-    hosp_appr_flag: Option<String>,
-    tcmdrug_used_way: Option<String>,
-    prodplac_type: Option<String>,
-    bas_medn_flag: Option<String>,
-    hi_nego_drug_flag: Option<String>,
-    chld_medc_flag: Option<String>,
-    etip_flag: Option<String>,
-    etip_hosp_code: Option<String>,
-    dscg_tkdrug_flag: Option<String>,
-    list_sp_item_flag: Option<String>,
-    matn_fee_flag: Option<String>,
+    #[serde(flatten)]
+    flags: LineFlags,
     drt_reim_flag: Option<String>,
     memo: Option<String>,
     opter_id: Option<String>,
@@ -560,6 +569,123 @@ pub(super) async fn fee_query(state: &AppState, envelope: &Envelope) -> Outcome 
         .map(|l| fee_row(&visit, &listed.setl_id, l))
         .collect();
     output(&rows)
+}
+
+// ---- 5205
+
+#[derive(Debug, Default, Deserialize)]
+struct MedicationQuery {
+    #[serde(default, deserialize_with = "text")]
+    psn_no: String,
+    #[serde(default, deserialize_with = "text")]
+    begntime: String,
+    #[serde(default, deserialize_with = "text")]
+    endtime: String,
+}
+
+/// The national 目录类别 of a drug's kind: 101 西药中成药, 102 中药饮片.
+fn list_type(kind: &str) -> Option<&'static str> {
+    match kind {
+        "western_drug" | "patent_drug" => Some("101"),
+        "herbal" => Some("102"),
+        _ => None,
+    }
+}
+
+/// A row of 5205's `feedetail[]`, in the national order, then what HIS clients also read of a
+/// fee line (the visit, the settlement, the amount, the disease); what medclear does not keep
+/// is null (docs/NATIONAL_INTERFACE.md).
+#[derive(Debug, Serialize)]
+struct MedicationRow {
+    feedetl_sn: String,
+    rx_drord_no: Option<String>,
+    fixmedins_code: String,
+    fixmedins_name: Option<String>,
+    psn_no: String,
+    med_type: String,
+    fee_ocur_time: Option<String>,
+    cnt: Number,
+    pric: Yuan,
+    chrgitm_lv: Option<&'static str>,
+    hilist_code: Option<String>,
+    hilist_name: Option<String>,
+    list_type: Option<&'static str>,
+    med_list_codg: Option<String>,
+    medins_list_codg: String,
+    medins_list_name: Option<String>,
+    med_chrgitm_type: Option<&'static str>,
+    prodname: Option<String>,
+    spec: Option<String>,
+    dosform_name: Option<String>,
+    #[serde(flatten)]
+    flags: LineFlags,
+    /// Not in the national table: the visit and settlement, the line's amount and the
+    /// visit's chronic disease.
+    mdtrt_id: String,
+    setl_id: String,
+    det_item_fee_sumamt: Yuan,
+    opsp_dise_code: Option<String>,
+    opsp_dise_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MedicationOutput {
+    feedetail: Vec<MedicationRow>,
+}
+
+fn medication_row(psn_no: &str, l: pb::PersonFeeLine) -> MedicationRow {
+    let record = l.record.unwrap_or_default();
+    let line = record.line.unwrap_or_default();
+    let code = some(l.national_code).or_else(|| some(line.national_code.clone()));
+    MedicationRow {
+        feedetl_sn: line.feedetl_sn,
+        rx_drord_no: None,
+        fixmedins_code: l.fixmedins_code,
+        fixmedins_name: some(l.fixmedins_name),
+        psn_no: psn_no.to_owned(),
+        med_type: l.med_type.to_string(),
+        fee_ocur_time: date_time(&line.fee_date),
+        cnt: Number(line.quantity),
+        pric: Yuan(line.price_fen),
+        chrgitm_lv: record.settled.as_ref().and_then(|s| chrgitm_lv(&s.coverage_class)),
+        hilist_code: code.clone(),
+        hilist_name: some(l.item_name),
+        list_type: list_type(&l.item_kind),
+        med_list_codg: code,
+        medins_list_codg: line.local_code,
+        medins_list_name: None,
+        med_chrgitm_type: super::fees::charge_type(&l.item_kind),
+        prodname: None,
+        spec: None,
+        dosform_name: None,
+        flags: LineFlags::default(),
+        mdtrt_id: l.mdtrt_id,
+        setl_id: l.setl_id,
+        det_item_fee_sumamt: Yuan(record.amount_fen),
+        opsp_dise_code: some(l.disease_code),
+        opsp_dise_name: None,
+    }
+}
+
+/// 5205: the person's drugs of chronic/special-disease outpatient care (med_type 14, and the
+/// provincial codes that mean it) settled at any institution, with fee dates from `begntime`
+/// to `endtime` (either may be left out), oldest first, at most 5000; lines of cancelled
+/// settlements are not among them. None: an empty list.
+pub(super) async fn medication_query(state: &AppState, envelope: &Envelope) -> Outcome {
+    let q: MedicationQuery = node(envelope, "data")?;
+    let psn_no = codes::psn_no("data.psn_no", &q.psn_no)?;
+    let request = pb::ListPersonFeeLinesRequest {
+        psn_no: psn_no.to_string(),
+        from_date: optional_date("data.begntime", &q.begntime)?,
+        to_date: optional_date("data.endtime", &q.endtime)?,
+        med_type: pb::MedType::ChronicOutpatient.into(),
+        drugs_only: true,
+    };
+    let found = routing(state, envelope, "").list_person_fee_lines(request).await?.into_inner();
+    let psn_no = psn_no.to_string();
+    output(&MedicationOutput {
+        feedetail: found.lines.into_iter().map(|l| medication_row(&psn_no, l)).collect(),
+    })
 }
 
 // ---- 5206
