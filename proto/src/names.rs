@@ -138,6 +138,7 @@ named! {
     ];
     catalog::v1::ItemKind: "ITEM_KIND_" [
         Unspecified, WesternDrug, PatentDrug, Herbal, Service, Consumable, Diagnosis, Operation,
+        DiseasePayment, DaySurgery,
     ];
     catalog::v1::CoverageClass: "COVERAGE_CLASS_", keep_case true [Unspecified, A, B, C];
     catalog::v1::ImportTarget: "IMPORT_TARGET_" [Unspecified, Items, Coverage, Mappings];

@@ -2,14 +2,16 @@
 //! system, deterministic from a seed.
 //!
 //! Setup, over the services' gRPC APIs: the demo catalogue, the demo population and the demo
-//! hospitals in the institution registry. Then `visits` cross-province visits, each as a HIS
-//! would send it: general outpatient (2201 → 2204 → 2206 → 2207), chronic-disease outpatient
-//! (the disease declared once, 2503, then as outpatient with med_type 14), inpatient (2401 →
-//! 2301 → 2402 → 2303 → 2304) or pharmacy (2201 with med_type 41 → 2204 → 2207); the patient referred
-//! beforehand (2501), an emergency, or neither (refused: `not_filed`). About 1 % of
-//! settlements are cancelled (2208/2305) and 0.5 % reversed (2601); 2 % of settlements are
-//! sent twice with the same msgid (the same answer must come back); 0.5 % of uploads carry an
-//! amount with three decimals (refused). Treating hospitals lean toward Beijing, Shanghai,
+//! hospitals and pharmacies in the institution registry. Then `visits` cross-province visits,
+//! each as a HIS would send it: general outpatient (2201 → 2204 → 2206 → 2207), chronic-disease
+//! outpatient (the disease declared once, 2503, then as outpatient with med_type 14), inpatient
+//! (2401 → 2301 → 2402 → 2303 → 2304) at a hospital, or a purchase at a pharmacy of the same
+//! province (定点药店: 2101 → 2102, the purchase whole each time); the patient referred
+//! beforehand (2501), an emergency (not at a pharmacy), or neither (refused: `not_filed`).
+//! About 1 % of settlements are cancelled (2208/2305, a pharmacy's 2103) and 0.5 % reversed
+//! (2601); 2 % of settlements (2207/2304/2102) are sent twice with the same msgid (the same
+//! answer must come back); 0.5 % of uploads and purchases carry an amount with three decimals
+//! (refused). Treating hospitals lean toward Beijing, Shanghai,
 //! Guangdong, Hainan, Jiangsu and Zhejiang. At the end: calls per second, latency percentiles
 //! per transaction code, refusals by reason, and any answer that was not what it should be.
 
@@ -20,9 +22,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::demo_data::catalog::{DemoHospital, Scale};
+use crate::demo_data::catalog::{self as demo, DemoHospital, Scale};
 use medclear_common::{Error, Result, money::fen_to_yuan};
-use medclear_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use medclear_proto::{
+    catalog::v1::catalog_service_client::CatalogServiceClient, routing::v1 as routing_pb,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -87,6 +91,7 @@ enum Basis {
 /// One planned visit.
 #[derive(Debug, Clone)]
 struct Plan {
+    /// The institution (a hospital, or for a pharmacy purchase a pharmacy) sending it.
     hospital: usize,
     psn_no: String,
     /// The patient's certificate number (what they sign in to the pages with).
@@ -119,10 +124,10 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Settlement events the run caused: its settlements, and the cancellations (2208/2305)
-    /// and reversals (2601) answered 0 (none of them is sent twice).
+    /// Settlement events the run caused: its settlements, and the cancellations
+    /// (2103/2208/2305) and reversals (2601) answered 0 (none of them is sent twice).
     pub fn events(&self) -> u64 {
-        let undone: u64 = ["2208", "2305", "2601"]
+        let undone: u64 = ["2103", "2208", "2305", "2601"]
             .iter()
             .filter_map(|infno| self.outcomes.get(*infno))
             .map(|(ok, _)| ok)
@@ -145,6 +150,7 @@ type Referral = Arc<tokio::sync::OnceCell<bool>>;
 struct Sim {
     http: reqwest::Client,
     url: String,
+    /// The hospitals, then the pharmacies, each with its local codes that resolve cleanly.
     hospitals: Vec<(DemoHospital, Vec<String>)>,
     tally: Mutex<Tally>,
     /// (patient, treating province) → the referral (2501) made for it, once: later visits of
@@ -273,6 +279,9 @@ impl Sim {
         if plan.kind == Kind::Chronic && !self.declare_chronic(n, plan).await {
             return;
         }
+        if plan.kind == Kind::Pharmacy {
+            return self.purchase(n, plan).await;
+        }
         let med_type = match plan.kind {
             Kind::Outpatient => "11",
             Kind::Chronic => "14",
@@ -341,13 +350,26 @@ impl Sim {
             "med_type": med_type, "medfee_sumamt": fen_to_yuan(total), "psn_setlway": "01",
             "mdtrt_id": mdtrt_id, "chrg_bchno": "1", "acct_used_flag": "1", "insutype": "310"}});
         let (presettle, settle) = if inpatient { ("2303", "2304") } else { ("2206", "2207") };
-        if plan.kind != Kind::Pharmacy {
-            let body = self.envelope(presettle, &msgid(5), plan, settle_input.clone()).to_string();
-            if self.call(presettle, body).await.is_err() {
-                return;
-            }
+        let body = self.envelope(presettle, &msgid(5), plan, settle_input.clone()).to_string();
+        if self.call(presettle, body).await.is_err() {
+            return;
         }
         let settle_body = self.envelope(settle, &msgid(6), plan, settle_input).to_string();
+        self.settled(n, plan, settle, settle_body, &mdtrt_id).await;
+    }
+
+    /// A settlement (`settle`: 2207, 2304 or a pharmacy's 2102, its msgid step 6) sent, sent
+    /// again for a retry (the same answer must come back), then cancelled or reversed as
+    /// planned.
+    async fn settled(
+        &self,
+        n: usize,
+        plan: &Plan,
+        settle: &str,
+        settle_body: String,
+        mdtrt_id: &str,
+    ) {
+        let msgid = |step: u32| self.msgid(plan, n, step);
         let settled = match self.call(settle, settle_body.clone()).await {
             Ok(settled) => settled,
             Err(reason) => {
@@ -373,8 +395,15 @@ impl Sim {
             }
         }
         let setl_id = settled["setlinfo"]["setl_id"].as_str().unwrap_or_default().to_owned();
+        // A pharmacy's purchase learns its visit from the settlement.
+        let answered = settled["setlinfo"]["mdtrt_id"].as_str().filter(|m| !m.is_empty());
+        let mdtrt_id = answered.unwrap_or(mdtrt_id);
         if plan.cancel {
-            let cancel = if inpatient { "2305" } else { "2208" };
+            let cancel = match plan.kind {
+                Kind::Inpatient => "2305",
+                Kind::Pharmacy => "2103",
+                Kind::Outpatient | Kind::Chronic => "2208",
+            };
             let input = json!({"data": {"setl_id": setl_id, "mdtrt_id": mdtrt_id,
                 "psn_no": plan.psn_no}});
             let body = self.envelope(cancel, &msgid(7), plan, input).to_string();
@@ -393,6 +422,54 @@ impl Sim {
 }
 
 impl Sim {
+    /// A purchase at a pharmacy: pre-settled (2101) and settled (2102), the purchase whole
+    /// each time — the person in `druginfo` (or `data`, as some clients name it), the drugs in
+    /// `drugdetail` with their amounts as JSON numbers.
+    async fn purchase(&self, n: usize, plan: &Plan) {
+        let total: i64 = plan.lines.iter().map(|(_, p, q)| p * i64::from(*q)).sum();
+        let at = format!("{} 09:10:00", self.today);
+        let drugs: Vec<String> = plan
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, (code, price_fen, quantity))| {
+                let amount = fen_to_yuan(price_fen * i64::from(*quantity));
+                let amount = if plan.malformed && i == 0 { format!("{amount}5") } else { amount };
+                json!({"feedetl_sn": (i + 1).to_string(), "rxno": null, "rx_circ_flag": "0",
+                    "fee_ocur_time": at, "med_list_codg": "", "medins_list_codg": code,
+                    "det_item_fee_sumamt": "AMOUNT", "cnt": quantity, "pric": "PRICE",
+                    "bilg_dr_codg": null, "bilg_dr_name": null})
+                .to_string()
+                .replace(r#""AMOUNT""#, &amount)
+                .replace(r#""PRICE""#, &fen_to_yuan(*price_fen))
+            })
+            .collect();
+        let node = if n.is_multiple_of(2) { "druginfo" } else { "data" };
+        let person = json!({"psn_no": plan.psn_no, "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": plan.certno, "begntime": at, "medfee_sumamt": fen_to_yuan(total),
+            "insutype": "310", "med_type": "41", "acct_used_flag": "1", "dise_codg": null});
+        let input = format!(r#"{{"{node}": {person}, "drugdetail": [{}]}}"#, drugs.join(","));
+        let body = |infno: &str, step: u32| {
+            let envelope = self.envelope(infno, &self.msgid(plan, n, step), plan, json!("INPUT"));
+            envelope.to_string().replace(r#""INPUT""#, &input)
+        };
+        match self.call("2101", body("2101", 5)).await {
+            Ok(_) if plan.malformed => {
+                self.surprise(format!("visit {n}: an amount with 3 decimals was accepted"));
+                return;
+            }
+            Ok(_) => {}
+            Err(reason) if plan.malformed && reason == "invalid_amount" => return,
+            Err(reason) if plan.basis == Basis::Unfiled && reason == "not_filed" => return,
+            Err(reason) => {
+                self.surprise(format!("visit {n}: 2101 refused: {reason}"));
+                return;
+            }
+        }
+        // The purchase's visit is the settlement's: 2103 names it with the settlement.
+        self.settled(n, plan, "2102", body("2102", 6), "").await;
+    }
+
     /// Declares the patient's chronic disease (2503) unless a visit did already; whether it is
     /// declared.
     async fn declare_chronic(&self, n: usize, plan: &Plan) -> bool {
@@ -425,6 +502,11 @@ impl Sim {
     }
 }
 
+/// Whether an institution is a pharmacy (定点药店, its code `P…`).
+fn is_pharmacy(institution: &DemoHospital) -> bool {
+    institution.fixmedins_code.starts_with('P')
+}
+
 /// `percent` percent of the time.
 fn chance(state: &mut u64, percent_times_ten: usize) -> bool {
     next(state, 1000) < percent_times_ten
@@ -437,9 +519,12 @@ fn plans(
     people: &[medclear_routing::repo::PersonRow],
 ) -> Vec<Plan> {
     let mut state = seed.max(1);
-    // Hospitals by destination weight.
+    // Hospitals (not pharmacies) by destination weight.
     let mut weighted = Vec::new();
     for (i, (h, _)) in hospitals.iter().enumerate() {
+        if is_pharmacy(h) {
+            continue;
+        }
         let weight =
             DESTINATIONS.iter().find(|(p, _)| h.admdvs.starts_with(p)).map_or(1, |(_, w)| *w);
         weighted.extend(std::iter::repeat_n(i, weight));
@@ -449,20 +534,43 @@ fn plans(
     let (mut referred, mut unfiled) = (HashSet::new(), HashSet::new());
     (0..visits)
         .map(|_| {
-            let hospital = weighted[next(&mut state, weighted.len())];
+            let mut hospital = weighted[next(&mut state, weighted.len())];
             let treating = &hospitals[hospital].0.admdvs[..2];
             let mut person = &people[next(&mut state, people.len())];
             while person.insuplc_admdvs.starts_with(treating) {
                 person = &people[next(&mut state, people.len())];
             }
-            let kind = match next(&mut state, 100) {
+            let mut kind = match next(&mut state, 100) {
                 0..60 => Kind::Outpatient,
                 60..70 => Kind::Chronic,
                 70..85 => Kind::Inpatient,
                 _ => Kind::Pharmacy,
             };
+            if kind == Kind::Pharmacy {
+                // A purchase at one of the treating province's pharmacies (an outpatient
+                // visit where it has none).
+                let admdvs = &hospitals[hospital].0.admdvs;
+                let local: Vec<usize> = (0..hospitals.len())
+                    .filter(|&i| is_pharmacy(&hospitals[i].0) && hospitals[i].0.admdvs == *admdvs)
+                    .collect();
+                match local.len() {
+                    0 => kind = Kind::Outpatient,
+                    n => hospital = local[next(&mut state, n)],
+                }
+            }
             let pair = (person.psn_no.clone(), treating.to_owned());
-            let basis = match next(&mut state, 100) {
+            let roll = next(&mut state, 100);
+            let basis = match roll {
+                // A pharmacy purchase is never an emergency: the patient has filed, or not.
+                _ if kind == Kind::Pharmacy => {
+                    if (roll < 95 && !unfiled.contains(&pair)) || referred.contains(&pair) {
+                        referred.insert(pair);
+                        Basis::Referred
+                    } else {
+                        unfiled.insert(pair);
+                        Basis::Unfiled
+                    }
+                }
                 // A chronic patient treated away from home has filed for it.
                 _ if kind == Kind::Chronic && !unfiled.contains(&pair) => {
                     referred.insert(pair);
@@ -529,25 +637,33 @@ pub async fn drive(options: &SimulateOptions) -> Result<Outcome> {
     let rows =
         people.iter().zip(2u64..).map(|(p, l)| (l, medclear_routing::persons::row_of(p))).collect();
     persons_cli::import(&options.routing_endpoint, rows).await?;
-    let registry = institutions_cli::demo_institutions(options.seed, Scale::Small);
+    let mut registry = institutions_cli::demo_institutions(options.seed, Scale::Small);
+    let pharmacies = demo::demo_pharmacies();
+    registry.extend(pharmacies.iter().map(|p| routing_pb::Institution {
+        fixmedins_code: p.fixmedins_code.clone(),
+        fixmedins_name: p.name.clone(),
+        admdvs: p.admdvs.clone(),
+        hospital_level: p.level.to_owned(),
+    }));
     institutions_cli::import(&options.routing_endpoint, registry).await?;
     let today = SystemClock.today().to_string();
     let mut hospitals = Vec::new();
-    for hospital in &load.hospitals {
-        let codes = clean_codes(&mut catalog, hospital, &today).await?;
+    for institution in load.hospitals.iter().chain(&pharmacies) {
+        let codes = clean_codes(&mut catalog, institution, &today).await?;
         if !codes.is_empty() {
-            hospitals.push((hospital.clone(), codes));
+            hospitals.push((institution.clone(), codes));
         }
     }
-    if hospitals.is_empty() {
+    if !hospitals.iter().any(|(h, _)| !is_pharmacy(h)) {
         return Err(Error::Internal("no demo hospital has cleanly resolving lines".into()));
     }
     let plans = Arc::new(plans(options.seed, options.visits, &hospitals, &people));
+    let in_pharmacies = hospitals.iter().filter(|(h, _)| is_pharmacy(h)).count();
     println!(
-        "setup: {} catalogue items, {} persons, {} hospitals in {} ms",
+        "setup: {} catalogue items, {} persons, {} hospitals and {in_pharmacies} pharmacies in {} ms",
         load.rows[0],
         people.len(),
-        hospitals.len(),
+        hospitals.len() - in_pharmacies,
         started.elapsed().as_millis()
     );
 

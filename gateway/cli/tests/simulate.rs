@@ -1,5 +1,6 @@
 //! `medclear simulate` against a running system: a small deterministic run through the
-//! national interface in which every answer must be what it should be — settlements settle,
+//! national interface in which every answer must be what it should be — settlements settle
+//! (pharmacies' purchases through 2101 / 2102),
 //! retries get the same answer, cancellations and reversals go through, unfiled patients and
 //! malformed amounts are refused — and the books agree afterwards.
 
@@ -26,7 +27,16 @@ async fn a_small_simulation_meets_no_surprise_and_the_books_agree() {
         rate: 0,
         per_province: 10,
     };
-    simulate::run(options).await.unwrap();
+    let outcome = simulate::drive(&options).await.unwrap();
+    simulate::report(&outcome).unwrap();
+    // Pharmacies purchase with their own transactions (2101 → 2102), hospitals never with
+    // med_type 41 visits; every code sent was answered.
+    let sent: Vec<&str> = outcome.tally.latency.keys().map(String::as_str).collect();
+    for code in ["2101", "2102", "2201", "2207", "2401", "2304"] {
+        assert!(sent.contains(&code), "{code} not among {sent:?}");
+    }
+    let (purchases, _) = outcome.tally.outcomes["2102"];
+    assert!(purchases > 0, "some purchases settled");
 
     let scalar = |sql: &'static str| {
         let pool = h.routing_pool.clone();

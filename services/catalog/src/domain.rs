@@ -19,10 +19,14 @@ pub enum ItemKind {
     Consumable,
     Diagnosis,
     Operation,
+    /// 按病种付费病种 (national 1310): a disease paid as a whole, which a visit declares.
+    DiseasePayment,
+    /// 日间手术治疗病种 (national 1311): a disease treated by a named operation within a day.
+    DaySurgery,
 }
 
 impl ItemKind {
-    pub const ALL: [ItemKind; 7] = [
+    pub const ALL: [ItemKind; 9] = [
         Self::WesternDrug,
         Self::PatentDrug,
         Self::Herbal,
@@ -30,6 +34,8 @@ impl ItemKind {
         Self::Consumable,
         Self::Diagnosis,
         Self::Operation,
+        Self::DiseasePayment,
+        Self::DaySurgery,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,16 +47,34 @@ impl ItemKind {
             Self::Consumable => "consumable",
             Self::Diagnosis => "diagnosis",
             Self::Operation => "operation",
+            Self::DiseasePayment => "disease_payment",
+            Self::DaySurgery => "day_surgery",
         }
+    }
+
+    /// Every kind's word, for messages: `western_drug, patent_drug, …`.
+    pub fn word_list() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == text)
     }
 
-    /// Whether a fee line may bill this kind (diagnoses and operations are classifications).
+    /// Whether a fee line may bill this kind: diagnoses and operations are classifications,
+    /// disease-payment and day-surgery entries are lists a visit's disease is declared against.
     pub fn is_chargeable(self) -> bool {
-        !matches!(self, Self::Diagnosis | Self::Operation)
+        !matches!(self, Self::Diagnosis | Self::Operation | Self::DiseasePayment | Self::DaySurgery)
+    }
+
+    /// Whether items of this kind name an operation: a day-surgery entry must, a
+    /// disease-payment entry may (its 限定手术操作), no other kind does.
+    pub fn operation(self) -> OperationUse {
+        match self {
+            Self::DaySurgery => OperationUse::Required,
+            Self::DiseasePayment => OperationUse::Allowed,
+            _ => OperationUse::None,
+        }
     }
 
     /// Whether `code` has this kind's national format.
@@ -68,6 +92,7 @@ impl ItemKind {
             Self::Consumable => (20..=27).contains(&b.len()) && b[0] == b'C' && digits(&b[1..]),
             Self::Diagnosis => diagnosis_format(b),
             Self::Operation => operation_format(b),
+            Self::DiseasePayment | Self::DaySurgery => disease_list_format(b),
         }
     }
 
@@ -81,8 +106,36 @@ impl ItemKind {
             Self::Consumable => "C + 19 to 26 digits, e.g. C0101010011303807555",
             Self::Diagnosis => "ICD-10 医保版, e.g. I10.x00x002, E11.900",
             Self::Operation => "ICD-9-CM-3 医保版, e.g. 36.0601x001",
+            Self::DiseasePayment | Self::DaySurgery => {
+                "a capital letter, then capitals, digits, '.' or 'x', at most 30, e.g. K80.100"
+            }
         }
     }
+}
+
+/// Whether an item kind names an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationUse {
+    None,
+    Allowed,
+    Required,
+}
+
+/// The operation (ICD-9-CM-3 医保版) a day-surgery entry is, or a disease-payment entry is
+/// limited to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedOperation {
+    pub code: String,
+    pub name: String,
+}
+
+/// A disease-payment or day-surgery code (`dise_codg` carries it, 30 characters at most): a
+/// capital letter, then capitals, digits, `.` and the `x` of 医保版 extensions — such lists are
+/// commonly keyed by the main diagnosis, `K80.100`, `H25.900x001`.
+fn disease_list_format(b: &[u8]) -> bool {
+    (1..=30).contains(&b.len())
+        && b[0].is_ascii_uppercase()
+        && b[1..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || b".x".contains(c))
 }
 
 /// `I10`, `E11.900`, `I10.x00x002`, `S33.500x011`.
@@ -221,6 +274,8 @@ pub struct Item {
     pub unit: String,
     pub period: Period,
     pub ver: i64,
+    /// Day-surgery and disease-payment entries' operation; `None` for every other kind.
+    pub operation: Option<NamedOperation>,
 }
 
 /// Conditions under which the funds pay for an item; every set condition must hold.

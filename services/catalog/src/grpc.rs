@@ -90,6 +90,8 @@ fn kind_to_pb(kind: ItemKind) -> pb::ItemKind {
         ItemKind::Consumable => pb::ItemKind::Consumable,
         ItemKind::Diagnosis => pb::ItemKind::Diagnosis,
         ItemKind::Operation => pb::ItemKind::Operation,
+        ItemKind::DiseasePayment => pb::ItemKind::DiseasePayment,
+        ItemKind::DaySurgery => pb::ItemKind::DaySurgery,
     }
 }
 
@@ -106,7 +108,11 @@ fn day(date: Option<NaiveDate>) -> String {
 }
 
 pub(crate) fn item_to_pb(item: Item) -> pb::Item {
+    let (operation_code, operation_name) =
+        item.operation.map(|o| (o.code, o.name)).unwrap_or_default();
     pb::Item {
+        operation_code,
+        operation_name,
         kind: kind_to_pb(item.kind).into(),
         code: item.code,
         name: item.name,

@@ -11,13 +11,22 @@ use medclear_common::{
 use rust_decimal::Decimal;
 
 use crate::domain::{
-    CoverageClass, CoverageRule, HospitalLevel, Item, ItemKind, Mapping, Period, Restrictions,
-    Scope,
+    CoverageClass, CoverageRule, HospitalLevel, Item, ItemKind, Mapping, NamedOperation,
+    OperationUse, Period, Restrictions, Scope,
 };
 
 /// The columns of each kind of file, in order.
-pub const ITEM_COLUMNS: [&str; 7] =
-    ["code", "kind", "name", "spec", "unit", "begin_date", "end_date"];
+pub const ITEM_COLUMNS: [&str; 9] = [
+    "code",
+    "kind",
+    "name",
+    "spec",
+    "unit",
+    "begin_date",
+    "end_date",
+    "operation_code",
+    "operation_name",
+];
 pub const COVERAGE_COLUMNS: [&str; 12] = [
     "scope",
     "code",
@@ -69,7 +78,8 @@ fn period(fields: &Fields) -> Result<Period, RowError> {
 pub fn item(fields: &Fields) -> Result<Item, RowError> {
     let kind_text = required(fields, "kind")?;
     let kind = ItemKind::parse(kind_text).ok_or_else(|| {
-        RowError::new("unknown_kind", Some("kind"), format!("kind {kind_text:?} is not one of western_drug, patent_drug, herbal, service, consumable, diagnosis, operation"))
+        let message = format!("kind {kind_text:?} is not one of {}", ItemKind::word_list());
+        RowError::new("unknown_kind", Some("kind"), message)
     })?;
     let code = required(fields, "code")?;
     if !kind.accepts(code) {
@@ -93,7 +103,57 @@ pub fn item(fields: &Fields) -> Result<Item, RowError> {
         unit: text(fields, "unit", 20)?,
         period: period(fields)?,
         ver: 0,
+        operation: operation(fields, kind)?,
     })
+}
+
+/// The operation a day-surgery entry is (required) or a disease-payment entry is limited to
+/// (optional): an ICD-9-CM-3 医保版 code and its name; other kinds have none.
+fn operation(fields: &Fields, kind: ItemKind) -> Result<Option<NamedOperation>, RowError> {
+    let code = get(fields, "operation_code");
+    let name = text(fields, "operation_name", 500)?;
+    match (kind.operation(), code.is_empty() && name.is_empty()) {
+        (OperationUse::None, true) | (OperationUse::Allowed, true) => return Ok(None),
+        (OperationUse::None, false) => {
+            let field = if code.is_empty() { "operation_name" } else { "operation_code" };
+            return Err(RowError::new(
+                "operation_not_allowed",
+                Some(field),
+                format!(
+                    "a {} names no operation: operation_code and operation_name are for {} and {}",
+                    kind.as_str(),
+                    ItemKind::DaySurgery.as_str(),
+                    ItemKind::DiseasePayment.as_str()
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if code.is_empty() {
+        return Err(RowError::new(
+            "missing_field",
+            Some("operation_code"),
+            format!("a {} names its operation: operation_code is required", kind.as_str()),
+        ));
+    }
+    if !ItemKind::Operation.accepts(code) {
+        return Err(RowError::new(
+            "invalid_code",
+            Some("operation_code"),
+            format!(
+                "operation_code {code} is not an operation code: expected {}",
+                ItemKind::Operation.example()
+            ),
+        ));
+    }
+    if name.is_empty() {
+        return Err(RowError::new(
+            "missing_field",
+            Some("operation_name"),
+            "operation_name is required with operation_code",
+        ));
+    }
+    Ok(Some(NamedOperation { code: code.to_owned(), name }))
 }
 
 fn list(fields: &Fields, column: &'static str) -> Vec<String> {
@@ -281,6 +341,64 @@ mod tests {
         assert_eq!(reason(&[("name", " ")]), ("missing_field", Some("name")));
         assert_eq!(reason(&[("begin_date", "2024/01/01")]), ("invalid_date", Some("begin_date")));
         assert_eq!(reason(&[("end_date", "2023-12-31")]), ("end_before_begin", Some("end_date")));
+        assert_eq!(
+            reason(&[("operation_code", "47.0100"), ("operation_name", "阑尾切除术")]),
+            ("operation_not_allowed", Some("operation_code"))
+        );
+        let e = item(&row(&[("kind", "hernia")])).unwrap_err();
+        assert!(e.message.ends_with("operation, disease_payment, day_surgery"), "{}", e.message);
+    }
+
+    #[test]
+    fn disease_payment_and_day_surgery_entries() {
+        let day_surgery = row(&[
+            ("code", "H25.900x001"),
+            ("kind", "day_surgery"),
+            ("name", "老年性白内障"),
+            ("begin_date", "2024-01-01"),
+            ("operation_code", "13.4100"),
+            ("operation_name", "白内障超声乳化抽吸术"),
+        ]);
+        let parsed = item(&day_surgery).unwrap();
+        assert_eq!(parsed.kind, ItemKind::DaySurgery);
+        assert_eq!(
+            parsed.operation,
+            Some(NamedOperation {
+                code: "13.4100".into(), name: "白内障超声乳化抽吸术".into()
+            })
+        );
+        let reason = |base: &Fields, pairs: &[(&str, &str)]| {
+            let mut fields = base.clone();
+            fields.extend(row(pairs));
+            let e = item(&fields).unwrap_err();
+            (e.reason, e.field)
+        };
+        assert_eq!(
+            reason(&day_surgery, &[("operation_code", ""), ("operation_name", "")]),
+            ("missing_field", Some("operation_code"))
+        );
+        assert_eq!(
+            reason(&day_surgery, &[("operation_code", "1341")]),
+            ("invalid_code", Some("operation_code"))
+        );
+        assert_eq!(
+            reason(&day_surgery, &[("operation_name", "")]),
+            ("missing_field", Some("operation_name"))
+        );
+        assert_eq!(reason(&day_surgery, &[("code", "h25.900")]), ("invalid_code", Some("code")));
+        // A disease-payment entry may be limited to an operation, or not.
+        let mut payment = day_surgery.clone();
+        payment.extend(row(&[
+            ("kind", "disease_payment"),
+            ("code", "K80.100"),
+            ("operation_code", ""),
+            ("operation_name", ""),
+        ]));
+        assert_eq!(item(&payment).unwrap().operation, None);
+        assert_eq!(
+            reason(&payment, &[("operation_name", "腹腔镜胆囊切除术")]),
+            ("missing_field", Some("operation_code"))
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use sqlx::{FromRow, PgConnection};
 
 use crate::{
     domain::{
-        CoverageClass, CoverageRule, HospitalLevel, Item, ItemKind, Mapping, Period, Restrictions,
-        Scope,
+        CoverageClass, CoverageRule, HospitalLevel, Item, ItemKind, Mapping, NamedOperation,
+        Period, Restrictions, Scope,
     },
     index::Delta,
 };
@@ -70,12 +70,14 @@ pub async fn upsert_items(conn: &mut PgConnection, items: &[Item], ver: i64) -> 
     for chunk in items.chunks(CHUNK) {
         let col = |f: fn(&Item) -> String| chunk.iter().map(f).collect::<Vec<_>>();
         sqlx::query(
-            "INSERT INTO items (code, kind, name, spec, unit, begin_date, end_date, ver)
-             SELECT *, $8 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
-                                      $6::DATE[], $7::DATE[])
+            "INSERT INTO items (code, kind, name, spec, unit, begin_date, end_date,
+                                operation_code, operation_name, ver)
+             SELECT *, $10 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                                       $6::DATE[], $7::DATE[], $8::TEXT[], $9::TEXT[])
              ON CONFLICT (code) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
                  spec = EXCLUDED.spec, unit = EXCLUDED.unit, begin_date = EXCLUDED.begin_date,
-                 end_date = EXCLUDED.end_date, ver = EXCLUDED.ver",
+                 end_date = EXCLUDED.end_date, operation_code = EXCLUDED.operation_code,
+                 operation_name = EXCLUDED.operation_name, ver = EXCLUDED.ver",
         )
         .bind(col(|i| i.code.clone()))
         .bind(col(|i| i.kind.as_str().to_owned()))
@@ -84,6 +86,8 @@ pub async fn upsert_items(conn: &mut PgConnection, items: &[Item], ver: i64) -> 
         .bind(col(|i| i.unit.clone()))
         .bind(chunk.iter().map(|i| i.period.begin).collect::<Vec<_>>())
         .bind(chunk.iter().map(|i| i.period.end).collect::<Vec<_>>())
+        .bind(col(|i| i.operation.as_ref().map(|o| o.code.clone()).unwrap_or_default()))
+        .bind(col(|i| i.operation.as_ref().map(|o| o.name.clone()).unwrap_or_default()))
         .bind(ver)
         .execute(&mut *conn)
         .await?;
@@ -202,6 +206,8 @@ struct ItemRow {
     unit: String,
     begin_date: NaiveDate,
     end_date: Option<NaiveDate>,
+    operation_code: String,
+    operation_name: String,
     ver: i64,
 }
 
@@ -216,6 +222,8 @@ impl TryFrom<ItemRow> for Item {
             unit: r.unit,
             period: Period { begin: r.begin_date, end: r.end_date },
             ver: r.ver,
+            operation: (!r.operation_code.is_empty())
+                .then_some(NamedOperation { code: r.operation_code, name: r.operation_name }),
         })
     }
 }
@@ -345,7 +353,8 @@ pub async fn changes(
     let mut left = limit;
     if from.table == 0 {
         let rows = sqlx::query_as::<_, ItemRow>(
-            "SELECT code, kind, name, spec, unit, begin_date, end_date, ver FROM items
+            "SELECT code, kind, name, spec, unit, begin_date, end_date, operation_code,
+                    operation_name, ver FROM items
              WHERE ver > $1 AND ver <= $2 AND code > $3 ORDER BY code LIMIT $4",
         )
         .bind(since)

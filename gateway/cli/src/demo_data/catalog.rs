@@ -3,11 +3,14 @@
 //! [`generate`] builds a national catalogue of realistic size (drugs, service items,
 //! consumables, diagnoses and operations), the national coverage rule of every chargeable
 //! item plus a few per-province overrides for all 32 provincial regions, and code mappings
-//! for a set of demo hospitals. Every row is a map from the documented CSV column name to
-//! its text value, so the rows go through the same import path as real files.
+//! for a set of demo hospitals and demo pharmacies (定点药店, which map drugs only). Every row
+//! is a map from the documented CSV column name to its text value, so the rows go through the
+//! same import path as real files.
 //!
-//! Nothing here is real data: codes, names and prices come from a small seeded PRNG
-//! (`SplitMix64`). The same seed and scale always give the same catalogue.
+//! The generated rows are not real data: codes, names and prices come from a small seeded PRNG
+//! (`SplitMix64`). The same seed and scale always give the same catalogue. A handful of real
+//! disease-payment (按病种付费, 1310) and day-surgery (日间手术, 1311) entries are added as they
+//! are ([`DISEASE_LISTS`]): common diseases keyed by their main diagnosis, with their operation.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +52,8 @@ pub struct DemoCatalog {
     pub mappings: Vec<Row>,
     /// The demo hospitals the mappings belong to.
     pub hospitals: Vec<DemoHospital>,
+    /// The demo pharmacies (`P` codes, level `ungraded`), which map drugs only.
+    pub pharmacies: Vec<DemoHospital>,
 }
 
 /// The 32 provincial-level admdvs codes.
@@ -62,6 +67,23 @@ pub const PROVINCES: [&str; 32] = [
 const NATIONAL_SCOPE: &str = "000000";
 const BASE_DATE: &str = "2024-01-01";
 const HOSPITALS_PER_PROVINCE: usize = 3;
+const PHARMACIES_PER_PROVINCE: usize = 2;
+
+/// Real disease-payment (按病种付费) and day-surgery (日间手术) entries: kind, code (the main
+/// diagnosis, ICD-10 医保版), name, and the operation (ICD-9-CM-3 医保版) a day surgery is or a
+/// disease payment is limited to.
+pub const DISEASE_LISTS: [(ItemKind, &str, &str, &str, &str); 10] = [
+    (ItemKind::DiseasePayment, "K80.100", "胆囊结石伴慢性胆囊炎", "51.2300", "腹腔镜下胆囊切除术"),
+    (ItemKind::DiseasePayment, "K35.800", "急性阑尾炎", "47.0100", "腹腔镜下阑尾切除术"),
+    (ItemKind::DiseasePayment, "K40.900", "单侧腹股沟疝", "53.0000", "单侧腹股沟疝修补术"),
+    (ItemKind::DiseasePayment, "N20.000", "肾结石", "55.0400", "经皮肾镜碎石取石术"),
+    (ItemKind::DiseasePayment, "D25.900", "子宫平滑肌瘤", "", ""),
+    (ItemKind::DaySurgery, "H25.900", "老年性白内障", "13.4100", "白内障超声乳化抽吸术"),
+    (ItemKind::DaySurgery, "N40.x00", "前列腺增生", "60.2900", "经尿道前列腺切除术"),
+    (ItemKind::DaySurgery, "D24.x00", "乳腺良性肿瘤", "85.2100", "乳腺病损局部切除术"),
+    (ItemKind::DaySurgery, "I83.900", "下肢静脉曲张", "38.5900", "下肢静脉高位结扎和剥脱术"),
+    (ItemKind::DaySurgery, "K64.900", "痔", "49.4600", "痔切除术"),
+];
 const LEVELS: [&str; 3] = ["tertiary", "secondary", "primary"];
 
 // ---------------------------------------------------------------------------------------------
@@ -685,6 +707,24 @@ fn column(row: Option<&Row>, name: &str) -> String {
     row.and_then(|r| r.get(name)).cloned().unwrap_or_default()
 }
 
+/// The demo pharmacies, a few in every province: `P` + the province's admdvs + a 5-digit
+/// sequence, level `ungraded` (the same whatever the seed and scale).
+#[must_use]
+pub fn demo_pharmacies() -> Vec<DemoHospital> {
+    let mut pharmacies = Vec::with_capacity(PROVINCES.len() * PHARMACIES_PER_PROVINCE);
+    for province in PROVINCES {
+        for n in 1..=PHARMACIES_PER_PROVINCE {
+            pharmacies.push(DemoHospital {
+                fixmedins_code: format!("P{province}{n:05}"),
+                admdvs: province.to_owned(),
+                level: "ungraded",
+                name: format!("{province} 第{n}大药房"),
+            });
+        }
+    }
+    pharmacies
+}
+
 fn make_hospitals() -> Vec<DemoHospital> {
     let mut hospitals = Vec::with_capacity(PROVINCES.len() * HOSPITALS_PER_PROVINCE);
     for province in PROVINCES {
@@ -726,8 +766,23 @@ pub fn generate(seed: u64, scale: Scale) -> DemoCatalog {
                 ("unit", unit),
                 ("begin_date", begin),
                 ("end_date", end),
+                ("operation_code", String::new()),
+                ("operation_name", String::new()),
             ]));
         }
+    }
+    for (kind, code, name, operation_code, operation_name) in DISEASE_LISTS {
+        items.push(Row::from([
+            ("code", code.to_owned()),
+            ("kind", names::name(kind).to_owned()),
+            ("name", name.to_owned()),
+            ("spec", String::new()),
+            ("unit", String::new()),
+            ("begin_date", BASE_DATE.to_owned()),
+            ("end_date", String::new()),
+            ("operation_code", operation_code.to_owned()),
+            ("operation_name", operation_name.to_owned()),
+        ]));
     }
 
     // Coverage: one national rule per chargeable item, then ~3% overrides per province.
@@ -749,17 +804,28 @@ pub fn generate(seed: u64, scale: Scale) -> DemoCatalog {
         }
     }
 
-    // Mappings: each hospital maps distinct in-force chargeable items (partial Fisher–Yates
-    // over one shared pool, so each hospital costs O(k)).
+    // Mappings: each hospital maps distinct in-force chargeable items, each pharmacy distinct
+    // in-force drugs (partial Fisher–Yates over one shared pool, so each costs O(k)).
     let hospitals = make_hospitals();
+    let pharmacies = demo_pharmacies();
     let mut pool: Vec<usize> = chargeable.iter().filter(|c| c.in_force).map(|c| c.item).collect();
-    let (base, spread) = match scale {
-        Scale::Full => (1_900, 201),
-        Scale::Small => (45, 11),
+    let mut drugs: Vec<usize> =
+        chargeable.iter().filter(|c| c.in_force && c.kind.is_drug()).map(|c| c.item).collect();
+    let (base, spread, drug_base, drug_spread) = match scale {
+        Scale::Full => (1_900, 201, 300, 101),
+        Scale::Small => (45, 11, 20, 11),
     };
-    let mut mappings: Vec<Row> = Vec::with_capacity(hospitals.len() * (base + spread));
+    let mut mappings: Vec<Row> = Vec::with_capacity(
+        hospitals.len() * (base + spread) + pharmacies.len() * (drug_base + drug_spread),
+    );
     let mut chosen: Vec<usize> = Vec::with_capacity(base + spread);
-    for hospital in &hospitals {
+    // Hospitals map any chargeable item, pharmacies drugs only.
+    let institutions = hospitals
+        .iter()
+        .map(|h| (h, base, spread, false))
+        .chain(pharmacies.iter().map(|p| (p, drug_base, drug_spread, true)));
+    for (hospital, base, spread, drugs_only) in institutions {
+        let pool = if drugs_only { &mut drugs } else { &mut pool };
         let k = (base + rng.below_usize(spread)).min(pool.len());
         let prefix = rng.range(100, 999);
         for j in 0..k {
@@ -784,7 +850,7 @@ pub fn generate(seed: u64, scale: Scale) -> DemoCatalog {
         }
     }
 
-    DemoCatalog { items, coverage, mappings, hospitals }
+    DemoCatalog { items, coverage, mappings, hospitals, pharmacies }
 }
 
 #[cfg(test)]
@@ -880,8 +946,20 @@ mod tests {
             "consumable" => is_consumable(code),
             "diagnosis" => is_diagnosis(code),
             "operation" => is_operation(code),
+            "disease_payment" | "day_surgery" => {
+                code.starts_with(|c: char| c.is_ascii_uppercase())
+                    && code.len() <= 30
+                    && code.bytes().all(|b| {
+                        b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.' || b == b'x'
+                    })
+            }
             _ => false,
         }
+    }
+
+    /// The mappings of the demo hospitals (not the pharmacies').
+    fn hospital_mappings(c: &DemoCatalog) -> usize {
+        c.mappings.iter().filter(|r| get(r, "fixmedins_code").starts_with('H')).count()
     }
 
     fn is_chargeable_kind(kind: &str) -> bool {
@@ -982,7 +1060,8 @@ mod tests {
         let ops = count_kind(c, "operation");
         assert!((1_800..=2_500).contains(&ops), "operations {ops}");
         assert_eq!(c.hospitals.len(), 96);
-        let mapped = c.mappings.len() / c.hospitals.len();
+        assert_eq!(c.pharmacies.len(), 64);
+        let mapped = hospital_mappings(c) / c.hospitals.len();
         assert!((1_800..=2_200).contains(&mapped), "{mapped} mappings per hospital");
     }
 
@@ -1003,7 +1082,7 @@ mod tests {
             assert!(n <= count_kind(f, kind) / 50, "{kind}: {n}");
         }
         assert!(s.hospitals.len() >= 32);
-        let per = s.mappings.len() / s.hospitals.len();
+        let per = hospital_mappings(s) / s.hospitals.len();
         assert!((40..=60).contains(&per), "{per} mappings per hospital");
     }
 
@@ -1269,8 +1348,12 @@ mod tests {
     fn mappings_point_to_chargeable_items_in_force() {
         for c in both() {
             let items = item_kinds(c);
-            let hospitals: HashSet<&str> =
-                c.hospitals.iter().map(|h| h.fixmedins_code.as_str()).collect();
+            let hospitals: HashSet<&str> = c
+                .hospitals
+                .iter()
+                .chain(&c.pharmacies)
+                .map(|h| h.fixmedins_code.as_str())
+                .collect();
             let mut locals: HashSet<(&str, &str)> = HashSet::with_capacity(c.mappings.len());
             let mut nationals: HashSet<(&str, &str)> = HashSet::with_capacity(c.mappings.len());
             let mut per_hospital: HashMap<&str, usize> = HashMap::new();
@@ -1281,6 +1364,10 @@ mod tests {
                 let item =
                     items.get(national).unwrap_or_else(|| panic!("mapping to unknown {national}"));
                 assert!(is_chargeable_kind(get(item, "kind")));
+                if hospital.starts_with('P') {
+                    let kind = get(item, "kind");
+                    assert!(["western_drug", "patent_drug", "herbal"].contains(&kind), "{kind}");
+                }
                 assert_eq!(get(item, "begin_date"), "2024-01-01");
                 assert_eq!(get(item, "end_date"), "");
                 assert_eq!(get(row, "local_name"), get(item, "name"));
@@ -1300,7 +1387,51 @@ mod tests {
                 );
                 *per_hospital.entry(hospital).or_default() += 1;
             }
-            assert_eq!(per_hospital.len(), c.hospitals.len());
+            assert_eq!(per_hospital.len(), c.hospitals.len() + c.pharmacies.len());
+        }
+    }
+
+    #[test]
+    fn pharmacies_are_well_formed_and_map_a_few_drugs() {
+        for c in both() {
+            let mut codes = HashSet::new();
+            for p in &c.pharmacies {
+                assert!(PROVINCES.contains(&p.admdvs.as_str()));
+                assert!(p.fixmedins_code.starts_with('P') && all_digits(&p.fixmedins_code[1..]));
+                assert_eq!((p.fixmedins_code.len(), &p.fixmedins_code[1..7]), (12, &*p.admdvs));
+                assert_eq!(p.level, "ungraded");
+                assert!(p.name.ends_with("大药房"), "{}", p.name);
+                assert!(codes.insert(p.fixmedins_code.as_str()));
+            }
+            let provinces: HashSet<&str> = c.pharmacies.iter().map(|p| p.admdvs.as_str()).collect();
+            assert_eq!(provinces.len(), 32);
+        }
+        let s = small();
+        let per = (s.mappings.len() - hospital_mappings(s)) / s.pharmacies.len();
+        assert!((20..=30).contains(&per), "{per} mappings per pharmacy");
+    }
+
+    #[test]
+    fn the_disease_lists_are_in_the_catalogue_with_their_operations() {
+        for c in both() {
+            let items = item_kinds(c);
+            for (kind, code, name, operation_code, operation_name) in DISEASE_LISTS {
+                let row = items[code];
+                assert_eq!((get(row, "kind"), get(row, "name")), (names::name(kind), name));
+                assert!(code_ok(get(row, "kind"), code), "{code}");
+                assert_eq!(get(row, "operation_code"), operation_code);
+                assert_eq!(get(row, "operation_name"), operation_name);
+                assert_eq!(operation_code.is_empty(), operation_name.is_empty());
+                assert!(
+                    operation_code.is_empty() || is_operation(operation_code),
+                    "{operation_code}"
+                );
+                if kind == ItemKind::DaySurgery {
+                    assert!(!operation_code.is_empty(), "a day surgery names its operation");
+                }
+            }
+            let listed = |kind: &str| count_kind(c, kind);
+            assert_eq!((listed("disease_payment"), listed("day_surgery")), (5, 5));
         }
     }
 }

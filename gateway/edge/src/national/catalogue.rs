@@ -1,4 +1,4 @@
-//! The catalogue transactions: 1301, 1302, 1305–1308 (catalogue downloads), 1312 / 1318 /
+//! The catalogue transactions: 1301, 1302, 1305–1311 (catalogue downloads), 1312 / 1318 /
 //! 1319 (coverage rules, price caps, first self-pay ratios), 1317 (the institution's own
 //! catalogue matching), and 3301 / 3302 (uploading and revoking that matching).
 //!
@@ -6,8 +6,14 @@
 //! (`C1301-<after>-<upto>`: the items published after the HIS's `ver` up to the version
 //! current when it asked), and 9102 (in `files`) returns that file as a zip of one UTF-8,
 //! TAB-separated text file, rebuilt from the catalogue on each download — the range fixes its
-//! content, so no file needs keeping. Columns: `med_list_codg`, name, spec, unit, begin date,
-//! end date (empty: open-ended), version.
+//! content, so no file needs keeping. Columns of 1301–1308: `med_list_codg`, name, spec, unit,
+//! begin date, end date (empty: open-ended), version. 1309–1311 are written in the national
+//! file's own columns, which HIS clients read by position ([`disease_row`]).
+//!
+//! 1309 (门诊慢特病种) is the filing service's list of chronic/special diseases — the list 2503
+//! declarations are checked against — read when the file is built. That list has no versions:
+//! its file is always the whole list, `C1309-0-0` whatever `ver` the HIS sends. 1310 (按病种付费病种)
+//! and 1311 (日间手术治疗病种) are catalogue items of their own kinds, versioned like every item.
 
 use medclear_common::{
     clock::{Clock as _, SystemClock},
@@ -34,8 +40,10 @@ struct FileAnswer {
 pub(super) async fn catalogue_file(state: &AppState, envelope: &Envelope) -> Outcome {
     let v: VersionNode = node(envelope, "data")?;
     let after = version_of(&v.ver)?;
-    let (rows, upto) = rows(state, &envelope.infno, after, None).await?;
     let infno = envelope.infno.parse().unwrap_or_default();
+    // The chronic-disease list has no versions: every file is all of it.
+    let after = if infno == CHRONIC_DISEASES { 0 } else { after };
+    let (rows, upto) = rows(state, &envelope.infno, after, None).await?;
     let query = FileQuery { infno, after, upto };
     let tomorrow = SystemClock.today() + chrono::Days::new(1);
     output(&FileAnswer {
@@ -46,6 +54,9 @@ pub(super) async fn catalogue_file(state: &AppState, envelope: &Envelope) -> Out
     })
 }
 
+/// 1309, whose file is the filing service's chronic-disease list, not catalogue items.
+const CHRONIC_DISEASES: u16 = 1309;
+
 /// The catalogue kinds each download carries.
 fn kinds_of(infno: &str) -> Option<&'static [kpb::ItemKind]> {
     Some(match infno {
@@ -55,6 +66,8 @@ fn kinds_of(infno: &str) -> Option<&'static [kpb::ItemKind]> {
         "1306" => &[kpb::ItemKind::Consumable],
         "1307" => &[kpb::ItemKind::Diagnosis],
         "1308" => &[kpb::ItemKind::Operation],
+        "1310" => &[kpb::ItemKind::DiseasePayment],
+        "1311" => &[kpb::ItemKind::DaySurgery],
         _ => return None,
     })
 }
@@ -78,11 +91,12 @@ impl FileQuery {
         let after: i64 = parts.next()?.parse().ok()?;
         let upto: i64 = parts.next()?.parse().ok()?;
         let query = Self { infno, after, upto };
-        (parts.next().is_none()
-            && after >= 0
-            && upto >= after
-            && kinds_of(&infno.to_string()).is_some())
-        .then_some(query)
+        let known = if infno == CHRONIC_DISEASES {
+            after == 0 && upto == 0
+        } else {
+            kinds_of(&infno.to_string()).is_some()
+        };
+        (parts.next().is_none() && after >= 0 && upto >= after && known).then_some(query)
     }
 
     pub(super) fn filename(&self) -> String {
@@ -91,14 +105,19 @@ impl FileQuery {
 }
 
 /// The rows of a download — the items of its kinds published after `after`, up to `upto`
-/// (`None`: the version current now) — and the version they go up to.
+/// (`None`: the version current now) — and the version they go up to. 1309's are the whole
+/// chronic-disease list, at version 0.
 pub(super) async fn rows(
     state: &AppState,
     infno: &str,
     after: i64,
     upto: Option<i64>,
 ) -> Result<(Vec<String>, i64), Refusal> {
+    if infno == CHRONIC_DISEASES.to_string() {
+        return Ok((chronic_rows(state).await?, 0));
+    }
     let kinds = kinds_of(infno).ok_or_else(|| Refusal::new("unknown_file", "no such download"))?;
+    let today = SystemClock.today().to_string();
     let mut client = state.catalog();
     let (mut rows, mut upto, mut page_token) = (Vec::new(), upto, String::new());
     loop {
@@ -114,17 +133,18 @@ pub(super) async fn rows(
         let last = *upto.get_or_insert(page.current_ver);
         for item in page.items {
             if item.ver <= last && kinds.iter().any(|k| i32::from(*k) == item.kind) {
-                let field = |t: &str| t.replace(['\t', '\n', '\r'], " ");
-                rows.push(format!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    field(&item.code),
-                    field(&item.name),
-                    field(&item.spec),
-                    field(&item.unit),
-                    item.begin_date,
-                    item.end_date,
-                    item.ver
-                ));
+                rows.push(match infno {
+                    "1310" | "1311" => disease_row(infno, &item, last, &today),
+                    _ => line(&[
+                        &item.code,
+                        &item.name,
+                        &item.spec,
+                        &item.unit,
+                        &item.begin_date,
+                        &item.end_date,
+                        &item.ver.to_string(),
+                    ]),
+                });
             }
         }
         if !page.has_more || page.next_page_token.is_empty() {
@@ -133,6 +153,92 @@ pub(super) async fn rows(
         page_token = page.next_page_token;
     }
     Ok((rows, upto.unwrap_or(after)))
+}
+
+/// One line of a download file: its fields TAB-separated, none carrying a TAB or a line break.
+fn line(fields: &[&str]) -> String {
+    let fields: Vec<String> = fields.iter().map(|f| f.replace(['\t', '\n', '\r'], " ")).collect();
+    fields.join("\t")
+}
+
+/// A 1310 or 1311 row in the national file's columns, which HIS clients read by position:
+///
+/// * 1310: `dise_setl_list_id`, `bydise_setl_list_code`, `bydise_setl_dise_name`,
+///   `qua_oprn_oprt_code`, `qua_oprn_oprt_name`, `vali_flag`, `rid`, `crte_time`, `updt_time`,
+///   `ver`, `dise_cont`, `memo`, `ver_name`, `trt_guide_pagen`, `trt_guide_elecacs`;
+/// * 1311: `daysrg_trt_list_id`, `daysrg_dise_list_code`, `daysrg_dise_name`, `vali_flag`,
+///   `rid`, `crte_time`, `updt_time`, `ver`, `dise_cont`, `memo`, `ver_name`,
+///   `trt_guide_pagen`, `trt_guide_elecacs`, `oprn_oprt_name`, `oprn_oprt_code`.
+///
+/// The list id is the code, `rid` the code and the revision's version, `ver` the version that
+/// published the revision, `ver_name` the version the file reaches (what a client sends as
+/// `ver` next); `vali_flag` 1 while the entry is in force. The catalogue keeps no creation or
+/// update time of a row and no disease contents, guide or memo: those are empty.
+fn disease_row(infno: &str, item: &kpb::Item, upto: i64, today: &str) -> String {
+    let in_force = item.begin_date.as_str() <= today
+        && (item.end_date.is_empty() || item.end_date.as_str() >= today);
+    let valid = if in_force { "1" } else { "0" };
+    let (ver, ver_name, rid) =
+        (item.ver.to_string(), upto.to_string(), format!("{}-{}", item.code, item.ver));
+    let (code, name) = (item.code.as_str(), item.name.as_str());
+    let (operation_code, operation_name) =
+        (item.operation_code.as_str(), item.operation_name.as_str());
+    if infno == "1310" {
+        line(&[
+            code,
+            code,
+            name,
+            operation_code,
+            operation_name,
+            valid,
+            &rid,
+            "",
+            "",
+            &ver,
+            "",
+            "",
+            &ver_name,
+            "",
+            "",
+        ])
+    } else {
+        line(&[
+            code,
+            code,
+            name,
+            valid,
+            &rid,
+            "",
+            "",
+            &ver,
+            "",
+            "",
+            &ver_name,
+            "",
+            "",
+            operation_name,
+            operation_code,
+        ])
+    }
+}
+
+/// 1309's rows: the filing service's chronic/special disease list, in the national file's
+/// columns — `opsp_dise_code`, `opsp_dise_majcls_name`, `opsp_dise_subd_clss_name`, `admdvs`,
+/// `memo`, `vali_flag`, `rid`, `crte_time`, `updt_time`, `ver`, `dise_cont`, `ver_name`,
+/// `trt_guide_pagen`, `trt_guide_elecacs`, `opsp_dise_name`, `opsp_dise_majcls_code`. Each
+/// disease of the list is its own major class (the list has no subdivisions) and may be
+/// declared (`vali_flag` 1); the list keeps no region, times, contents or guide (empty), and
+/// no versions (`ver` and `ver_name` 0).
+async fn chronic_rows(state: &AppState) -> Result<Vec<String>, Refusal> {
+    let request = medclear_proto::filing::v1::ListChronicDiseasesRequest {};
+    let diseases = state.filing().list_chronic_diseases(request).await?.into_inner().diseases;
+    Ok(diseases
+        .iter()
+        .map(|d| {
+            let (code, name) = (d.code.as_str(), d.name.as_str());
+            line(&[code, name, "", "", "", "1", code, "", "", "0", "", "0", "", "", name, code])
+        })
+        .collect())
 }
 
 /// Every item's name by code, and every coverage rule, read from the catalogue's change

@@ -16,7 +16,7 @@ fn ratio(text: &str) -> Decimal {
 
 #[test]
 fn every_code_kind_has_its_format() {
-    let cases: [(ItemKind, &[&str], &[&str]); 7] = [
+    let cases: [(ItemKind, &[&str], &[&str]); 9] = [
         (
             ItemKind::WesternDrug,
             &["XL02BBA326A001010102180", "XA01AAA0001010100000"],
@@ -57,6 +57,12 @@ fn every_code_kind_has_its_format() {
             &["36.0601x001", "36.06", "00.10"],
             &["3606", "36.0", "00.1", "36.06011", "36.06x01", "A6.06"],
         ),
+        (
+            ItemKind::DiseasePayment,
+            &["K80.100", "K35.800x001", "B01", "A"],
+            &["", "k80.100", "80.100", "K80 100", "K80.100/001", "K80-100", &"K".repeat(31)],
+        ),
+        (ItemKind::DaySurgery, &["H25.900x001", "N20.000"], &["h25.900", "H25.900;", "H25/900"]),
     ];
     for (kind, good, bad) in cases {
         for code in good {
@@ -107,6 +113,7 @@ fn item(code: &str, kind: ItemKind, begin: &str, end: Option<&str>) -> Item {
         unit: "盒".into(),
         period: Period { begin: d(begin), end: end.map(d) },
         ver: 1,
+        operation: None,
     }
 }
 
@@ -253,6 +260,30 @@ fn diagnoses_are_not_billable() {
     )
     .unwrap_err();
     assert_eq!(error.reason, "bad_line");
+}
+
+#[test]
+fn disease_payment_and_day_surgery_entries_are_not_billable() {
+    for kind in [ItemKind::DiseasePayment, ItemKind::DaySurgery] {
+        assert!(!kind.is_chargeable());
+        let operation =
+            NamedOperation { code: "47.0100".into(), name: "腹腔镜下阑尾切除术".into() };
+        let entry =
+            Item { operation: Some(operation), ..item("K35.800", kind, "2024-01-01", None) };
+        let error = resolve_item(
+            &entry,
+            &[],
+            &Scope::chain(&a("440300")),
+            d("2024-06-01"),
+            &LineContext::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.reason, "bad_line", "{kind:?}");
+        assert!(error.message.contains(kind.as_str()), "{}", error.message);
+    }
+    assert_eq!(ItemKind::DaySurgery.operation(), OperationUse::Required);
+    assert_eq!(ItemKind::DiseasePayment.operation(), OperationUse::Allowed);
+    assert_eq!(ItemKind::Service.operation(), OperationUse::None);
 }
 
 #[test]
