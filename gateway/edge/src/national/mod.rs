@@ -13,8 +13,8 @@
 //! [`TRANSACTIONS`] is read from it. The transactions live one module per family: `persons`
 //! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2405, 2203 / 2203A, 2403), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
-//! (2001, 2501–2504, 5301), `catalogue` (1301 / 1302 / 1305–1308, 1312 / 1318 / 1319, 1317, 3301 / 3302),
-//! `reconciliation` (3201, 3202), `queries` (1901, 5201, 5202, 5203, 5204, 5206), `institutions` (1201), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
+//! (2001, 2501–2506, 5301, 5302), `catalogue` (1301 / 1302 / 1305–1311, 1312 / 1318 / 1319, 1317, 3301 / 3302),
+//! `reconciliation` (3201, 3202, 3203, 3204), `queries` (1901, 5201, 5202, 5203, 5204, 5205, 5206), `settlement_list` (4101), `institutions` (1201), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
 //! the envelope, the answer, and the readers they all share: the one place form is read
 //! leniently.
 
@@ -46,6 +46,7 @@ mod pharmacy;
 mod queries;
 mod reconciliation;
 mod settlement;
+mod settlement_list;
 mod sign_in;
 mod visits;
 
@@ -102,6 +103,9 @@ const HANDLERS: &[(&str, Effect, Handler)] = &[
     ("1306", Reads, output!(catalogue::catalogue_file)),
     ("1307", Reads, output!(catalogue::catalogue_file)),
     ("1308", Reads, output!(catalogue::catalogue_file)),
+    ("1309", Reads, output!(catalogue::catalogue_file)),
+    ("1310", Reads, output!(catalogue::catalogue_file)),
+    ("1311", Reads, output!(catalogue::catalogue_file)),
     ("1312", Reads, output!(catalogue::coverage_query)),
     ("1317", Reads, output!(catalogue::institution_matching)),
     ("1318", Reads, output!(catalogue::coverage_query)),
@@ -134,17 +138,24 @@ const HANDLERS: &[(&str, Effect, Handler)] = &[
     ("2502", Writes, output!(filings::revoke_filing)),
     ("2503", Writes, output!(filings::file_chronic)),
     ("2504", Writes, output!(filings::revoke_filing)),
+    ("2505", Writes, output!(filings::file_designation)),
+    ("2506", Writes, output!(filings::revoke_designation)),
     ("2601", Settles, output!(settlement::reverse)),
     ("3201", Reads, output!(reconciliation::reconcile_totals)),
     ("3202", Writes, output!(reconciliation::reconcile_details)),
+    ("3203", Writes, output!(reconciliation::apply_for_clearing)),
+    ("3204", Writes, output!(reconciliation::revoke_clearing_application)),
     ("3301", Writes, output!(catalogue::upload_mapping)),
     ("3302", Writes, output!(catalogue::revoke_mapping)),
+    ("4101", Writes, output!(settlement_list::upload_list)),
     ("5201", Reads, output!(queries::visit_query)),
     ("5202", Reads, output!(queries::diagnosis_query)),
     ("5203", Reads, output!(queries::settlement_query)),
     ("5204", Reads, output!(queries::fee_query)),
+    ("5205", Reads, output!(queries::medication_query)),
     ("5206", Reads, output!(queries::cumulative_query)),
     ("5301", Reads, output!(filings::chronic_filings)),
+    ("5302", Reads, output!(filings::designations)),
     ("9001", Reads, output!(sign_in::sign_in)),
     ("9002", Writes, output!(sign_in::sign_out)),
     ("9101", Writes, output!(files::upload_file)),
