@@ -437,6 +437,25 @@ fn optional_date(field: &'static str, text: &str) -> Result<Option<NaiveDate>, P
     if text.trim().is_empty() { Ok(None) } else { date(field, text).map(Some) }
 }
 
+/// Two optional dates that bound a range (`from ..= to`, either may be open): the end is not
+/// before the beginning (`end_before_begin`, on the end's field).
+fn date_range(
+    (from_field, from): (&'static str, &str),
+    (to_field, to): (&'static str, &str),
+) -> Result<(Option<NaiveDate>, Option<NaiveDate>), ProtocolError> {
+    let (from, to) = (optional_date(from_field, from)?, optional_date(to_field, to)?);
+    if let (Some(begin), Some(end)) = (from, to)
+        && end < begin
+    {
+        return Err(ProtocolError::new(
+            to_field,
+            "end_before_begin",
+            format!("{to_field} {end} is before {from_field} {begin}"),
+        ));
+    }
+    Ok((from, to))
+}
+
 /// A hospital's visit, named by its id (2202/2404 cancel it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VisitKey {
@@ -675,17 +694,7 @@ pub struct VisitQuery {
 impl TryFrom<pb::ListVisitsRequest> for VisitQuery {
     type Error = ProtocolError;
     fn try_from(r: pb::ListVisitsRequest) -> Result<Self, Self::Error> {
-        let from = optional_date("from_date", &r.from_date)?;
-        let to = optional_date("to_date", &r.to_date)?;
-        if let (Some(from), Some(to)) = (from, to)
-            && to < from
-        {
-            return Err(ProtocolError::new(
-                "to_date",
-                "end_before_begin",
-                format!("the range ends ({to}) before it begins ({from})"),
-            ));
-        }
+        let (from, to) = date_range(("from_date", &r.from_date), ("to_date", &r.to_date))?;
         let mdtrt_id = codes::optional_code("mdtrt_id", &r.mdtrt_id, codes::ID_LEN)?;
         Ok(Self {
             sender: sender(&r.fixmedins_code)?,
@@ -866,17 +875,8 @@ impl SettlementListUpload {
 impl TryFrom<pb::UploadSettlementListRequest> for SettlementListUpload {
     type Error = ProtocolError;
     fn try_from(r: pb::UploadSettlementListRequest) -> Result<Self, Self::Error> {
-        let adm_date = optional_date("adm_date", &r.adm_date)?;
-        let dscg_date = optional_date("dscg_date", &r.dscg_date)?;
-        if let (Some(adm), Some(dscg)) = (adm_date, dscg_date)
-            && dscg < adm
-        {
-            return Err(ProtocolError::new(
-                "dscg_date",
-                "end_before_begin",
-                format!("discharge {dscg} is before admission {adm}"),
-            ));
-        }
+        let (adm_date, dscg_date) =
+            date_range(("adm_date", &r.adm_date), ("dscg_date", &r.dscg_date))?;
         if r.fund_payamt_fen < 0 {
             return Err(ProtocolError::new(
                 "fund_payamt_fen",
@@ -928,17 +928,7 @@ pub struct PersonLinesQuery {
 impl TryFrom<pb::ListPersonFeeLinesRequest> for PersonLinesQuery {
     type Error = ProtocolError;
     fn try_from(r: pb::ListPersonFeeLinesRequest) -> Result<Self, Self::Error> {
-        let from = optional_date("from_date", &r.from_date)?;
-        let to = optional_date("to_date", &r.to_date)?;
-        if let (Some(from), Some(to)) = (from, to)
-            && to < from
-        {
-            return Err(ProtocolError::new(
-                "to_date",
-                "end_before_begin",
-                format!("the range ends ({to}) before it begins ({from})"),
-            ));
-        }
+        let (from, to) = date_range(("from_date", &r.from_date), ("to_date", &r.to_date))?;
         Ok(Self {
             psn_no: codes::psn_no("psn_no", &r.psn_no)?.into(),
             from,
