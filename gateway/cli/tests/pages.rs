@@ -128,6 +128,12 @@ async fn pages_keep_citizens_and_provinces_to_their_own() {
     let form_page = get(&b, &url("/citizen/filings/new"), &citizen).await;
     assert_eq!(form_page.status, 200);
     assert!(form_page.body.contains("<label for=\"mdtrtarea_admvs\">"));
+    // Where: provinces and cities (a city's filing covers its counties), not every county.
+    let offered = form_page.body.matches("<option value=\"").count();
+    assert!(offered > 371 && offered < 400, "{offered} options");
+    assert!(form_page.body.contains("<option value=\"110000\">"));
+    assert!(form_page.body.contains("<option value=\"440300\">"));
+    assert!(!form_page.body.contains("<option value=\"110101\">"), "a county is not offered");
     let csrf = hidden(&form_page.body, "csrf");
     let filing = |csrf: String, destination: &'static str, request_id: &'static str| {
         let (b, url, citizen) = (b.clone(), url("/citizen/filings/new"), citizen.clone());

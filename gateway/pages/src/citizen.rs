@@ -513,7 +513,13 @@ fn filing_form(
             "<optgroup label=\"{}\">",
             esc(&regions.name(&province.admdvs, ctx.lang))
         ));
-        for region in regions.all().iter().filter(|r| r.admdvs.get(..2) == Some(two)) {
+        // The province and its cities (a filing for a city covers its districts and counties):
+        // 371 choices, not the 3,220 codes a HIS may send; a county chosen before stays.
+        let offered = |r: &&fpb::Region| {
+            r.admdvs.get(..2) == Some(two)
+                && (r.level != "district" || form.mdtrtarea_admvs == r.admdvs)
+        };
+        for region in regions.all().iter().filter(offered) {
             let selected = if form.mdtrtarea_admvs == region.admdvs { " selected" } else { "" };
             destinations.push_str(&format!(
                 "<option value=\"{code}\"{selected}>{} ({code})</option>",
