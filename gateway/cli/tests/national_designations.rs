@@ -104,8 +104,9 @@ async fn a_hospital_files_finds_and_revokes_a_designation() {
     assert_eq!(reason(&h, "5302", "Q5", q).await, "unknown_biz_appy_type");
     assert_eq!(h.count("designations").await, 1);
 
-    // Another order of the same business is a second designation.
-    let second = designation(PERSON, "03", "2", TODAY, json!("2099-01-01"));
+    // Another order of the same business is a second designation; an order left empty (as
+    // binzhe12123/Medical's controller sends it) is the next one: 2.
+    let second = designation(PERSON, "03", "", TODAY, json!("2099-01-01"));
     let (output, _) = ok(&h, "2505", "D6", second).await;
     let second_serial = output["result"]["trt_dcla_detl_sn"].as_str().unwrap().to_owned();
     let listed = in_force(&h, "Q6", PERSON, "03").await;

@@ -368,11 +368,15 @@ pub(crate) fn biz_appy_type(field: &'static str, text: &str) -> Result<BizAppyTy
     }
 }
 
-/// A designation's order (`fix_srt_no`, C(3)): 1 to 999, leading zeros allowed (`01` is `1`).
-fn fix_srt_no(field: &'static str, text: &str) -> Result<u16> {
+/// A designation's order (`fix_srt_no`, C(3)): 1 to 999, leading zeros allowed (`01` is `1`);
+/// empty: `None`, the next one (see [`designation::validate_new_designation`]).
+fn fix_srt_no(field: &'static str, text: &str) -> Result<Option<u16>> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
     let digits = codes::digits(field, text, 1, 3)?;
     match digits.parse::<u16>() {
-        Ok(n) if (1..=MAX_FIX_SRT_NO).contains(&n) => Ok(n),
+        Ok(n) if (1..=MAX_FIX_SRT_NO).contains(&n) => Ok(Some(n)),
         _ => Err(Error::invalid(
             field,
             "out_of_range",
@@ -590,7 +594,11 @@ mod tests {
             Create::<NewDesignation>::try_from(r)
         };
         let ok = request(|r| r.fix_srt_no = "001".into()).unwrap();
-        assert_eq!((ok.new.fix_srt_no, ok.new.end, ok.new.biz_appy_type.code()), (1, None, "03"));
+        assert_eq!(
+            (ok.new.fix_srt_no, ok.new.end, ok.new.biz_appy_type.code()),
+            (Some(1), None, "03")
+        );
+        assert_eq!(request(|r| r.fix_srt_no = String::new()).unwrap().new.fix_srt_no, None);
         let refused = |edit: fn(&mut pb::CreateDesignationRequest)| {
             let Error::Problem(p) = request(edit).unwrap_err() else { panic!("not a problem") };
             (p.reason.into_owned(), p.field.map(|f| f.into_owned()).unwrap_or_default())

@@ -425,7 +425,7 @@ impl FilingService {
         }
         let region_known = !repo::known_regions(&mut tx, &[new.home]).await?.is_empty();
         let existing = repo::designations::of_person(&mut tx, &new.psn_no).await?;
-        let validity = designation::validate_new_designation(
+        let (validity, fix_srt_no) = designation::validate_new_designation(
             &new,
             region_known,
             self.clock.today(),
@@ -439,7 +439,7 @@ impl FilingService {
             biz_appy_type: new.biz_appy_type,
             fixmedins_code: new.fixmedins_code,
             fixmedins_name: new.fixmedins_name,
-            fix_srt_no: new.fix_srt_no,
+            fix_srt_no,
             begin: validity.begin,
             end: validity.end,
             tel: new.tel,

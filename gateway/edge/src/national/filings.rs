@@ -353,7 +353,11 @@ pub(super) async fn file_designation(state: &AppState, envelope: &Envelope) -> O
     let psn_no = codes::psn_no("data.psn_no", &d.psn_no)?.to_string();
     let fixmedins_code = codes::fixmedins_code("data.fixmedins_code", &d.fixmedins_code)?;
     let biz_appy_type = codes::code("data.biz_appy_type", &d.biz_appy_type, 3)?.to_owned();
-    let fix_srt_no = codes::digits("data.fix_srt_no", &d.fix_srt_no, 1, 3)?.to_owned();
+    // Empty (a client that leaves the order to the platform): the next one.
+    let fix_srt_no = match d.fix_srt_no.trim() {
+        "" => String::new(),
+        order => codes::digits("data.fix_srt_no", order, 1, 3)?.to_owned(),
+    };
     let begin_date = date_of("data.begndate", &d.begndate)?;
     let end_date = optional_date("data.enddate", &d.enddate)?;
     let (home, insutype) = home_and_insutype(state, envelope, &psn_no, &d.insutype).await?;

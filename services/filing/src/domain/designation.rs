@@ -91,8 +91,9 @@ pub struct NewDesignation {
     pub fixmedins_code: FixmedinsCode,
     pub fixmedins_name: String,
     /// The institution's order among the person's designations of this business, 1 to
-    /// [`MAX_FIX_SRT_NO`].
-    pub fix_srt_no: u16,
+    /// [`MAX_FIX_SRT_NO`]; `None` (sent empty, as some HIS do): the next after the person's
+    /// designations of this business in force ([`validate_new_designation`] decides it).
+    pub fix_srt_no: Option<u16>,
     pub begin: NaiveDate,
     /// `None`: open-ended.
     pub end: Option<NaiveDate>,
@@ -139,13 +140,14 @@ impl Designation {
 
 /// Decides whether `new` may be filed, given whether its home region is known, today, and the
 /// person's existing designations: the dates in order, and no active designation of the same
-/// business and order whose days meet the new one's.
+/// business and order whose days meet the new one's. Answers its days and its order (sent, or
+/// the next after the highest of the person's active designations of the business).
 pub fn validate_new_designation(
     new: &NewDesignation,
     region_known: bool,
     today: NaiveDate,
     existing: &[Designation],
-) -> Result<Validity> {
+) -> Result<(Validity, u16)> {
     if !region_known {
         return Err(Error::invalid(
             "insuplc_admdvs",
@@ -153,22 +155,26 @@ pub fn validate_new_designation(
             format!("insuplc_admdvs {} is not a known medical-insurance region", new.home),
         ));
     }
-    if !(1..=MAX_FIX_SRT_NO).contains(&new.fix_srt_no) {
+    let same_business = |d: &&Designation| {
+        d.psn_no == new.psn_no && d.biz_appy_type == new.biz_appy_type && d.is_active(today)
+    };
+    let fix_srt_no = new.fix_srt_no.unwrap_or_else(|| {
+        existing.iter().filter(same_business).map(|d| d.fix_srt_no).max().unwrap_or(0) + 1
+    });
+    if !(1..=MAX_FIX_SRT_NO).contains(&fix_srt_no) {
         return Err(Error::invalid(
             "fix_srt_no",
             "out_of_range",
-            format!("fix_srt_no must be between 1 and {MAX_FIX_SRT_NO}, not {}", new.fix_srt_no),
+            format!("fix_srt_no must be between 1 and {MAX_FIX_SRT_NO}, not {fix_srt_no}"),
         ));
     }
     check_order(new.begin, new.end)?;
     let validity = Validity { begin: new.begin, end: new.end };
-    if let Some(clash) = existing.iter().find(|d| {
-        d.psn_no == new.psn_no
-            && d.biz_appy_type == new.biz_appy_type
-            && d.fix_srt_no == new.fix_srt_no
-            && d.is_active(today)
-            && d.validity().overlaps(&validity)
-    }) {
+    if let Some(clash) = existing
+        .iter()
+        .filter(same_business)
+        .find(|d| d.fix_srt_no == fix_srt_no && d.validity().overlaps(&validity))
+    {
         return Err(Error::precondition(
             "designation_exists",
             format!(
@@ -184,7 +190,7 @@ pub fn validate_new_designation(
             ),
         ));
     }
-    Ok(validity)
+    Ok((validity, fix_srt_no))
 }
 
 /// What revoking `designation` for `psn_no` does: refused when it is another person's (named

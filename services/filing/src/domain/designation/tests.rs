@@ -25,7 +25,7 @@ fn new(biz: &str, fix_srt_no: u16, begin: &str, end: Option<&str>) -> NewDesigna
         biz_appy_type: BizAppyType::parse(biz).unwrap(),
         fixmedins_code: FixmedinsCode::parse("H50015500011").unwrap(),
         fixmedins_name: "梁平区示例人民医院".into(),
-        fix_srt_no,
+        fix_srt_no: Some(fix_srt_no),
         begin: d(begin),
         end: end.map(d),
         tel: String::new(),
@@ -44,7 +44,7 @@ fn stored(id: &str, new: &NewDesignation) -> Designation {
         biz_appy_type: new.biz_appy_type,
         fixmedins_code: new.fixmedins_code.clone(),
         fixmedins_name: new.fixmedins_name.clone(),
-        fix_srt_no: new.fix_srt_no,
+        fix_srt_no: new.fix_srt_no.unwrap_or(1),
         begin: new.begin,
         end: new.end,
         tel: new.tel.clone(),
@@ -67,7 +67,7 @@ fn revoked(mut designation: Designation, on: &str) -> Designation {
     designation
 }
 
-fn reason(result: Result<Validity>) -> String {
+fn reason<T: std::fmt::Debug>(result: Result<T>) -> String {
     result.unwrap_err().reason().to_owned()
 }
 
@@ -93,7 +93,7 @@ fn dates_must_be_in_order_and_the_region_known() {
     let one_day = new("03", 1, TODAY, Some(TODAY));
     assert_eq!(
         validate_new_designation(&one_day, true, today, &[]).unwrap(),
-        Validity { begin: d(TODAY), end: Some(d(TODAY)) },
+        (Validity { begin: d(TODAY), end: Some(d(TODAY)) }, 1),
         "begndate = enddate is one day"
     );
     let backwards = new("03", 1, TODAY, Some("2026-03-01"));
@@ -102,6 +102,26 @@ fn dates_must_be_in_order_and_the_region_known() {
     assert_eq!(reason(validate_new_designation(&home, false, today, &[])), "unknown_region");
     let zero = new("03", 0, TODAY, None);
     assert_eq!(reason(validate_new_designation(&zero, true, today, &[])), "out_of_range");
+}
+
+#[test]
+fn an_order_left_empty_is_the_next_after_those_in_force() {
+    let today = d(TODAY);
+    let order = |existing: &[Designation]| {
+        let mut unordered = new("03", 1, TODAY, None);
+        unordered.fix_srt_no = None;
+        validate_new_designation(&unordered, true, today, existing).map(|(_, n)| n)
+    };
+    assert_eq!(order(&[]).unwrap(), 1, "the first is 1");
+    let first = stored("D1", &new("03", 1, TODAY, None));
+    let third = stored("D3", &new("03", 3, TODAY, None));
+    assert_eq!(order(&[first.clone(), third.clone()]).unwrap(), 4, "after the highest");
+    // Another business's, or one revoked, does not count.
+    let other_business = stored("D4", &new("01", 7, TODAY, None));
+    assert_eq!(order(&[first.clone(), other_business]).unwrap(), 2);
+    assert_eq!(order(&[revoked(third, TODAY)]).unwrap(), 1);
+    let full = stored("D9", &new("03", MAX_FIX_SRT_NO, TODAY, None));
+    assert_eq!(reason(order(&[full])), "out_of_range");
 }
 
 #[test]
