@@ -28,6 +28,10 @@ struct Referral {
     reflin_medins_name: String,
     #[serde(default, deserialize_with = "text")]
     diag_code: String,
+    /// 2501A (转院备案, a transfer): the visit before the transfer, at the hospital the patient
+    /// leaves (usually in the home province, so not one of medclear's).
+    #[serde(default, deserialize_with = "text")]
+    refl_old_mdtrt_id: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,7 +76,7 @@ fn hospital_actor(envelope: &Envelope) -> medclear_proto::filing::v1::Actor {
     }
 }
 
-/// 2501: a referral filed.
+/// 2501 (and 2501A, a transfer naming the visit before it): a referral filed.
 pub(super) async fn file_referral(state: &AppState, envelope: &Envelope) -> Outcome {
     use medclear_proto::filing::v1 as fpb;
     let r: Referral = node(envelope, "refmedin")?;
@@ -92,7 +96,10 @@ pub(super) async fn file_referral(state: &AppState, envelope: &Envelope) -> Outc
         begin_date: date_of("refl_date", begin)?,
         end_date: optional_date("enddate", &r.enddate)?,
         actor: Some(hospital_actor(envelope)),
-        memo: format!("{reason} → {to}"),
+        memo: match codes::optional_code("refmedin.refl_old_mdtrt_id", &r.refl_old_mdtrt_id, 30)? {
+            "" => format!("{reason} → {to}"),
+            before => format!("{reason} → {to} (转院前就诊 {before})"),
+        },
     };
     let filing = state.filing().create_filing(request).await?.into_inner();
     output(&DeclarationOutput { result: DeclarationSerial { trt_dcla_detl_sn: filing.filing_id } })

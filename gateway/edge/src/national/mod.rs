@@ -13,7 +13,7 @@
 //! [`TRANSACTIONS`] is read from it. The transactions live one module per family: `persons`
 //! (1101), `pharmacy` (2101, 2102; 2103 is 2208's), `visits` (2201 / 2401, 2202 / 2404, 2402, 2405, 2203 / 2203A, 2403), `fees` (2204 / 2301,
 //! 2205 / 2302), `settlement` (2206 / 2303, 2207 / 2304, 2208 / 2305, 2601), `filings`
-//! (2001, 2501–2506, 5301, 5302), `catalogue` (1301 / 1302 / 1305–1311, 1312 / 1318 / 1319, 1317, 3301 / 3302),
+//! (2001, 2501 / 2501A–2506, 5301, 5302), `catalogue` (1301 / 1302 / 1305–1311, 1312 / 1318 / 1319, 1317, 3301 / 3302),
 //! `reconciliation` (3201, 3202, 3203, 3204), `queries` (1901, 5201, 5202, 5203, 5204, 5205, 5206), `settlement_list` (4101), `institutions` (1201), `sign_in` (9001, 9002) and `files` (9101, 9102). `envelope` holds
 //! the envelope, the answer, and the readers they all share: the one place form is read
 //! leniently.
@@ -135,6 +135,7 @@ const HANDLERS: &[(&str, Effect, Handler)] = &[
     ("2404", Writes, output!(visits::cancel_visit)),
     ("2405", Writes, output!(visits::cancel_discharge)),
     ("2501", Writes, output!(filings::file_referral)),
+    ("2501A", Writes, output!(filings::file_referral)),
     ("2502", Writes, output!(filings::revoke_filing)),
     ("2503", Writes, output!(filings::file_chronic)),
     ("2504", Writes, output!(filings::revoke_filing)),
