@@ -384,6 +384,18 @@ pub(super) fn fen(field: &str, text: &str) -> Result<i64, Refusal> {
         .map_err(|e| Refusal::new("invalid_amount", format!("{field}: {}", e.0)))
 }
 
+/// A count (`fixmedins_setl_cnt`, `psntime`: visits, settlements) as a number or a string,
+/// read exactly: a fraction of zeros is accepted (C# decimals send `12.0`), any other fraction,
+/// a negative or a non-number is refused (`invalid_input`).
+pub(super) fn count(field: &str, text: &str) -> Result<u64, Refusal> {
+    let bad = || Refusal::new("invalid_input", format!("{field} {text:?} is not a whole number"));
+    let value = Decimal::from_str_exact(text.trim()).map_err(|_| bad())?;
+    if value.is_sign_negative() || !value.fract().is_zero() {
+        return Err(bad());
+    }
+    u64::try_from(value).map_err(|_| bad())
+}
+
 /// A price's bound, N(16,6): below 10¹⁰ yuan.
 const MAX_PRICE_YUAN: Decimal = Decimal::from_parts(1_410_065_408, 2, 0, false, 0);
 
@@ -496,6 +508,16 @@ mod tests {
         );
         // Not JSON stays not JSON.
         assert_eq!(exact_numbers(b"{\"a\": 1.2"), b"{\"a\": \"1.2\"".to_vec());
+    }
+
+    #[test]
+    fn counts_are_whole_numbers_in_any_form() {
+        for (text, n) in [("12", 12), ("12.0", 12), (" 3.000 ", 3), ("0", 0)] {
+            assert_eq!(count("psntime", text).unwrap(), n, "{text}");
+        }
+        for text in ["12.5", "-1", "", "x", "1e3", "18446744073709551616"] {
+            assert_eq!(count("psntime", text).unwrap_err().reason, "invalid_input", "{text}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use medclear_common::{codes, money::fen_to_yuan};
 use serde::{Deserialize, Serialize};
 
-use super::envelope::{Envelope, Outcome, Refusal, date_of, fen, node, output};
+use super::envelope::{Envelope, Outcome, Refusal, count, date_of, fen, node, output};
 use super::files::{self, FileInfoOutput, file_info};
 use crate::{json::text, state::AppState};
 
@@ -59,10 +59,7 @@ pub(super) async fn reconcile_totals(state: &AppState, envelope: &Envelope) -> O
             "totals are reconciled one day at a time: stmt_begndate and stmt_enddate the same day",
         ));
     }
-    let count =
-        t.fixmedins_setl_cnt.trim().parse::<u64>().map_err(|_| {
-            Refusal::new("invalid_input", "fixmedins_setl_cnt must be a whole number")
-        })?;
+    let count = count("fixmedins_setl_cnt", &t.fixmedins_setl_cnt)?;
     let request = cpb::ReconcileTotalsRequest {
         msgid: envelope.msgid.clone(),
         fixmedins_code: envelope.fixmedins_code.clone(),
@@ -178,8 +175,8 @@ pub(super) async fn reconcile_details(state: &AppState, envelope: &Envelope) -> 
     let fund: i64 = details.iter().map(|x| x.fund_pay_sumamt_fen).sum();
     let sent =
         (fen("medfee_sumamt", &d.medfee_sumamt)?, fen("fund_pay_sumamt", &d.fund_pay_sumamt)?);
-    let count = d.fixmedins_setl_cnt.trim().parse::<usize>().ok();
-    if sent != (medfee, fund) || count != Some(details.len()) {
+    let count = count("fixmedins_setl_cnt", &d.fixmedins_setl_cnt)?;
+    if sent != (medfee, fund) || usize::try_from(count).ok() != Some(details.len()) {
         return Err(Refusal::new(
             "file_mismatch",
             format!(
@@ -275,20 +272,6 @@ struct ApplicationResult {
     clr_appy_evt_id: String,
 }
 
-/// A count sent as a number that may carry a fraction of zeros (`psntime` N(6), `12.0` from
-/// C# decimals): read exactly, as an amount is, and refused unless whole and not negative.
-fn whole(field: &str, text: &str) -> Result<u64, Refusal> {
-    let hundredths = fen(field, text)?;
-    if hundredths % 100 != 0 || hundredths < 0 {
-        return Err(Refusal::new(
-            "invalid_amount",
-            format!("{field} {text:?} is not a whole number of visits"),
-        ));
-    }
-    u64::try_from(hundredths / 100)
-        .map_err(|_| Refusal::new("invalid_amount", format!("{field} is too large")))
-}
-
 /// 3203: the institution applies for the clearing of a month in one clearing category, with
 /// its totals of the month; the clearing service accepts them only when they are its own.
 pub(super) async fn apply_for_clearing(state: &AppState, envelope: &Envelope) -> Outcome {
@@ -302,7 +285,7 @@ pub(super) async fn apply_for_clearing(state: &AppState, envelope: &Envelope) ->
         setlym: codes::digits("data.setlym", &a.setlym, 6, 6)?.to_owned(),
         begndate: date_of("begndate", &a.begndate)?,
         enddate: date_of("enddate", &a.enddate)?,
-        psntime: whole("psntime", &a.psntime)?,
+        psntime: count("data.psntime", &a.psntime)?,
         medfee_sumamt_fen: fen("medfee_sumamt", &a.medfee_sumamt)?,
         med_sumfee_fen: fen("med_sumfee", &a.med_sumfee)?,
         fund_appy_sum_fen: fen("fund_appy_sum", &a.fund_appy_sum)?,
