@@ -791,34 +791,23 @@ fn cum_rows(a: &pb::PersonAccumulators) -> Vec<(String, String, Cum)> {
         rows.push((format!("Q0000_BIZ{code}"), format!("起付线累计({kind})"), Cum::Yuan(paid)));
     }
     for layer in &a.layers {
-        match layer.fund_pay_type.as_str() {
-            "" => {
-                let name = &layer.name;
-                rows.push((
-                    format!("MC_LAYER_{name}_PAID"),
-                    format!("{name}支付累计"),
-                    Cum::Yuan(layer.paid_fen),
-                ));
-                rows.push((
-                    format!("MC_LAYER_{name}_BASE"),
-                    format!("{name}计算基数累计"),
-                    Cum::Yuan(layer.base_fen),
-                ));
-            }
-            fund => {
-                let name = fund_name(fund);
-                rows.push((
-                    format!("D{fund}"),
-                    format!("{name}支付累计"),
-                    Cum::Yuan(layer.paid_fen),
-                ));
-                rows.push((
-                    format!("TS{fund}"),
-                    format!("{name}合规费用累计"),
-                    Cum::Yuan(layer.base_fen),
-                ));
-            }
-        }
+        // A layer paid by a national fund under its codes; one of medclear's own, by its name.
+        let (paid_code, base_code, name, base) = match layer.fund_pay_type.as_str() {
+            "" => (
+                format!("MC_LAYER_{}_PAID", layer.name),
+                format!("MC_LAYER_{}_BASE", layer.name),
+                layer.name.clone(),
+                "计算基数累计",
+            ),
+            fund => (
+                format!("D{fund}"),
+                format!("TS{fund}"),
+                fund_name(fund).to_owned(),
+                "合规费用累计",
+            ),
+        };
+        rows.push((paid_code, format!("{name}支付累计"), Cum::Yuan(layer.paid_fen)));
+        rows.push((base_code, format!("{name}{base}"), Cum::Yuan(layer.base_fen)));
     }
     rows.push((
         "D610100".to_owned(),
