@@ -304,25 +304,14 @@ impl Sim {
         let answered = if inpatient { "result" } else { "data" };
         let mdtrt_id = visit[answered]["mdtrt_id"].as_str().unwrap_or_default().to_owned();
         let upload = if inpatient { "2301" } else { "2204" };
-        let lines: Vec<String> = plan
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, (code, price_fen, quantity))| {
-                let amount = fen_to_yuan(price_fen * i64::from(*quantity));
-                let amount = if plan.malformed && i == 0 { format!("{amount}5") } else { amount };
-                json!({"feedetl_sn": (i + 1).to_string(), "mdtrt_id": mdtrt_id,
-                    "psn_no": plan.psn_no, "chrg_bchno": "1", "rx_circ_flag": "0",
-                    "fee_ocur_time": format!("{} 09:10:00", self.today), "med_list_codg": "",
-                    "medins_list_codg": code, "det_item_fee_sumamt": "AMOUNT", "cnt": quantity,
-                    "pric": "PRICE", "bilg_dept_codg": "A01", "bilg_dept_name": "内科",
-                    "bilg_dr_codg": "D01", "bilg_dr_name": "医生", "hosp_appr_flag": "1"})
-                .to_string()
-                // Amounts go as JSON numbers with their decimals, as HIS clients send them.
-                .replace(r#""AMOUNT""#, &amount)
-                .replace(r#""PRICE""#, &fen_to_yuan(*price_fen))
-            })
-            .collect();
+        let lines = plan_lines(plan, |sn, code, quantity| {
+            json!({"feedetl_sn": sn, "mdtrt_id": mdtrt_id,
+                "psn_no": plan.psn_no, "chrg_bchno": "1", "rx_circ_flag": "0",
+                "fee_ocur_time": format!("{} 09:10:00", self.today), "med_list_codg": "",
+                "medins_list_codg": code, "det_item_fee_sumamt": "AMOUNT", "cnt": quantity,
+                "pric": "PRICE", "bilg_dept_codg": "A01", "bilg_dept_name": "内科",
+                "bilg_dr_codg": "D01", "bilg_dr_name": "医生", "hosp_appr_flag": "1"})
+        });
         let mut body = self.envelope(upload, &msgid(3), plan, json!("INPUT")).to_string();
         body = body.replace(r#""INPUT""#, &format!(r#"{{"feedetail": [{}]}}"#, lines.join(",")));
         match self.call(upload, body).await {
@@ -428,22 +417,12 @@ impl Sim {
     async fn purchase(&self, n: usize, plan: &Plan) {
         let total: i64 = plan.lines.iter().map(|(_, p, q)| p * i64::from(*q)).sum();
         let at = format!("{} 09:10:00", self.today);
-        let drugs: Vec<String> = plan
-            .lines
-            .iter()
-            .enumerate()
-            .map(|(i, (code, price_fen, quantity))| {
-                let amount = fen_to_yuan(price_fen * i64::from(*quantity));
-                let amount = if plan.malformed && i == 0 { format!("{amount}5") } else { amount };
-                json!({"feedetl_sn": (i + 1).to_string(), "rxno": null, "rx_circ_flag": "0",
-                    "fee_ocur_time": at, "med_list_codg": "", "medins_list_codg": code,
-                    "det_item_fee_sumamt": "AMOUNT", "cnt": quantity, "pric": "PRICE",
-                    "bilg_dr_codg": null, "bilg_dr_name": null})
-                .to_string()
-                .replace(r#""AMOUNT""#, &amount)
-                .replace(r#""PRICE""#, &fen_to_yuan(*price_fen))
-            })
-            .collect();
+        let drugs = plan_lines(plan, |sn, code, quantity| {
+            json!({"feedetl_sn": sn, "rxno": null, "rx_circ_flag": "0",
+                "fee_ocur_time": at, "med_list_codg": "", "medins_list_codg": code,
+                "det_item_fee_sumamt": "AMOUNT", "cnt": quantity, "pric": "PRICE",
+                "bilg_dr_codg": null, "bilg_dr_name": null})
+        });
         let node = if n.is_multiple_of(2) { "druginfo" } else { "data" };
         let person = json!({"psn_no": plan.psn_no, "mdtrt_cert_type": "02",
             "mdtrt_cert_no": plan.certno, "begntime": at, "medfee_sumamt": fen_to_yuan(total),
@@ -500,6 +479,24 @@ impl Sim {
             })
             .await
     }
+}
+
+/// The plan's lines as JSON texts, each from `line` (its `feedetl_sn`, local code and
+/// quantity) with `"AMOUNT"` and `"PRICE"` written as JSON numbers with their decimals, as HIS
+/// clients send them — the first amount with a third decimal when the plan is malformed.
+fn plan_lines(plan: &Plan, line: impl Fn(String, &str, u32) -> Value) -> Vec<String> {
+    plan.lines
+        .iter()
+        .enumerate()
+        .map(|(i, (code, price_fen, quantity))| {
+            let amount = fen_to_yuan(price_fen * i64::from(*quantity));
+            let amount = if plan.malformed && i == 0 { format!("{amount}5") } else { amount };
+            line((i + 1).to_string(), code, *quantity)
+                .to_string()
+                .replace(r#""AMOUNT""#, &amount)
+                .replace(r#""PRICE""#, &fen_to_yuan(*price_fen))
+        })
+        .collect()
 }
 
 /// Whether an institution is a pharmacy (定点药店, its code `P…`).
