@@ -19,19 +19,19 @@ CREATE TABLE applications (
     fund_appy_sum      BIGINT NOT NULL,
     cash_payamt        BIGINT NOT NULL,
     acct_pay           BIGINT NOT NULL,
-    status             TEXT NOT NULL CHECK (status IN ('applied', 'revoked')),
     applied_at         TIMESTAMPTZ NOT NULL,
+    -- Revoked (3204) when set; standing while null.
     revoked_at         TIMESTAMPTZ,
     revoke_request_id  TEXT,
     memo               TEXT NOT NULL DEFAULT '',
     -- Accepted totals are clearing's, whose every item has medfee = fund + acct + cash.
     CHECK (medfee_sumamt = fund_appy_sum + cash_payamt + acct_pay),
-    CHECK ((status = 'revoked') = (revoked_at IS NOT NULL)),
+    CHECK ((revoked_at IS NULL) = (revoke_request_id IS NULL)),
     UNIQUE (fixmedins_code, request_id)
 );
 -- One standing application per institution, month and clearing category.
 CREATE UNIQUE INDEX applications_standing ON applications (fixmedins_code, clr_type, setlym)
-    WHERE status = 'applied';
+    WHERE revoked_at IS NULL;
 -- Listed by period (and the hospital statements of a period) and by institution.
 CREATE INDEX applications_period ON applications (period_id, fixmedins_code);
 CREATE INDEX applications_institution ON applications (fixmedins_code, clr_appy_evt_id);

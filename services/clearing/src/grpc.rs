@@ -387,6 +387,7 @@ fn application(r: pb::ApplyForClearingRequest) -> Result<(String, Application), 
 }
 
 fn pb_application(a: ApplicationRow) -> pb::ClearingApplication {
+    let status = a.status().to_owned();
     pb::ClearingApplication {
         clr_appy_evt_id: a.clr_appy_evt_id,
         fixmedins_code: a.fixmedins_code,
@@ -402,7 +403,7 @@ fn pb_application(a: ApplicationRow) -> pb::ClearingApplication {
         fund_appy_sum_fen: a.fund_appy_sum,
         cash_payamt_fen: a.cash_payamt,
         acct_pay_fen: a.acct_pay,
-        status: a.status,
+        status,
         applied_at: a.applied_at.to_rfc3339(),
         revoked_at: time(a.revoked_at),
         memo: a.memo,

@@ -1313,9 +1313,8 @@ pub struct ApplicationRow {
     pub fund_appy_sum: i64,
     pub cash_payamt: i64,
     pub acct_pay: i64,
-    /// `applied` or `revoked`.
-    pub status: String,
     pub applied_at: DateTime<Utc>,
+    /// Set when revoked (3204); `None` while the application stands.
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_request_id: Option<String>,
     pub memo: String,
@@ -1323,15 +1322,22 @@ pub struct ApplicationRow {
 
 const APPLICATION_COLUMNS: &str = "clr_appy_evt_id, request_id, request_body, fixmedins_code, \
      clr_type, clr_way, setlym::TEXT AS setlym, begndate, enddate, period_id, psntime, \
-     medfee_sumamt, med_sumfee, fund_appy_sum, cash_payamt, acct_pay, status, applied_at, \
-     revoked_at, revoke_request_id, memo";
+     medfee_sumamt, med_sumfee, fund_appy_sum, cash_payamt, acct_pay, applied_at, revoked_at, \
+     revoke_request_id, memo";
+
+impl ApplicationRow {
+    /// `applied` while it stands, `revoked` once revoked: what its `revoked_at` says.
+    pub fn status(&self) -> &'static str {
+        if self.revoked_at.is_some() { "revoked" } else { "applied" }
+    }
+}
 
 pub async fn insert_application(conn: &mut PgConnection, a: &ApplicationRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO applications (clr_appy_evt_id, request_id, request_body, fixmedins_code,
              clr_type, clr_way, setlym, begndate, enddate, period_id, psntime, medfee_sumamt,
-             med_sumfee, fund_appy_sum, cash_payamt, acct_pay, status, applied_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             med_sumfee, fund_appy_sum, cash_payamt, acct_pay, applied_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&a.clr_appy_evt_id)
     .bind(&a.request_id)
@@ -1349,7 +1355,6 @@ pub async fn insert_application(conn: &mut PgConnection, a: &ApplicationRow) -> 
     .bind(a.fund_appy_sum)
     .bind(a.cash_payamt)
     .bind(a.acct_pay)
-    .bind(&a.status)
     .bind(a.applied_at)
     .execute(conn)
     .await?;
@@ -1381,7 +1386,7 @@ pub async fn standing_application(
 ) -> Result<Option<ApplicationRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {APPLICATION_COLUMNS} FROM applications
-         WHERE fixmedins_code = $1 AND clr_type = $2 AND setlym = $3 AND status = 'applied'"
+         WHERE fixmedins_code = $1 AND clr_type = $2 AND setlym = $3 AND revoked_at IS NULL"
     ))
     .bind(fixmedins_code)
     .bind(clr_type)
@@ -1415,9 +1420,8 @@ pub async fn revoke_application(
     at: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE applications SET status = 'revoked', revoked_at = $4, revoke_request_id = $2,
-             memo = $3
-         WHERE clr_appy_evt_id = $1 AND status = 'applied'",
+        "UPDATE applications SET revoked_at = $4, revoke_request_id = $2, memo = $3
+         WHERE clr_appy_evt_id = $1 AND revoked_at IS NULL",
     )
     .bind(clr_appy_evt_id)
     .bind(request_id)
@@ -1441,7 +1445,8 @@ pub async fn applications(
     Ok(sqlx::query_as(&format!(
         "SELECT {APPLICATION_COLUMNS} FROM applications
          WHERE ($1 = '' OR period_id = $1) AND ($2 = '' OR fixmedins_code = $2)
-             AND ($3 = '' OR status = $3) AND clr_appy_evt_id > $4
+             AND ($3 = '' OR ($3 = 'revoked') = (revoked_at IS NOT NULL))
+             AND clr_appy_evt_id > $4
          ORDER BY clr_appy_evt_id LIMIT $5"
     ))
     .bind(period_id)
@@ -1461,7 +1466,7 @@ pub async fn standing_applications(
 ) -> Result<Vec<ApplicationRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {APPLICATION_COLUMNS} FROM applications
-         WHERE period_id = $1 AND fixmedins_code = ANY($2) AND status = 'applied'
+         WHERE period_id = $1 AND fixmedins_code = ANY($2) AND revoked_at IS NULL
          ORDER BY fixmedins_code, clr_appy_evt_id"
     ))
     .bind(period_id)

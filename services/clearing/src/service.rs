@@ -1317,7 +1317,6 @@ impl ClearingService {
             fund_appy_sum: a.fund_appy_sum,
             cash_payamt: a.cash_payamt,
             acct_pay: a.acct_pay,
-            status: "applied".into(),
             applied_at: now,
             revoked_at: None,
             revoke_request_id: None,
@@ -1357,7 +1356,7 @@ impl ClearingService {
                 format!("{fixmedins_code} has no clearing application {clr_appy_evt_id}"),
             ));
         };
-        if row.status == "revoked" {
+        if row.revoked_at.is_some() {
             return Ok(row);
         }
         let period = repo::period(&mut tx, &row.period_id).await?;

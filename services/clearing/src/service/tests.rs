@@ -580,7 +580,7 @@ async fn clearing_applications_are_checked_against_the_ledger_and_feed_the_perio
 
     // The center's own totals: accepted, in the period of November.
     let applied = service.apply("R1", &gd_month).await.unwrap();
-    assert_eq!((applied.period_id.as_str(), applied.status.as_str()), ("2026-11", "applied"));
+    assert_eq!((applied.period_id.as_str(), applied.status()), ("2026-11", "applied"));
     assert_eq!((applied.setlym.as_str(), applied.psntime), ("202611", 2));
     // The same msgid again: the same application, one row; with another body: refused.
     assert_eq!(service.apply("R1", &gd_month).await.unwrap(), applied);
@@ -651,7 +651,7 @@ async fn clearing_applications_are_checked_against_the_ledger_and_feed_the_perio
     let revoked =
         service.revoke_application("V1", gd, &applied.clr_appy_evt_id, " wrong month ").await;
     let revoked = revoked.unwrap();
-    assert_eq!((revoked.status.as_str(), revoked.memo.as_str()), ("revoked", "wrong month"));
+    assert_eq!((revoked.status(), revoked.memo.as_str()), ("revoked", "wrong month"));
     assert!(revoked.revoked_at.is_some());
     let again = service.revoke_application("V2", gd, &applied.clr_appy_evt_id, "").await;
     assert_eq!(again.unwrap(), revoked);
