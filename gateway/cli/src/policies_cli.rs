@@ -279,13 +279,11 @@ fn preview_report(p: &pb::PolicyPreview) -> String {
         .provinces
         .iter()
         .map(|c| {
-            vec![
-                c.treating_province.clone(),
-                c.settlements.to_string(),
-                fen_to_yuan(c.before_fen),
-                fen_to_yuan(c.after_fen),
-                fen_to_yuan(c.change_fen),
-            ]
+            change_row(
+                &c.treating_province,
+                c.settlements,
+                [c.before_fen, c.after_fen, c.change_fen],
+            )
         })
         .collect();
     let header = ["treating province", "settlements", "before", "after", "change"];
@@ -298,19 +296,19 @@ fn preview_report(p: &pb::PolicyPreview) -> String {
     let persons: Vec<Vec<String>> = p
         .largest
         .iter()
-        .map(|c| {
-            vec![
-                c.psn_no.clone(),
-                c.settlements.to_string(),
-                fen_to_yuan(c.before_fen),
-                fen_to_yuan(c.after_fen),
-                fen_to_yuan(c.change_fen),
-            ]
-        })
+        .map(|c| change_row(&c.psn_no, c.settlements, [c.before_fen, c.after_fen, c.change_fen]))
         .collect();
     let header = ["psn_no", "settlements", "before", "after", "change"];
     out.push_str(&table(&header, &[false, true, true, true, true], &persons));
     out
+}
+
+/// A row of who (a province, a person), its settlements, and the funds before, after and the
+/// change, in yuan.
+fn change_row(who: &str, settlements: u64, [before, after, change]: [i64; 3]) -> Vec<String> {
+    let mut row = vec![who.to_owned(), settlements.to_string()];
+    row.extend([before, after, change].map(fen_to_yuan));
+    row
 }
 
 #[cfg(test)]

@@ -190,18 +190,27 @@ fn already_there(status: &tonic::Status) -> bool {
 // What the API and the pages do
 // ---------------------------------------------------------------------------------------------
 
-/// Checks `document` as the routing service would store it, and says what its id would be.
-pub async fn validate(
-    state: &AppState,
+/// A document `principal` may write, as the request that carries it, and where it goes.
+fn document_request(
     principal: &Principal,
     document: &str,
-) -> Result<pb::ValidatePolicyResponse, ApiError> {
+) -> Result<(Scope, pb::PolicyDocumentRequest), ApiError> {
     let scope = Scope::of_text(document);
     scope.allows(principal, true)?;
     let request = pb::PolicyDocumentRequest {
         document_json: document.to_owned(),
         actor: Some(actor(principal, &scope)),
     };
+    Ok((scope, request))
+}
+
+/// Checks `document` as the routing service would store it, and says what its id would be.
+pub async fn validate(
+    state: &AppState,
+    principal: &Principal,
+    document: &str,
+) -> Result<pb::ValidatePolicyResponse, ApiError> {
+    let (scope, request) = document_request(principal, document)?;
     Ok(instance(state, &scope).validate_policy(request).await?.into_inner())
 }
 
@@ -211,12 +220,7 @@ pub async fn put_draft(
     principal: &Principal,
     document: &str,
 ) -> Result<pb::PolicyVersion, ApiError> {
-    let scope = Scope::of_text(document);
-    scope.allows(principal, true)?;
-    let request = pb::PolicyDocumentRequest {
-        document_json: document.to_owned(),
-        actor: Some(actor(principal, &scope)),
-    };
+    let (scope, request) = document_request(principal, document)?;
     Ok(instance(state, &scope).put_draft(request).await?.into_inner())
 }
 
