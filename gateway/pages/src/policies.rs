@@ -133,66 +133,23 @@ impl Reader<'_> {
         }
     }
 
-    fn object(&mut self, path: &mut String, depth: usize) -> bool {
+    /// The members of an object or the elements of an array (after its opening bracket), each
+    /// read by `item` (given its index), separated by commas, up to `close`: whether all were.
+    fn items(&mut self, close: u8, mut item: impl FnMut(&mut Self, usize) -> bool) -> bool {
         self.space();
-        if self.peek() == Some(b'}') {
-            self.bump();
-            return true;
-        }
-        loop {
-            self.space();
-            if self.peek() != Some(b'"') {
-                return false;
-            }
-            let line = self.line;
-            let Some(key) = self.string() else { return false };
-            let len = path.len();
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(&key);
-            self.lines.push((path.clone(), line));
-            self.space();
-            let read = self.peek() == Some(b':') && {
-                self.bump();
-                self.value(path, depth)
-            };
-            path.truncate(len);
-            if !read {
-                return false;
-            }
-            self.space();
-            match self.peek() {
-                Some(b',') => self.bump(),
-                Some(b'}') => {
-                    self.bump();
-                    return true;
-                }
-                _ => return false,
-            }
-        }
-    }
-
-    fn array(&mut self, path: &mut String, depth: usize) -> bool {
-        self.space();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.bump();
             return true;
         }
         for i in 0usize.. {
             self.space();
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            self.lines.push((path.clone(), self.line));
-            let read = self.value(path, depth);
-            path.truncate(len);
-            if !read {
+            if !item(self, i) {
                 return false;
             }
             self.space();
             match self.peek() {
                 Some(b',') => self.bump(),
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.bump();
                     return true;
                 }
@@ -200,6 +157,40 @@ impl Reader<'_> {
             }
         }
         false
+    }
+
+    fn object(&mut self, path: &mut String, depth: usize) -> bool {
+        self.items(b'}', |this, _| {
+            if this.peek() != Some(b'"') {
+                return false;
+            }
+            let line = this.line;
+            let Some(key) = this.string() else { return false };
+            let len = path.len();
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&key);
+            this.lines.push((path.clone(), line));
+            this.space();
+            let read = this.peek() == Some(b':') && {
+                this.bump();
+                this.value(path, depth)
+            };
+            path.truncate(len);
+            read
+        })
+    }
+
+    fn array(&mut self, path: &mut String, depth: usize) -> bool {
+        self.items(b']', |this, i| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            this.lines.push((path.clone(), this.line));
+            let read = this.value(path, depth);
+            path.truncate(len);
+            read
+        })
     }
 }
 
