@@ -11,8 +11,8 @@
 
 use axum::{
     Form,
-    extract::{Path, Query, State},
-    http::{HeaderMap, StatusCode},
+    extract::{FromRequestParts, Path, Query, State},
+    http::{HeaderMap, StatusCode, request::Parts},
     response::Response,
 };
 use medclear_proto::clearing::v1 as cpb;
@@ -47,6 +47,26 @@ pub(crate) fn operator(ctx: &Ctx, session: &PageSession) -> Result<PageActor, Re
             T::NeedCertificate,
             T::NeedCertificateText,
         )),
+    }
+}
+
+/// A bureau page's request from a signed-in operator: its context, session and operator. Any
+/// other request is answered as [`operator`] answers it (sign in, or 401).
+#[derive(Debug)]
+pub struct OperatorRequest {
+    pub ctx: Ctx,
+    pub session: PageSession,
+    pub actor: PageActor,
+}
+
+impl FromRequestParts<AppState> for OperatorRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(ctx) = Ctx::from_request_parts(parts, state).await;
+        let Ok(session) = PageSession::from_request_parts(parts, state).await;
+        let actor = operator(&ctx, &session)?;
+        Ok(Self { ctx, session, actor })
     }
 }
 
@@ -168,11 +188,8 @@ fn done_notice(ctx: &Ctx, done: &Done) -> String {
 }
 
 /// `/bureau`: the operator's own page.
-pub async fn home(ctx: Ctx, session: PageSession) -> Response {
-    match operator(&ctx, &session) {
-        Ok(actor) => see_other(&own_page(&actor.principal), &[]),
-        Err(response) => response,
-    }
+pub async fn home(OperatorRequest { actor, .. }: OperatorRequest) -> Response {
+    see_other(&own_page(&actor.principal), &[])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,15 +320,10 @@ fn fund_section(ctx: &Ctx, regions: &Regions, fund: &cpb::PrepaidFund) -> String
 
 /// `/bureau/{admdvs}`: the province's periods and prepaid fund.
 pub async fn province(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     Path(admdvs): Path<String>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     if !is_province(&admdvs) {
         return message_page(&ctx, StatusCode::NOT_FOUND, T::NotFound, T::NotFoundText);
     }
@@ -847,11 +859,10 @@ fn action_forms(ctx: &Ctx, csrf: &str, period: &cpb::Period) -> String {
 }
 
 /// `/bureau/national`: every period with its actions, every province's prepaid fund.
-pub async fn national(ctx: Ctx, session: PageSession, State(state): State<AppState>) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
+pub async fn national(
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
+    State(state): State<AppState>,
+) -> Response {
     if let Err(response) = allowed(&ctx, &actor, Target::National) {
         return response;
     }
@@ -1037,17 +1048,12 @@ pub async fn national_period(
 
 /// Close, net or settle a period (the national operator).
 pub async fn national_action(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((period_id, action)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     if !same_origin(&headers) || !state.pages().csrf_ok(&actor.session, &form.csrf) {
         return refused_form(&ctx);
     }

@@ -33,7 +33,7 @@ use serde::Deserialize;
 
 use super::{
     Regions,
-    bureau::{operator, page},
+    bureau::{OperatorRequest, page},
     layout::{
         Ctx, T, csrf_field, described, error_summary, esc, field, message_page, money, same_origin,
         see_other,
@@ -313,11 +313,10 @@ fn done_notice(ctx: &Ctx, done: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// `/bureau/policies`: the operator's documents, newest first.
-pub async fn list(ctx: Ctx, session: PageSession, State(state): State<AppState>) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
+pub async fn list(
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
+    State(state): State<AppState>,
+) -> Response {
     let (query, national) = match &actor.principal {
         Principal::ProvinceOperator(province) => (
             ListQuery { province: province.clone(), include_drafts: true, ..ListQuery::default() },
@@ -513,15 +512,10 @@ fn skeleton(principal: &Principal) -> String {
 
 /// `/bureau/policies/new?from=ID`.
 pub async fn new_draft(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     Query(from): Query<FromQuery>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     let from = from.from.trim();
     let text = if from.is_empty() {
         skeleton(&actor.principal)
@@ -585,16 +579,11 @@ fn is_about_the_document(error: &ApiError) -> bool {
 
 /// `POST /bureau/policies/new`: check the document, or keep it as a draft.
 pub async fn submit_draft(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<DocumentForm>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     if !same_origin(&headers) || !state.pages().csrf_ok(&actor.session, &form.csrf) {
         return refused_form(&ctx);
     }
@@ -652,14 +641,11 @@ async fn version_page(
     ctx: &Ctx,
     state: &AppState,
     session: &PageSession,
+    actor: &PageActor,
     policy_id: &str,
     done: &str,
     refused: Option<&ApiError>,
 ) -> Response {
-    let actor = match operator(ctx, session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     let v = match api::get(state, &actor.principal, policy_id).await {
         Ok(v) => v,
         Err(error) => return refused_page(ctx, &error),
@@ -735,18 +721,17 @@ async fn version_page(
         Some(error) => error.status,
         None => StatusCode::OK,
     };
-    page(ctx, state, session, &actor, status, &v.policy_id, &main)
+    page(ctx, state, session, actor, status, &v.policy_id, &main)
 }
 
 /// `/bureau/policies/{policy_id}`.
 pub async fn version(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     Path(policy_id): Path<String>,
     Query(done): Query<Done>,
 ) -> Response {
-    version_page(&ctx, &state, &session, &policy_id, &done.done, None).await
+    version_page(&ctx, &state, &session, &actor, &policy_id, &done.done, None).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -757,24 +742,19 @@ pub struct CsrfForm {
 
 /// `POST /bureau/policies/{policy_id}/publish`.
 pub async fn publish(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(policy_id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     if !same_origin(&headers) || !state.pages().csrf_ok(&actor.session, &form.csrf) {
         return refused_form(&ctx);
     }
     match api::publish(&state, &actor.principal, &policy_id).await {
         Ok(v) => see_other(&format!("/bureau/policies/{}?done=published", v.policy_id), &[]),
         Err(error) if is_about_the_request(&error) => {
-            version_page(&ctx, &state, &session, &policy_id, "", Some(&error)).await
+            version_page(&ctx, &state, &session, &actor, &policy_id, "", Some(&error)).await
         }
         Err(error) => refused_page(&ctx, &error),
     }
@@ -901,16 +881,11 @@ fn preview_tables(ctx: &Ctx, regions: &Regions, p: &pb::PolicyPreview) -> String
 
 /// `/bureau/policies/{policy_id}/preview?period=yyyy-MM`.
 pub async fn preview(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, session, actor }: OperatorRequest,
     State(state): State<AppState>,
     Path(policy_id): Path<String>,
     Query(query): Query<PeriodQuery>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     let period = if query.period.trim().is_empty() { last_month() } else { query.period };
     let of = PreviewOf::Stored(policy_id.clone());
     let heading = format!(
@@ -968,16 +943,11 @@ pub async fn preview(
 /// `/bureau/policies/{policy_id}/preview.csv?period=yyyy-MM`: the preview as the JSON API's
 /// CSV, for the page's session.
 pub async fn preview_csv(
-    ctx: Ctx,
-    session: PageSession,
+    OperatorRequest { ctx, actor, .. }: OperatorRequest,
     State(state): State<AppState>,
     Path(policy_id): Path<String>,
     Query(query): Query<PeriodQuery>,
 ) -> Response {
-    let actor = match operator(&ctx, &session) {
-        Ok(a) => a,
-        Err(response) => return response,
-    };
     let of = PreviewOf::Stored(policy_id.clone());
     match api::preview(&state, &actor.principal, of, &query.period).await {
         Ok(p) => api::csv_response(
